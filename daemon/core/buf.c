@@ -1,0 +1,170 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "buf.h"
+#include "fv_error.h"
+
+int
+fv_buf_reserve(struct fv_buf *b, size_t n)
+{
+	size_t cap;
+	uint8_t *p;
+
+	if (b->err)
+		return b->err;
+	if (b->len + n <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + n)
+		cap *= 2;
+	/* Not realloc: the old block may hold plaintext and must be wiped. */
+	if ((p = malloc(cap)) == NULL)
+		return b->err = FV_ENOMEM;
+	if (b->p != NULL) {
+		memcpy(p, b->p, b->len);
+		sodium_memzero(b->p, b->cap);
+		free(b->p);
+	}
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+void
+fv_buf_put(struct fv_buf *b, const void *p, size_t n)
+{
+	if (n == 0 || fv_buf_reserve(b, n) != 0)
+		return;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+void
+fv_buf_u8(struct fv_buf *b, uint8_t v)
+{
+	fv_buf_put(b, &v, 1);
+}
+
+void
+fv_buf_u16(struct fv_buf *b, uint16_t v)
+{
+	uint8_t x[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	fv_buf_put(b, x, 2);
+}
+
+void
+fv_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+uint32_t
+fv_get_u32(const void *v)
+{
+	const uint8_t *p = v;
+
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+void
+fv_buf_u32(struct fv_buf *b, uint32_t v)
+{
+	uint8_t x[4];
+
+	fv_put_u32(x, v);
+	fv_buf_put(b, x, 4);
+}
+
+void
+fv_put_u64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+uint64_t
+fv_get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void
+fv_buf_u64(struct fv_buf *b, uint64_t v)
+{
+	uint8_t x[8];
+
+	fv_put_u64(x, v);
+	fv_buf_put(b, x, 8);
+}
+
+void
+fv_buf_free(struct fv_buf *b)
+{
+	if (b->p != NULL) {
+		sodium_memzero(b->p, b->cap);
+		free(b->p);
+	}
+	memset(b, 0, sizeof(*b));
+}
+
+const uint8_t *
+fv_rd_bytes(struct fv_rd *r, size_t n)
+{
+	const uint8_t *p;
+
+	if (r->err || n > r->left) {
+		r->err = FV_EINVAL;
+		return NULL;
+	}
+	p = r->p;
+	r->p += n;
+	r->left -= n;
+	return p;
+}
+
+uint8_t
+fv_rd_u8(struct fv_rd *r)
+{
+	const uint8_t *p = fv_rd_bytes(r, 1);
+
+	return p ? p[0] : 0;
+}
+
+uint16_t
+fv_rd_u16(struct fv_rd *r)
+{
+	const uint8_t *p = fv_rd_bytes(r, 2);
+
+	return p ? (uint16_t)(p[0] << 8 | p[1]) : 0;
+}
+
+uint32_t
+fv_rd_u32(struct fv_rd *r)
+{
+	const uint8_t *p = fv_rd_bytes(r, 4);
+
+	return p ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3] : 0;
+}
+
+uint64_t
+fv_rd_u64(struct fv_rd *r)
+{
+	const uint8_t *p = fv_rd_bytes(r, 8);
+
+	return p ? fv_get_u64(p) : 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * buf.h - a growable byte buffer and big-endian readers/writers for the
+ * binary encodings (ops, record state).
+ */
+#ifndef FV_BUF_H
+#define FV_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct fv_buf {
+	uint8_t	*p;
+	size_t	 len, cap;
+	int	 err;		/* sticky: FV_ENOMEM after a failed grow */
+};
+
+/* Appenders never fail loudly: a failed grow sets b->err and later calls do
+ * nothing, so an encoder checks b->err once at the end. */
+void	fv_buf_put(struct fv_buf *b, const void *p, size_t n);
+void	fv_buf_u8(struct fv_buf *b, uint8_t v);
+void	fv_buf_u16(struct fv_buf *b, uint16_t v);
+void	fv_buf_u32(struct fv_buf *b, uint32_t v);
+void	fv_buf_u64(struct fv_buf *b, uint64_t v);
+int	fv_buf_reserve(struct fv_buf *b, size_t n);
+/* Wipes (the content may be plaintext) and frees; b is left empty. */
+void	fv_buf_free(struct fv_buf *b);
+
+/* A bounded reader: every get checks the remaining length; after a short
+ * read r->err is set and the values read are zero. */
+struct fv_rd {
+	const uint8_t	*p;
+	size_t		 left;
+	int		 err;
+};
+
+const uint8_t	*fv_rd_bytes(struct fv_rd *r, size_t n);
+uint8_t		 fv_rd_u8(struct fv_rd *r);
+uint16_t	 fv_rd_u16(struct fv_rd *r);
+uint32_t	 fv_rd_u32(struct fv_rd *r);
+uint64_t	 fv_rd_u64(struct fv_rd *r);
+
+void	fv_put_u64(uint8_t *p, uint64_t v);
+uint64_t fv_get_u64(const uint8_t *p);
+void	fv_put_u32(uint8_t *p, uint32_t v);
+uint32_t fv_get_u32(const void *p);
+
+#endif

@@ -1,0 +1,288 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "fold.h"
+#include "fv_error.h"
+#include "index.h"
+
+struct fv_index {
+	struct fv_ientry **tab;		/* open addressing, linear probing */
+	size_t		   cap, n;
+	size_t		   count[3];	/* by rtype */
+	uint8_t		   hkey[crypto_shorthash_KEYBYTES];
+};
+
+static size_t
+slot_of(const struct fv_index *idx, const uint8_t *rid)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	/* keyed: ids from peers cannot be chosen to collide */
+	crypto_shorthash(h, rid, FV_ID_BYTES, idx->hkey);
+	memcpy(&v, h, sizeof(v));
+	return (size_t)v & (idx->cap - 1);
+}
+
+int
+fv_index_new(struct fv_index **out)
+{
+	struct fv_index *idx = calloc(1, sizeof(*idx));
+
+	if (idx == NULL || (idx->tab = calloc(1024, sizeof(*idx->tab))) == NULL) {
+		free(idx);
+		return FV_ENOMEM;
+	}
+	idx->cap = 1024;
+	crypto_shorthash_keygen(idx->hkey);
+	*out = idx;
+	return 0;
+}
+
+static void
+wipe_str(char *s)
+{
+	if (s != NULL) {
+		sodium_memzero(s, strlen(s));
+		free(s);
+	}
+}
+
+void
+fv_index_entry_free(struct fv_ientry *e)
+{
+	if (e == NULL)
+		return;
+	wipe_str(e->assigned_to);
+	wipe_str(e->fname);
+	wipe_str(e->floc);
+	sodium_memzero(e, sizeof(*e));
+	free(e);
+}
+
+void
+fv_index_free(struct fv_index *idx)
+{
+	size_t i;
+
+	if (idx == NULL)
+		return;
+	for (i = 0; i < idx->cap; i++)
+		fv_index_entry_free(idx->tab[i]);
+	free(idx->tab);
+	free(idx);
+}
+
+/* The string value of a leaf, copied into buf; "" when absent. */
+static int
+leaf_str(const struct fv_state *st, const char *path, char *buf, size_t len)
+{
+	const struct fv_leaf *f = fv_state_leaf(st, path);
+	json_t *v;
+	int rc = 0;
+
+	buf[0] = '\0';
+	if (f == NULL || f->val == NULL)
+		return 0;
+	if ((v = json_loadb(f->val, f->vallen, JSON_DECODE_ANY, NULL)) == NULL)
+		return FV_EINVAL;
+	if (!json_is_string(v) || json_string_length(v) >= len)
+		rc = FV_EINVAL;
+	else
+		memcpy(buf, json_string_value(v), json_string_length(v) + 1);
+	json_decref(v);
+	return rc;
+}
+
+/* Folded copy of a text leaf, or NULL when absent. */
+static int
+leaf_fold(const struct fv_state *st, const char *path, char **out)
+{
+	const struct fv_leaf *f = fv_state_leaf(st, path);
+	json_t *v;
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	if (f == NULL || f->val == NULL)
+		return 0;
+	if ((v = json_loadb(f->val, f->vallen, JSON_DECODE_ANY, NULL)) == NULL)
+		return FV_EINVAL;
+	rc = json_is_string(v) ? fv_fold(json_string_value(v),
+	    json_string_length(v), out, &n) : FV_EINVAL;
+	json_decref(v);
+	return rc;
+}
+
+int
+fv_index_make(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
+    struct fv_ientry **out)
+{
+	struct fv_ientry *e = calloc(1, sizeof(*e));
+	char buf[2 * FV_ID_BYTES + 1], grp[128];
+	int rc;
+
+	*out = NULL;
+	if (e == NULL)
+		return FV_ENOMEM;
+	memcpy(e->rid, rid, FV_ID_BYTES);
+	e->rtype = st->rtype;
+	e->created_hlc = st->created_hlc;
+	if ((rc = leaf_str(st, "status", e->status, sizeof(e->status))) ||
+	    (rc = leaf_str(st, "category", e->category, sizeof(e->category))) ||
+	    (rc = leaf_str(st, "channel", e->channel, sizeof(e->channel))) ||
+	    (rc = leaf_str(st, "concerns_country", e->country,
+	    sizeof(e->country))) ||
+	    (rc = leaf_str(st, "assigned_to", grp, sizeof(grp))) ||
+	    (rc = leaf_str(st, "appeal_id", buf, sizeof(buf))))
+		goto fail;
+	if (grp[0] != '\0' && (e->assigned_to = strdup(grp)) == NULL) {
+		rc = FV_ENOMEM;
+		goto fail;
+	}
+	if (buf[0] != '\0' && fv_id_parse(buf, e->appeal_id) == 0)
+		e->has_appeal = 1;
+	if ((rc = leaf_fold(st, "applicant.full_name", &e->fname)) != 0 ||
+	    (rc = leaf_fold(st, "applicant.location", &e->floc)) != 0)
+		goto fail;
+	*out = e;
+	return 0;
+fail:
+	fv_index_entry_free(e);
+	return rc;
+}
+
+static size_t
+find(const struct fv_index *idx, const uint8_t *rid)
+{
+	size_t i = slot_of(idx, rid);
+
+	while (idx->tab[i] != NULL &&
+	    memcmp(idx->tab[i]->rid, rid, FV_ID_BYTES) != 0)
+		i = (i + 1) & (idx->cap - 1);
+	return i;
+}
+
+static int
+rehash(struct fv_index *idx, size_t cap)
+{
+	struct fv_ientry **old = idx->tab;
+	size_t oldcap = idx->cap, i;
+
+	if ((idx->tab = calloc(cap, sizeof(*idx->tab))) == NULL) {
+		idx->tab = old;
+		return FV_ENOMEM;
+	}
+	idx->cap = cap;
+	for (i = 0; i < oldcap; i++)
+		if (old[i] != NULL)
+			idx->tab[find(idx, old[i]->rid)] = old[i];
+	free(old);
+	return 0;
+}
+
+int
+fv_index_put(struct fv_index *idx, struct fv_ientry *e)
+{
+	size_t i;
+
+	if ((idx->n + 1) * 4 > idx->cap * 3 && rehash(idx, idx->cap * 2) != 0) {
+		fv_index_entry_free(e);
+		return FV_ENOMEM;
+	}
+	i = find(idx, e->rid);
+	if (idx->tab[i] != NULL) {
+		idx->count[idx->tab[i]->rtype % 3]--;
+		fv_index_entry_free(idx->tab[i]);
+	} else
+		idx->n++;
+	idx->tab[i] = e;
+	idx->count[e->rtype % 3]++;
+	return 0;
+}
+
+void
+fv_index_del(struct fv_index *idx, const uint8_t rid[FV_ID_BYTES])
+{
+	size_t i = find(idx, rid), j, k;
+
+	if (idx->tab[i] == NULL)
+		return;
+	idx->count[idx->tab[i]->rtype % 3]--;
+	fv_index_entry_free(idx->tab[i]);
+	idx->tab[i] = NULL;
+	idx->n--;
+	/* backward-shift deletion keeps probe chains whole */
+	for (j = (i + 1) & (idx->cap - 1); idx->tab[j] != NULL;
+	    j = (j + 1) & (idx->cap - 1)) {
+		k = slot_of(idx, idx->tab[j]->rid);
+		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+			idx->tab[i] = idx->tab[j];
+			idx->tab[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+const struct fv_ientry *
+fv_index_get(const struct fv_index *idx, const uint8_t rid[FV_ID_BYTES])
+{
+	return idx->tab[find(idx, rid)];
+}
+
+size_t
+fv_index_count(const struct fv_index *idx, int rtype)
+{
+	return idx->count[rtype % 3];
+}
+
+static int
+match(const struct fv_ientry *e, const struct fv_filter *f)
+{
+	if (f->rtype && e->rtype != f->rtype)
+		return 0;
+	if (f->status && strcmp(f->status, e->status) != 0)
+		return 0;
+	if (f->country && strcmp(f->country, e->country) != 0)
+		return 0;
+	if (f->category && strcmp(f->category, e->category) != 0)
+		return 0;
+	if (f->assigned_to && (e->assigned_to == NULL ||
+	    strcmp(f->assigned_to, e->assigned_to) != 0))
+		return 0;
+	if (f->appeal_id && (!e->has_appeal ||
+	    memcmp(f->appeal_id, e->appeal_id, FV_ID_BYTES) != 0))
+		return 0;
+	return 1;
+}
+
+static int
+by_created(const void *a, const void *b)
+{
+	const struct fv_ientry *x = *(const struct fv_ientry *const *)a;
+	const struct fv_ientry *y = *(const struct fv_ientry *const *)b;
+
+	if (x->created_hlc != y->created_hlc)
+		return x->created_hlc < y->created_hlc ? -1 : 1;
+	return memcmp(x->rid, y->rid, FV_ID_BYTES);
+}
+
+int
+fv_index_select(const struct fv_index *idx, const struct fv_filter *f,
+    const struct fv_ientry ***out, size_t *n)
+{
+	const struct fv_ientry **v;
+	size_t i, k = 0;
+
+	if ((v = malloc((idx->n + 1) * sizeof(*v))) == NULL)
+		return FV_ENOMEM;
+	for (i = 0; i < idx->cap; i++)
+		if (idx->tab[i] != NULL && match(idx->tab[i], f))
+			v[k++] = idx->tab[i];
+	qsort(v, k, sizeof(*v), by_created);
+	*out = v;
+	*n = k;
+	return 0;
+}

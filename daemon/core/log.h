@@ -1,0 +1,24 @@
+/*
+ * log.h - the daemon's log: one line per event on stderr.
+ *
+ * Lines read "subsystem: object: what: why" and never carry record content.
+ * When stderr is the journal (JOURNAL_STREAM set), lines get a "<N>" syslog
+ * level prefix.  log_warn() appends strerror(errno).
+ */
+#ifndef FV_LOG_H
+#define FV_LOG_H
+
+enum fv_loglevel { FV_LOG_ERROR = 0, FV_LOG_WARN, FV_LOG_INFO, FV_LOG_DEBUG };
+
+void	log_init(enum fv_loglevel level, const char *progname);
+void	log_setlevel(enum fv_loglevel level);
+int	log_parse_level(const char *s, enum fv_loglevel *out);
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

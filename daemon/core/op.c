@@ -1,0 +1,197 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "fv_error.h"
+#include "op.h"
+
+int
+fv_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+int
+fv_version_cmp(uint64_t ha, const uint8_t *aa, uint64_t hb, const uint8_t *ab)
+{
+	if (ha != hb)
+		return ha < hb ? -1 : 1;
+	return memcmp(aa, ab, FV_ID_BYTES);
+}
+
+/* A leaf path is a field name (any UTF-8 but control bytes) or
+ * "applicant.NAME" / "visit.NAME"; the bound keeps paths short. */
+static int
+path_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > FV_PATH_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+fv_op_encode(const struct fv_op *op, struct fv_buf *out)
+{
+	uint32_t i;
+
+	if ((op->kind != FV_OP_PUT && op->kind != FV_OP_DELETE) ||
+	    op->nfields > FV_OP_FIELDS_MAX ||
+	    (op->kind == FV_OP_DELETE && op->nfields != 0))
+		return FV_EINVAL;
+	fv_buf_u8(out, 1);
+	fv_buf_u8(out, op->kind);
+	fv_buf_u8(out, op->rtype);
+	fv_buf_put(out, op->author, FV_ID_BYTES);
+	fv_buf_u64(out, op->seq);
+	fv_buf_u64(out, op->hlc);
+	fv_buf_put(out, op->rid, FV_ID_BYTES);
+	fv_buf_u16(out, (uint16_t)op->nfields);
+	for (i = 0; i < op->nfields; i++) {
+		const struct fv_leaf *f = &op->fields[i];
+
+		if (!path_ok(f->path, f->pathlen) || f->vallen > FV_VAL_MAX ||
+		    (f->val != NULL && f->vallen == 0))
+			return FV_EINVAL;
+		if (i > 0 && fv_path_cmp(op->fields[i - 1].path,
+		    op->fields[i - 1].pathlen, f->path, f->pathlen) >= 0)
+			return FV_EINVAL;
+		fv_buf_u8(out, f->pathlen);
+		fv_buf_put(out, f->path, f->pathlen);
+		fv_buf_u8(out, (uint8_t)((f->has_prev ? 1 : 0) |
+		    (f->val == NULL ? 2 : 0)));
+		if (f->has_prev) {
+			fv_buf_u64(out, f->prev_hlc);
+			fv_buf_put(out, f->prev_author, FV_ID_BYTES);
+		}
+		if (f->val != NULL) {
+			fv_buf_u32(out, f->vallen);
+			fv_buf_put(out, f->val, f->vallen);
+		}
+	}
+	if (out->len > FV_OP_MAX)
+		return FV_ETOOBIG;
+	return out->err;
+}
+
+int
+fv_op_sign(const struct fv_op *op, const uint8_t *sk, struct fv_buf *out)
+{
+	size_t start = out->len;
+	int rc;
+
+	if ((rc = fv_op_encode(op, out)) != 0)
+		return rc;
+	if ((rc = fv_buf_reserve(out, FV_SIG_BYTES)) != 0)
+		return rc;
+	crypto_sign_detached(out->p + out->len, NULL, out->p + start,
+	    out->len - start, sk);
+	out->len += FV_SIG_BYTES;
+	return 0;
+}
+
+int
+fv_op_decode(const uint8_t *buf, size_t len, struct fv_op *op)
+{
+	struct fv_rd r = { buf, len, 0 };
+	uint32_t i;
+
+	memset(op, 0, sizeof(*op));
+	if (len < FV_OP_HDR + FV_SIG_BYTES || len > FV_OP_MAX)
+		return FV_EINVAL;
+	r.left = len - FV_SIG_BYTES;
+	if (fv_rd_u8(&r) != 1)
+		return FV_EINVAL;
+	op->kind = fv_rd_u8(&r);
+	op->rtype = fv_rd_u8(&r);
+	memcpy(op->author, fv_rd_bytes(&r, FV_ID_BYTES), FV_ID_BYTES);
+	op->seq = fv_rd_u64(&r);
+	op->hlc = fv_rd_u64(&r);
+	memcpy(op->rid, fv_rd_bytes(&r, FV_ID_BYTES), FV_ID_BYTES);
+	op->nfields = fv_rd_u16(&r);
+	if ((op->kind != FV_OP_PUT && op->kind != FV_OP_DELETE) ||
+	    (op->rtype != 1 && op->rtype != 2) || op->seq == 0 ||
+	    op->nfields > FV_OP_FIELDS_MAX ||
+	    (op->kind == FV_OP_DELETE) != (op->nfields == 0))
+		return FV_EINVAL;
+	if ((op->fields = calloc(op->nfields, sizeof(*op->fields))) == NULL)
+		return FV_ENOMEM;
+	for (i = 0; i < op->nfields && !r.err; i++) {
+		struct fv_leaf *f = &op->fields[i];
+		uint8_t flags;
+
+		f->pathlen = fv_rd_u8(&r);
+		f->path = (const char *)fv_rd_bytes(&r, f->pathlen);
+		flags = fv_rd_u8(&r);
+		if (r.err || (flags & ~3) || !path_ok(f->path, f->pathlen) ||
+		    (i > 0 && fv_path_cmp(op->fields[i - 1].path,
+		    op->fields[i - 1].pathlen, f->path, f->pathlen) >= 0))
+			goto bad;
+		f->hlc = op->hlc;
+		memcpy(f->author, op->author, FV_ID_BYTES);
+		if (flags & 1) {
+			f->has_prev = 1;
+			f->prev_hlc = fv_rd_u64(&r);
+			if (r.err)
+				goto bad;
+			memcpy(f->prev_author, fv_rd_bytes(&r, FV_ID_BYTES),
+			    FV_ID_BYTES);
+		}
+		if (!(flags & 2)) {
+			f->vallen = fv_rd_u32(&r);
+			if (f->vallen == 0 || f->vallen > FV_VAL_MAX)
+				goto bad;
+			f->val = (const char *)fv_rd_bytes(&r, f->vallen);
+		}
+	}
+	if (r.err || r.left != 0)
+		goto bad;
+	return 0;
+bad:
+	free(op->fields);
+	op->fields = NULL;
+	return FV_EINVAL;
+}
+
+int
+fv_op_verify(const uint8_t *buf, size_t len, const uint8_t pk[32])
+{
+	if (len < FV_OP_HDR + FV_SIG_BYTES)
+		return FV_ESIG;
+	if (crypto_sign_verify_detached(buf + len - FV_SIG_BYTES, buf,
+	    len - FV_SIG_BYTES, pk) != 0)
+		return FV_ESIG;
+	return 0;
+}
+
+void
+fv_id_hex(const uint8_t id[FV_ID_BYTES], char *out)
+{
+	sodium_bin2hex(out, 2 * FV_ID_BYTES + 1, id, FV_ID_BYTES);
+}
+
+int
+fv_id_parse(const char *s, uint8_t id[FV_ID_BYTES])
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != 2 * FV_ID_BYTES)
+		return FV_EINVAL;
+	for (i = 0; i < 2 * FV_ID_BYTES; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return FV_EINVAL;
+	if (sodium_hex2bin(id, FV_ID_BYTES, s, 2 * FV_ID_BYTES, NULL, NULL,
+	    NULL) != 0)
+		return FV_EINVAL;
+	return 0;
+}

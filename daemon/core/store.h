@@ -1,0 +1,108 @@
+/*
+ * store.h - the encrypted record store (LMDB + record key file).
+ *
+ * One environment in DATA_DIR with the tables:
+ *   meta     name -> plain value (role, name, device id and public key,
+ *            Argon2id parameters, wrapped master key, wrapped signing key,
+ *            the clock: last local seq and hlc)
+ *   ops      author[16] seq[8] -> class[1] tag[16] sealed(op)
+ *   records  tag[16] -> class[1] sealed(state)
+ *   rkeys    tag[16] -> slot[4] in the record key file
+ *   devices  device id[16] -> JSON {name, role, public_key}
+ * tag = keyed BLAKE2b-128 of the record id: keys reveal nothing.  class 0
+ * values are sealed with the record's key, class 1 (delete ops and
+ * tombstones, which hold no content) with the log key.
+ *
+ * Writes run in a transaction that the caller groups: fv_store_begin, any
+ * number of create/update/delete, fv_store_commit (one fsync for all).  A
+ * write refused with FV_EINVAL, FV_ENOTFOUND, FV_EDELETED or FV_EEXIST
+ * changes nothing and the transaction goes on; any other error spoils the
+ * transaction: abort it, and after FV_EMAPFULL grow the map
+ * (fv_store_grow) and replay it.  Not thread-safe: one thread owns it.
+ */
+#ifndef FV_STORE_H
+#define FV_STORE_H
+
+#include <jansson.h>
+
+#include "index.h"
+#include "op.h"
+#include "record.h"
+
+#define FV_EMAPFULL	(-100)		/* replay the transaction */
+#define FV_NAME_MAX	64		/* device / institution name */
+
+struct fv_store;
+
+struct fv_store_info {
+	char		role[8];	/* "field" or "hq" */
+	char		name[FV_NAME_MAX + 1];
+	uint8_t		device_id[FV_ID_BYTES];
+	uint8_t		sign_pk[32];
+};
+
+/* Creates a new store in dir (created 0700 if missing) for this role and
+ * name, with keys derived from the passphrase.  Refuses a dir that already
+ * holds a store (FV_EEXIST). */
+int	fv_store_init(const char *dir, const char *role, const char *name,
+	    const char *pass, size_t passlen);
+/* Opens an existing store, locked.  *out is freed with fv_store_close. */
+int	fv_store_open(const char *dir, struct fv_store **out);
+/* Locks (wipes keys) and closes; NULL is a no-op. */
+void	fv_store_close(struct fv_store *s);
+const struct fv_store_info *fv_store_info(const struct fv_store *s);
+
+/* Derives the KEK for this store (slow; may run on any thread while the
+ * owner thread goes on).  kek: 32 bytes of secret memory. */
+int	fv_store_derive(const struct fv_store *s, const char *pass,
+	    size_t len, uint8_t *kek);
+/* Unwraps the keys with kek and builds the index.  FV_EPASS on a wrong
+ * passphrase.  Scrubs record key slots left by an interrupted write. */
+int	fv_store_unlock(struct fv_store *s, const uint8_t *kek);
+/* Wipes every key and the index. */
+void	fv_store_lock(struct fv_store *s);
+int	fv_store_locked(const struct fv_store *s);
+
+int	fv_store_begin(struct fv_store *s);
+/* Creates a record from a validated body (fv_record_check + defaults) with
+ * the given new id.  e is filled on FV_EINVAL / FV_ENOTFOUND. */
+int	fv_store_create(struct fv_store *s, enum fv_rtype t, const json_t *body,
+	    const uint8_t rid[FV_ID_BYTES], struct fv_verr *e);
+/* Applies a JSON merge patch to a live record of type t; *changed says
+ * whether anything changed (an identical patch writes nothing). */
+int	fv_store_update(struct fv_store *s, enum fv_rtype t,
+	    const uint8_t rid[FV_ID_BYTES], const json_t *patch,
+	    struct fv_verr *e, int *changed);
+/* Deletes a live record of type t: its key is destroyed at commit. */
+int	fv_store_delete(struct fv_store *s, enum fv_rtype t,
+	    const uint8_t rid[FV_ID_BYTES]);
+/* Makes the transaction durable.  On a failed commit the store is reopened
+ * and checked: 0 if it did reach the disk after all, else FV_ENOSPC /
+ * FV_EIO and nothing of the transaction is kept. */
+int	fv_store_commit(struct fv_store *s);
+void	fv_store_abort(struct fv_store *s);
+/* Doubles the map; call after FV_EMAPFULL and fv_store_abort. */
+int	fv_store_grow(struct fv_store *s);
+
+/* The record as JSON (new reference).  FV_ENOTFOUND, FV_EDELETED. */
+int	fv_store_get(struct fv_store *s, enum fv_rtype t,
+	    const uint8_t rid[FV_ID_BYTES], json_t **out);
+/* The record's ops, oldest first, as a JSON array. */
+int	fv_store_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
+	    json_t **out);
+/* Records matching f and, if query is not NULL, whose applicant name,
+ * location or summary contains it (case- and script-insensitively). */
+int	fv_store_list(struct fv_store *s, const struct fv_filter *f,
+	    const char *query, json_t **out);
+
+struct fv_store_stats {
+	size_t		appeals, notes;
+	uint64_t	seq;		/* last local op */
+	uint64_t	pending;	/* local ops HQ has not acknowledged */
+	uint64_t	map_bytes;
+};
+int	fv_store_stats(struct fv_store *s, struct fv_store_stats *st);
+/* The LMDB file descriptor and the key file's (for tests / checks). */
+int	fv_store_fds(const struct fv_store *s, int *fds, int n);
+
+#endif

@@ -1,0 +1,893 @@
+/*
+ * store_rw.c - unlocking, and every read and write of records.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "fold.h"
+#include "fv_error.h"
+#include "patch.h"
+#include "secmem.h"
+#include "state.h"
+#include "store_int.h"
+
+static void
+tag_of(const struct fv_store *s, const uint8_t *rid, uint8_t tag[TAG_BYTES])
+{
+	crypto_generichash(tag, TAG_BYTES, rid, FV_ID_BYTES, K_TAG(s), 32);
+}
+
+/* Loads the key of the record with this tag into K_REC. */
+static int
+rkey_load(struct fv_store *s, MDB_txn *txn, const uint8_t *tag)
+{
+	MDB_val k = { TAG_BYTES, (void *)tag }, v;
+	uint8_t wrapped[FV_SLOT_BYTES], ad[1 + 4 + TAG_BYTES];
+	int rc;
+
+	if ((rc = mdb_get(txn, s->db_rkeys, &k, &v)) != 0)
+		return rc == MDB_NOTFOUND ? FV_ECORRUPT : fv_mdb_err(rc);
+	if (v.mv_size != 4)
+		return FV_ECORRUPT;
+	ad[0] = 'k';
+	memcpy(ad + 1, v.mv_data, 4);
+	memcpy(ad + 5, tag, TAG_BYTES);
+	if ((rc = fv_keyfile_read(s->kf, fv_get_u32(ad + 1), wrapped)) != 0)
+		return rc;
+	return fv_open_key(K_MK(s), ad, sizeof(ad), wrapped, FV_SLOT_BYTES,
+	    K_REC(s)) == 0 ? 0 : FV_ECORRUPT;
+}
+
+/* Makes a new record key in K_REC, writes it wrapped into a fresh slot. */
+static int
+rkey_new(struct fv_store *s, const uint8_t *tag)
+{
+	uint8_t wrapped[FV_SLOT_BYTES], ad[1 + 4 + TAG_BYTES];
+	MDB_val k = { TAG_BYTES, (void *)tag }, v = { 4, ad + 1 };
+	uint32_t slot;
+	int rc;
+
+	if ((rc = fv_keyfile_alloc(s->kf, &slot)) != 0)
+		return rc;
+	if ((rc = fv_push_u32(&s->newslots, &s->nnew, &s->capnew, slot)) != 0) {
+		fv_keyfile_release(s->kf, slot);
+		return rc;
+	}
+	randombytes_buf(K_REC(s), 32);
+	ad[0] = 'k';
+	fv_put_u32(ad + 1, slot);
+	memcpy(ad + 5, tag, TAG_BYTES);
+	fv_seal_key(K_MK(s), ad, sizeof(ad), K_REC(s), 32, wrapped);
+	if ((rc = fv_keyfile_write(s->kf, slot, wrapped)) != 0)
+		return rc;
+	return fv_mdb_err(mdb_put(s->txn, s->db_rkeys, &k, &v,
+	    MDB_NOOVERWRITE));
+}
+
+static void
+opkey(uint8_t k[OPKEY_BYTES], const uint8_t *author, uint64_t seq)
+{
+	memcpy(k, author, FV_ID_BYTES);
+	fv_put_u64(k + FV_ID_BYTES, seq);
+}
+
+/* Signs op and stores it sealed: class 0 under K_REC, class 1 under the
+ * log key.  AD binds the table, the LMDB key, the class and the tag. */
+static int
+put_op(struct fv_store *s, const struct fv_op *op, int class,
+    const uint8_t *tag)
+{
+	uint8_t ad[2 + OPKEY_BYTES + 1 + TAG_BYTES];
+	MDB_val k, v;
+	int rc;
+
+	s->b1.len = s->b2.len = 0;
+	if ((rc = fv_op_sign(op, K_SK(s), &s->b1)) != 0)
+		return rc;
+	memcpy(ad, "op", 2);
+	opkey(ad + 2, op->author, op->seq);
+	ad[2 + OPKEY_BYTES] = (uint8_t)class;
+	memcpy(ad + 3 + OPKEY_BYTES, tag, TAG_BYTES);
+	fv_buf_u8(&s->b2, (uint8_t)class);
+	fv_buf_put(&s->b2, tag, TAG_BYTES);
+	if ((rc = fv_seal(class == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
+	    sizeof(ad), s->b1.p, s->b1.len, &s->b2)) != 0 || s->b2.err)
+		return FV_ENOMEM;
+	k.mv_size = OPKEY_BYTES;
+	k.mv_data = ad + 2;
+	v.mv_size = s->b2.len;
+	v.mv_data = s->b2.p;
+	return fv_mdb_err(mdb_put(s->txn, s->db_ops, &k, &v, MDB_NOOVERWRITE));
+}
+
+static int
+put_state(struct fv_store *s, const uint8_t *tag, const uint8_t *rid,
+    const struct fv_state *st, int class)
+{
+	uint8_t ad[3 + TAG_BYTES + 1];
+	MDB_val k = { TAG_BYTES, (void *)tag }, v;
+	int rc;
+
+	s->b1.len = s->b2.len = 0;
+	fv_buf_put(&s->b1, rid, FV_ID_BYTES);
+	if ((rc = fv_state_encode(st, &s->b1)) != 0)
+		return rc;
+	memcpy(ad, "rec", 3);
+	memcpy(ad + 3, tag, TAG_BYTES);
+	ad[3 + TAG_BYTES] = (uint8_t)class;
+	fv_buf_u8(&s->b2, (uint8_t)class);
+	if (fv_seal(class == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
+	    sizeof(ad), s->b1.p, s->b1.len, &s->b2) != 0 || s->b2.err)
+		return FV_ENOMEM;
+	v.mv_size = s->b2.len;
+	v.mv_data = s->b2.p;
+	return fv_mdb_err(mdb_put(s->txn, s->db_recs, &k, &v, 0));
+}
+
+/* Reads the state stored under tag; for a live record the record key is
+ * left in K_REC.  *class says live (0) or tombstone (1). */
+static int
+load_tag(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
+    uint8_t rid[FV_ID_BYTES], struct fv_state *st, int *class)
+{
+	uint8_t ad[3 + TAG_BYTES + 1];
+	struct fv_buf pt = { 0 };
+	MDB_val k = { TAG_BYTES, (void *)tag }, v;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = mdb_get(txn, s->db_recs, &k, &v)) != 0)
+		return fv_mdb_err(rc);
+	if (v.mv_size < 1)
+		return FV_ECORRUPT;
+	*class = ((const uint8_t *)v.mv_data)[0];
+	if (*class == CLASS_RECORD && (rc = rkey_load(s, txn, tag)) != 0)
+		return rc;
+	memcpy(ad, "rec", 3);
+	memcpy(ad + 3, tag, TAG_BYTES);
+	ad[3 + TAG_BYTES] = (uint8_t)*class;
+	rc = fv_open(*class == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
+	    sizeof(ad), (const uint8_t *)v.mv_data + 1, v.mv_size - 1, &pt);
+	if (rc == 0 && pt.len < FV_ID_BYTES)
+		rc = FV_ECORRUPT;
+	if (rc == 0) {
+		memcpy(rid, pt.p, FV_ID_BYTES);
+		rc = fv_state_decode(pt.p + FV_ID_BYTES, pt.len - FV_ID_BYTES,
+		    st);
+	}
+	fv_buf_free(&pt);
+	return rc == FV_ECRYPTO ? FV_ECORRUPT : rc;
+}
+
+/* The live record rid of type t (0: any). */
+static int
+load_live(struct fv_store *s, MDB_txn *txn, const uint8_t *rid, int t,
+    struct fv_state *st)
+{
+	uint8_t tag[TAG_BYTES], got[FV_ID_BYTES];
+	int rc, class;
+
+	tag_of(s, rid, tag);
+	if ((rc = load_tag(s, txn, tag, got, st, &class)) != 0)
+		return rc;
+	if (memcmp(got, rid, FV_ID_BYTES) != 0)
+		rc = FV_ECORRUPT;
+	else if (class != CLASS_RECORD || (st->flags & FV_ST_DELETED))
+		rc = FV_EDELETED;
+	else if (t != 0 && st->rtype != t)
+		rc = FV_ENOTFOUND;
+	if (rc != 0)
+		fv_state_free(st);
+	return rc;
+}
+
+int
+fv_store_unlock(struct fv_store *s, const uint8_t *kek)
+{
+	uint8_t ad[2 + FV_ID_BYTES], rid[FV_ID_BYTES];
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	uint32_t scrubbed;
+	int rc, class;
+
+	if (s->keys != NULL)
+		return 0;
+	if ((s->keys = fv_secmem_alloc(KEYS_BYTES)) == NULL)
+		return FV_ENOMEM;
+	memcpy(ad, "mk", 2);
+	memcpy(ad + 2, s->info.device_id, FV_ID_BYTES);
+	if (fv_open_key(kek, ad, sizeof(ad), s->mk_wrapped, FV_SLOT_BYTES,
+	    K_MK(s)) != 0) {
+		rc = FV_EPASS;
+		goto fail;
+	}
+	memcpy(ad, "sk", 2);
+	if (fv_open_key(K_MK(s), ad, sizeof(ad), s->sk_wrapped, SK_WRAPPED,
+	    K_SK(s)) != 0) {
+		rc = FV_ECORRUPT;
+		goto fail;
+	}
+	crypto_kdf_derive_from_key(K_TAG(s), 32, 1, "fvstore1", K_MK(s));
+	crypto_kdf_derive_from_key(K_LOG(s), 32, 2, "fvstore1", K_MK(s));
+	if ((rc = fv_index_new(&s->idx)) != 0)
+		goto fail;
+	fv_keyfile_reset(s->kf);
+	if ((rc = fv_mdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) ||
+	    (rc = fv_mdb_err(mdb_cursor_open(txn, s->db_recs, &cur))))
+		goto fail;
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		struct fv_state st;
+		struct fv_ientry *e;
+		MDB_val sv;
+
+		if (k.mv_size != TAG_BYTES)
+			continue;
+		if (mdb_get(txn, s->db_rkeys, &k, &sv) == 0 && sv.mv_size == 4 &&
+		    (rc = fv_keyfile_mark(s->kf, fv_get_u32(sv.mv_data))) != 0)
+			goto fail;
+		if ((rc = load_tag(s, txn, k.mv_data, rid, &st, &class)) != 0)
+			goto fail;
+		if (class == CLASS_RECORD && !(st.flags & FV_ST_DELETED)) {
+			if ((rc = fv_index_make(&st, rid, &e)) == 0)
+				rc = fv_index_put(s->idx, e);
+		}
+		fv_state_free(&st);
+		if (rc != 0)
+			goto fail;
+	}
+	if (rc != MDB_NOTFOUND) {
+		rc = fv_mdb_err(rc);
+		goto fail;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	/* slots written by a transaction that never committed, or not wiped
+	 * after a delete because of a crash: destroy them now */
+	return fv_keyfile_scrub(s->kf, &scrubbed);
+fail:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	fv_store_lock(s);
+	return rc;
+}
+
+void
+fv_store_lock(struct fv_store *s)
+{
+	fv_index_free(s->idx);
+	s->idx = NULL;
+	fv_secmem_free(s->keys);
+	s->keys = NULL;
+	if (s->kf != NULL)
+		fv_keyfile_reset(s->kf);
+	fv_buf_free(&s->b1);
+	fv_buf_free(&s->b2);
+}
+
+/* Forgets the transaction's bookkeeping; index entries not handed over
+ * to the index are freed. */
+static void
+txn_reset(struct fv_store *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->npend; i++)
+		fv_index_entry_free(s->pend[i].entry);
+	s->npend = s->nnew = s->nwipe = 0;
+	s->b1.len = s->b2.len = 0;
+	s->poisoned = 0;
+}
+
+int
+fv_store_begin(struct fv_store *s)
+{
+	int rc;
+
+	if (s->keys == NULL)
+		return FV_ELOCKED;
+	if (s->txn != NULL)
+		return FV_EBUSY;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &s->txn)) != 0) {
+		s->txn = NULL;
+		return fv_mdb_err(rc);
+	}
+	s->t_seq = s->seq;
+	s->t_clock = s->clock;
+	txn_reset(s);
+	return 0;
+}
+
+/* A write that failed after it began to change the transaction poisons
+ * it: the caller must abort (and may replay after FV_EMAPFULL). */
+static int
+poison(struct fv_store *s, int rc)
+{
+	if (rc != 0 && rc != FV_EINVAL && rc != FV_ENOTFOUND &&
+	    rc != FV_EDELETED && rc != FV_EEXIST && s->poisoned == 0)
+		s->poisoned = rc;
+	return rc;
+}
+
+static void
+op_header(struct fv_store *s, struct fv_op *op, int kind, int rtype,
+    const uint8_t *rid)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = (uint8_t)kind;
+	op->rtype = (uint8_t)rtype;
+	memcpy(op->author, s->info.device_id, FV_ID_BYTES);
+	op->seq = ++s->t_seq;
+	op->hlc = fv_hlc_tick(&s->t_clock, fv_now_ms());
+	memcpy(op->rid, rid, FV_ID_BYTES);
+}
+
+static int
+pend_push(struct fv_store *s, const uint8_t *rid, struct fv_ientry *e)
+{
+	if (s->npend == s->cappend) {
+		size_t c = s->cappend ? s->cappend * 2 : 64;
+		struct pend *p = realloc(s->pend, c * sizeof(*p));
+
+		if (p == NULL) {
+			fv_index_entry_free(e);
+			return FV_ENOMEM;
+		}
+		s->pend = p;
+		s->cappend = c;
+	}
+	memcpy(s->pend[s->npend].rid, rid, FV_ID_BYTES);
+	s->pend[s->npend++].entry = e;
+	return 0;
+}
+
+/* Stores the state of a live record (key in K_REC) and queues its index
+ * entry for when the transaction commits. */
+static int
+save_live(struct fv_store *s, const uint8_t *tag, const uint8_t *rid,
+    const struct fv_state *st)
+{
+	struct fv_ientry *e;
+	int rc;
+
+	if ((rc = put_state(s, tag, rid, st, CLASS_RECORD)) != 0)
+		return rc;
+	if ((rc = fv_index_make(st, rid, &e)) != 0)
+		return rc;
+	return pend_push(s, rid, e);
+}
+
+/* A note's appeal_id must name a live appeal. */
+static int
+check_appeal_ref(struct fv_store *s, const json_t *body, struct fv_verr *e)
+{
+	const char *aid = json_string_value(json_object_get(body, "appeal_id"));
+	uint8_t rid[FV_ID_BYTES];
+	struct fv_state st;
+	int rc;
+
+	if (aid == NULL)
+		return 0;
+	if (fv_id_parse(aid, rid) != 0)
+		rc = FV_EINVAL;
+	else if ((rc = load_live(s, s->txn, rid, FV_RTYPE_APPEAL, &st)) == 0)
+		fv_state_free(&st);
+	if (rc == FV_ENOTFOUND || rc == FV_EDELETED || rc == FV_EINVAL) {
+		snprintf(e->field, sizeof(e->field), "appeal_id");
+		snprintf(e->msg, sizeof(e->msg), "no such appeal");
+		return FV_EINVAL;
+	}
+	return rc;
+}
+
+int
+fv_store_create(struct fv_store *s, enum fv_rtype t, const json_t *body,
+    const uint8_t rid[FV_ID_BYTES], struct fv_verr *e)
+{
+	struct fv_leaves lv;
+	struct fv_state st;
+	struct fv_op op;
+	uint8_t tag[TAG_BYTES];
+	int rc, conflict;
+
+	if (s->txn == NULL)
+		return FV_EBUSY;
+	if (t == FV_RTYPE_NOTE && (rc = check_appeal_ref(s, body, e)) != 0)
+		return rc;
+	tag_of(s, rid, tag);
+	{
+		MDB_val k = { TAG_BYTES, tag }, v;
+
+		if ((rc = mdb_get(s->txn, s->db_recs, &k, &v)) != MDB_NOTFOUND)
+			return rc == 0 ? FV_EEXIST : fv_mdb_err(rc);
+	}
+	op_header(s, &op, FV_OP_PUT, t, rid);
+	if ((rc = fv_leaves_from_json(body, op.hlc, op.author, &lv, e)) != 0) {
+		s->t_seq--;
+		return rc;
+	}
+	op.fields = lv.v;
+	op.nfields = lv.n;
+	memset(&st, 0, sizeof(st));
+	if ((rc = rkey_new(s, tag)) == 0 &&
+	    (rc = put_op(s, &op, CLASS_RECORD, tag)) == 0 &&
+	    (rc = fv_state_apply(&st, &op, &conflict)) == 0)
+		rc = save_live(s, tag, rid, &st);
+	fv_state_free(&st);
+	fv_leaves_free(&lv);
+	return poison(s, rc);
+}
+
+int
+fv_store_update(struct fv_store *s, enum fv_rtype t,
+    const uint8_t rid[FV_ID_BYTES], const json_t *patch, struct fv_verr *e,
+    int *changed)
+{
+	struct fv_state st;
+	struct fv_leaves lv = { 0 };
+	struct fv_op op;
+	json_t *cur = NULL, *next = NULL;
+	uint8_t tag[TAG_BYTES];
+	int rc, conflict;
+
+	*changed = 0;
+	if (s->txn == NULL)
+		return FV_EBUSY;
+	if ((rc = load_live(s, s->txn, rid, t, &st)) != 0)
+		return rc;
+	memset(&op, 0, sizeof(op));
+	if ((cur = fv_state_to_json(&st, rid, "")) == NULL ||
+	    (next = fv_patch_apply(cur, patch)) == NULL) {
+		rc = FV_ENOMEM;
+		goto out;
+	}
+	if ((rc = fv_record_check(next, t, e)) != 0)
+		goto out;
+	fv_record_strip_readonly(next);
+	if (t == FV_RTYPE_NOTE && !json_equal(json_object_get(cur,
+	    "appeal_id"), json_object_get(next, "appeal_id")) &&
+	    (rc = check_appeal_ref(s, next, e)) != 0)
+		goto out;
+	if ((rc = fv_leaves_from_json(next, 0, s->info.device_id, &lv, e)) ||
+	    (rc = fv_state_diff(&st, &lv, &op)) != 0 || op.nfields == 0)
+		goto out;
+	{
+		struct fv_leaf *fields = op.fields;
+		uint32_t n = op.nfields;
+
+		op_header(s, &op, FV_OP_PUT, t, rid);
+		op.fields = fields;
+		op.nfields = n;
+	}
+	tag_of(s, rid, tag);
+	if ((rc = rkey_load(s, s->txn, tag)) == 0 &&
+	    (rc = put_op(s, &op, CLASS_RECORD, tag)) == 0 &&
+	    (rc = fv_state_apply(&st, &op, &conflict)) == 0 &&
+	    (rc = save_live(s, tag, rid, &st)) == 0)
+		*changed = 1;
+out:
+	free(op.fields);
+	fv_leaves_free(&lv);
+	json_decref(cur);
+	json_decref(next);
+	fv_state_free(&st);
+	return poison(s, rc);
+}
+
+int
+fv_store_delete(struct fv_store *s, enum fv_rtype t,
+    const uint8_t rid[FV_ID_BYTES])
+{
+	struct fv_state st;
+	struct fv_op op;
+	uint8_t tag[TAG_BYTES];
+	MDB_val k, v;
+	uint32_t i, slot;
+	int rc, conflict;
+
+	if (s->txn == NULL)
+		return FV_EBUSY;
+	if ((rc = load_live(s, s->txn, rid, t, &st)) != 0)
+		return rc;
+	tag_of(s, rid, tag);
+	op_header(s, &op, FV_OP_DELETE, st.rtype, rid);
+	/* the content's ops go; their refs stay in the tombstone so history
+	 * (and sync) can say what was shredded */
+	for (i = 0; i < st.nops; i++) {
+		k.mv_size = OPKEY_BYTES;
+		k.mv_data = st.oprefs + (size_t)i * FV_OPREF_BYTES;
+		if ((rc = mdb_del(s->txn, s->db_ops, &k, NULL)) != 0 &&
+		    rc != MDB_NOTFOUND) {
+			rc = fv_mdb_err(rc);
+			goto out;
+		}
+	}
+	k.mv_size = TAG_BYTES;
+	k.mv_data = tag;
+	if ((rc = mdb_get(s->txn, s->db_rkeys, &k, &v)) != 0 ||
+	    v.mv_size != 4) {
+		rc = rc ? fv_mdb_err(rc) : FV_ECORRUPT;
+		goto out;
+	}
+	slot = fv_get_u32(v.mv_data);
+	if ((rc = fv_mdb_err(mdb_del(s->txn, s->db_rkeys, &k, NULL))) ||
+	    (rc = fv_push_u32(&s->wipeslots, &s->nwipe, &s->capwipe, slot)) ||
+	    (rc = put_op(s, &op, CLASS_LOG, tag)) ||
+	    (rc = fv_state_apply(&st, &op, &conflict)) ||
+	    (rc = put_state(s, tag, rid, &st, CLASS_LOG)))
+		goto out;
+	rc = pend_push(s, rid, NULL);
+out:
+	fv_state_free(&st);
+	return poison(s, rc);
+}
+
+void
+fv_store_abort(struct fv_store *s)
+{
+	size_t i;
+
+	if (s->txn == NULL)
+		return;
+	mdb_txn_abort(s->txn);
+	s->txn = NULL;
+	/* keys of records that will never exist */
+	for (i = 0; i < s->nnew; i++)
+		fv_keyfile_wipe(s->kf, s->newslots[i]);
+	txn_reset(s);
+}
+
+/* After a failed commit: was it durable after all?  LMDB may fail after
+ * writing the meta page, so look at what the disk says. */
+static int
+reopen_check(struct fv_store *s, int why)
+{
+	uint64_t want = s->t_seq;
+	int rc;
+
+	mdb_env_close(s->env);
+	s->env = NULL;
+	if ((rc = fv_env_open(s)) != 0 || (rc = fv_read_meta(s)) != 0)
+		return rc == FV_ENOSPC ? rc : FV_EIO;
+	if (s->seq == want)
+		return 0;
+	s->clock.last = s->clock.last > s->t_clock.last ? s->clock.last :
+	    s->t_clock.last;
+	return why;
+}
+
+int
+fv_store_commit(struct fv_store *s)
+{
+	size_t i;
+	int rc;
+
+	if (s->txn == NULL)
+		return FV_EBUSY;
+	if (s->poisoned) {
+		rc = s->poisoned;
+		fv_store_abort(s);
+		return rc;
+	}
+	if (s->t_seq == s->seq) {		/* nothing written */
+		fv_store_abort(s);
+		return 0;
+	}
+	if ((rc = fv_put_clock(s, s->txn, s->t_seq, s->t_clock.last)) != 0 ||
+	    (s->nnew > 0 && (rc = fv_keyfile_sync(s->kf)) != 0)) {
+		fv_store_abort(s);
+		return rc;
+	}
+	rc = mdb_txn_commit(s->txn);
+	s->txn = NULL;
+	if (rc != 0 && (rc = reopen_check(s, fv_mdb_err(rc))) != 0) {
+		for (i = 0; i < s->nnew; i++)
+			fv_keyfile_wipe(s->kf, s->newslots[i]);
+		txn_reset(s);
+		return rc;
+	}
+	s->seq = s->t_seq;
+	s->clock = s->t_clock;
+	for (i = 0; i < s->npend; i++) {
+		if (s->pend[i].entry != NULL)
+			fv_index_put(s->idx, s->pend[i].entry);
+		else
+			fv_index_del(s->idx, s->pend[i].rid);
+		s->pend[i].entry = NULL;
+	}
+	/* crypto-shred: the deleted records' keys go now */
+	for (i = 0; i < s->nwipe; i++)
+		fv_keyfile_wipe(s->kf, s->wipeslots[i]);
+	if (s->nwipe > 0)
+		fv_keyfile_sync(s->kf);	/* else scrubbed at next unlock */
+	txn_reset(s);
+	return 0;
+}
+
+int
+fv_store_grow(struct fv_store *s)
+{
+	int rc;
+
+	if (s->txn != NULL)
+		return FV_EBUSY;
+	if ((rc = mdb_env_set_mapsize(s->env, s->mapsize * 2)) != 0)
+		return fv_mdb_err(rc);
+	s->mapsize *= 2;
+	return 0;
+}
+
+/* The name of a device, from the devices table ("unknown" if absent). */
+static void
+device_name(struct fv_store *s, MDB_txn *txn, const uint8_t *id, char *out,
+    size_t n)
+{
+	MDB_val k = { FV_ID_BYTES, (void *)id }, v;
+	json_t *j;
+
+	snprintf(out, n, "unknown");
+	if (memcmp(id, s->info.device_id, FV_ID_BYTES) == 0) {
+		snprintf(out, n, "%s", s->info.name);
+		return;
+	}
+	if (mdb_get(txn, s->db_devs, &k, &v) != 0)
+		return;
+	if ((j = json_loadb(v.mv_data, v.mv_size, 0, NULL)) != NULL) {
+		const char *nm = json_string_value(json_object_get(j, "name"));
+
+		if (nm != NULL)
+			snprintf(out, n, "%s", nm);
+		json_decref(j);
+	}
+}
+
+static int
+read_begin(struct fv_store *s, MDB_txn **txn)
+{
+	if (s->keys == NULL)
+		return FV_ELOCKED;
+	if (s->txn != NULL) {		/* inside a write: see its changes */
+		*txn = s->txn;
+		return 0;
+	}
+	return fv_mdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn));
+}
+
+static void
+read_end(struct fv_store *s, MDB_txn *txn)
+{
+	if (txn != s->txn)
+		mdb_txn_abort(txn);
+}
+
+static json_t *
+record_json(struct fv_store *s, MDB_txn *txn, const struct fv_state *st,
+    const uint8_t *rid)
+{
+	char name[FV_NAME_MAX + 1];
+
+	device_name(s, txn, st->created_by, name, sizeof(name));
+	return fv_state_to_json(st, rid, name);
+}
+
+int
+fv_store_get(struct fv_store *s, enum fv_rtype t,
+    const uint8_t rid[FV_ID_BYTES], json_t **out)
+{
+	struct fv_state st;
+	MDB_txn *txn;
+	int rc;
+
+	*out = NULL;
+	if ((rc = read_begin(s, &txn)) != 0)
+		return rc;
+	if ((rc = load_live(s, txn, rid, t, &st)) == 0) {
+		if ((*out = record_json(s, txn, &st, rid)) == NULL)
+			rc = FV_ENOMEM;
+		fv_state_free(&st);
+	}
+	read_end(s, txn);
+	return rc;
+}
+
+static json_t *
+op_json(struct fv_store *s, MDB_txn *txn, const struct fv_op *op, int first)
+{
+	char hex[2 * FV_ID_BYTES + 1], ts[32], name[FV_NAME_MAX + 1];
+	json_t *o, *fields = json_object();
+	uint32_t i;
+
+	fv_id_hex(op->author, hex);
+	fv_format_rfc3339(FV_HLC_MS(op->hlc), ts);
+	device_name(s, txn, op->author, name, sizeof(name));
+	o = json_pack("{s:s, s:s, s:I, s:s, s:I, s:s}", "device", hex,
+	    "device_name", name, "seq", (json_int_t)op->seq, "at", ts,
+	    "hlc", (json_int_t)op->hlc, "op", op->kind == FV_OP_DELETE ?
+	    "delete" : first ? "create" : "update");
+	for (i = 0; i < op->nfields && fields != NULL; i++) {
+		const struct fv_leaf *f = &op->fields[i];
+		char path[FV_PATH_MAX + 1];
+		json_t *v = f->val == NULL ? json_null() : json_loadb(f->val,
+		    f->vallen, JSON_DECODE_ANY, NULL);
+
+		memcpy(path, f->path, f->pathlen);
+		path[f->pathlen] = '\0';
+		json_object_set_new(fields, path, v ? v : json_null());
+	}
+	if (o != NULL && op->kind == FV_OP_PUT)
+		json_object_set_new(o, "fields", fields);
+	else
+		json_decref(fields);
+	return o;
+}
+
+int
+fv_store_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
+    json_t **out)
+{
+	struct fv_state st;
+	struct fv_buf pt = { 0 };
+	uint8_t tag[TAG_BYTES], got[FV_ID_BYTES];
+	uint8_t ad[2 + OPKEY_BYTES + 1 + TAG_BYTES];
+	MDB_txn *txn;
+	json_t *arr;
+	uint32_t i;
+	int rc, class;
+
+	*out = NULL;
+	if ((rc = read_begin(s, &txn)) != 0)
+		return rc;
+	tag_of(s, rid, tag);
+	if ((rc = load_tag(s, txn, tag, got, &st, &class)) != 0) {
+		read_end(s, txn);
+		return rc;
+	}
+	if ((arr = json_array()) == NULL)
+		rc = FV_ENOMEM;
+	for (i = 0; i < st.nops && rc == 0; i++) {
+		const uint8_t *ref = st.oprefs + (size_t)i * FV_OPREF_BYTES;
+		MDB_val k = { OPKEY_BYTES, (void *)ref }, v;
+		struct fv_op op;
+		int c;
+
+		if (mdb_get(txn, s->db_ops, &k, &v) != 0 ||
+		    v.mv_size < 1 + TAG_BYTES) {
+			char hex[2 * FV_ID_BYTES + 1];
+
+			fv_id_hex(ref, hex);
+			json_array_append_new(arr, json_pack("{s:s, s:I, s:b}",
+			    "device", hex, "seq",
+			    (json_int_t)fv_get_u64(ref + FV_ID_BYTES),
+			    "shredded", 1));
+			continue;
+		}
+		c = ((const uint8_t *)v.mv_data)[0];
+		memcpy(ad, "op", 2);
+		memcpy(ad + 2, ref, OPKEY_BYTES);
+		ad[2 + OPKEY_BYTES] = (uint8_t)c;
+		memcpy(ad + 3 + OPKEY_BYTES, tag, TAG_BYTES);
+		pt.len = 0;
+		if (fv_open(c == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
+		    sizeof(ad), (const uint8_t *)v.mv_data + 1 + TAG_BYTES,
+		    v.mv_size - 1 - TAG_BYTES, &pt) != 0 ||
+		    fv_op_decode(pt.p, pt.len, &op) != 0) {
+			rc = FV_ECORRUPT;
+			break;
+		}
+		json_array_append_new(arr, op_json(s, txn, &op, i == 0));
+		free(op.fields);
+	}
+	fv_buf_free(&pt);
+	fv_state_free(&st);
+	read_end(s, txn);
+	if (rc != 0)
+		json_decref(arr);
+	else
+		*out = arr;
+	return rc;
+}
+
+/* Does the record's summary (appeal) or text (note) contain q (folded)? */
+static int
+text_matches(const struct fv_state *st, const char *q, size_t qlen)
+{
+	const struct fv_leaf *f = fv_state_leaf(st,
+	    st->rtype == FV_RTYPE_APPEAL ? "summary" : "text");
+	json_t *v;
+	char *folded;
+	size_t n;
+	int m = 0;
+
+	if (f == NULL || f->val == NULL ||
+	    (v = json_loadb(f->val, f->vallen, JSON_DECODE_ANY, NULL)) == NULL)
+		return 0;
+	if (json_is_string(v) && fv_fold(json_string_value(v),
+	    json_string_length(v), &folded, &n) == 0) {
+		m = fv_fold_contains(folded, n, q, qlen);
+		sodium_memzero(folded, n);
+		free(folded);
+	}
+	json_decref(v);
+	return m;
+}
+
+int
+fv_store_list(struct fv_store *s, const struct fv_filter *f,
+    const char *query, json_t **out)
+{
+	const struct fv_ientry **v = NULL;
+	struct fv_state st;
+	MDB_txn *txn;
+	json_t *arr;
+	char *q = NULL;
+	size_t n, i, qlen = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = read_begin(s, &txn)) != 0)
+		return rc;
+	if ((arr = json_array()) == NULL ||
+	    (query != NULL && (rc = fv_fold(query, strlen(query), &q,
+	    &qlen)) != 0) ||
+	    (rc = fv_index_select(s->idx, f, &v, &n)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		const struct fv_ientry *e = v[i];
+		int hit = q == NULL ||
+		    (e->fname && fv_fold_contains(e->fname, strlen(e->fname),
+		    q, qlen)) ||
+		    (e->floc && fv_fold_contains(e->floc, strlen(e->floc), q,
+		    qlen));
+
+		if ((rc = load_live(s, txn, e->rid, 0, &st)) != 0)
+			goto out;
+		if (hit || text_matches(&st, q, qlen))
+			json_array_append_new(arr, record_json(s, txn, &st,
+			    e->rid));
+		fv_state_free(&st);
+	}
+out:
+	free(v);
+	if (q != NULL) {
+		sodium_memzero(q, qlen);
+		free(q);
+	}
+	read_end(s, txn);
+	if (rc != 0 || arr == NULL) {
+		json_decref(arr);
+		return rc ? rc : FV_ENOMEM;
+	}
+	*out = arr;
+	return 0;
+}
+
+int
+fv_store_stats(struct fv_store *s, struct fv_store_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->seq = s->seq;
+	st->pending = s->seq - s->acked;
+	st->map_bytes = s->mapsize;
+	if (s->keys == NULL)
+		return FV_ELOCKED;
+	st->appeals = fv_index_count(s->idx, FV_RTYPE_APPEAL);
+	st->notes = fv_index_count(s->idx, FV_RTYPE_NOTE);
+	return 0;
+}
+
+int
+fv_store_fds(const struct fv_store *s, int *fds, int n)
+{
+	int k = 0;
+
+	if (n > 0 && s->env != NULL && mdb_env_get_fd(s->env, &fds[k]) == 0)
+		k++;
+	if (k < n && s->kf != NULL)
+		fds[k++] = fv_keyfile_fd(s->kf);
+	return k;
+}

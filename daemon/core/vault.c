@@ -1,0 +1,89 @@
+#include <string.h>
+
+#include "fv_error.h"
+#include "vault.h"
+
+#define NONCE	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define ABYTES	crypto_aead_xchacha20poly1305_ietf_ABYTES
+
+void
+fv_kdf_new(struct fv_kdf *k)
+{
+	randombytes_buf(k->salt, sizeof(k->salt));
+	k->opslimit = crypto_pwhash_OPSLIMIT_MODERATE;
+	k->memlimit = crypto_pwhash_MEMLIMIT_MODERATE;
+}
+
+int
+fv_kdf_derive(const struct fv_kdf *k, const char *pass, size_t len,
+    uint8_t *kek)
+{
+	/* Limits come from the store's meta: refuse a store that was edited
+	 * to make guessing cheap, and bound what an edit can make us spend. */
+	if (k->opslimit < crypto_pwhash_OPSLIMIT_MODERATE ||
+	    k->memlimit < crypto_pwhash_MEMLIMIT_MODERATE ||
+	    k->opslimit > crypto_pwhash_OPSLIMIT_SENSITIVE ||
+	    k->memlimit > crypto_pwhash_MEMLIMIT_SENSITIVE ||
+	    len > FV_PASS_MAX)
+		return FV_EINVAL;
+	if (crypto_pwhash(kek, FV_KEY_BYTES, pass, len, k->salt, k->opslimit,
+	    (size_t)k->memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return FV_ENOMEM;
+	return 0;
+}
+
+int
+fv_seal(const uint8_t *key, const void *ad, size_t adlen, const void *m,
+    size_t mlen, struct fv_buf *out)
+{
+	uint8_t *p;
+	unsigned long long clen;
+
+	if (fv_buf_reserve(out, NONCE + mlen + ABYTES) != 0)
+		return FV_ENOMEM;
+	p = out->p + out->len;
+	randombytes_buf(p, NONCE);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(p + NONCE, &clen, m, mlen,
+	    ad, adlen, NULL, p, key);
+	out->len += NONCE + (size_t)clen;
+	return 0;
+}
+
+int
+fv_open(const uint8_t *key, const void *ad, size_t adlen, const uint8_t *c,
+    size_t clen, struct fv_buf *out)
+{
+	unsigned long long mlen;
+
+	if (clen < NONCE + ABYTES)
+		return FV_ECRYPTO;
+	if (fv_buf_reserve(out, clen - NONCE - ABYTES) != 0)
+		return FV_ENOMEM;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out->p + out->len,
+	    &mlen, NULL, c + NONCE, clen - NONCE, ad, adlen, c, key) != 0)
+		return FV_ECRYPTO;
+	out->len += (size_t)mlen;
+	return 0;
+}
+
+int
+fv_seal_key(const uint8_t *key, const void *ad, size_t adlen,
+    const uint8_t *m, size_t mlen, uint8_t *out)
+{
+	randombytes_buf(out, NONCE);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + NONCE, NULL, m, mlen,
+	    ad, adlen, NULL, out, key);
+	return 0;
+}
+
+int
+fv_open_key(const uint8_t *key, const void *ad, size_t adlen,
+    const uint8_t *c, size_t clen, uint8_t *out)
+{
+	if (clen < NONCE + ABYTES)
+		return FV_ECRYPTO;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL,
+	    c + NONCE, clen - NONCE, ad, adlen, c, key) != 0)
+		return FV_ECRYPTO;
+	return 0;
+}
