@@ -10,7 +10,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "config.h"
+#include "conf.h"
 #include "store.h"
 
 struct fv_writer;

@@ -32,7 +32,7 @@ fv_writer_new(struct fvd *d, struct fv_writer **out)
 		return FV_ENOMEM;
 	}
 	/* the lowest priority: runs after the turn's reads have queued */
-	event_priority_set(w->ev, 1);
+	event_priority_set(w->ev, 2);
 	*out = w;
 	return 0;
 }

@@ -198,6 +198,14 @@ fv_read_meta(struct fv_store *s)
 	return rc;
 }
 
+static size_t map_initial = MAP_INITIAL;
+
+void
+fv_store_set_initial_map(size_t bytes)
+{
+	map_initial = bytes;
+}
+
 static int
 path_in(const struct fv_store *s, const char *file, char *out, size_t n)
 {
@@ -219,7 +227,7 @@ store_new(const char *dir, struct fv_store **out)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return FV_ENOMEM;
 	snprintf(s->dir, sizeof(s->dir), "%s", real);
-	s->mapsize = MAP_INITIAL;
+	s->mapsize = map_initial;
 	*out = s;
 	return 0;
 }

@@ -102,6 +102,9 @@ struct fv_store_stats {
 	uint64_t	map_bytes;
 };
 int	fv_store_stats(struct fv_store *s, struct fv_store_stats *st);
+/* The map size new handles start with (default 64 MiB; tests make it
+ * small to exercise growth).  Not thread-safe; call before opening. */
+void	fv_store_set_initial_map(size_t bytes);
 /* The LMDB file descriptor and the key file's (for tests / checks). */
 int	fv_store_fds(const struct fv_store *s, int *fds, int n);
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "conf.h"
 #include "fv_error.h"
 
 #ifndef FV_PLUGINDIR

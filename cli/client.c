@@ -1,0 +1,165 @@
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "client.h"
+
+#define IO_TIMEOUT_MS	(300 * 1000)	/* unlock may wait out a delay */
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, c, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+parse_response(struct fv_resp *r, char *buf, size_t n)
+{
+	char *hdr_end = NULL, *p;
+	size_t i, clen = (size_t)-1;
+
+	for (i = 0; i + 3 < n; i++)
+		if (memcmp(buf + i, "\r\n\r\n", 4) == 0) {
+			hdr_end = buf + i;
+			break;
+		}
+	if (hdr_end == NULL || n < 12 || strncmp(buf, "HTTP/1.", 7) != 0)
+		return -2;
+	*hdr_end = '\0';
+	r->status = atoi(buf + 9);
+	for (p = strstr(buf, "\r\n"); p != NULL; p = strstr(p + 2, "\r\n"))
+		if (strncasecmp(p + 2, "Content-Length:", 15) == 0)
+			clen = strtoul(p + 17, NULL, 10);
+	p = hdr_end + 4;
+	if (clen == (size_t)-1 || clen > (size_t)(buf + n - p))
+		clen = (size_t)(buf + n - p);
+	if ((r->body = malloc(clen + 1)) == NULL)
+		return -2;
+	memcpy(r->body, p, clen);
+	r->body[clen] = '\0';
+	r->len = clen;
+	r->json = json_loadb(r->body, clen, JSON_DECODE_ANY, NULL);
+	return r->status >= 100 ? 0 : -2;
+}
+
+int
+fv_http(const char *sock, const char *method, const char *path,
+    const void *body, size_t len, struct fv_resp *r)
+{
+	struct sockaddr_un sun;
+	struct pollfd pfd;
+	char head[4096], *buf = NULL, *nb;
+	size_t n = 0, cap = 0;
+	ssize_t got;
+	int fd, rc = -2;
+
+	memset(r, 0, sizeof(*r));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(sock) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun.sun_path, sock, strlen(sock) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		close(fd);
+		return -1;
+	}
+	snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: fieldvault\r\n"
+	    "Content-Length: %zu\r\nContent-Type: application/json\r\n"
+	    "Connection: close\r\n\r\n", method, path, len);
+	if (write_all(fd, head, strlen(head)) != 0 ||
+	    (len > 0 && write_all(fd, body, len) != 0)) {
+		close(fd);
+		return -1;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 65536;
+
+			if (c > FV_RESP_MAX || (nb = malloc(c)) == NULL)
+				goto out;
+			if (buf != NULL) {
+				memcpy(nb, buf, n);
+				sodium_memzero(buf, cap);
+				free(buf);
+			}
+			buf = nb;
+			cap = c;
+		}
+		if (poll(&pfd, 1, IO_TIMEOUT_MS) <= 0) {
+			errno = ETIMEDOUT;
+			goto out;
+		}
+		if ((got = read(fd, buf + n, cap - n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	rc = parse_response(r, buf, n);
+out:
+	if (buf != NULL) {
+		sodium_memzero(buf, cap);
+		free(buf);
+	}
+	close(fd);
+	return rc;
+}
+
+void
+fv_resp_free(struct fv_resp *r)
+{
+	if (r->body != NULL) {
+		sodium_memzero(r->body, r->len);
+		free(r->body);
+	}
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+fv_query_add(char *path, size_t n, const char *key, const char *val)
+{
+	size_t at = strlen(path);
+	const unsigned char *v = (const unsigned char *)val;
+
+	if (val == NULL)
+		return;
+	at += (size_t)snprintf(path + at, n - at, "%s%s=",
+	    strchr(path, '?') ? "&" : "?", key);
+	for (; *v != '\0' && at + 4 < n; v++) {
+		if (isalnum(*v) || *v == '-' || *v == '_' || *v == '.')
+			path[at++] = (char)*v;
+		else
+			at += (size_t)snprintf(path + at, n - at, "%%%02X", *v);
+	}
+	path[at < n ? at : n - 1] = '\0';
+}

@@ -1,0 +1,30 @@
+/*
+ * client.h - the CLI's side of the control API: one HTTP/1.1 request per
+ * connection over the daemon's Unix socket.
+ */
+#ifndef FV_CLIENT_H
+#define FV_CLIENT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define FV_RESP_MAX	((size_t)1 << 30)	/* bytes of a response */
+
+struct fv_resp {
+	int	 status;		/* HTTP status */
+	char	*body;			/* NUL-terminated */
+	size_t	 len;
+	json_t	*json;			/* parsed body, or NULL */
+};
+
+/* Sends the request and reads the whole answer.  Returns 0, or -1 when the
+ * daemon cannot be reached (errno set), or -2 on a malformed answer. */
+int	fv_http(const char *sock, const char *method, const char *path,
+	    const void *body, size_t len, struct fv_resp *r);
+/* Wipes (records are plaintext here) and frees the response. */
+void	fv_resp_free(struct fv_resp *r);
+/* Appends "&key=value" (URL-encoded) to a path buffer of size n. */
+void	fv_query_add(char *path, size_t n, const char *key, const char *val);
+
+#endif

@@ -1,0 +1,260 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "cli.h"
+#include "client.h"
+#include "fv_error.h"
+#include "op.h"
+#include "record.h"
+#include "secmem.h"
+#include "store.h"
+#include "vault.h"
+
+
+/* --- talking to the daemon ------------------------------------------- */
+
+/* Sends a request; on failure prints why and returns the exit code.  On
+ * success (2xx) r holds the answer and 0 is returned. */
+int
+cli_call(struct cli *c, const char *method, const char *path, const void *body,
+    size_t len, struct fv_resp *r)
+{
+	const char *msg;
+	int rc;
+
+	if ((rc = fv_http(c->conf->socket, method, path, body, len, r)) == -1) {
+		fprintf(stderr, "fieldvault: error: daemon not reachable at "
+		    "%s: %s\n", c->conf->socket, strerror(errno));
+		return EX_NODAEMON;
+	}
+	if (rc != 0) {
+		fv_resp_free(r);
+		return cli_fail("malformed answer from the daemon");
+	}
+	if (r->status >= 200 && r->status < 300)
+		return 0;
+	msg = json_string_value(json_object_get(r->json, "error"));
+	fprintf(stderr, "fieldvault: error: %s\n", msg ? msg : "request "
+	    "refused");
+	rc = r->status == 423 ? EX_LOCKED : EX_FAIL;
+	fv_resp_free(r);
+	return rc;
+}
+
+void
+cli_print_json(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS |
+	    JSON_ENCODE_ANY);
+
+	if (s != NULL) {
+		puts(s);
+		free(s);
+	}
+}
+
+/* --- passphrases ------------------------------------------------------- */
+
+static int
+read_tty(const char *prompt, uint8_t *buf, size_t *len)
+{
+	struct termios old, noecho;
+	FILE *tty = fopen("/dev/tty", "r+e");
+	int c;
+	size_t n = 0;
+
+	if (tty == NULL)
+		return -1;
+	fputs(prompt, tty);
+	fflush(tty);
+	tcgetattr(fileno(tty), &old);
+	noecho = old;
+	noecho.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(fileno(tty), TCSAFLUSH, &noecho);
+	while ((c = fgetc(tty)) != EOF && c != '\n')
+		if (n <= FV_PASS_MAX)
+			buf[n++] = (uint8_t)c;
+	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputc('\n', tty);
+	fclose(tty);
+	*len = n;
+	return 0;
+}
+
+/* The passphrase, from --passphrase-file, $FIELDVAULT_PASSPHRASE or the
+ * terminal (asked twice when confirm).  Secret memory, caller frees. */
+static int
+get_passphrase(struct cli *c, int confirm, uint8_t **out, size_t *len)
+{
+	uint8_t *p = fv_secmem_alloc(FV_PASS_MAX + 1), *q = NULL;
+	const char *env = getenv("FIELDVAULT_PASSPHRASE");
+	size_t n = 0, m;
+
+	if (p == NULL)
+		return cli_fail("out of secure memory");
+	if (c->passfile != NULL) {
+		int fd = open(c->passfile, O_RDONLY | O_CLOEXEC);
+		ssize_t got;
+
+		if (fd < 0) {
+			fv_secmem_free(p);
+			return cli_fail("%s: %s", c->passfile, strerror(errno));
+		}
+		while (n <= FV_PASS_MAX &&
+		    (got = read(fd, p + n, FV_PASS_MAX + 1 - n)) > 0)
+			n += (size_t)got;
+		close(fd);
+		if (n > 0 && p[n - 1] == '\n')
+			n--;
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+	} else if (env != NULL) {
+		n = strlen(env);
+		if (n <= FV_PASS_MAX)
+			memcpy(p, env, n);
+	} else {
+		if (read_tty("passphrase: ", p, &n) != 0) {
+			fv_secmem_free(p);
+			return cli_fail("no passphrase: use --passphrase-file, "
+			    "FIELDVAULT_PASSPHRASE or a terminal");
+		}
+		if (confirm) {
+			if ((q = fv_secmem_alloc(FV_PASS_MAX + 1)) == NULL ||
+			    read_tty("again: ", q, &m) != 0 || m != n ||
+			    sodium_memcmp(p, q, n) != 0) {
+				fv_secmem_free(p);
+				fv_secmem_free(q);
+				return cli_fail("the passphrases differ");
+			}
+			fv_secmem_free(q);
+		}
+	}
+	if (n == 0 || n > FV_PASS_MAX) {
+		fv_secmem_free(p);
+		return cli_fail("passphrase must be 1..%d bytes", FV_PASS_MAX);
+	}
+	*out = p;
+	*len = n;
+	return 0;
+}
+
+/* --- init, unlock, lock, status ------------------------------------------ */
+
+int
+cmd_init(struct cli *c)
+{
+	struct fv_resp r;
+	uint8_t *pass;
+	size_t len;
+	int rc;
+
+	if (c->nargs != 1)
+		return cli_usage("init takes no arguments");
+	if (fv_http(c->conf->socket, "GET", "/v1/status", NULL, 0, &r) == 0) {
+		fv_resp_free(&r);
+		return cli_fail("a daemon is running on %s: stop it first",
+		    c->conf->socket);
+	}
+	if ((rc = get_passphrase(c, 1, &pass, &len)) != 0)
+		return rc;
+	if (len < FV_PASS_MIN) {
+		fv_secmem_free(pass);
+		return cli_fail("passphrase must be at least %d bytes",
+		    FV_PASS_MIN);
+	}
+	rc = fv_store_init(c->conf->data_dir, c->conf->role, c->conf->name,
+	    (const char *)pass, len);
+	fv_secmem_free(pass);
+	if (rc == FV_EEXIST)
+		return cli_fail("%s already holds a store; refusing to "
+		    "overwrite it", c->conf->data_dir);
+	if (rc != 0)
+		return cli_fail("init %s: %s", c->conf->data_dir,
+		    fv_strerror(rc));
+	if (c->json)
+		printf("{\"data_dir\":\"%s\",\"role\":\"%s\",\"name\":\"%s\"}\n",
+		    c->conf->data_dir, c->conf->role, c->conf->name);
+	else
+		printf("initialised %s '%s' in %s\n", c->conf->role,
+		    c->conf->name, c->conf->data_dir);
+	return EX_DONE;
+}
+
+int
+cmd_unlock(struct cli *c)
+{
+	struct fv_resp r;
+	uint8_t *pass;
+	size_t len;
+	int rc;
+
+	if (c->nargs != 1)
+		return cli_usage("unlock takes no arguments");
+	if ((rc = get_passphrase(c, 0, &pass, &len)) != 0)
+		return rc;
+	rc = cli_call(c, "POST", "/v1/unlock", pass, len, &r);
+	fv_secmem_free(pass);
+	if (rc != 0)
+		return rc;
+	if (c->json)
+		cli_print_json(r.json);
+	else
+		printf("unlocked\n");
+	fv_resp_free(&r);
+	return EX_DONE;
+}
+
+int
+cmd_lock(struct cli *c)
+{
+	struct fv_resp r;
+	int rc;
+
+	if (c->nargs != 1)
+		return cli_usage("lock takes no arguments");
+	if ((rc = cli_call(c, "POST", "/v1/lock", NULL, 0, &r)) != 0)
+		return rc;
+	if (c->json)
+		cli_print_json(r.json);
+	else
+		printf("locked\n");
+	fv_resp_free(&r);
+	return EX_DONE;
+}
+
+int
+cmd_status(struct cli *c)
+{
+	static const char *keys[] = { "role", "name", "device_id", "locked",
+	    "appeals", "notes", "pending", "last_sync", NULL };
+	struct fv_resp r;
+	int rc, i;
+
+	if (c->nargs != 1)
+		return cli_usage("status takes no arguments");
+	if ((rc = cli_call(c, "GET", "/v1/status", NULL, 0, &r)) != 0)
+		return rc;
+	if (c->json)
+		cli_print_json(r.json);
+	else
+		for (i = 0; keys[i] != NULL; i++) {
+			json_t *v = json_object_get(r.json, keys[i]);
+			char *s = v && !json_is_null(v) ? json_dumps(v,
+			    JSON_ENCODE_ANY) : NULL;
+			const char *txt = json_is_string(v) ?
+			    json_string_value(v) : s ? s : "-";
+
+			printf("%-10s %s\n", keys[i], txt);
+			free(s);
+		}
+	fv_resp_free(&r);
+	return EX_DONE;
+}

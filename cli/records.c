@@ -1,0 +1,344 @@
+/*
+ * records.c - appeal and note commands, and history.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "cli.h"
+#include "client.h"
+#include "fv_error.h"
+#include "op.h"
+#include "record.h"
+
+#define IMPORT_CHUNK_LINES	1000
+#define IMPORT_CHUNK_BYTES	(4 * 1024 * 1024)
+#define INPUT_MAX		((size_t)1 << 30)	/* bytes of an import */
+
+/* Reads FILE or stdin ("-") whole, at most max bytes. */
+static int
+read_input(const char *path, size_t max, char **out, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
+	char *buf = NULL, *nb;
+	size_t n = 0, cap = 0, got;
+
+	if (f == NULL)
+		return cli_fail("%s: %s", path, strerror(errno));
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 65536;
+			if ((nb = realloc(buf, cap + 1)) == NULL) {
+				free(buf);
+				return cli_fail("%s: out of memory", path);
+			}
+			buf = nb;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (n > max) {
+			free(buf);
+			if (f != stdin)
+				fclose(f);
+			return cli_fail("%s: larger than %zu bytes", path, max);
+		}
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		free(buf);
+		if (f != stdin)
+			fclose(f);
+		return cli_fail("%s: read error", path);
+	}
+	if (f != stdin)
+		fclose(f);
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static void
+free_input(char *buf, size_t len)
+{
+	sodium_memzero(buf, len);
+	free(buf);
+}
+
+static const char *
+str(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+/* Prints s in a column of width code points (cut with "…" if longer). */
+static void
+col(const char *s, int width)
+{
+	size_t n = strlen(s), chars = fv_utf8_chars(s, n), i, k = 0;
+
+	if ((int)chars <= width) {
+		printf("%s%*s", s, width - (int)chars + 1, "");
+		return;
+	}
+	for (i = 0; i < n && (int)k < width - 1; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			k++;
+	while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80)
+		i++;
+	printf("%.*s… ", (int)i, s);
+}
+
+static void
+print_table(const json_t *arr, int appeal)
+{
+	size_t i;
+	json_t *r;
+
+	if (appeal)
+		printf("%-32s %-17s %-7s %-21s %-10s %s\n", "ID", "STATUS",
+		    "COUNTRY", "CATEGORY", "RECEIVED", "NAME");
+	else
+		printf("%-32s %-32s %-10s %s\n", "ID", "APPEAL", "CREATED",
+		    "TEXT");
+	json_array_foreach(arr, i, r) {
+		printf("%s ", str(r, "id"));
+		if (appeal) {
+			col(str(r, "status"), 17);
+			col(str(r, "concerns_country"), 7);
+			col(str(r, "category"), 21);
+			col(str(r, "received_at"), 10);
+			col(str(json_object_get(r, "applicant"), "full_name"),
+			    40);
+		} else {
+			col(str(r, "appeal_id")[0] ? str(r, "appeal_id") : "-",
+			    32);
+			col(str(r, "created_at"), 10);
+			col(str(r, "text"), 50);
+		}
+		printf("\n");
+	}
+	printf("(%zu %s%s)\n", json_array_size(arr), appeal ? "appeal" :
+	    "note", json_array_size(arr) == 1 ? "" : "s");
+}
+
+/* Checks every line locally first, so that a bad line writes nothing,
+ * then sends chunks; each chunk is one durable group on the daemon. */
+static int
+import(struct cli *c, const char *type, const char *file)
+{
+	struct fv_resp r;
+	struct fv_verr e;
+	enum fv_rtype t = strcmp(type, "appeal") == 0 ? FV_RTYPE_APPEAL :
+	    FV_RTYPE_NOTE;
+	char *buf, *p, *end, *nl, *chunk, path[64];
+	size_t len, lineno = 0, total = 0, sent = 0, lines = 0;
+	json_error_t je;
+	json_t *j;
+	int rc, progress = isatty(STDERR_FILENO);
+
+	if ((rc = read_input(file, INPUT_MAX, &buf, &len)) != 0)
+		return rc;
+	for (p = buf, end = buf + len; p < end; p = nl + 1) {
+		lineno++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (strspn(p, " \t\r") >= (size_t)(nl - p))
+			continue;
+		if ((j = json_loadb(p, (size_t)(nl - p),
+		    JSON_REJECT_DUPLICATES, &je)) == NULL) {
+			free_input(buf, len);
+			return cli_fail("%s: line %zu: invalid JSON at column "
+			    "%d: %s; nothing imported", file, lineno,
+			    je.column, je.text);
+		}
+		memset(&e, 0, sizeof(e));
+		if (fv_record_check(j, t, &e) != 0) {
+			json_decref(j);
+			free_input(buf, len);
+			return cli_fail("%s: line %zu: %s: %s; nothing imported",
+			    file, lineno, e.field, e.msg);
+		}
+		json_decref(j);
+		total++;
+	}
+	snprintf(path, sizeof(path), "/v1/%ss/import", type);
+	for (p = chunk = buf; p <= end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (strspn(p, " \t\r") < (size_t)(nl - p))
+			lines++;
+		if (nl < end && lines < IMPORT_CHUNK_LINES &&
+		    (size_t)(nl - chunk) < IMPORT_CHUNK_BYTES)
+			continue;
+		if (lines > 0) {
+			if ((rc = cli_call(c, "POST", path, chunk,
+			    (size_t)(nl - chunk), &r)) != 0) {
+				free_input(buf, len);
+				fprintf(stderr, "fieldvault: %zu of %zu %ss were "
+				    "imported before the failure\n", sent,
+				    total, type);
+				return rc;
+			}
+			sent += (size_t)json_integer_value(json_object_get(
+			    r.json, "count"));
+			fv_resp_free(&r);
+			if (progress)
+				fprintf(stderr, "\rimport: %zu/%zu %ss", sent,
+				    total, type);
+		}
+		chunk = nl + 1;
+		lines = 0;
+		if (nl == end)
+			break;
+	}
+	if (progress)
+		fprintf(stderr, "\n");
+	free_input(buf, len);
+	if (c->json)
+		printf("{\"count\":%zu}\n", sent);
+	else
+		printf("%zu\n", sent);
+	return EX_DONE;
+}
+
+static int
+need_id(const char *s)
+{
+	uint8_t id[FV_ID_BYTES];
+
+	return s != NULL && fv_id_parse(s, id) == 0;
+}
+
+int
+cmd_record(struct cli *c, const char *type)
+{
+	const char *verb = c->nargs > 1 ? c->args[1] : "";
+	int appeal = strcmp(type, "appeal") == 0;
+	struct fv_resp r;
+	char path[8192], *buf;
+	size_t len;
+	int rc;
+
+	if (strcmp(verb, "add") == 0 || strcmp(verb, "update") == 0) {
+		int add = verb[0] == 'a';
+
+		if (c->nargs != (add ? 3 : 4) || (!add && !need_id(c->args[2])))
+			return cli_usage("%s %s %sFILE|-", type, verb,
+			    add ? "" : "ID ");
+		if ((rc = read_input(c->args[add ? 2 : 3], FV_RECORD_MAX,
+		    &buf, &len)) != 0)
+			return rc;
+		if (add)
+			snprintf(path, sizeof(path), "/v1/%ss", type);
+		else
+			snprintf(path, sizeof(path), "/v1/%ss/%s", type,
+			    c->args[2]);
+		rc = cli_call(c, add ? "POST" : "PATCH", path, buf, len, &r);
+		free_input(buf, len);
+		if (rc != 0)
+			return rc;
+		if (c->json)
+			cli_print_json(r.json);
+		else if (add)
+			printf("%s\n", str(r.json, "id"));
+		else
+			printf("%s %s\n", json_is_true(json_object_get(r.json,
+			    "changed")) ? "updated" : "unchanged",
+			    c->args[2]);
+	} else if (strcmp(verb, "get") == 0 || strcmp(verb, "delete") == 0) {
+		if (c->nargs != 3 || !need_id(c->args[2]))
+			return cli_usage("%s %s ID (32 hex characters)", type,
+			    verb);
+		snprintf(path, sizeof(path), "/v1/%ss/%s", type, c->args[2]);
+		if ((rc = cli_call(c, verb[0] == 'g' ? "GET" : "DELETE",
+		    path, NULL, 0, &r)) != 0)
+			return rc;
+		if (verb[0] == 'g' || c->json)
+			cli_print_json(r.json);
+		else
+			printf("deleted %s\n", c->args[2]);
+	} else if (strcmp(verb, "list") == 0) {
+		if (c->nargs != 2)
+			return cli_usage("%s list takes options only", type);
+		if (!appeal && (c->status || c->country || c->category ||
+		    c->assigned_to || c->query))
+			return cli_usage("note list takes only --appeal ID");
+		if (appeal && c->appeal)
+			return cli_usage("appeal list does not take --appeal");
+		if (c->appeal && !need_id(c->appeal))
+			return cli_usage("--appeal: not an id");
+		snprintf(path, sizeof(path), "/v1/%ss", type);
+		fv_query_add(path, sizeof(path), "status", c->status);
+		fv_query_add(path, sizeof(path), "country", c->country);
+		fv_query_add(path, sizeof(path), "category", c->category);
+		fv_query_add(path, sizeof(path), "assigned_to",
+		    c->assigned_to);
+		fv_query_add(path, sizeof(path), "query", c->query);
+		fv_query_add(path, sizeof(path), "appeal", c->appeal);
+		if ((rc = cli_call(c, "GET", path, NULL, 0, &r)) != 0)
+			return rc;
+		if (c->json)
+			cli_print_json(r.json);
+		else
+			print_table(r.json, appeal);
+	} else if (strcmp(verb, "import") == 0) {
+		if (c->nargs != 3)
+			return cli_usage("%s import FILE|-", type);
+		return import(c, type, c->args[2]);
+	} else
+		return cli_usage("%s: unknown or missing verb '%s' (add, get, "
+		    "list, update, delete%s)", type, verb,
+		    appeal ? ", import" : "");
+	fv_resp_free(&r);
+	return EX_DONE;
+}
+
+int
+cmd_history(struct cli *c)
+{
+	struct fv_resp r;
+	char path[128];
+	size_t i;
+	json_t *h;
+	int rc;
+
+	if (c->nargs != 2 || !need_id(c->args[1]))
+		return cli_usage("history ID (32 hex characters)");
+	snprintf(path, sizeof(path), "/v1/history/%s", c->args[1]);
+	if ((rc = cli_call(c, "GET", path, NULL, 0, &r)) != 0)
+		return rc;
+	if (c->json)
+		cli_print_json(r.json);
+	else
+		json_array_foreach(r.json, i, h) {
+			const char *k;
+			json_t *v;
+
+			if (json_is_true(json_object_get(h, "shredded"))) {
+				printf("%-20s %-20s #%-6lld (content destroyed "
+				    "by delete)\n", "-", str(h, "device"),
+				    (long long)json_integer_value(
+				    json_object_get(h, "seq")));
+				continue;
+			}
+			printf("%-20s %-20s #%-6lld %-7s", str(h, "at"),
+			    str(h, "device_name"), (long long)
+			    json_integer_value(json_object_get(h, "seq")),
+			    str(h, "op"));
+			json_object_foreach(json_object_get(h, "fields"), k, v)
+				printf(" %s%s", k, json_is_null(v) ?
+				    "(removed)" : "");
+			printf("\n");
+		}
+	fv_resp_free(&r);
+	return EX_DONE;
+}

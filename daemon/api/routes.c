@@ -1,0 +1,497 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "fv_error.h"
+#include "hlc.h"
+#include "log.h"
+#include "routes.h"
+#include "secmem.h"
+#include "server.h"
+#include "vault.h"
+#include "worker.h"
+#include "writer.h"
+
+struct wctx {
+	struct fv_write		 wr;
+	struct evhttp_request	*req;
+	struct fvd		*d;
+};
+
+/* The request body, contiguous; *len its size.  Never NULL. */
+static char *
+body_of(struct evhttp_request *req, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	char *p;
+
+	*len = evbuffer_get_length(in);
+	p = (char *)evbuffer_pullup(in, -1);
+	return p ? p : "";
+}
+
+/* Record content arrived in this body: wipe it once parsed. */
+static void
+body_wipe(struct evhttp_request *req)
+{
+	size_t len;
+	char *p = body_of(req, &len);
+
+	if (len > 0)
+		sodium_memzero(p, len);
+}
+
+static void
+reply_rc(struct evhttp_request *req, int rc, const char *what)
+{
+	fv_api_error(req, fv_api_status(rc), NULL, "%s: %s", what,
+	    fv_strerror(rc));
+}
+
+/* --- status, unlock, lock -------------------------------------------- */
+
+static void
+get_status(struct fvd *d, struct evhttp_request *req)
+{
+	const struct fv_store_info *in = fv_store_info(d->store);
+	struct fv_store_stats st;
+	char hex[2 * FV_ID_BYTES + 1];
+	int locked = fv_store_stats(d->store, &st) == FV_ELOCKED;
+	json_t *o;
+
+	fv_id_hex(in->device_id, hex);
+	o = json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:n, s:s, s:b}",
+	    "role", in->role, "name", in->name, "device_id", hex,
+	    "locked", locked, "pending", (json_int_t)st.pending,
+	    "seq", (json_int_t)st.seq, "last_sync", "version", PACKAGE_VERSION,
+	    "unlocking", fv_unlocker_busy(d->unlocker));
+	if (o != NULL && !locked) {
+		json_object_set_new(o, "appeals", json_integer(
+		    (json_int_t)st.appeals));
+		json_object_set_new(o, "notes", json_integer(
+		    (json_int_t)st.notes));
+	}
+	fv_api_reply(req, 200, o);
+}
+
+static void
+unlock_done(int rc, void *arg)
+{
+	struct evhttp_request *req = arg;
+
+	if (rc == 0)
+		fv_api_reply(req, 200, json_pack("{s:b}", "locked", 0));
+	else if (rc == FV_EPASS)
+		fv_api_error(req, 401, NULL, "wrong passphrase");
+	else
+		reply_rc(req, rc, "unlock");
+}
+
+static void
+post_unlock(struct fvd *d, struct evhttp_request *req)
+{
+	size_t len;
+	char *p = body_of(req, &len);
+	uint8_t *pass;
+	int rc;
+
+	if (!fv_store_locked(d->store)) {
+		body_wipe(req);
+		fv_api_reply(req, 200, json_pack("{s:b}", "locked", 0));
+		return;
+	}
+	if (len == 0 || len > FV_PASS_MAX) {
+		body_wipe(req);
+		fv_api_error(req, 400, NULL, "passphrase must be 1..%d bytes",
+		    FV_PASS_MAX);
+		return;
+	}
+	if ((pass = fv_secmem_alloc(len)) == NULL) {
+		body_wipe(req);
+		fv_api_error(req, 500, NULL, "out of secure memory");
+		return;
+	}
+	memcpy(pass, p, len);
+	body_wipe(req);
+	if ((rc = fv_unlocker_start(d->unlocker, pass, len, unlock_done,
+	    req)) == FV_EBUSY)
+		fv_api_error(req, 429, NULL, "another unlock attempt is in "
+		    "progress or being delayed after a wrong passphrase; "
+		    "try again later");
+	else if (rc != 0)
+		reply_rc(req, rc, "unlock");
+}
+
+static void
+post_lock(struct fvd *d, struct evhttp_request *req)
+{
+	fvd_lock(d, "lock command");
+	fv_api_reply(req, 200, json_pack("{s:b}", "locked", 1));
+}
+
+/* --- records ------------------------------------------------------------ */
+
+static json_t *
+parse_json(struct evhttp_request *req, size_t max)
+{
+	json_error_t je;
+	size_t len;
+	char *p = body_of(req, &len);
+	json_t *j;
+
+	if (len > max) {
+		body_wipe(req);
+		fv_api_error(req, 413, NULL, "body is %zu bytes, at most %zu "
+		    "allowed", len, max);
+		return NULL;
+	}
+	j = json_loadb(p, len, JSON_REJECT_DUPLICATES, &je);
+	body_wipe(req);
+	if (j == NULL)
+		fv_api_error(req, 400, NULL, "invalid JSON at line %d column "
+		    "%d: %s", je.line, je.column, je.text);
+	else if (!json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+		fv_api_error(req, 400, NULL, "body must be a JSON object");
+	}
+	return j;
+}
+
+static void
+write_done(struct fv_write *wr)
+{
+	struct wctx *c = wr->arg;
+	const char *t = fv_rtype_name(wr->rtype);
+	char hex[2 * FV_ID_BYTES + 1];
+
+	fv_id_hex(wr->rids + (wr->rc ? wr->failed_at : 0) * FV_ID_BYTES, hex);
+	if (wr->rc == FV_EINVAL)
+		fv_api_error(c->req, 400, wr->err.field, "%s: %s",
+		    wr->err.field, wr->err.msg);
+	else if (wr->rc == FV_ENOTFOUND)
+		fv_api_error(c->req, 404, NULL, "no such %s %s", t, hex);
+	else if (wr->rc == FV_EDELETED)
+		fv_api_error(c->req, 404, NULL, "%s %s was deleted", t, hex);
+	else if (wr->rc == FV_ENOSPC)
+		fv_api_error(c->req, 507, NULL, "disk full: nothing of this "
+		    "write was stored");
+	else if (wr->rc != 0)
+		fv_api_error(c->req, fv_api_status(wr->rc), NULL, "write "
+		    "failed, nothing stored: %s", fv_strerror(wr->rc));
+	else if (wr->kind == FV_W_CREATE && wr->n == 1)
+		fv_api_reply(c->req, 201, json_pack("{s:s}", "id", hex));
+	else if (wr->kind == FV_W_CREATE)
+		fv_api_reply(c->req, 200, json_pack("{s:I}", "count",
+		    (json_int_t)wr->n));
+	else if (wr->kind == FV_W_UPDATE)
+		fv_api_reply(c->req, 200, json_pack("{s:s, s:b}", "id", hex,
+		    "changed", wr->changed));
+	else
+		fv_api_reply(c->req, 200, json_pack("{s:s, s:b}", "id", hex,
+		    "deleted", 1));
+	json_decref(wr->body);
+	free(wr->rids);
+	free(c);
+}
+
+static void
+submit(struct fvd *d, struct evhttp_request *req, enum fv_wkind kind,
+    enum fv_rtype t, json_t *body, const uint8_t *rid, size_t n)
+{
+	struct wctx *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || (c->wr.rids = malloc(n * FV_ID_BYTES)) == NULL) {
+		free(c);
+		json_decref(body);
+		fv_api_error(req, 500, NULL, "out of memory");
+		return;
+	}
+	c->req = req;
+	c->d = d;
+	c->wr.kind = kind;
+	c->wr.rtype = t;
+	c->wr.body = body;
+	c->wr.n = n;
+	c->wr.done = write_done;
+	c->wr.arg = c;
+	if (rid != NULL)
+		memcpy(c->wr.rids, rid, FV_ID_BYTES);
+	else
+		randombytes_buf(c->wr.rids, n * FV_ID_BYTES);
+	fv_writer_submit(d->writer, &c->wr);
+}
+
+/* Checks a new record's body and completes it with defaults. */
+static int
+prepare_new(json_t *body, enum fv_rtype t, struct fv_verr *e)
+{
+	int rc;
+
+	if ((rc = fv_record_check(body, t, e)) != 0)
+		return rc;
+	fv_record_strip_readonly(body);
+	return fv_record_defaults(body, t, fv_now_ms());
+}
+
+static void
+post_record(struct fvd *d, struct evhttp_request *req, enum fv_rtype t)
+{
+	struct fv_verr e;
+	json_t *body;
+
+	if ((body = parse_json(req, FV_RECORD_MAX)) == NULL)
+		return;
+	memset(&e, 0, sizeof(e));
+	if (prepare_new(body, t, &e) != 0) {
+		fv_api_error(req, 400, e.field, "%s: %s", e.field, e.msg);
+		json_decref(body);
+		return;
+	}
+	submit(d, req, FV_W_CREATE, t, body, NULL, 1);
+}
+
+static void
+post_import(struct fvd *d, struct evhttp_request *req, enum fv_rtype t)
+{
+	struct fv_verr e;
+	json_error_t je;
+	json_t *all = json_array(), *j;
+	size_t len, lineno = 0;
+	char *p = body_of(req, &len), *end = p + len, *nl;
+
+	while (all != NULL && p < end) {
+		lineno++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (nl - p > FV_RECORD_MAX) {
+			fv_api_error(req, 413, NULL, "line %zu: record larger "
+			    "than %d bytes", lineno, FV_RECORD_MAX);
+			goto fail;
+		}
+		if (strspn(p, " \t\r") >= (size_t)(nl - p)) {
+			p = nl + 1;
+			continue;		/* blank line */
+		}
+		if (json_array_size(all) >= FV_IMPORT_LINES_MAX) {
+			fv_api_error(req, 413, NULL, "more than %d records in "
+			    "one request", FV_IMPORT_LINES_MAX);
+			goto fail;
+		}
+		if ((j = json_loadb(p, (size_t)(nl - p),
+		    JSON_REJECT_DUPLICATES, &je)) == NULL) {
+			fv_api_error(req, 400, NULL, "line %zu: invalid JSON at "
+			    "column %d: %s", lineno, je.column, je.text);
+			goto fail;
+		}
+		memset(&e, 0, sizeof(e));
+		if (!json_is_object(j) || prepare_new(j, t, &e) != 0) {
+			fv_api_error(req, 400, e.field, "line %zu: %s: %s",
+			    lineno, json_is_object(j) ? e.field : "(record)",
+			    json_is_object(j) ? e.msg : "must be an object");
+			json_decref(j);
+			goto fail;
+		}
+		json_array_append_new(all, j);
+		p = nl + 1;
+	}
+	body_wipe(req);
+	if (all == NULL) {
+		fv_api_error(req, 500, NULL, "out of memory");
+		return;
+	}
+	if (json_array_size(all) == 0) {
+		json_decref(all);
+		fv_api_reply(req, 200, json_pack("{s:i}", "count", 0));
+		return;
+	}
+	submit(d, req, FV_W_CREATE, t, all, NULL, json_array_size(all));
+	return;
+fail:
+	body_wipe(req);
+	json_decref(all);
+}
+
+static void
+get_record(struct fvd *d, struct evhttp_request *req, enum fv_rtype t,
+    const uint8_t *rid, const char *hex)
+{
+	json_t *o;
+	int rc = fv_store_get(d->store, t, rid, &o);
+
+	if (rc == 0)
+		fv_api_reply(req, 200, o);
+	else if (rc == FV_ENOTFOUND)
+		fv_api_error(req, 404, NULL, "no such %s %s",
+		    fv_rtype_name(t), hex);
+	else if (rc == FV_EDELETED)
+		fv_api_error(req, 404, NULL, "%s %s was deleted",
+		    fv_rtype_name(t), hex);
+	else
+		reply_rc(req, rc, "read");
+}
+
+static void
+get_history(struct fvd *d, struct evhttp_request *req, const uint8_t *rid,
+    const char *hex)
+{
+	json_t *o;
+	int rc = fv_store_history(d->store, rid, &o);
+
+	if (rc == 0)
+		fv_api_reply(req, 200, o);
+	else if (rc == FV_ENOTFOUND)
+		fv_api_error(req, 404, NULL, "no such record %s", hex);
+	else
+		reply_rc(req, rc, "history");
+}
+
+static void
+list_records(struct fvd *d, struct evhttp_request *req, enum fv_rtype t)
+{
+	static const char *appeal_keys[] = { "status", "country", "category",
+	    "assigned_to", "query", NULL };
+	static const char *note_keys[] = { "appeal", NULL };
+	const char **keys = t == FV_RTYPE_APPEAL ? appeal_keys : note_keys;
+	struct evkeyvalq q;
+	struct evkeyval *kv;
+	struct fv_filter f;
+	uint8_t aid[FV_ID_BYTES];
+	const char *uq = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(
+	    req)), *aidhex;
+	json_t *out;
+	int rc, i, known;
+
+	TAILQ_INIT(&q);
+	if (uq != NULL && evhttp_parse_query_str(uq, &q) != 0) {
+		fv_api_error(req, 400, NULL, "bad query string");
+		return;
+	}
+	TAILQ_FOREACH(kv, &q, next) {
+		for (i = 0, known = 0; keys[i] != NULL; i++)
+			known |= strcmp(keys[i], kv->key) == 0;
+		if (!known || strlen(kv->value) > 1024) {
+			fv_api_error(req, 400, kv->key, "%s: unknown or too "
+			    "long parameter", kv->key);
+			evhttp_clear_headers(&q);
+			return;
+		}
+	}
+	memset(&f, 0, sizeof(f));
+	f.rtype = t;
+	f.status = evhttp_find_header(&q, "status");
+	f.country = evhttp_find_header(&q, "country");
+	f.category = evhttp_find_header(&q, "category");
+	f.assigned_to = evhttp_find_header(&q, "assigned_to");
+	if ((aidhex = evhttp_find_header(&q, "appeal")) != NULL) {
+		if (fv_id_parse(aidhex, aid) != 0) {
+			fv_api_error(req, 400, "appeal", "appeal: not an id");
+			evhttp_clear_headers(&q);
+			return;
+		}
+		f.appeal_id = aid;
+	}
+	rc = fv_store_list(d->store, &f, evhttp_find_header(&q, "query"),
+	    &out);
+	evhttp_clear_headers(&q);
+	if (rc == 0)
+		fv_api_reply(req, 200, out);
+	else
+		reply_rc(req, rc, "list");
+}
+
+/* /v1/appeals..., /v1/notes... */
+static void
+records(struct fvd *d, struct evhttp_request *req, enum fv_rtype t,
+    const char *rest)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	uint8_t rid[FV_ID_BYTES];
+	json_t *patch;
+
+	if (*rest == '\0') {
+		if (m == EVHTTP_REQ_GET)
+			list_records(d, req, t);
+		else if (m == EVHTTP_REQ_POST)
+			post_record(d, req, t);
+		else
+			fv_api_error(req, 405, NULL, "use GET or POST");
+		return;
+	}
+	if (strcmp(rest, "/import") == 0) {
+		if (m == EVHTTP_REQ_POST)
+			post_import(d, req, t);
+		else
+			fv_api_error(req, 405, NULL, "use POST");
+		return;
+	}
+	if (rest[0] != '/' || fv_id_parse(rest + 1, rid) != 0) {
+		fv_api_error(req, 404, NULL, "not a record id: %.40s",
+		    rest + 1);
+		return;
+	}
+	if (m == EVHTTP_REQ_GET)
+		get_record(d, req, t, rid, rest + 1);
+	else if (m == EVHTTP_REQ_PATCH) {
+		if ((patch = parse_json(req, FV_RECORD_MAX)) != NULL)
+			submit(d, req, FV_W_UPDATE, t, patch, rid, 1);
+	} else if (m == EVHTTP_REQ_DELETE)
+		submit(d, req, FV_W_DELETE, t, NULL, rid, 1);
+	else
+		fv_api_error(req, 405, NULL, "use GET, PATCH or DELETE");
+}
+
+void
+fv_routes_dispatch(struct fvd *d, struct evhttp_request *req)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(
+	    req));
+	uint8_t rid[FV_ID_BYTES];
+
+	if (path == NULL)
+		path = "";
+	fvd_activity(d);
+	if (d->stopping) {
+		fv_api_error(req, 503, NULL, "daemon is stopping");
+		return;
+	}
+	if (strcmp(path, "/v1/status") == 0 && m == EVHTTP_REQ_GET) {
+		get_status(d, req);
+		return;
+	}
+	if (strcmp(path, "/v1/unlock") == 0 && m == EVHTTP_REQ_POST) {
+		post_unlock(d, req);
+		return;
+	}
+	if (strcmp(path, "/v1/lock") == 0 && m == EVHTTP_REQ_POST) {
+		post_lock(d, req);
+		return;
+	}
+	if (fv_store_locked(d->store)) {
+		body_wipe(req);
+		fv_api_error(req, 423, NULL, "store is locked: run "
+		    "'fieldvault unlock'");
+		return;
+	}
+	if (strncmp(path, "/v1/appeals", 11) == 0 &&
+	    (path[11] == '\0' || path[11] == '/'))
+		records(d, req, FV_RTYPE_APPEAL, path + 11);
+	else if (strncmp(path, "/v1/notes", 9) == 0 &&
+	    (path[9] == '\0' || path[9] == '/'))
+		records(d, req, FV_RTYPE_NOTE, path + 9);
+	else if (strncmp(path, "/v1/history/", 12) == 0 &&
+	    m == EVHTTP_REQ_GET && fv_id_parse(path + 12, rid) == 0)
+		get_history(d, req, rid, path + 12);
+	else {
+		body_wipe(req);
+		fv_api_error(req, 404, NULL, "no such resource");
+	}
+}

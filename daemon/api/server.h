@@ -1,0 +1,31 @@
+/*
+ * server.h - the control API: HTTP/1.1 + JSON on a Unix socket of mode
+ * 0600 (docs/api.md).  Only the owner of the daemon can talk to it.
+ */
+#ifndef FV_SERVER_H
+#define FV_SERVER_H
+
+#include <jansson.h>
+#include <event2/http.h>
+
+#include "daemon.h"
+
+#define FV_API_BODY_MAX		(8 * 1024 * 1024)	/* import chunks */
+#define FV_API_HEADERS_MAX	(16 * 1024)
+#define FV_API_TIMEOUT		60			/* seconds */
+
+/* Binds the socket named in the config (refusing one a live daemon
+ * answers on) and starts serving.  0, or an error with err filled. */
+int	fv_api_start(struct fvd *d, char *err, size_t errlen);
+/* Stops accepting, closes connections, removes the socket. */
+void	fv_api_stop(struct fvd *d);
+
+/* Sends body (reference taken; NULL: empty object) with this status. */
+void	fv_api_reply(struct evhttp_request *req, int code, json_t *body);
+/* Sends {"error": msg, "field": field?}. */
+void	fv_api_error(struct evhttp_request *req, int code, const char *field,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The HTTP status for an FV_E* code. */
+int	fv_api_status(int rc);
+
+#endif

@@ -1,0 +1,318 @@
+/*
+ * fieldvaultd - the fieldvault daemon.
+ *
+ *   fieldvaultd -c CONFIG [--passphrase-file FILE]
+ *
+ * Runs in the foreground, logs to stderr, starts locked unless given a
+ * passphrase, stops cleanly on SIGTERM/SIGINT, reloads on SIGHUP.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "api/server.h"
+#include "daemon.h"
+#include "fv_error.h"
+#include "log.h"
+#include "secmem.h"
+#include "vault.h"
+#include "worker.h"
+#include "writer.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: fieldvaultd -c CONFIG [--passphrase-file FILE]"
+	    "\n");
+	exit(2);
+}
+
+/* jansson's strings hold record content: wipe every block it frees. */
+static void *
+wipe_malloc(size_t n)
+{
+	size_t *p = malloc(n + sizeof(size_t) * 2);
+
+	if (p == NULL)
+		return NULL;
+	p[0] = n;
+	return p + 2;
+}
+
+static void
+wipe_free(void *v)
+{
+	size_t *p = v;
+
+	if (p == NULL)
+		return;
+	p -= 2;
+	sodium_memzero(p, p[0] + sizeof(size_t) * 2);
+	free(p);
+}
+
+void
+fvd_lock(struct fvd *d, const char *why)
+{
+	fv_writer_flush(d->writer);
+	if (!fv_store_locked(d->store))
+		log_info("store: locked (%s), keys wiped", why);
+	fv_store_lock(d->store);
+}
+
+void
+fvd_activity(struct fvd *d)
+{
+	struct timeval tv = { d->conf->auto_lock, 0 };
+
+	if (d->conf->auto_lock > 0)
+		evtimer_add(d->ev_autolock, &tv);
+	else
+		evtimer_del(d->ev_autolock);
+}
+
+static void
+autolock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fvd *d = arg;
+
+	if (fv_store_locked(d->store))
+		return;
+	log_info("auto_lock: idle for %ld s", d->conf->auto_lock);
+	fvd_lock(d, "auto_lock");
+}
+
+static void
+stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct fvd *d = arg;
+	struct timeval grace = { 0, 300000 };
+
+	if (d->stopping)
+		return;
+	log_info("fieldvaultd: %s: stopping", sig == SIGTERM ? "SIGTERM" :
+	    "SIGINT");
+	d->stopping = 1;
+	/* every queued write is committed and answered; the answers get a
+	 * moment to leave before the connections close */
+	fv_writer_flush(d->writer);
+	event_base_loopexit(d->base, &grace);
+}
+
+static void
+hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct fvd *d = arg;
+	struct fv_config *nc;
+	char err[512];
+
+	if (fv_config_load(d->conf_path, &nc, err, sizeof(err)) != 0) {
+		log_error("config: reload refused, keeping the running one: %s",
+		    err);
+		return;
+	}
+	if (strcmp(nc->role, d->conf->role) || strcmp(nc->name, d->conf->name) ||
+	    strcmp(nc->data_dir, d->conf->data_dir) ||
+	    strcmp(nc->socket, d->conf->socket))
+		log_warnx("config: role, name, data_dir and socket changes "
+		    "take effect at restart");
+	memcpy(nc->role, d->conf->role, sizeof(nc->role));
+	memcpy(nc->name, d->conf->name, sizeof(nc->name));
+	memcpy(nc->data_dir, d->conf->data_dir, sizeof(nc->data_dir));
+	memcpy(nc->socket, d->conf->socket, sizeof(nc->socket));
+	fv_config_free(d->conf);
+	d->conf = nc;
+	log_setlevel(nc->log_level);
+	fvd_activity(d);
+	log_info("config: reloaded %s", d->conf_path);
+}
+
+static void
+startup_unlocked(int rc, void *arg)
+{
+	if (rc != 0)
+		log_error("unlock: --passphrase-file: %s; the store stays "
+		    "locked", fv_strerror(rc));
+}
+
+/* Reads a passphrase file into secret memory: one trailing newline is
+ * not part of the passphrase. */
+static int
+read_passfile(const char *path, uint8_t **out, size_t *len)
+{
+	uint8_t *p = fv_secmem_alloc(FV_PASS_MAX + 1);
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	if (p == NULL)
+		return FV_ENOMEM;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		fv_secmem_free(p);
+		return FV_EIO;
+	}
+	while (got <= FV_PASS_MAX &&
+	    (n = read(fd, p + got, FV_PASS_MAX + 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	if (got > 0 && p[got - 1] == '\n')
+		got--;
+	if (got > 0 && p[got - 1] == '\r')
+		got--;
+	if (got == 0 || got > FV_PASS_MAX) {
+		fv_secmem_free(p);
+		return FV_EINVAL;
+	}
+	*out = p;
+	*len = got;
+	return 0;
+}
+
+static int
+lock_data_dir(const char *dir)
+{
+	char p[PATH_MAX + 16];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/daemon.lock", dir);
+	if ((fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return -2;
+	}
+	return fd;		/* held until exit */
+}
+
+static void
+harden(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	/* no core dump may hold keys or records */
+	setrlimit(RLIMIT_CORE, &rl);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);	/* a file size limit is a full disk */
+	json_set_alloc_funcs(wipe_malloc, wipe_free);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct fvd d;
+	const char *passfile = NULL;
+	char err[512];
+	uint8_t *pass;
+	size_t passlen;
+	int ch, rc, lockfd;
+
+	memset(&d, 0, sizeof(d));
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': d.conf_path = optarg; break;
+		case 'p': passfile = optarg; break;
+		case 'V': printf("fieldvaultd %s\n", PACKAGE_VERSION); return 0;
+		default: usage();
+		}
+	}
+	if (d.conf_path == NULL || optind != argc)
+		usage();
+	harden();
+	if (sodium_init() < 0 || fv_secmem_init() != 0) {
+		fprintf(stderr, "fieldvaultd: cannot initialise libsodium\n");
+		return 1;
+	}
+	if (fv_config_load(d.conf_path, &d.conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fieldvaultd: %s\n", err);
+		return 1;
+	}
+	log_init(d.conf->log_level, "fieldvaultd");
+	if ((lockfd = lock_data_dir(d.conf->data_dir)) < 0) {
+		log_error("fieldvaultd: %s: %s", d.conf->data_dir, lockfd == -2 ?
+		    "another fieldvaultd uses this data_dir" :
+		    "cannot open (run 'fieldvault init' first)");
+		return 1;
+	}
+	if ((rc = fv_store_open(d.conf->data_dir, &d.store)) != 0) {
+		log_error("store: %s: %s%s", d.conf->data_dir, fv_strerror(rc),
+		    rc == FV_ENOTFOUND ? " (run 'fieldvault init' first)" : "");
+		return 1;
+	}
+	if (strcmp(fv_store_info(d.store)->role, d.conf->role) != 0 ||
+	    strcmp(fv_store_info(d.store)->name, d.conf->name) != 0) {
+		log_error("config: %s: role/name (%s/%s) differ from the "
+		    "store's (%s/%s)", d.conf_path, d.conf->role, d.conf->name,
+		    fv_store_info(d.store)->role, fv_store_info(d.store)->name);
+		return 1;
+	}
+	evthread_use_pthreads();
+	if ((d.base = event_base_new()) == NULL ||
+	    event_base_priority_init(d.base, 3) != 0 ||
+	    fv_writer_new(&d, &d.writer) != 0 ||
+	    fv_unlocker_new(&d, &d.unlocker) != 0)
+		fatalx("fieldvaultd: cannot set up the event loop");
+	if (fv_api_start(&d, err, sizeof(err)) != 0) {
+		log_error("api: %s", err);
+		return 1;
+	}
+	d.ev_term = evsignal_new(d.base, SIGTERM, stop_cb, &d);
+	d.ev_int = evsignal_new(d.base, SIGINT, stop_cb, &d);
+	d.ev_hup = evsignal_new(d.base, SIGHUP, hup_cb, &d);
+	d.ev_autolock = evtimer_new(d.base, autolock_cb, &d);
+	evsignal_add(d.ev_term, NULL);
+	evsignal_add(d.ev_int, NULL);
+	evsignal_add(d.ev_hup, NULL);
+	fvd_activity(&d);
+	if (passfile != NULL) {
+		if ((rc = read_passfile(passfile, &pass, &passlen)) != 0)
+			log_error("unlock: %s: %s", passfile, rc == FV_EINVAL ?
+			    "empty or longer than 1024 bytes" : strerror(errno));
+		else
+			fv_unlocker_start(d.unlocker, pass, passlen,
+			    startup_unlocked, &d);
+	}
+	log_info("fieldvaultd %s: %s '%s' serving on %s, store locked%s",
+	    PACKAGE_VERSION, d.conf->role, d.conf->name, d.conf->socket,
+	    passfile ? " (unlocking)" : "");
+	event_base_dispatch(d.base);
+
+	fv_api_stop(&d);
+	fv_writer_free(d.writer);
+	fv_unlocker_free(d.unlocker);
+	fv_store_close(d.store);	/* wipes the keys */
+	event_free(d.ev_term);
+	event_free(d.ev_int);
+	event_free(d.ev_hup);
+	event_free(d.ev_autolock);
+	event_base_free(d.base);
+	fv_config_free(d.conf);
+	fv_secmem_shutdown();
+	log_info("fieldvaultd: stopped");
+	close(lockfd);
+	return 0;
+}
