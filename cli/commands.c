@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "buf.h"
 #include "fv_error.h"
 #include "op.h"
 #include "record.h"
@@ -57,7 +58,7 @@ cli_print_json(const json_t *j)
 
 	if (s != NULL) {
 		puts(s);
-		free(s);
+		fv_json_free(s);
 	}
 }
 
@@ -253,7 +254,7 @@ cmd_status(struct cli *c)
 			    json_string_value(v) : s ? s : "-";
 
 			printf("%-10s %s\n", keys[i], txt);
-			free(s);
+			fv_json_free(s);
 		}
 	fv_resp_free(&r);
 	return EX_DONE;

@@ -14,6 +14,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 
+#include "buf.h"
 #include "fv_error.h"
 #include "log.h"
 #include "routes.h"
@@ -76,8 +77,7 @@ fv_api_reply(struct evhttp_request *req, int code, json_t *body)
 	}
 	if (txt != NULL) {
 		/* record content: do not leave it in freed heap */
-		sodium_memzero(txt, strlen(txt));
-		free(txt);
+		fv_json_free(txt);
 	}
 	evhttp_send_reply(req, txt ? code : 500, reason(txt ? code : 500),
 	    out);

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "buf.h"
@@ -167,4 +168,17 @@ fv_rd_u64(struct fv_rd *r)
 	const uint8_t *p = fv_rd_bytes(r, 8);
 
 	return p ? fv_get_u64(p) : 0;
+}
+
+void
+fv_json_free(char *s)
+{
+	json_malloc_t m;
+	json_free_t f;
+
+	if (s == NULL)
+		return;
+	sodium_memzero(s, strlen(s));
+	json_get_alloc_funcs(&m, &f);
+	f(s);
 }

@@ -44,4 +44,8 @@ uint64_t fv_get_u64(const uint8_t *p);
 void	fv_put_u32(uint8_t *p, uint32_t v);
 uint32_t fv_get_u32(const void *p);
 
+/* Wipes and frees a string made by jansson (json_dumps): it must go back
+ * to jansson's allocator, which the programs set to one that wipes. */
+void	fv_json_free(char *s);
+
 #endif

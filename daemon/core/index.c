@@ -75,6 +75,19 @@ fv_index_free(struct fv_index *idx)
 	free(idx);
 }
 
+/* A JSON string literal with no escapes is its own text between the
+ * quotes: the common case, decoded without a parser. */
+static int
+plain_string(const struct fv_leaf *f, const char **p, size_t *n)
+{
+	if (f->vallen < 2 || f->val[0] != '"' || f->val[f->vallen - 1] != '"' ||
+	    memchr(f->val, '\\', f->vallen) != NULL)
+		return 0;
+	*p = f->val + 1;
+	*n = f->vallen - 2;
+	return 1;
+}
+
 /* The string value of a leaf, copied into buf; "" when absent. */
 static int
 leaf_str(const struct fv_state *st, const char *path, char *buf, size_t len)
@@ -83,9 +96,19 @@ leaf_str(const struct fv_state *st, const char *path, char *buf, size_t len)
 	json_t *v;
 	int rc = 0;
 
+	const char *p;
+	size_t n;
+
 	buf[0] = '\0';
 	if (f == NULL || f->val == NULL)
 		return 0;
+	if (plain_string(f, &p, &n)) {
+		if (n >= len)
+			return FV_EINVAL;
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		return 0;
+	}
 	if ((v = json_loadb(f->val, f->vallen, JSON_DECODE_ANY, NULL)) == NULL)
 		return FV_EINVAL;
 	if (!json_is_string(v) || json_string_length(v) >= len)
@@ -105,9 +128,13 @@ leaf_fold(const struct fv_state *st, const char *path, char **out)
 	size_t n;
 	int rc;
 
+	const char *p;
+
 	*out = NULL;
 	if (f == NULL || f->val == NULL)
 		return 0;
+	if (plain_string(f, &p, &n))
+		return fv_fold(p, n, out, &n);
 	if ((v = json_loadb(f->val, f->vallen, JSON_DECODE_ANY, NULL)) == NULL)
 		return FV_EINVAL;
 	rc = json_is_string(v) ? fv_fold(json_string_value(v),

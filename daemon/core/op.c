@@ -42,11 +42,13 @@ path_ok(const char *p, size_t n)
 int
 fv_op_encode(const struct fv_op *op, struct fv_buf *out)
 {
+	size_t start = out->len;
 	uint32_t i;
 
+	/* never encode what fv_op_decode would refuse */
 	if ((op->kind != FV_OP_PUT && op->kind != FV_OP_DELETE) ||
 	    op->nfields > FV_OP_FIELDS_MAX ||
-	    (op->kind == FV_OP_DELETE && op->nfields != 0))
+	    (op->kind == FV_OP_DELETE) != (op->nfields == 0))
 		return FV_EINVAL;
 	fv_buf_u8(out, 1);
 	fv_buf_u8(out, op->kind);
@@ -78,7 +80,9 @@ fv_op_encode(const struct fv_op *op, struct fv_buf *out)
 			fv_buf_put(out, f->val, f->vallen);
 		}
 	}
-	if (out->len > FV_OP_MAX)
+	/* FV_OP_MAX bounds the signed op (what fv_op_decode takes), and
+	 * counts only this op's bytes, not what out held before */
+	if (out->len - start > FV_OP_MAX - FV_SIG_BYTES)
 		return FV_ETOOBIG;
 	return out->err;
 }
@@ -139,12 +143,14 @@ fv_op_decode(const uint8_t *buf, size_t len, struct fv_op *op)
 		f->hlc = op->hlc;
 		memcpy(f->author, op->author, FV_ID_BYTES);
 		if (flags & 1) {
+			const uint8_t *pa;
+
 			f->has_prev = 1;
 			f->prev_hlc = fv_rd_u64(&r);
-			if (r.err)
+			/* NULL when the input ends inside prev_author */
+			if ((pa = fv_rd_bytes(&r, FV_ID_BYTES)) == NULL)
 				goto bad;
-			memcpy(f->prev_author, fv_rd_bytes(&r, FV_ID_BYTES),
-			    FV_ID_BYTES);
+			memcpy(f->prev_author, pa, FV_ID_BYTES);
 		}
 		if (!(flags & 2)) {
 			f->vallen = fv_rd_u32(&r);

@@ -145,8 +145,7 @@ add_leaf(struct fv_leaves *l, const char *path, const json_t *v,
 		rc = at >= 0 ? FV_EINVAL : FV_ENOMEM;
 	else
 		rc = leaf_set(f, path, plen, &src);
-	sodium_memzero(txt, src.vallen);
-	free(txt);
+	fv_json_free(txt);
 	return rc;
 }
 

@@ -24,6 +24,9 @@
 
 #define FV_ST_CONFLICT	1
 #define FV_ST_DELETED	2
+#define FV_ST_FROMOP	4	/* stored without leaves: they are those of
+				   its only op (saves half the space of a
+				   record never edited) */
 #define FV_OPREF_BYTES	(FV_ID_BYTES + 8)
 #define FV_STATE_OPS_MAX 100000		/* ops kept in one record's history */
 

@@ -95,7 +95,7 @@ fv_env_open(struct fv_store *s)
 	mdb_env_set_mapsize(s->env, s->mapsize);
 	/* MDB_NOTLS: read transactions are not tied to threads.  Never
 	 * MDB_NOSYNC or MDB_WRITEMAP: an acknowledged write is on disk. */
-	if ((rc = mdb_env_open(s->env, s->dir, MDB_NOTLS, 0600)) != 0)
+	if ((rc = mdb_env_open(s->env, s->dir, MDB_NOTLS | MDB_NORDAHEAD, 0600)) != 0)
 		goto fail;
 	cloexec_under(s->dir);
 	if (mdb_env_info(s->env, &ei) == 0 && ei.me_mapsize > s->mapsize)
@@ -316,7 +316,7 @@ fv_store_init(const char *dir, const char *role, const char *name,
 			rc = FV_ENOMEM;
 	} else
 		rc = fv_mdb_err(mdb_txn_commit(txn));
-	free(devtxt);
+	fv_json_free(devtxt);
 out:
 	fv_secmem_free(sec);
 	fv_store_close(s);

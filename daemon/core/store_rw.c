@@ -113,7 +113,15 @@ put_state(struct fv_store *s, const uint8_t *tag, const uint8_t *rid,
 
 	s->b1.len = s->b2.len = 0;
 	fv_buf_put(&s->b1, rid, FV_ID_BYTES);
-	if ((rc = fv_state_encode(st, &s->b1)) != 0)
+	if (class == CLASS_RECORD && st->nops == 1) {
+		struct fv_state compact = *st;
+
+		compact.leaves.n = 0;
+		compact.flags |= FV_ST_FROMOP;
+		rc = fv_state_encode(&compact, &s->b1);
+	} else
+		rc = fv_state_encode(st, &s->b1);
+	if (rc != 0)
 		return rc;
 	memcpy(ad, "rec", 3);
 	memcpy(ad + 3, tag, TAG_BYTES);
@@ -125,6 +133,67 @@ put_state(struct fv_store *s, const uint8_t *tag, const uint8_t *rid,
 	v.mv_size = s->b2.len;
 	v.mv_data = s->b2.p;
 	return fv_mdb_err(mdb_put(s->txn, s->db_recs, &k, &v, 0));
+}
+
+/* Reads and opens the op stored under ref (author || seq) into pt, and
+ * decodes it into op (fields point into pt).  FV_ENOTFOUND when it is gone
+ * (shredded). */
+static int
+load_op(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
+    const uint8_t *tag, struct fv_buf *pt, struct fv_op *op)
+{
+	uint8_t ad[2 + OPKEY_BYTES + 1 + TAG_BYTES];
+	MDB_val k = { OPKEY_BYTES, (void *)ref }, v;
+	int rc, c;
+
+	if ((rc = mdb_get(txn, s->db_ops, &k, &v)) != 0)
+		return fv_mdb_err(rc);
+	if (v.mv_size < 1 + TAG_BYTES ||
+	    memcmp((const uint8_t *)v.mv_data + 1, tag, TAG_BYTES) != 0)
+		return FV_ECORRUPT;
+	c = ((const uint8_t *)v.mv_data)[0];
+	memcpy(ad, "op", 2);
+	memcpy(ad + 2, ref, OPKEY_BYTES);
+	ad[2 + OPKEY_BYTES] = (uint8_t)c;
+	memcpy(ad + 3 + OPKEY_BYTES, tag, TAG_BYTES);
+	pt->len = 0;
+	if (fv_open(c == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad, sizeof(ad),
+	    (const uint8_t *)v.mv_data + 1 + TAG_BYTES,
+	    v.mv_size - 1 - TAG_BYTES, pt) != 0 ||
+	    fv_op_decode(pt->p, pt->len, op) != 0)
+		return FV_ECORRUPT;
+	return 0;
+}
+
+/* A state stored compactly gets its leaves back from its only op. */
+static int
+expand(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
+    struct fv_state *st)
+{
+	struct fv_state full;
+	struct fv_buf pt = { 0 };
+	struct fv_op op;
+	int rc, conflict;
+
+	if (!(st->flags & FV_ST_FROMOP))
+		return 0;
+	if (st->nops != 1)
+		return FV_ECORRUPT;
+	if ((rc = load_op(s, txn, st->oprefs, tag, &pt, &op)) != 0) {
+		fv_buf_free(&pt);
+		return rc == FV_ENOTFOUND ? FV_ECORRUPT : rc;
+	}
+	memset(&full, 0, sizeof(full));
+	if ((rc = fv_state_apply(&full, &op, &conflict)) == 0) {
+		st->leaves = full.leaves;
+		full.leaves.v = NULL;
+		full.leaves.n = full.leaves.cap = 0;
+		st->flags &= (uint8_t)~FV_ST_FROMOP;
+	}
+	fv_state_free(&full);
+	free(op.fields);
+	fv_buf_free(&pt);
+	return rc;
 }
 
 /* Reads the state stored under tag; for a live record the record key is
@@ -159,6 +228,8 @@ load_tag(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
 		    st);
 	}
 	fv_buf_free(&pt);
+	if (rc == 0 && (rc = expand(s, txn, tag, st)) != 0)
+		fv_state_free(st);
 	return rc == FV_ECRYPTO ? FV_ECORRUPT : rc;
 }
 
@@ -733,11 +804,10 @@ fv_store_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
 	struct fv_state st;
 	struct fv_buf pt = { 0 };
 	uint8_t tag[TAG_BYTES], got[FV_ID_BYTES];
-	uint8_t ad[2 + OPKEY_BYTES + 1 + TAG_BYTES];
 	MDB_txn *txn;
 	json_t *arr;
 	uint32_t i;
-	int rc, class;
+	int class, rc;
 
 	*out = NULL;
 	if ((rc = read_begin(s, &txn)) != 0)
@@ -751,14 +821,13 @@ fv_store_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
 		rc = FV_ENOMEM;
 	for (i = 0; i < st.nops && rc == 0; i++) {
 		const uint8_t *ref = st.oprefs + (size_t)i * FV_OPREF_BYTES;
-		MDB_val k = { OPKEY_BYTES, (void *)ref }, v;
 		struct fv_op op;
-		int c;
 
-		if (mdb_get(txn, s->db_ops, &k, &v) != 0 ||
-		    v.mv_size < 1 + TAG_BYTES) {
+		if ((rc = load_op(s, txn, ref, tag, &pt, &op)) ==
+		    FV_ENOTFOUND) {
 			char hex[2 * FV_ID_BYTES + 1];
 
+			rc = 0;
 			fv_id_hex(ref, hex);
 			json_array_append_new(arr, json_pack("{s:s, s:I, s:b}",
 			    "device", hex, "seq",
@@ -766,19 +835,8 @@ fv_store_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
 			    "shredded", 1));
 			continue;
 		}
-		c = ((const uint8_t *)v.mv_data)[0];
-		memcpy(ad, "op", 2);
-		memcpy(ad + 2, ref, OPKEY_BYTES);
-		ad[2 + OPKEY_BYTES] = (uint8_t)c;
-		memcpy(ad + 3 + OPKEY_BYTES, tag, TAG_BYTES);
-		pt.len = 0;
-		if (fv_open(c == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
-		    sizeof(ad), (const uint8_t *)v.mv_data + 1 + TAG_BYTES,
-		    v.mv_size - 1 - TAG_BYTES, &pt) != 0 ||
-		    fv_op_decode(pt.p, pt.len, &op) != 0) {
-			rc = FV_ECORRUPT;
+		if (rc != 0)
 			break;
-		}
 		json_array_append_new(arr, op_json(s, txn, &op, i == 0));
 		free(op.fields);
 	}
