@@ -14,6 +14,7 @@
 #include "client.h"
 #include "fv_error.h"
 #include "op.h"
+#include "par.h"
 #include "record.h"
 
 #define IMPORT_CHUNK_LINES	1000
@@ -130,46 +131,96 @@ print_table(const json_t *arr, int appeal)
 	    "note", json_array_size(arr) == 1 ? "" : "s");
 }
 
+struct cline {
+	const char	*p;
+	size_t		 len, lineno;
+	char		 msg[320];	/* empty: the line is good */
+};
+
+struct check {
+	struct cline	*v;
+	size_t		 n, cap;
+	enum fv_rtype	 t;
+};
+
+static void
+check_range(void *arg, size_t lo, size_t hi, int worker)
+{
+	struct check *c = arg;
+	struct fv_verr e;
+	json_error_t je;
+	json_t *j;
+	size_t i;
+
+	for (i = lo; i < hi; i++) {
+		struct cline *l = &c->v[i];
+
+		if ((j = json_loadb(l->p, l->len, JSON_REJECT_DUPLICATES,
+		    &je)) == NULL) {
+			snprintf(l->msg, sizeof(l->msg), "invalid JSON at "
+			    "column %d: %s", je.column, je.text);
+			continue;
+		}
+		memset(&e, 0, sizeof(e));
+		if (fv_record_check(j, c->t, &e) != 0)
+			snprintf(l->msg, sizeof(l->msg), "%s: %s", e.field,
+			    e.msg);
+		json_decref(j);
+	}
+}
+
 /* Checks every line locally first, so that a bad line writes nothing,
  * then sends chunks; each chunk is one durable group on the daemon. */
 static int
 import(struct cli *c, const char *type, const char *file)
 {
 	struct fv_resp r;
-	struct fv_verr e;
 	enum fv_rtype t = strcmp(type, "appeal") == 0 ? FV_RTYPE_APPEAL :
 	    FV_RTYPE_NOTE;
+	struct check chk;
 	char *buf, *p, *end, *nl, *chunk, path[64];
-	size_t len, lineno = 0, total = 0, sent = 0, lines = 0;
-	json_error_t je;
-	json_t *j;
+	size_t len, lineno = 0, total, sent = 0, lines = 0, i;
 	int rc, progress = isatty(STDERR_FILENO);
 
 	if ((rc = read_input(file, INPUT_MAX, &buf, &len)) != 0)
 		return rc;
+	memset(&chk, 0, sizeof(chk));
+	chk.t = t;
 	for (p = buf, end = buf + len; p < end; p = nl + 1) {
 		lineno++;
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		if (strspn(p, " \t\r") >= (size_t)(nl - p))
 			continue;
-		if ((j = json_loadb(p, (size_t)(nl - p),
-		    JSON_REJECT_DUPLICATES, &je)) == NULL) {
-			free_input(buf, len);
-			return cli_fail("%s: line %zu: invalid JSON at column "
-			    "%d: %s; nothing imported", file, lineno,
-			    je.column, je.text);
+		if (chk.n == chk.cap) {
+			struct cline *v = realloc(chk.v, (chk.cap ? chk.cap * 2 :
+			    1024) * sizeof(*v));
+
+			if (v == NULL) {
+				free(chk.v);
+				free_input(buf, len);
+				return cli_fail("out of memory");
+			}
+			chk.v = v;
+			chk.cap = chk.cap ? chk.cap * 2 : 1024;
 		}
-		memset(&e, 0, sizeof(e));
-		if (fv_record_check(j, t, &e) != 0) {
-			json_decref(j);
-			free_input(buf, len);
-			return cli_fail("%s: line %zu: %s: %s; nothing imported",
-			    file, lineno, e.field, e.msg);
-		}
-		json_decref(j);
-		total++;
+		memset(&chk.v[chk.n], 0, sizeof(chk.v[0]));
+		chk.v[chk.n].p = p;
+		chk.v[chk.n].len = (size_t)(nl - p);
+		chk.v[chk.n++].lineno = lineno;
 	}
+	json_object_seed(0);		/* before the threads parse */
+	fv_par_run(chk.n, check_range, &chk);
+	for (i = 0; i < chk.n; i++)
+		if (chk.v[i].msg[0] != '\0') {
+			rc = cli_fail("%s: line %zu: %s; nothing imported", file,
+			    chk.v[i].lineno, chk.v[i].msg);
+			free(chk.v);
+			free_input(buf, len);
+			return rc;
+		}
+	total = chk.n;
+	free(chk.v);
 	snprintf(path, sizeof(path), "/v1/%ss/import", type);
 	for (p = chunk = buf; p <= end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)

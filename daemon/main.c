@@ -212,6 +212,7 @@ harden(void)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);	/* a file size limit is a full disk */
 	json_set_alloc_funcs(wipe_malloc, wipe_free);
+	json_object_seed(0);	/* before any thread parses JSON */
 }
 
 int

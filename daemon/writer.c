@@ -4,6 +4,7 @@
 #include <event2/event.h>
 
 #include "fv_error.h"
+#include "hlc.h"
 #include "log.h"
 #include "writer.h"
 
@@ -73,13 +74,21 @@ apply(struct fv_store *s, struct fv_write *wr)
 
 	switch (wr->kind) {
 	case FV_W_CREATE:
-		for (i = 0; i < wr->n && rc == 0; i++) {
-			json_t *b = json_is_array(wr->body) ?
-			    json_array_get(wr->body, i) : wr->body;
+		if (!json_is_array(wr->body)) {
+			rc = fv_store_create(s, wr->rtype, wr->body, wr->rids,
+			    &wr->err);
+			break;
+		}
+		{
+			json_t **v = malloc(wr->n * sizeof(*v));
 
-			rc = fv_store_create(s, wr->rtype, b,
-			    wr->rids + i * FV_ID_BYTES, &wr->err);
-			wr->failed_at = i;
+			if (v == NULL)
+				return FV_ENOMEM;
+			for (i = 0; i < wr->n; i++)
+				v[i] = json_array_get(wr->body, i);
+			rc = fv_store_create_many(s, wr->rtype, v, wr->rids,
+			    wr->n, &wr->err, &wr->failed_at);
+			free(v);
 		}
 		break;
 	case FV_W_UPDATE:
@@ -106,12 +115,14 @@ fv_writer_flush(struct fv_writer *w)
 	struct fv_store *s = w->d->store;
 	struct wq batch;
 	struct fv_write *wr;
-	int rc, grown = 0;
+	int rc, grown = 0, nw;
+	int64_t t0 = fv_now_us();
 
 	if (w->n == 0)
 		return;
 	TAILQ_INIT(&batch);
 	TAILQ_CONCAT(&batch, &w->q, entry);
+	nw = w->n;
 	w->n = 0;
 again:
 	rc = fv_store_begin(s);
@@ -142,6 +153,9 @@ again:
 		fv_store_abort(s);
 	if (rc != 0)
 		log_error("store: group commit failed: %s", fv_strerror(rc));
+	else
+		log_debug("writer: group of %d writes committed in %.1f ms",
+		    nw, (double)(fv_now_us() - t0) / 1000);
 	while ((wr = TAILQ_FIRST(&batch)) != NULL) {
 		TAILQ_REMOVE(&batch, wr, entry);
 		if (rc != 0 && (wr->rc == 0 || spoils(wr->rc) ||

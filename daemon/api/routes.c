@@ -12,6 +12,7 @@
 #include "fv_error.h"
 #include "hlc.h"
 #include "log.h"
+#include "par.h"
 #include "routes.h"
 #include "secmem.h"
 #include "server.h"
@@ -258,64 +259,112 @@ post_record(struct fvd *d, struct evhttp_request *req, enum fv_rtype t)
 	submit(d, req, FV_W_CREATE, t, body, NULL, 1);
 }
 
+/* One line of an import, parsed on either core. */
+struct iline {
+	const char	*p;
+	size_t		 len, lineno;
+	json_t		*j;
+	int		 rc;		/* 0, 1 (bad JSON), 2 (invalid) */
+	json_error_t	 je;
+	struct fv_verr	 e;
+};
+
+struct iparse {
+	struct iline	*v;
+	enum fv_rtype	 t;
+};
+
+static void
+parse_range(void *arg, size_t lo, size_t hi, int worker)
+{
+	struct iparse *ip = arg;
+	size_t i;
+
+	for (i = lo; i < hi; i++) {
+		struct iline *l = &ip->v[i];
+
+		if ((l->j = json_loadb(l->p, l->len, JSON_REJECT_DUPLICATES,
+		    &l->je)) == NULL)
+			l->rc = 1;
+		else if (!json_is_object(l->j)) {
+			l->rc = 2;
+			snprintf(l->e.field, sizeof(l->e.field), "(record)");
+			snprintf(l->e.msg, sizeof(l->e.msg), "must be an object");
+		} else if (prepare_new(l->j, ip->t, &l->e) != 0)
+			l->rc = 2;
+	}
+}
+
+/* JSON Lines in, all or nothing: every line is checked (on both cores)
+ * before any is queued for writing. */
 static void
 post_import(struct fvd *d, struct evhttp_request *req, enum fv_rtype t)
 {
-	struct fv_verr e;
-	json_error_t je;
-	json_t *all = json_array(), *j;
-	size_t len, lineno = 0;
+	struct iparse ip = { NULL, t };
+	json_t *all = NULL;
+	size_t len, lineno = 0, n = 0, i;
 	char *p = body_of(req, &len), *end = p + len, *nl;
 
-	while (all != NULL && p < end) {
+	if ((ip.v = calloc(FV_IMPORT_LINES_MAX, sizeof(*ip.v))) == NULL) {
+		fv_api_error(req, 500, NULL, "out of memory");
+		goto out;
+	}
+	for (; p < end; p = nl + 1) {
 		lineno++;
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
+		if (strspn(p, " \t\r") >= (size_t)(nl - p))
+			continue;		/* blank line */
 		if (nl - p > FV_RECORD_MAX) {
 			fv_api_error(req, 413, NULL, "line %zu: record larger "
 			    "than %d bytes", lineno, FV_RECORD_MAX);
-			goto fail;
+			goto out;
 		}
-		if (strspn(p, " \t\r") >= (size_t)(nl - p)) {
-			p = nl + 1;
-			continue;		/* blank line */
-		}
-		if (json_array_size(all) >= FV_IMPORT_LINES_MAX) {
+		if (n == FV_IMPORT_LINES_MAX) {
 			fv_api_error(req, 413, NULL, "more than %d records in "
 			    "one request", FV_IMPORT_LINES_MAX);
-			goto fail;
+			goto out;
 		}
-		if ((j = json_loadb(p, (size_t)(nl - p),
-		    JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		ip.v[n].p = p;
+		ip.v[n].len = (size_t)(nl - p);
+		ip.v[n++].lineno = lineno;
+	}
+	fv_par_run(n, parse_range, &ip);
+	for (i = 0; i < n; i++) {
+		struct iline *l = &ip.v[i];
+
+		if (l->rc == 1) {
 			fv_api_error(req, 400, NULL, "line %zu: invalid JSON at "
-			    "column %d: %s", lineno, je.column, je.text);
-			goto fail;
+			    "column %d: %s", l->lineno, l->je.column,
+			    l->je.text);
+			goto out;
 		}
-		memset(&e, 0, sizeof(e));
-		if (!json_is_object(j) || prepare_new(j, t, &e) != 0) {
-			fv_api_error(req, 400, e.field, "line %zu: %s: %s",
-			    lineno, json_is_object(j) ? e.field : "(record)",
-			    json_is_object(j) ? e.msg : "must be an object");
-			json_decref(j);
-			goto fail;
+		if (l->rc == 2) {
+			fv_api_error(req, 400, l->e.field, "line %zu: %s: %s",
+			    l->lineno, l->e.field, l->e.msg);
+			goto out;
 		}
-		json_array_append_new(all, j);
-		p = nl + 1;
 	}
-	body_wipe(req);
-	if (all == NULL) {
-		fv_api_error(req, 500, NULL, "out of memory");
-		return;
-	}
-	if (json_array_size(all) == 0) {
-		json_decref(all);
+	if (n == 0) {
 		fv_api_reply(req, 200, json_pack("{s:i}", "count", 0));
-		return;
+		goto out;
 	}
-	submit(d, req, FV_W_CREATE, t, all, NULL, json_array_size(all));
-	return;
-fail:
+	if ((all = json_array()) == NULL) {
+		fv_api_error(req, 500, NULL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		json_array_append_new(all, ip.v[i].j);
+		ip.v[i].j = NULL;
+	}
+	submit(d, req, FV_W_CREATE, t, all, NULL, n);
+	all = NULL;
+out:
 	body_wipe(req);
+	if (ip.v != NULL)
+		for (i = 0; i < n; i++)
+			json_decref(ip.v[i].j);
+	free(ip.v);
 	json_decref(all);
 }
 

@@ -115,6 +115,49 @@ leaf_set(struct fv_leaf *f, const char *path, size_t pathlen,
 	return 0;
 }
 
+/* A JSON string as compact JSON text, escaped as jansson does: the hot
+ * path of every write, without jansson's generic dumper.  malloc'd. */
+static char *
+dump_string(const json_t *v, uint32_t *outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)json_string_value(v);
+	size_t n = json_string_length(v), i, k = 0;
+	char *o = malloc(n * 6 + 3);
+
+	if (o == NULL)
+		return NULL;
+	o[k++] = '"';
+	for (i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (c == '"' || c == '\\') {
+			o[k++] = '\\';
+			o[k++] = (char)c;
+		} else if (c < 0x20) {
+			o[k++] = '\\';
+			switch (c) {
+			case '\b': o[k++] = 'b'; break;
+			case '\f': o[k++] = 'f'; break;
+			case '\n': o[k++] = 'n'; break;
+			case '\r': o[k++] = 'r'; break;
+			case '\t': o[k++] = 't'; break;
+			default:
+				o[k++] = 'u';
+				o[k++] = '0';
+				o[k++] = '0';
+				o[k++] = hex[c >> 4];
+				o[k++] = hex[c & 15];
+			}
+		} else
+			o[k++] = (char)c;
+	}
+	o[k++] = '"';
+	o[k] = '\0';
+	*outlen = (uint32_t)k;
+	return o;
+}
+
 static int
 add_leaf(struct fv_leaves *l, const char *path, const json_t *v,
     uint64_t hlc, const uint8_t *author, struct fv_verr *e)
@@ -132,12 +175,15 @@ add_leaf(struct fv_leaves *l, const char *path, const json_t *v,
 		    "field name must be 1..%d bytes", FV_PATH_MAX);
 		return FV_EINVAL;
 	}
-	if ((txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
-	    JSON_SORT_KEYS)) == NULL)
-		return FV_ENOMEM;
 	memset(&src, 0, sizeof(src));
+	if (json_is_string(v))
+		txt = dump_string(v, &src.vallen);
+	else if ((txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+	    JSON_SORT_KEYS)) != NULL)
+		src.vallen = (uint32_t)strlen(txt);
+	if (txt == NULL)
+		return FV_ENOMEM;
 	src.val = txt;
-	src.vallen = (uint32_t)strlen(txt);
 	src.hlc = hlc;
 	memcpy(src.author, author, FV_ID_BYTES);
 	at = leaves_find(l, path, plen);
@@ -145,7 +191,11 @@ add_leaf(struct fv_leaves *l, const char *path, const json_t *v,
 		rc = at >= 0 ? FV_EINVAL : FV_ENOMEM;
 	else
 		rc = leaf_set(f, path, plen, &src);
-	fv_json_free(txt);
+	if (json_is_string(v)) {
+		sodium_memzero(txt, src.vallen);
+		free(txt);
+	} else
+		fv_json_free(txt);
 	return rc;
 }
 

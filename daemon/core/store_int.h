@@ -22,6 +22,7 @@
 #define K_SK(s)		((s)->keys + 96)
 #define K_REC(s)	((s)->keys + 160)
 #define TAG_BYTES	16
+#define FV_DROP_EVERY	2000	/* ops between unmapping file pages */
 #define OPKEY_BYTES	(FV_ID_BYTES + 8)
 #define SK_WRAPPED	(64 + FV_SEAL_OVERHEAD)
 #define CLASS_RECORD	0
@@ -49,6 +50,7 @@ struct fv_store {
 	/* the open write transaction */
 	MDB_txn			*txn;
 	uint64_t		 t_seq;
+	uint64_t		 since_drop;	/* ops since pages were unmapped */
 	int			 poisoned;	/* error that spoilt the txn */
 	struct fv_hlc		 t_clock;
 	struct pend		*pend;

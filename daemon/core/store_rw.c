@@ -2,6 +2,9 @@
  * store_rw.c - unlocking, and every read and write of records.
  */
 #include <errno.h>
+#include <limits.h>
+#include <sys/mman.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +12,7 @@
 
 #include "fold.h"
 #include "fv_error.h"
+#include "par.h"
 #include "patch.h"
 #include "secmem.h"
 #include "state.h"
@@ -41,12 +45,25 @@ rkey_load(struct fv_store *s, MDB_txn *txn, const uint8_t *tag)
 	    K_REC(s)) == 0 ? 0 : FV_ECORRUPT;
 }
 
+/* Wraps a record key for its slot: the AD ties it to slot and tag. */
+static void
+wrap_key(const uint8_t *mk, uint32_t slot, const uint8_t *tag,
+    const uint8_t *key, uint8_t wrapped[FV_SLOT_BYTES])
+{
+	uint8_t ad[1 + 4 + TAG_BYTES];
+
+	ad[0] = 'k';
+	fv_put_u32(ad + 1, slot);
+	memcpy(ad + 5, tag, TAG_BYTES);
+	fv_seal_key(mk, ad, sizeof(ad), key, 32, wrapped);
+}
+
 /* Makes a new record key in K_REC, writes it wrapped into a fresh slot. */
 static int
 rkey_new(struct fv_store *s, const uint8_t *tag)
 {
-	uint8_t wrapped[FV_SLOT_BYTES], ad[1 + 4 + TAG_BYTES];
-	MDB_val k = { TAG_BYTES, (void *)tag }, v = { 4, ad + 1 };
+	uint8_t wrapped[FV_SLOT_BYTES], ad[4];
+	MDB_val k = { TAG_BYTES, (void *)tag }, v = { 4, ad };
 	uint32_t slot;
 	int rc;
 
@@ -57,10 +74,8 @@ rkey_new(struct fv_store *s, const uint8_t *tag)
 		return rc;
 	}
 	randombytes_buf(K_REC(s), 32);
-	ad[0] = 'k';
-	fv_put_u32(ad + 1, slot);
-	memcpy(ad + 5, tag, TAG_BYTES);
-	fv_seal_key(K_MK(s), ad, sizeof(ad), K_REC(s), 32, wrapped);
+	wrap_key(K_MK(s), slot, tag, K_REC(s), wrapped);
+	fv_put_u32(ad, slot);
 	if ((rc = fv_keyfile_write(s->kf, slot, wrapped)) != 0)
 		return rc;
 	return fv_mdb_err(mdb_put(s->txn, s->db_rkeys, &k, &v,
@@ -74,62 +89,90 @@ opkey(uint8_t k[OPKEY_BYTES], const uint8_t *author, uint64_t seq)
 	fv_put_u64(k + FV_ID_BYTES, seq);
 }
 
-/* Signs op and stores it sealed: class 0 under K_REC, class 1 under the
- * log key.  AD binds the table, the LMDB key, the class and the tag. */
+/* Signs op with sk and seals it under key into out: class || tag ||
+ * sealed(op).  AD binds the table, the LMDB key, the class and the tag.
+ * Pure: safe on any thread.  tmp holds the plaintext (caller wipes). */
 static int
-put_op(struct fv_store *s, const struct fv_op *op, int class,
-    const uint8_t *tag)
+seal_op(const uint8_t *sk, const uint8_t *key, const struct fv_op *op,
+    int class, const uint8_t *tag, struct fv_buf *tmp, struct fv_buf *out)
 {
 	uint8_t ad[2 + OPKEY_BYTES + 1 + TAG_BYTES];
-	MDB_val k, v;
 	int rc;
 
-	s->b1.len = s->b2.len = 0;
-	if ((rc = fv_op_sign(op, K_SK(s), &s->b1)) != 0)
+	tmp->len = out->len = 0;
+	if ((rc = fv_op_sign(op, sk, tmp)) != 0)
 		return rc;
 	memcpy(ad, "op", 2);
 	opkey(ad + 2, op->author, op->seq);
 	ad[2 + OPKEY_BYTES] = (uint8_t)class;
 	memcpy(ad + 3 + OPKEY_BYTES, tag, TAG_BYTES);
-	fv_buf_u8(&s->b2, (uint8_t)class);
-	fv_buf_put(&s->b2, tag, TAG_BYTES);
-	if ((rc = fv_seal(class == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
-	    sizeof(ad), s->b1.p, s->b1.len, &s->b2)) != 0 || s->b2.err)
+	fv_buf_u8(out, (uint8_t)class);
+	fv_buf_put(out, tag, TAG_BYTES);
+	if (fv_seal(key, ad, sizeof(ad), tmp->p, tmp->len, out) != 0 ||
+	    out->err)
 		return FV_ENOMEM;
-	k.mv_size = OPKEY_BYTES;
-	k.mv_data = ad + 2;
+	return 0;
+}
+
+/* Seals rid || state under key into out: class || sealed.  A live state
+ * with one op is stored without its leaves (FV_ST_FROMOP).  Pure. */
+static int
+seal_state(const uint8_t *key, const uint8_t *tag, const uint8_t *rid,
+    const struct fv_state *st, int class, struct fv_buf *tmp,
+    struct fv_buf *out)
+{
+	uint8_t ad[3 + TAG_BYTES + 1];
+	int rc;
+
+	tmp->len = out->len = 0;
+	fv_buf_put(tmp, rid, FV_ID_BYTES);
+	if (class == CLASS_RECORD && st->nops == 1) {
+		struct fv_state compact = *st;
+
+		compact.leaves.n = 0;
+		compact.flags |= FV_ST_FROMOP;
+		rc = fv_state_encode(&compact, tmp);
+	} else
+		rc = fv_state_encode(st, tmp);
+	if (rc != 0)
+		return rc;
+	memcpy(ad, "rec", 3);
+	memcpy(ad + 3, tag, TAG_BYTES);
+	ad[3 + TAG_BYTES] = (uint8_t)class;
+	fv_buf_u8(out, (uint8_t)class);
+	if (fv_seal(key, ad, sizeof(ad), tmp->p, tmp->len, out) != 0 ||
+	    out->err)
+		return FV_ENOMEM;
+	return 0;
+}
+
+static int
+put_op(struct fv_store *s, const struct fv_op *op, int class,
+    const uint8_t *tag)
+{
+	uint8_t k[OPKEY_BYTES];
+	MDB_val kv = { OPKEY_BYTES, k }, v;
+	int rc;
+
+	if ((rc = seal_op(K_SK(s), class == CLASS_RECORD ? K_REC(s) :
+	    K_LOG(s), op, class, tag, &s->b1, &s->b2)) != 0)
+		return rc;
+	opkey(k, op->author, op->seq);
 	v.mv_size = s->b2.len;
 	v.mv_data = s->b2.p;
-	return fv_mdb_err(mdb_put(s->txn, s->db_ops, &k, &v, MDB_NOOVERWRITE));
+	return fv_mdb_err(mdb_put(s->txn, s->db_ops, &kv, &v, MDB_NOOVERWRITE));
 }
 
 static int
 put_state(struct fv_store *s, const uint8_t *tag, const uint8_t *rid,
     const struct fv_state *st, int class)
 {
-	uint8_t ad[3 + TAG_BYTES + 1];
 	MDB_val k = { TAG_BYTES, (void *)tag }, v;
 	int rc;
 
-	s->b1.len = s->b2.len = 0;
-	fv_buf_put(&s->b1, rid, FV_ID_BYTES);
-	if (class == CLASS_RECORD && st->nops == 1) {
-		struct fv_state compact = *st;
-
-		compact.leaves.n = 0;
-		compact.flags |= FV_ST_FROMOP;
-		rc = fv_state_encode(&compact, &s->b1);
-	} else
-		rc = fv_state_encode(st, &s->b1);
-	if (rc != 0)
+	if ((rc = seal_state(class == CLASS_RECORD ? K_REC(s) : K_LOG(s), tag,
+	    rid, st, class, &s->b1, &s->b2)) != 0)
 		return rc;
-	memcpy(ad, "rec", 3);
-	memcpy(ad + 3, tag, TAG_BYTES);
-	ad[3 + TAG_BYTES] = (uint8_t)class;
-	fv_buf_u8(&s->b2, (uint8_t)class);
-	if (fv_seal(class == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
-	    sizeof(ad), s->b1.p, s->b1.len, &s->b2) != 0 || s->b2.err)
-		return FV_ENOMEM;
 	v.mv_size = s->b2.len;
 	v.mv_data = s->b2.p;
 	return fv_mdb_err(mdb_put(s->txn, s->db_recs, &k, &v, 0));
@@ -494,6 +537,168 @@ fv_store_create(struct fv_store *s, enum fv_rtype t, const json_t *body,
 	return poison(s, rc);
 }
 
+/* One record of a bulk create, prepared off the transaction. */
+struct prep {
+	struct fv_op		 op;
+	const json_t		*body;
+	uint8_t			 tag[TAG_BYTES];
+	uint32_t		 slot;
+	uint8_t			 wrapped[FV_SLOT_BYTES];
+	struct fv_buf		 opv, stv;
+	struct fv_ientry	*ie;
+	int			 rc;
+	struct fv_verr		 e;
+};
+
+struct many {
+	struct fv_store		*s;
+	struct prep		*p;
+	uint8_t			*key[FV_PAR_WORKERS];	/* secmem */
+	struct fv_buf		 tmp[FV_PAR_WORKERS];
+};
+
+/* The pure part of creating records: leaves, record key, signature,
+ * sealing, index entry.  Runs on both cores. */
+static void
+prep_range(void *arg, size_t lo, size_t hi, int w)
+{
+	struct many *m = arg;
+	struct fv_store *s = m->s;
+	uint8_t *key = m->key[w];
+	size_t i;
+
+	for (i = lo; i < hi; i++) {
+		struct prep *p = &m->p[i];
+		struct fv_leaves lv;
+		struct fv_state st;
+		int conflict;
+
+		if ((p->rc = fv_leaves_from_json(p->body, p->op.hlc,
+		    p->op.author, &lv, &p->e)) != 0)
+			continue;
+		p->op.fields = lv.v;
+		p->op.nfields = lv.n;
+		memset(&st, 0, sizeof(st));
+		randombytes_buf(key, 32);
+		wrap_key(K_MK(s), p->slot, p->tag, key, p->wrapped);
+		if ((p->rc = seal_op(K_SK(s), key, &p->op, CLASS_RECORD, p->tag,
+		    &m->tmp[w], &p->opv)) == 0 &&
+		    (p->rc = fv_state_apply(&st, &p->op, &conflict)) == 0 &&
+		    (p->rc = seal_state(key, p->tag, p->op.rid, &st,
+		    CLASS_RECORD, &m->tmp[w], &p->stv)) == 0)
+			p->rc = fv_index_make(&st, p->op.rid, &p->ie);
+		fv_state_free(&st);
+		fv_leaves_free(&lv);
+		p->op.fields = NULL;
+	}
+	sodium_memzero(key, 32);
+}
+
+static void
+many_free(struct many *m, size_t n)
+{
+	size_t i;
+	int w;
+
+	for (i = 0; i < n; i++) {
+		fv_buf_free(&m->p[i].opv);
+		fv_buf_free(&m->p[i].stv);
+		fv_index_entry_free(m->p[i].ie);
+	}
+	for (w = 0; w < FV_PAR_WORKERS; w++) {
+		fv_buf_free(&m->tmp[w]);
+		fv_secmem_free(m->key[w]);
+	}
+	free(m->p);
+}
+
+int
+fv_store_create_many(struct fv_store *s, enum fv_rtype t,
+    json_t *const *bodies, const uint8_t *rids, size_t n, struct fv_verr *e,
+    size_t *failed)
+{
+	struct many m;
+	size_t i, nnew0 = s->nnew;
+	uint64_t seq0 = s->t_seq;
+	int rc = 0, w;
+
+	*failed = 0;
+	if (s->txn == NULL)
+		return FV_EBUSY;
+	if (t == FV_RTYPE_NOTE || n < FV_PAR_MIN) {
+		/* notes check their appeal inside the transaction */
+		for (i = 0; i < n && rc == 0; i++) {
+			*failed = i;
+			rc = fv_store_create(s, t, bodies[i],
+			    rids + i * FV_ID_BYTES, e);
+		}
+		return rc;
+	}
+	memset(&m, 0, sizeof(m));
+	m.s = s;
+	if ((m.p = calloc(n, sizeof(*m.p))) == NULL)
+		return FV_ENOMEM;
+	for (w = 0; w < FV_PAR_WORKERS; w++)
+		if ((m.key[w] = fv_secmem_alloc(32)) == NULL)
+			rc = FV_ENOMEM;
+	for (i = 0; i < n && rc == 0; i++) {
+		struct prep *p = &m.p[i];
+		MDB_val k = { TAG_BYTES, p->tag }, v;
+
+		*failed = i;
+		p->body = bodies[i];
+		tag_of(s, rids + i * FV_ID_BYTES, p->tag);
+		if ((rc = mdb_get(s->txn, s->db_recs, &k, &v)) != MDB_NOTFOUND) {
+			rc = rc == 0 ? FV_EEXIST : fv_mdb_err(rc);
+			break;
+		}
+		rc = 0;
+		op_header(s, &p->op, FV_OP_PUT, t, rids + i * FV_ID_BYTES);
+		if ((rc = fv_keyfile_alloc(s->kf, &p->slot)) == 0 &&
+		    (rc = fv_push_u32(&s->newslots, &s->nnew, &s->capnew,
+		    p->slot)) != 0)
+			fv_keyfile_release(s->kf, p->slot);
+	}
+	if (rc == 0) {
+		fv_par_run(n, prep_range, &m);
+		for (i = 0; i < n && rc == 0; i++)
+			if ((rc = m.p[i].rc) != 0) {
+				*failed = i;
+				*e = m.p[i].e;
+			}
+	}
+	if (rc != 0) {			/* nothing reached the transaction */
+		for (i = nnew0; i < s->nnew; i++)
+			fv_keyfile_release(s->kf, s->newslots[i]);
+		s->nnew = nnew0;
+		s->t_seq = seq0;
+		many_free(&m, n);
+		return rc == FV_EINVAL ? rc : poison(s, rc);
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		struct prep *p = &m.p[i];
+		uint8_t sl[4], ok[OPKEY_BYTES];
+		MDB_val tk = { TAG_BYTES, p->tag }, sv = { 4, sl },
+		    okv = { OPKEY_BYTES, ok }, ov = { p->opv.len, p->opv.p },
+		    rv = { p->stv.len, p->stv.p };
+
+		*failed = i;
+		fv_put_u32(sl, p->slot);
+		opkey(ok, p->op.author, p->op.seq);
+		if ((rc = fv_keyfile_write(s->kf, p->slot, p->wrapped)) ||
+		    (rc = fv_mdb_err(mdb_put(s->txn, s->db_rkeys, &tk, &sv,
+		    MDB_NOOVERWRITE))) ||
+		    (rc = fv_mdb_err(mdb_put(s->txn, s->db_ops, &okv, &ov,
+		    MDB_NOOVERWRITE))) ||
+		    (rc = fv_mdb_err(mdb_put(s->txn, s->db_recs, &tk, &rv, 0))))
+			break;
+		rc = pend_push(s, p->op.rid, p->ie);	/* takes ie */
+		p->ie = NULL;
+	}
+	many_free(&m, n);
+	return poison(s, rc);
+}
+
 int
 fv_store_update(struct fv_store *s, enum fv_rtype t,
     const uint8_t rid[FV_ID_BYTES], const json_t *patch, struct fv_verr *e,
@@ -632,9 +837,41 @@ reopen_check(struct fv_store *s, int why)
 	return why;
 }
 
+/* The kernel maps pages of the data file around every page LMDB reads
+ * (fault-around), so after a bulk write the whole file would count as our
+ * resident memory.  Those pages are clean page cache: unmapping them now
+ * and then costs a few page faults and keeps the daemon's footprint its
+ * own.  Only between transactions: no pointer into the map is held. */
+static void
+drop_mapped(struct fv_store *s, uint64_t wrote)
+{
+	char line[PATH_MAX + 128], want[PATH_MAX + 16];
+	unsigned long lo, hi;
+	FILE *f;
+	int off;
+
+	s->since_drop += wrote;
+	if (s->since_drop < FV_DROP_EVERY)
+		return;
+	s->since_drop = 0;
+	/* LMDB does not say where its map is (me_mapaddr is set only for
+	 * MDB_FIXEDMAP): find it by name */
+	snprintf(want, sizeof(want), "%s/data.mdb", s->dir);
+	if ((f = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi,
+		    &off) >= 2 && strcmp(line + off, want) == 0)
+			madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	}
+	fclose(f);
+}
+
 int
 fv_store_commit(struct fv_store *s)
 {
+	uint64_t wrote;
 	size_t i;
 	int rc;
 
@@ -662,6 +899,7 @@ fv_store_commit(struct fv_store *s)
 		txn_reset(s);
 		return rc;
 	}
+	wrote = s->t_seq - s->seq;
 	s->seq = s->t_seq;
 	s->clock = s->t_clock;
 	for (i = 0; i < s->npend; i++) {
@@ -671,6 +909,7 @@ fv_store_commit(struct fv_store *s)
 			fv_index_del(s->idx, s->pend[i].rid);
 		s->pend[i].entry = NULL;
 	}
+	drop_mapped(s, wrote);
 	/* crypto-shred: the deleted records' keys go now */
 	for (i = 0; i < s->nwipe; i++)
 		fv_keyfile_wipe(s->kf, s->wipeslots[i]);
