@@ -507,15 +507,16 @@ fv_routes_dispatch(struct fvd *d, struct evhttp_request *req)
 
 	if (path == NULL)
 		path = "";
-	fvd_activity(d);
 	if (d->stopping) {
 		fv_api_error(req, 503, NULL, "daemon is stopping");
 		return;
 	}
+	/* a status probe is not use: it must not keep the keys in memory */
 	if (strcmp(path, "/v1/status") == 0 && m == EVHTTP_REQ_GET) {
 		get_status(d, req);
 		return;
 	}
+	fvd_activity(d);
 	if (strcmp(path, "/v1/unlock") == 0 && m == EVHTTP_REQ_POST) {
 		post_unlock(d, req);
 		return;

@@ -20,6 +20,7 @@ struct parse {
 	size_t			 errlen;
 	char			 section[80];
 	unsigned		 seen;		/* bit per known key */
+	unsigned		 tops;		/* daemon, sync, plugins seen */
 	struct fv_conf_section	*cur;		/* plugin / partner */
 };
 
@@ -227,8 +228,15 @@ open_section(struct parse *p, const char *name)
 	p->cur = NULL;
 	p->seen = 0;
 	if (!strcmp(name, "daemon") || !strcmp(name, "sync") ||
-	    !strcmp(name, "plugins"))
+	    !strcmp(name, "plugins")) {
+		/* a second [daemon] would let a key be set twice unseen */
+		unsigned bit = name[0] == 'd' ? 1 : name[0] == 's' ? 2 : 4;
+
+		if (p->tops & bit)
+			return fail(p, "section [%s] appears twice", name);
+		p->tops |= bit;
 		return 0;
+	}
 	if (strncmp(name, "plugin.", 7) == 0) {
 		list = &c->plugins;
 		n = &c->nplugins;
@@ -354,8 +362,12 @@ fv_config_load(const char *path, struct fv_config **out, char *err,
 	p.err = err;
 	p.errlen = errlen;
 	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		size_t n = strlen(line);
+
 		p.line++;
-		if (strlen(line) > FV_CONF_LINE_MAX)
+		if (n > 0 && line[n - 1] == '\n')
+			n--;			/* the newline is not counted */
+		if (n > FV_CONF_LINE_MAX)
 			rc = fail(&p, "line longer than %d bytes",
 			    FV_CONF_LINE_MAX);
 		else
