@@ -116,14 +116,14 @@ print_table(const json_t *arr, int appeal)
 			col(str(r, "status"), 17);
 			col(str(r, "concerns_country"), 7);
 			col(str(r, "category"), 21);
-			col(str(r, "received_at"), 10);
-			col(str(json_object_get(r, "applicant"), "full_name"),
-			    40);
+			printf("%-10.10s ", str(r, "received_at"));
+			printf("%s", str(json_object_get(r, "applicant"),
+			    "full_name"));
 		} else {
 			col(str(r, "appeal_id")[0] ? str(r, "appeal_id") : "-",
 			    32);
-			col(str(r, "created_at"), 10);
-			col(str(r, "text"), 50);
+			printf("%-10.10s ", str(r, "created_at"));
+			col(str(r, "text"), 60);
 		}
 		printf("\n");
 	}
