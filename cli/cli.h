@@ -31,6 +31,8 @@ struct json_t;
  * (caller fv_resp_free()s it); else prints why and returns the exit code. */
 int	cli_call(struct cli *c, const char *method, const char *path,
 	    const void *body, size_t len, struct fv_resp *r);
+/* The same for an answer already read (rc from fv_http or fv_http_recv). */
+int	cli_answer(struct cli *c, int rc, struct fv_resp *r);
 void	cli_print_json(const struct json_t *j);
 
 /* Prints "fieldvault: error: ..." and returns EX_FAIL. */

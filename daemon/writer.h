@@ -17,6 +17,8 @@
 #include "daemon.h"
 #include "record.h"
 
+#define FV_TRIM_AFTER	200	/* records in a group before malloc_trim */
+
 enum fv_wkind { FV_W_CREATE, FV_W_UPDATE, FV_W_DELETE };
 
 struct fv_write {

@@ -38,15 +38,19 @@ body_of(struct evhttp_request *req, size_t *len)
 	return p ? p : "";
 }
 
-/* Record content arrived in this body: wipe it once parsed. */
+/* Record content arrived in this body: wipe it once parsed, and let its
+ * memory go (an import chunk is megabytes). */
 static void
 body_wipe(struct evhttp_request *req)
 {
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len;
 	char *p = body_of(req, &len);
 
-	if (len > 0)
+	if (len > 0) {
 		sodium_memzero(p, len);
+		evbuffer_drain(in, len);
+	}
 }
 
 static void
@@ -270,10 +274,14 @@ struct iline {
 };
 
 struct iparse {
-	struct iline	*v;
-	enum fv_rtype	 t;
+	struct fvd		*d;
+	struct evhttp_request	*req;
+	struct iline		*v;
+	size_t			 n;
+	enum fv_rtype		 t;
 };
 
+/* Parses and checks lines [lo, hi) on either core. */
 static void
 parse_range(void *arg, size_t lo, size_t hi, int worker)
 {
@@ -295,20 +303,78 @@ parse_range(void *arg, size_t lo, size_t hi, int worker)
 	}
 }
 
+static void
+iparse_free(struct iparse *ip)
+{
+	size_t i;
+
+	body_wipe(ip->req);
+	for (i = 0; i < ip->n; i++)
+		json_decref(ip->v[i].j);
+	free(ip->v);
+	free(ip);
+}
+
+/* Back on the loop: refuse the whole chunk, or queue it for writing. */
+static void
+lines_parsed(void *arg)
+{
+	struct iparse *ip = arg;
+	json_t *all;
+	size_t i;
+
+	for (i = 0; i < ip->n; i++) {
+		struct iline *l = &ip->v[i];
+
+		if (l->rc == 1) {
+			fv_api_error(ip->req, 400, NULL, "line %zu: invalid "
+			    "JSON at column %d: %s", l->lineno, l->je.column,
+			    l->je.text);
+			goto out;
+		}
+		if (l->rc == 2) {
+			fv_api_error(ip->req, 400, l->e.field, "line %zu: %s: %s",
+			    l->lineno, l->e.field, l->e.msg);
+			goto out;
+		}
+	}
+	if (fv_store_locked(ip->d->store)) {
+		fv_api_error(ip->req, 423, NULL, "store is locked: run "
+		    "'fieldvault unlock'");
+		goto out;
+	}
+	if ((all = json_array()) == NULL) {
+		fv_api_error(ip->req, 500, NULL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < ip->n; i++) {
+		json_array_append_new(all, ip->v[i].j);
+		ip->v[i].j = NULL;
+	}
+	submit(ip->d, ip->req, FV_W_CREATE, ip->t, all, NULL, ip->n);
+out:
+	iparse_free(ip);
+}
+
 /* JSON Lines in, all or nothing: every line is checked (on both cores)
  * before any is queued for writing. */
 static void
 post_import(struct fvd *d, struct evhttp_request *req, enum fv_rtype t)
 {
-	struct iparse ip = { NULL, t };
-	json_t *all = NULL;
-	size_t len, lineno = 0, n = 0, i;
+	struct iparse *ip;
+	size_t len, lineno = 0;
 	char *p = body_of(req, &len), *end = p + len, *nl;
 
-	if ((ip.v = calloc(FV_IMPORT_LINES_MAX, sizeof(*ip.v))) == NULL) {
+	if ((ip = calloc(1, sizeof(*ip))) == NULL ||
+	    (ip->v = calloc(FV_IMPORT_LINES_MAX, sizeof(*ip->v))) == NULL) {
+		free(ip);
+		body_wipe(req);
 		fv_api_error(req, 500, NULL, "out of memory");
-		goto out;
+		return;
 	}
+	ip->d = d;
+	ip->req = req;
+	ip->t = t;
 	for (; p < end; p = nl + 1) {
 		lineno++;
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -318,54 +384,27 @@ post_import(struct fvd *d, struct evhttp_request *req, enum fv_rtype t)
 		if (nl - p > FV_RECORD_MAX) {
 			fv_api_error(req, 413, NULL, "line %zu: record larger "
 			    "than %d bytes", lineno, FV_RECORD_MAX);
-			goto out;
+			iparse_free(ip);
+			return;
 		}
-		if (n == FV_IMPORT_LINES_MAX) {
+		if (ip->n == FV_IMPORT_LINES_MAX) {
 			fv_api_error(req, 413, NULL, "more than %d records in "
 			    "one request", FV_IMPORT_LINES_MAX);
-			goto out;
+			iparse_free(ip);
+			return;
 		}
-		ip.v[n].p = p;
-		ip.v[n].len = (size_t)(nl - p);
-		ip.v[n++].lineno = lineno;
+		ip->v[ip->n].p = p;
+		ip->v[ip->n].len = (size_t)(nl - p);
+		ip->v[ip->n++].lineno = lineno;
 	}
-	fv_par_run(n, parse_range, &ip);
-	for (i = 0; i < n; i++) {
-		struct iline *l = &ip.v[i];
-
-		if (l->rc == 1) {
-			fv_api_error(req, 400, NULL, "line %zu: invalid JSON at "
-			    "column %d: %s", l->lineno, l->je.column,
-			    l->je.text);
-			goto out;
-		}
-		if (l->rc == 2) {
-			fv_api_error(req, 400, l->e.field, "line %zu: %s: %s",
-			    l->lineno, l->e.field, l->e.msg);
-			goto out;
-		}
-	}
-	if (n == 0) {
+	if (ip->n == 0) {
 		fv_api_reply(req, 200, json_pack("{s:i}", "count", 0));
-		goto out;
+		iparse_free(ip);
+		return;
 	}
-	if ((all = json_array()) == NULL) {
-		fv_api_error(req, 500, NULL, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		json_array_append_new(all, ip.v[i].j);
-		ip.v[i].j = NULL;
-	}
-	submit(d, req, FV_W_CREATE, t, all, NULL, n);
-	all = NULL;
-out:
+	fv_par_run(ip->n, parse_range, ip);
 	body_wipe(req);
-	if (ip.v != NULL)
-		for (i = 0; i < n; i++)
-			json_decref(ip.v[i].j);
-	free(ip.v);
-	json_decref(all);
+	lines_parsed(ip);
 }
 
 static void

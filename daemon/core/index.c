@@ -7,11 +7,27 @@
 #include "fv_error.h"
 #include "index.h"
 
+/* Entries live in slabs of their own, not among the heap's short-lived
+ * parse trees and buffers: the heap can then be given back to the system
+ * after a bulk import (malloc_trim), and the daemon stays small.  A slab
+ * entry is never freed alone; replaced and deleted entries are counted as
+ * waste and the slabs compacted when waste outgrows the live entries. */
+#define SLAB_BYTES	(256 * 1024)
+#define COMPACT_MIN	(4 * 1024 * 1024)
+
+struct slab {
+	struct slab	*next;
+	size_t		 used, cap;
+	unsigned char	 data[];
+};
+
 struct fv_index {
 	struct fv_ientry **tab;		/* open addressing, linear probing */
 	size_t		   cap, n;
 	size_t		   count[3];	/* by rtype */
 	uint8_t		   hkey[crypto_shorthash_KEYBYTES];
+	struct slab	  *slabs;
+	size_t		   live, waste;	/* bytes in slabs */
 };
 
 static size_t
@@ -62,17 +78,107 @@ fv_index_entry_free(struct fv_ientry *e)
 	free(e);
 }
 
+static void
+slabs_free(struct slab *sl)
+{
+	struct slab *next;
+
+	for (; sl != NULL; sl = next) {
+		next = sl->next;
+		sodium_memzero(sl->data, sl->used);	/* folded names */
+		free(sl);
+	}
+}
+
 void
 fv_index_free(struct fv_index *idx)
 {
-	size_t i;
-
 	if (idx == NULL)
 		return;
-	for (i = 0; i < idx->cap; i++)
-		fv_index_entry_free(idx->tab[i]);
+	slabs_free(idx->slabs);
 	free(idx->tab);
 	free(idx);
+}
+
+static size_t
+entry_bytes(const struct fv_ientry *e)
+{
+	size_t n = sizeof(*e);
+
+	n += e->assigned_to ? strlen(e->assigned_to) + 1 : 0;
+	n += e->fname ? strlen(e->fname) + 1 : 0;
+	n += e->floc ? strlen(e->floc) + 1 : 0;
+	return (n + 15) & ~(size_t)15;
+}
+
+static char *
+slab_str(char **at, const char *s)
+{
+	char *p = *at;
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(p, s, n);
+	*at += n;
+	return p;
+}
+
+/* A copy of e in a slab, or NULL. */
+static struct fv_ientry *
+slab_copy(struct fv_index *idx, const struct fv_ientry *e)
+{
+	size_t need = entry_bytes(e);
+	struct fv_ientry *c;
+	struct slab *sl = idx->slabs;
+	char *at;
+
+	if (sl == NULL || sl->cap - sl->used < need) {
+		size_t cap = need > SLAB_BYTES ? need : SLAB_BYTES;
+
+		if ((sl = malloc(sizeof(*sl) + cap)) == NULL)
+			return NULL;
+		sl->used = 0;
+		sl->cap = cap;
+		sl->next = idx->slabs;
+		idx->slabs = sl;
+	}
+	c = (struct fv_ientry *)(void *)(sl->data + sl->used);
+	sl->used += need;
+	*c = *e;
+	at = (char *)(c + 1);
+	c->assigned_to = slab_str(&at, e->assigned_to);
+	c->fname = slab_str(&at, e->fname);
+	c->floc = slab_str(&at, e->floc);
+	idx->live += need;
+	return c;
+}
+
+/* Copies every live entry into fresh slabs and drops the old ones. */
+static void
+compact(struct fv_index *idx)
+{
+	struct slab *old = idx->slabs;
+	size_t i;
+
+	idx->slabs = NULL;
+	idx->live = idx->waste = 0;
+	for (i = 0; i < idx->cap; i++)
+		if (idx->tab[i] != NULL) {
+			struct fv_ientry *c = slab_copy(idx, idx->tab[i]);
+
+			if (c == NULL) {	/* keep the old slabs too */
+				struct slab *sl = idx->slabs;
+
+				while (sl->next != NULL)
+					sl = sl->next;
+				sl->next = old;
+				return;
+			}
+			idx->tab[i] = c;
+		}
+	slabs_free(old);
 }
 
 /* A JSON string literal with no escapes is its own text between the
@@ -181,6 +287,17 @@ fail:
 	return rc;
 }
 
+/* A slab entry leaves the index: wipe its strings, count it as waste. */
+static void
+drop_entry(struct fv_index *idx, struct fv_ientry *e)
+{
+	size_t n = entry_bytes(e);
+
+	sodium_memzero(e, n);
+	idx->live -= n;
+	idx->waste += n;
+}
+
 static size_t
 find(const struct fv_index *idx, const uint8_t *rid)
 {
@@ -213,20 +330,27 @@ rehash(struct fv_index *idx, size_t cap)
 int
 fv_index_put(struct fv_index *idx, struct fv_ientry *e)
 {
+	struct fv_ientry *c;
 	size_t i;
 
 	if ((idx->n + 1) * 4 > idx->cap * 3 && rehash(idx, idx->cap * 2) != 0) {
 		fv_index_entry_free(e);
 		return FV_ENOMEM;
 	}
-	i = find(idx, e->rid);
+	c = slab_copy(idx, e);
+	fv_index_entry_free(e);
+	if (c == NULL)
+		return FV_ENOMEM;
+	i = find(idx, c->rid);
 	if (idx->tab[i] != NULL) {
 		idx->count[idx->tab[i]->rtype % 3]--;
-		fv_index_entry_free(idx->tab[i]);
+		drop_entry(idx, idx->tab[i]);
 	} else
 		idx->n++;
-	idx->tab[i] = e;
-	idx->count[e->rtype % 3]++;
+	idx->tab[i] = c;
+	idx->count[c->rtype % 3]++;
+	if (idx->waste > COMPACT_MIN && idx->waste > idx->live)
+		compact(idx);
 	return 0;
 }
 
@@ -238,7 +362,7 @@ fv_index_del(struct fv_index *idx, const uint8_t rid[FV_ID_BYTES])
 	if (idx->tab[i] == NULL)
 		return;
 	idx->count[idx->tab[i]->rtype % 3]--;
-	fv_index_entry_free(idx->tab[i]);
+	drop_entry(idx, idx->tab[i]);
 	idx->tab[i] = NULL;
 	idx->n--;
 	/* backward-shift deletion keeps probe chains whole */

@@ -42,7 +42,9 @@ void	fv_index_free(struct fv_index *idx);
 int	fv_index_make(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
 	    struct fv_ientry **out);
 void	fv_index_entry_free(struct fv_ientry *e);
-/* Inserts e, replacing (and freeing) an entry with the same id; takes e. */
+/* Inserts (a compact copy of) e, replacing an entry with the same id;
+ * takes e (it is freed).  Entries got from the index are valid until the
+ * next put or del. */
 int	fv_index_put(struct fv_index *idx, struct fv_ientry *e);
 void	fv_index_del(struct fv_index *idx, const uint8_t rid[FV_ID_BYTES]);
 const struct fv_ientry *fv_index_get(const struct fv_index *idx,

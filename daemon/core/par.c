@@ -46,7 +46,8 @@ fv_par_run(size_t n, void (*fn)(void *, size_t, size_t, int), void *arg)
 		started = pthread_create(&t, &at, helper, NULL) == 0;
 		pthread_attr_destroy(&at);
 	}
-	if (!started || n < FV_PAR_MIN) {
+	/* the helper is busy with another caller's half: do it all here */
+	if (!started || n < FV_PAR_MIN || pending) {
 		pthread_mutex_unlock(&mu);
 		fn(arg, 0, n, 0);
 		return;

@@ -16,7 +16,8 @@
 
 /* fn(arg, lo, hi, worker) is called for [0, n) split in FV_PAR_WORKERS
  * ranges; worker (0 or 1) indexes per-worker scratch.  Returns when all
- * are done.  Not reentrant: one caller at a time. */
+ * are done.  Callers on several threads may overlap: when the helper is
+ * busy, the whole range runs on the calling thread (as worker 0). */
 void	fv_par_run(size_t n, void (*fn)(void *, size_t, size_t, int),
 	    void *arg);
 

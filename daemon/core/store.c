@@ -100,6 +100,7 @@ fv_env_open(struct fv_store *s)
 	cloexec_under(s->dir);
 	if (mdb_env_info(s->env, &ei) == 0 && ei.me_mapsize > s->mapsize)
 		s->mapsize = ei.me_mapsize;
+	s->map_len = 0;		/* where the map is: found again when needed */
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
 		goto fail;
 	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->db_meta)) ||

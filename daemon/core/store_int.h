@@ -22,7 +22,7 @@
 #define K_SK(s)		((s)->keys + 96)
 #define K_REC(s)	((s)->keys + 160)
 #define TAG_BYTES	16
-#define FV_DROP_EVERY	2000	/* ops between unmapping file pages */
+#define FV_DROP_EVERY	16	/* ops between unmapping file pages */
 #define OPKEY_BYTES	(FV_ID_BYTES + 8)
 #define SK_WRAPPED	(64 + FV_SEAL_OVERHEAD)
 #define CLASS_RECORD	0
@@ -51,6 +51,8 @@ struct fv_store {
 	MDB_txn			*txn;
 	uint64_t		 t_seq;
 	uint64_t		 since_drop;	/* ops since pages were unmapped */
+	void			*map_lo;	/* LMDB's map, as found */
+	size_t			 map_len;
 	int			 poisoned;	/* error that spoilt the txn */
 	struct fv_hlc		 t_clock;
 	struct pend		*pend;

@@ -18,6 +18,8 @@
 #include "state.h"
 #include "store_int.h"
 
+static void drop_mapped(struct fv_store *, uint64_t);
+
 static void
 tag_of(const struct fv_store *s, const uint8_t *rid, uint8_t tag[TAG_BYTES])
 {
@@ -345,6 +347,7 @@ fv_store_unlock(struct fv_store *s, const uint8_t *kek)
 			goto fail;
 		if ((rc = load_tag(s, txn, k.mv_data, rid, &st, &class)) != 0)
 			goto fail;
+		drop_mapped(s, 1);
 		if (class == CLASS_RECORD && !(st.flags & FV_ST_DELETED)) {
 			if ((rc = fv_index_make(&st, rid, &e)) == 0)
 				rc = fv_index_put(s->idx, e);
@@ -537,6 +540,46 @@ fv_store_create(struct fv_store *s, enum fv_rtype t, const json_t *body,
 	return poison(s, rc);
 }
 
+/* The kernel maps pages of the data file around every page LMDB reads
+ * (fault-around), so after a bulk write the whole file would count as our
+ * resident memory.  Those pages are clean page cache: unmapping them now
+ * and then costs a few page faults and keeps the daemon's footprint its
+ * own.  Only between transactions: no pointer into the map is held. */
+static void
+drop_mapped(struct fv_store *s, uint64_t wrote)
+{
+	char line[PATH_MAX + 128], want[PATH_MAX + 16];
+	unsigned long lo, hi;
+	FILE *f;
+	int off;
+
+	s->since_drop += wrote;
+	if (s->since_drop < FV_DROP_EVERY)
+		return;
+	s->since_drop = 0;
+	if (s->map_len != s->mapsize) {
+		/* LMDB does not say where its map is (me_mapaddr is set only
+		 * for MDB_FIXEDMAP): find it by name, once per map size */
+		s->map_lo = NULL;
+		s->map_len = 0;
+		snprintf(want, sizeof(want), "%s/data.mdb", s->dir);
+		if ((f = fopen("/proc/self/maps", "re")) == NULL)
+			return;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi,
+			    &off) >= 2 && strcmp(line + off, want) == 0) {
+				s->map_lo = (void *)lo;
+				s->map_len = hi - lo;
+			}
+		}
+		fclose(f);
+		if (s->map_len != s->mapsize)
+			return;
+	}
+	madvise(s->map_lo, s->map_len, MADV_DONTNEED);
+}
+
 /* One record of a bulk create, prepared off the transaction. */
 struct prep {
 	struct fv_op		 op;
@@ -571,23 +614,29 @@ prep_range(void *arg, size_t lo, size_t hi, int w)
 		struct prep *p = &m->p[i];
 		struct fv_leaves lv;
 		struct fv_state st;
-		int conflict;
+		uint8_t ref[FV_OPREF_BYTES];
 
 		if ((p->rc = fv_leaves_from_json(p->body, p->op.hlc,
 		    p->op.author, &lv, &p->e)) != 0)
 			continue;
 		p->op.fields = lv.v;
 		p->op.nfields = lv.n;
+		/* the state of a new record is its op: borrow the leaves */
 		memset(&st, 0, sizeof(st));
+		st.rtype = p->op.rtype;
+		st.created_hlc = st.updated_hlc = p->op.hlc;
+		memcpy(st.created_by, p->op.author, FV_ID_BYTES);
+		st.nops = 1;
+		st.oprefs = ref;
+		opkey(ref, p->op.author, p->op.seq);
+		st.leaves = lv;
 		randombytes_buf(key, 32);
 		wrap_key(K_MK(s), p->slot, p->tag, key, p->wrapped);
 		if ((p->rc = seal_op(K_SK(s), key, &p->op, CLASS_RECORD, p->tag,
 		    &m->tmp[w], &p->opv)) == 0 &&
-		    (p->rc = fv_state_apply(&st, &p->op, &conflict)) == 0 &&
 		    (p->rc = seal_state(key, p->tag, p->op.rid, &st,
 		    CLASS_RECORD, &m->tmp[w], &p->stv)) == 0)
 			p->rc = fv_index_make(&st, p->op.rid, &p->ie);
-		fv_state_free(&st);
 		fv_leaves_free(&lv);
 		p->op.fields = NULL;
 	}
@@ -653,6 +702,7 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 			break;
 		}
 		rc = 0;
+		drop_mapped(s, 1);
 		op_header(s, &p->op, FV_OP_PUT, t, rids + i * FV_ID_BYTES);
 		if ((rc = fv_keyfile_alloc(s->kf, &p->slot)) == 0 &&
 		    (rc = fv_push_u32(&s->newslots, &s->nnew, &s->capnew,
@@ -694,6 +744,9 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 			break;
 		rc = pend_push(s, p->op.rid, p->ie);	/* takes ie */
 		p->ie = NULL;
+		/* random puts fault in whole neighbourhoods of the file:
+		 * unmap as we go (safe: the pages stay in the cache) */
+		drop_mapped(s, 1);
 	}
 	many_free(&m, n);
 	return poison(s, rc);
@@ -835,37 +888,6 @@ reopen_check(struct fv_store *s, int why)
 	s->clock.last = s->clock.last > s->t_clock.last ? s->clock.last :
 	    s->t_clock.last;
 	return why;
-}
-
-/* The kernel maps pages of the data file around every page LMDB reads
- * (fault-around), so after a bulk write the whole file would count as our
- * resident memory.  Those pages are clean page cache: unmapping them now
- * and then costs a few page faults and keeps the daemon's footprint its
- * own.  Only between transactions: no pointer into the map is held. */
-static void
-drop_mapped(struct fv_store *s, uint64_t wrote)
-{
-	char line[PATH_MAX + 128], want[PATH_MAX + 16];
-	unsigned long lo, hi;
-	FILE *f;
-	int off;
-
-	s->since_drop += wrote;
-	if (s->since_drop < FV_DROP_EVERY)
-		return;
-	s->since_drop = 0;
-	/* LMDB does not say where its map is (me_mapaddr is set only for
-	 * MDB_FIXEDMAP): find it by name */
-	snprintf(want, sizeof(want), "%s/data.mdb", s->dir);
-	if ((f = fopen("/proc/self/maps", "re")) == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi,
-		    &off) >= 2 && strcmp(line + off, want) == 0)
-			madvise((void *)lo, hi - lo, MADV_DONTNEED);
-	}
-	fclose(f);
 }
 
 int
