@@ -63,12 +63,57 @@ map(uint8_t *d, const uint8_t *s, size_t n, int spaces)
 	return d - start;
 }
 
+/*
+ * ASCII text (most Latin-script names and places) folds to itself in
+ * lower case: the same result as the full path, without its two passes
+ * and allocations.  Returns 0 if s is not all ASCII.
+ */
+static int
+fold_ascii(const char *s, size_t n, char **out, size_t *outlen)
+{
+	char	*d;
+	size_t	 i, k = 0;
+	int	 inspace = 0;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 0;
+	if ((d = malloc(n + 1)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == ' ' || (c >= '\t' && c <= '\r')) {
+			if (!inspace)
+				d[k++] = ' ';
+			inspace = 1;
+			continue;
+		}
+		inspace = 0;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		else if (c == '`')
+			c = '\'';
+		d[k++] = c;
+	}
+	d[k] = '\0';
+	*out = d;
+	*outlen = k;
+	return 1;
+}
+
 int
 fv_fold(const char *s, size_t n, char **out, size_t *outlen)
 {
 	uint8_t	*pre, *folded, *res;
 	size_t	 len, flen = 0;
 
+	switch (fold_ascii(s, n, out, outlen)) {
+	case 1:
+		return 0;
+	case -1:
+		return FV_ENOMEM;
+	}
 	if (n > 0 && u8_check((const uint8_t *)s, n) != NULL)
 		return FV_EINVAL;
 	if ((pre = malloc(n + 1)) == NULL)

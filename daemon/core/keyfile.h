@@ -10,7 +10,7 @@
  *
  * Layout: 64-byte header ("FVRKEYS1", zero padded), then slots of
  * FV_SLOT_BYTES.  An all-zero slot is free.  Which slots are in use is
- * decided by the store (its rkeys table), not by this file: a slot written
+ * decided by the store (each live record names its slot), not by this file: a slot written
  * by a transaction that never committed is scrubbed at unlock.
  */
 #ifndef FV_KEYFILE_H

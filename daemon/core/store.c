@@ -106,7 +106,6 @@ fv_env_open(struct fv_store *s)
 	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->db_meta)) ||
 	    (rc = mdb_dbi_open(txn, "ops", MDB_CREATE, &s->db_ops)) ||
 	    (rc = mdb_dbi_open(txn, "records", MDB_CREATE, &s->db_recs)) ||
-	    (rc = mdb_dbi_open(txn, "rkeys", MDB_CREATE, &s->db_rkeys)) ||
 	    (rc = mdb_dbi_open(txn, "devices", MDB_CREATE, &s->db_devs))) {
 		mdb_txn_abort(txn);
 		goto fail;

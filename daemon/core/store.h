@@ -6,8 +6,8 @@
  *            Argon2id parameters, wrapped master key, wrapped signing key,
  *            the clock: last local seq and hlc)
  *   ops      author[16] seq[8] -> class[1] tag[16] sealed(op)
- *   records  tag[16] -> class[1] sealed(state)
- *   rkeys    tag[16] -> slot[4] in the record key file
+ *   records  tag[16] -> class[1] [slot[4]] sealed(state); a live record
+ *            names the slot of the record key file holding its key
  *   devices  device id[16] -> JSON {name, role, public_key}
  * tag = keyed BLAKE2b-128 of the record id: keys reveal nothing.  class 0
  * values are sealed with the record's key, class 1 (delete ops and

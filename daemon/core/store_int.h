@@ -22,7 +22,7 @@
 #define K_SK(s)		((s)->keys + 96)
 #define K_REC(s)	((s)->keys + 160)
 #define TAG_BYTES	16
-#define FV_DROP_EVERY	16	/* ops between unmapping file pages */
+#define FV_DROP_EVERY	64	/* ops between unmapping file pages */
 #define OPKEY_BYTES	(FV_ID_BYTES + 8)
 #define SK_WRAPPED	(64 + FV_SEAL_OVERHEAD)
 #define CLASS_RECORD	0
@@ -36,7 +36,7 @@ struct pend {
 struct fv_store {
 	char			 dir[PATH_MAX];
 	MDB_env			*env;
-	MDB_dbi			 db_meta, db_ops, db_recs, db_rkeys, db_devs;
+	MDB_dbi			 db_meta, db_ops, db_recs, db_devs;
 	struct fv_keyfile	*kf;
 	struct fv_store_info	 info;
 	struct fv_kdf		 kdf;
@@ -50,6 +50,7 @@ struct fv_store {
 	/* the open write transaction */
 	MDB_txn			*txn;
 	uint64_t		 t_seq;
+	uint32_t		 cur_slot;	/* key file slot of K_REC */
 	uint64_t		 since_drop;	/* ops since pages were unmapped */
 	void			*map_lo;	/* LMDB's map, as found */
 	size_t			 map_len;

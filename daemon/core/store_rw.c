@@ -26,25 +26,24 @@ tag_of(const struct fv_store *s, const uint8_t *rid, uint8_t tag[TAG_BYTES])
 	crypto_generichash(tag, TAG_BYTES, rid, FV_ID_BYTES, K_TAG(s), 32);
 }
 
-/* Loads the key of the record with this tag into K_REC. */
+/* Loads the key of the record with this tag, kept in this slot of the
+ * record key file, into K_REC (and its slot into cur_slot). */
 static int
-rkey_load(struct fv_store *s, MDB_txn *txn, const uint8_t *tag)
+rkey_load(struct fv_store *s, uint32_t slot, const uint8_t *tag)
 {
-	MDB_val k = { TAG_BYTES, (void *)tag }, v;
 	uint8_t wrapped[FV_SLOT_BYTES], ad[1 + 4 + TAG_BYTES];
 	int rc;
 
-	if ((rc = mdb_get(txn, s->db_rkeys, &k, &v)) != 0)
-		return rc == MDB_NOTFOUND ? FV_ECORRUPT : fv_mdb_err(rc);
-	if (v.mv_size != 4)
-		return FV_ECORRUPT;
 	ad[0] = 'k';
-	memcpy(ad + 1, v.mv_data, 4);
+	fv_put_u32(ad + 1, slot);
 	memcpy(ad + 5, tag, TAG_BYTES);
-	if ((rc = fv_keyfile_read(s->kf, fv_get_u32(ad + 1), wrapped)) != 0)
+	if ((rc = fv_keyfile_read(s->kf, slot, wrapped)) != 0)
 		return rc;
-	return fv_open_key(K_MK(s), ad, sizeof(ad), wrapped, FV_SLOT_BYTES,
-	    K_REC(s)) == 0 ? 0 : FV_ECORRUPT;
+	if (fv_open_key(K_MK(s), ad, sizeof(ad), wrapped, FV_SLOT_BYTES,
+	    K_REC(s)) != 0)
+		return FV_ECORRUPT;
+	s->cur_slot = slot;
+	return 0;
 }
 
 /* Wraps a record key for its slot: the AD ties it to slot and tag. */
@@ -60,12 +59,12 @@ wrap_key(const uint8_t *mk, uint32_t slot, const uint8_t *tag,
 	fv_seal_key(mk, ad, sizeof(ad), key, 32, wrapped);
 }
 
-/* Makes a new record key in K_REC, writes it wrapped into a fresh slot. */
+/* Makes a new record key in K_REC, writes it wrapped into a fresh slot
+ * (cur_slot). */
 static int
 rkey_new(struct fv_store *s, const uint8_t *tag)
 {
-	uint8_t wrapped[FV_SLOT_BYTES], ad[4];
-	MDB_val k = { TAG_BYTES, (void *)tag }, v = { 4, ad };
+	uint8_t wrapped[FV_SLOT_BYTES];
 	uint32_t slot;
 	int rc;
 
@@ -77,11 +76,8 @@ rkey_new(struct fv_store *s, const uint8_t *tag)
 	}
 	randombytes_buf(K_REC(s), 32);
 	wrap_key(K_MK(s), slot, tag, K_REC(s), wrapped);
-	fv_put_u32(ad, slot);
-	if ((rc = fv_keyfile_write(s->kf, slot, wrapped)) != 0)
-		return rc;
-	return fv_mdb_err(mdb_put(s->txn, s->db_rkeys, &k, &v,
-	    MDB_NOOVERWRITE));
+	s->cur_slot = slot;
+	return fv_keyfile_write(s->kf, slot, wrapped);
 }
 
 static void
@@ -116,11 +112,13 @@ seal_op(const uint8_t *sk, const uint8_t *key, const struct fv_op *op,
 	return 0;
 }
 
-/* Seals rid || state under key into out: class || sealed.  A live state
- * with one op is stored without its leaves (FV_ST_FROMOP).  Pure. */
+/* Seals rid || state under key into out: class || [slot] || sealed; a
+ * live record (class 0) says which slot of the record key file holds its
+ * key.  A live state with one op is stored without its leaves
+ * (FV_ST_FROMOP).  Pure. */
 static int
 seal_state(const uint8_t *key, const uint8_t *tag, const uint8_t *rid,
-    const struct fv_state *st, int class, struct fv_buf *tmp,
+    const struct fv_state *st, int class, uint32_t slot, struct fv_buf *tmp,
     struct fv_buf *out)
 {
 	uint8_t ad[3 + TAG_BYTES + 1];
@@ -142,6 +140,8 @@ seal_state(const uint8_t *key, const uint8_t *tag, const uint8_t *rid,
 	memcpy(ad + 3, tag, TAG_BYTES);
 	ad[3 + TAG_BYTES] = (uint8_t)class;
 	fv_buf_u8(out, (uint8_t)class);
+	if (class == CLASS_RECORD)
+		fv_buf_u32(out, slot);
 	if (fv_seal(key, ad, sizeof(ad), tmp->p, tmp->len, out) != 0 ||
 	    out->err)
 		return FV_ENOMEM;
@@ -173,7 +173,7 @@ put_state(struct fv_store *s, const uint8_t *tag, const uint8_t *rid,
 	int rc;
 
 	if ((rc = seal_state(class == CLASS_RECORD ? K_REC(s) : K_LOG(s), tag,
-	    rid, st, class, &s->b1, &s->b2)) != 0)
+	    rid, st, class, s->cur_slot, &s->b1, &s->b2)) != 0)
 		return rc;
 	v.mv_size = s->b2.len;
 	v.mv_data = s->b2.p;
@@ -250,6 +250,7 @@ load_tag(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
 	uint8_t ad[3 + TAG_BYTES + 1];
 	struct fv_buf pt = { 0 };
 	MDB_val k = { TAG_BYTES, (void *)tag }, v;
+	size_t off;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
@@ -258,13 +259,17 @@ load_tag(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
 	if (v.mv_size < 1)
 		return FV_ECORRUPT;
 	*class = ((const uint8_t *)v.mv_data)[0];
-	if (*class == CLASS_RECORD && (rc = rkey_load(s, txn, tag)) != 0)
+	off = *class == CLASS_RECORD ? 5 : 1;
+	if (v.mv_size < off)
+		return FV_ECORRUPT;
+	if (*class == CLASS_RECORD && (rc = rkey_load(s,
+	    fv_get_u32((const uint8_t *)v.mv_data + 1), tag)) != 0)
 		return rc;
 	memcpy(ad, "rec", 3);
 	memcpy(ad + 3, tag, TAG_BYTES);
 	ad[3 + TAG_BYTES] = (uint8_t)*class;
 	rc = fv_open(*class == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
-	    sizeof(ad), (const uint8_t *)v.mv_data + 1, v.mv_size - 1, &pt);
+	    sizeof(ad), (const uint8_t *)v.mv_data + off, v.mv_size - off, &pt);
 	if (rc == 0 && pt.len < FV_ID_BYTES)
 		rc = FV_ECORRUPT;
 	if (rc == 0) {
@@ -338,13 +343,15 @@ fv_store_unlock(struct fv_store *s, const uint8_t *kek)
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 		struct fv_state st;
 		struct fv_ientry *e;
-		MDB_val sv;
 
-		if (k.mv_size != TAG_BYTES)
+		if (k.mv_size != TAG_BYTES || v.mv_size < 1)
 			continue;
-		if (mdb_get(txn, s->db_rkeys, &k, &sv) == 0 && sv.mv_size == 4 &&
-		    (rc = fv_keyfile_mark(s->kf, fv_get_u32(sv.mv_data))) != 0)
+		if (((uint8_t *)v.mv_data)[0] == CLASS_RECORD && (v.mv_size < 5 ||
+		    (rc = fv_keyfile_mark(s->kf, fv_get_u32((uint8_t *)
+		    v.mv_data + 1))) != 0)) {
+			rc = rc ? rc : FV_ECORRUPT;
 			goto fail;
+		}
 		if ((rc = load_tag(s, txn, k.mv_data, rid, &st, &class)) != 0)
 			goto fail;
 		drop_mapped(s, 1);
@@ -635,7 +642,7 @@ prep_range(void *arg, size_t lo, size_t hi, int w)
 		if ((p->rc = seal_op(K_SK(s), key, &p->op, CLASS_RECORD, p->tag,
 		    &m->tmp[w], &p->opv)) == 0 &&
 		    (p->rc = seal_state(key, p->tag, p->op.rid, &st,
-		    CLASS_RECORD, &m->tmp[w], &p->stv)) == 0)
+		    CLASS_RECORD, p->slot, &m->tmp[w], &p->stv)) == 0)
 			p->rc = fv_index_make(&st, p->op.rid, &p->ie);
 		fv_leaves_free(&lv);
 		p->op.fields = NULL;
@@ -692,17 +699,12 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 			rc = FV_ENOMEM;
 	for (i = 0; i < n && rc == 0; i++) {
 		struct prep *p = &m.p[i];
-		MDB_val k = { TAG_BYTES, p->tag }, v;
 
+		/* ids are 128 random bits: no lookup first; the put below
+		 * refuses a collision (MDB_NOOVERWRITE) */
 		*failed = i;
 		p->body = bodies[i];
 		tag_of(s, rids + i * FV_ID_BYTES, p->tag);
-		if ((rc = mdb_get(s->txn, s->db_recs, &k, &v)) != MDB_NOTFOUND) {
-			rc = rc == 0 ? FV_EEXIST : fv_mdb_err(rc);
-			break;
-		}
-		rc = 0;
-		drop_mapped(s, 1);
 		op_header(s, &p->op, FV_OP_PUT, t, rids + i * FV_ID_BYTES);
 		if ((rc = fv_keyfile_alloc(s->kf, &p->slot)) == 0 &&
 		    (rc = fv_push_u32(&s->newslots, &s->nnew, &s->capnew,
@@ -727,20 +729,18 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 	}
 	for (i = 0; i < n && rc == 0; i++) {
 		struct prep *p = &m.p[i];
-		uint8_t sl[4], ok[OPKEY_BYTES];
-		MDB_val tk = { TAG_BYTES, p->tag }, sv = { 4, sl },
+		uint8_t ok[OPKEY_BYTES];
+		MDB_val tk = { TAG_BYTES, p->tag },
 		    okv = { OPKEY_BYTES, ok }, ov = { p->opv.len, p->opv.p },
 		    rv = { p->stv.len, p->stv.p };
 
 		*failed = i;
-		fv_put_u32(sl, p->slot);
 		opkey(ok, p->op.author, p->op.seq);
 		if ((rc = fv_keyfile_write(s->kf, p->slot, p->wrapped)) ||
-		    (rc = fv_mdb_err(mdb_put(s->txn, s->db_rkeys, &tk, &sv,
-		    MDB_NOOVERWRITE))) ||
 		    (rc = fv_mdb_err(mdb_put(s->txn, s->db_ops, &okv, &ov,
 		    MDB_NOOVERWRITE))) ||
-		    (rc = fv_mdb_err(mdb_put(s->txn, s->db_recs, &tk, &rv, 0))))
+		    (rc = fv_mdb_err(mdb_put(s->txn, s->db_recs, &tk, &rv,
+		    MDB_NOOVERWRITE))))
 			break;
 		rc = pend_push(s, p->op.rid, p->ie);	/* takes ie */
 		p->ie = NULL;
@@ -762,6 +762,7 @@ fv_store_update(struct fv_store *s, enum fv_rtype t,
 	struct fv_op op;
 	json_t *cur = NULL, *next = NULL;
 	uint8_t tag[TAG_BYTES];
+	uint32_t slot;
 	int rc, conflict;
 
 	*changed = 0;
@@ -769,6 +770,7 @@ fv_store_update(struct fv_store *s, enum fv_rtype t,
 		return FV_EBUSY;
 	if ((rc = load_live(s, s->txn, rid, t, &st)) != 0)
 		return rc;
+	slot = s->cur_slot;
 	memset(&op, 0, sizeof(op));
 	if ((cur = fv_state_to_json(&st, rid, "")) == NULL ||
 	    (next = fv_patch_apply(cur, patch)) == NULL) {
@@ -794,7 +796,7 @@ fv_store_update(struct fv_store *s, enum fv_rtype t,
 		op.nfields = n;
 	}
 	tag_of(s, rid, tag);
-	if ((rc = rkey_load(s, s->txn, tag)) == 0 &&
+	if ((rc = rkey_load(s, slot, tag)) == 0 &&
 	    (rc = put_op(s, &op, CLASS_RECORD, tag)) == 0 &&
 	    (rc = fv_state_apply(&st, &op, &conflict)) == 0 &&
 	    (rc = save_live(s, tag, rid, &st)) == 0)
@@ -815,7 +817,7 @@ fv_store_delete(struct fv_store *s, enum fv_rtype t,
 	struct fv_state st;
 	struct fv_op op;
 	uint8_t tag[TAG_BYTES];
-	MDB_val k, v;
+	MDB_val k;
 	uint32_t i, slot;
 	int rc, conflict;
 
@@ -823,6 +825,7 @@ fv_store_delete(struct fv_store *s, enum fv_rtype t,
 		return FV_EBUSY;
 	if ((rc = load_live(s, s->txn, rid, t, &st)) != 0)
 		return rc;
+	slot = s->cur_slot;
 	tag_of(s, rid, tag);
 	op_header(s, &op, FV_OP_DELETE, st.rtype, rid);
 	/* the content's ops go; their refs stay in the tombstone so history
@@ -836,16 +839,7 @@ fv_store_delete(struct fv_store *s, enum fv_rtype t,
 			goto out;
 		}
 	}
-	k.mv_size = TAG_BYTES;
-	k.mv_data = tag;
-	if ((rc = mdb_get(s->txn, s->db_rkeys, &k, &v)) != 0 ||
-	    v.mv_size != 4) {
-		rc = rc ? fv_mdb_err(rc) : FV_ECORRUPT;
-		goto out;
-	}
-	slot = fv_get_u32(v.mv_data);
-	if ((rc = fv_mdb_err(mdb_del(s->txn, s->db_rkeys, &k, NULL))) ||
-	    (rc = fv_push_u32(&s->wipeslots, &s->nwipe, &s->capwipe, slot)) ||
+	if ((rc = fv_push_u32(&s->wipeslots, &s->nwipe, &s->capwipe, slot)) ||
 	    (rc = put_op(s, &op, CLASS_LOG, tag)) ||
 	    (rc = fv_state_apply(&st, &op, &conflict)) ||
 	    (rc = put_state(s, tag, rid, &st, CLASS_LOG)))

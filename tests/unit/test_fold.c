@@ -142,6 +142,30 @@ main(void)
 	is_int(fv_fold_contains("ab", 2, "abc", 3), 0, "longer needle");
 	is_int(fv_fold_contains("xabcx", 5, "abc", 3), 1, "inside");
 
+	/* The ASCII fast path folds exactly as the full path: a leading é
+	 * forces the full path on the same text. */
+	{
+		int c, same = 1;
+
+		for (c = 1; c < 128 && same; c++) {
+			char a[8], u[8], *fa = NULL, *fu = NULL;
+			size_t la, lu;
+
+			snprintf(a, sizeof(a), "A%c%cB", c, c);
+			snprintf(u, sizeof(u), "\xc3\xa9%c%cB", c, c);
+			if (fv_fold(a, strlen(a), &fa, &la) != 0 ||
+			    fv_fold(u, strlen(u), &fu, &lu) != 0 ||
+			    lu != la + 1 || memcmp(fa + 1, fu + 2, la - 1) != 0) {
+				diag("byte 0x%02x: '%s' vs '%s'", c,
+				    fa ? fa : "?", fu ? fu : "?");
+				same = 0;
+			}
+			free(fa);
+			free(fu);
+		}
+		ok(same, "ASCII fast path: every byte folds as on the full path");
+	}
+
 	/* Invalid UTF-8 is refused. */
 	folds_to("\xff", 1, NULL, "invalid: 0xff");
 	folds_to("ab\xc3", 3, NULL, "invalid: truncated sequence");
