@@ -19,7 +19,7 @@
 
 #define IMPORT_CHUNK_LINES	1000
 #define IMPORT_CHUNK_BYTES	(4 * 1024 * 1024)
-#define IMPORT_IN_FLIGHT	1
+#define IMPORT_IN_FLIGHT	2
 #define INPUT_MAX		((size_t)1 << 30)	/* bytes of an import */
 
 /* Reads FILE or stdin ("-") whole, at most max bytes. */

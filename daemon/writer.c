@@ -70,27 +70,16 @@ fv_writer_pending(const struct fv_writer *w)
 static int
 apply(struct fv_store *s, struct fv_write *wr)
 {
-	size_t i;
 	int rc = 0;
 
 	switch (wr->kind) {
 	case FV_W_CREATE:
-		if (!json_is_array(wr->body)) {
+		if (wr->leaves != NULL)
+			rc = fv_store_create_many(s, wr->rtype, wr->leaves,
+			    wr->rids, wr->n, &wr->err, &wr->failed_at);
+		else
 			rc = fv_store_create(s, wr->rtype, wr->body, wr->rids,
 			    &wr->err);
-			break;
-		}
-		{
-			json_t **v = malloc(wr->n * sizeof(*v));
-
-			if (v == NULL)
-				return FV_ENOMEM;
-			for (i = 0; i < wr->n; i++)
-				v[i] = json_array_get(wr->body, i);
-			rc = fv_store_create_many(s, wr->rtype, v, wr->rids,
-			    wr->n, &wr->err, &wr->failed_at);
-			free(v);
-		}
 		break;
 	case FV_W_UPDATE:
 		rc = fv_store_update(s, wr->rtype, wr->rids, wr->body,

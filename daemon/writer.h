@@ -16,6 +16,7 @@
 
 #include "daemon.h"
 #include "record.h"
+#include "state.h"
 
 #define FV_TRIM_AFTER	200	/* records in a group before malloc_trim */
 
@@ -24,8 +25,8 @@ enum fv_wkind { FV_W_CREATE, FV_W_UPDATE, FV_W_DELETE };
 struct fv_write {
 	enum fv_wkind		 kind;
 	enum fv_rtype		 rtype;
-	json_t			*body;		/* create: body, update: patch;
-						   for an import, an array */
+	json_t			*body;		/* create: body, update: patch */
+	struct fv_leaves	*leaves;	/* an import: n records' leaves */
 	uint8_t			*rids;		/* one id per record */
 	size_t			 n;		/* records in this write */
 	/* result */

@@ -203,34 +203,73 @@ write_done(struct fv_write *wr)
 		fv_api_reply(c->req, 200, json_pack("{s:s, s:b}", "id", hex,
 		    "deleted", 1));
 	json_decref(wr->body);
+	if (wr->leaves != NULL) {
+		size_t i;
+
+		for (i = 0; i < wr->n; i++)
+			fv_leaves_free(&wr->leaves[i]);
+		free(wr->leaves);
+	}
 	free(wr->rids);
 	free(c);
 }
 
-static void
-submit(struct fvd *d, struct evhttp_request *req, enum fv_wkind kind,
-    enum fv_rtype t, json_t *body, const uint8_t *rid, size_t n)
+/* A write context for n records with fresh random ids, or NULL after
+ * answering 500. */
+static struct wctx *
+wctx_new(struct fvd *d, struct evhttp_request *req, enum fv_wkind kind,
+    enum fv_rtype t, size_t n)
 {
 	struct wctx *c = calloc(1, sizeof(*c));
 
 	if (c == NULL || (c->wr.rids = malloc(n * FV_ID_BYTES)) == NULL) {
 		free(c);
-		json_decref(body);
 		fv_api_error(req, 500, NULL, "out of memory");
-		return;
+		return NULL;
 	}
 	c->req = req;
 	c->d = d;
 	c->wr.kind = kind;
 	c->wr.rtype = t;
-	c->wr.body = body;
 	c->wr.n = n;
 	c->wr.done = write_done;
 	c->wr.arg = c;
+	randombytes_buf(c->wr.rids, n * FV_ID_BYTES);
+	return c;
+}
+
+/* Queues a write of one record: body taken, rid NULL for a new one. */
+static void
+submit(struct fvd *d, struct evhttp_request *req, enum fv_wkind kind,
+    enum fv_rtype t, json_t *body, const uint8_t *rid)
+{
+	struct wctx *c = wctx_new(d, req, kind, t, 1);
+
+	if (c == NULL) {
+		json_decref(body);
+		return;
+	}
+	c->wr.body = body;
 	if (rid != NULL)
 		memcpy(c->wr.rids, rid, FV_ID_BYTES);
-	else
-		randombytes_buf(c->wr.rids, n * FV_ID_BYTES);
+	fv_writer_submit(d->writer, &c->wr);
+}
+
+/* Queues an import: n records as leaves (taken). */
+static void
+submit_leaves(struct fvd *d, struct evhttp_request *req, enum fv_rtype t,
+    struct fv_leaves *lv, size_t n)
+{
+	struct wctx *c = wctx_new(d, req, FV_W_CREATE, t, n);
+	size_t i;
+
+	if (c == NULL) {
+		for (i = 0; i < n; i++)
+			fv_leaves_free(&lv[i]);
+		free(lv);
+		return;
+	}
+	c->wr.leaves = lv;
 	fv_writer_submit(d->writer, &c->wr);
 }
 
@@ -260,14 +299,14 @@ post_record(struct fvd *d, struct evhttp_request *req, enum fv_rtype t)
 		json_decref(body);
 		return;
 	}
-	submit(d, req, FV_W_CREATE, t, body, NULL, 1);
+	submit(d, req, FV_W_CREATE, t, body, NULL);
 }
 
 /* One line of an import, parsed on either core. */
 struct iline {
 	const char	*p;
 	size_t		 len, lineno;
-	json_t		*j;
+	struct fv_leaves lv;		/* the record, parsed and checked */
 	int		 rc;		/* 0, 1 (bad JSON), 2 (invalid) */
 	json_error_t	 je;
 	struct fv_verr	 e;
@@ -288,18 +327,24 @@ parse_range(void *arg, size_t lo, size_t hi, int worker)
 	struct iparse *ip = arg;
 	size_t i;
 
+	static const uint8_t nobody[FV_ID_BYTES];
+	json_t *j;
+
 	for (i = lo; i < hi; i++) {
 		struct iline *l = &ip->v[i];
 
-		if ((l->j = json_loadb(l->p, l->len, JSON_REJECT_DUPLICATES,
+		if ((j = json_loadb(l->p, l->len, JSON_REJECT_DUPLICATES,
 		    &l->je)) == NULL)
 			l->rc = 1;
-		else if (!json_is_object(l->j)) {
+		else if (!json_is_object(j)) {
 			l->rc = 2;
 			snprintf(l->e.field, sizeof(l->e.field), "(record)");
 			snprintf(l->e.msg, sizeof(l->e.msg), "must be an object");
-		} else if (prepare_new(l->j, ip->t, &l->e) != 0)
+		} else if (prepare_new(j, ip->t, &l->e) != 0 ||
+		    fv_leaves_from_json(j, 0, nobody, &l->lv, &l->e) != 0)
 			l->rc = 2;
+		/* leaves are a fraction of jansson's tree: keep only them */
+		json_decref(j);
 	}
 }
 
@@ -310,7 +355,7 @@ iparse_free(struct iparse *ip)
 
 	body_wipe(ip->req);
 	for (i = 0; i < ip->n; i++)
-		json_decref(ip->v[i].j);
+		fv_leaves_free(&ip->v[i].lv);
 	free(ip->v);
 	free(ip);
 }
@@ -320,7 +365,7 @@ static void
 lines_parsed(void *arg)
 {
 	struct iparse *ip = arg;
-	json_t *all;
+	struct fv_leaves *all;
 	size_t i;
 
 	for (i = 0; i < ip->n; i++) {
@@ -343,15 +388,15 @@ lines_parsed(void *arg)
 		    "'fieldvault unlock'");
 		goto out;
 	}
-	if ((all = json_array()) == NULL) {
+	if ((all = calloc(ip->n, sizeof(*all))) == NULL) {
 		fv_api_error(ip->req, 500, NULL, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < ip->n; i++) {
-		json_array_append_new(all, ip->v[i].j);
-		ip->v[i].j = NULL;
+		all[i] = ip->v[i].lv;
+		memset(&ip->v[i].lv, 0, sizeof(ip->v[i].lv));
 	}
-	submit(ip->d, ip->req, FV_W_CREATE, ip->t, all, NULL, ip->n);
+	submit_leaves(ip->d, ip->req, ip->t, all, ip->n);
 out:
 	iparse_free(ip);
 }
@@ -529,9 +574,9 @@ records(struct fvd *d, struct evhttp_request *req, enum fv_rtype t,
 		get_record(d, req, t, rid, rest + 1);
 	else if (m == EVHTTP_REQ_PATCH) {
 		if ((patch = parse_json(req, FV_RECORD_MAX)) != NULL)
-			submit(d, req, FV_W_UPDATE, t, patch, rid, 1);
+			submit(d, req, FV_W_UPDATE, t, patch, rid);
 	} else if (m == EVHTTP_REQ_DELETE)
-		submit(d, req, FV_W_DELETE, t, NULL, rid, 1);
+		submit(d, req, FV_W_DELETE, t, NULL, rid);
 	else
 		fv_api_error(req, 405, NULL, "use GET, PATCH or DELETE");
 }

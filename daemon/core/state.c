@@ -80,11 +80,17 @@ leaves_find(const struct fv_leaves *l, const char *path, size_t n)
 }
 
 const struct fv_leaf *
+fv_leaves_get(const struct fv_leaves *l, const char *path)
+{
+	long i = leaves_find(l, path, strlen(path));
+
+	return i >= 0 ? &l->v[i] : NULL;
+}
+
+const struct fv_leaf *
 fv_state_leaf(const struct fv_state *st, const char *path)
 {
-	long i = leaves_find(&st->leaves, path, strlen(path));
-
-	return i >= 0 ? &st->leaves.v[i] : NULL;
+	return fv_leaves_get(&st->leaves, path);
 }
 
 /* Sets leaf f to a copy of src's value and version. */

@@ -51,6 +51,9 @@ struct fv_state {
 int	fv_leaves_from_json(const json_t *obj, uint64_t hlc,
 	    const uint8_t *author, struct fv_leaves *out, struct fv_verr *e);
 void	fv_leaves_free(struct fv_leaves *l);
+/* The leaf with this path, or NULL. */
+const struct fv_leaf *fv_leaves_get(const struct fv_leaves *l,
+	    const char *path);
 
 /* Applies op to st (st zeroed for a record not seen before).  *conflict is
  * set when a leaf lost to or beat a concurrent value.  Returns 0 or

@@ -28,6 +28,7 @@
 #include "index.h"
 #include "op.h"
 #include "record.h"
+#include "state.h"
 
 #define FV_EMAPFULL	(-100)		/* replay the transaction */
 #define FV_NAME_MAX	64		/* device / institution name */
@@ -68,11 +69,12 @@ int	fv_store_begin(struct fv_store *s);
  * the given new id.  e is filled on FV_EINVAL / FV_ENOTFOUND. */
 int	fv_store_create(struct fv_store *s, enum fv_rtype t, const json_t *body,
 	    const uint8_t rid[FV_ID_BYTES], struct fv_verr *e);
-/* Creates n records at once (an import): the signing and sealing run on
- * both cores.  On error *failed is the index of the record at fault;
- * FV_EINVAL leaves the transaction as it was. */
+/* Creates n records at once (an import) from their leaves (see
+ * fv_leaves_from_json; borrowed): the signing and sealing run on both
+ * cores.  On error *failed is the index of the record at fault; FV_EINVAL
+ * leaves the transaction as it was. */
 int	fv_store_create_many(struct fv_store *s, enum fv_rtype t,
-	    json_t *const *bodies, const uint8_t *rids, size_t n,
+	    const struct fv_leaves *lv, const uint8_t *rids, size_t n,
 	    struct fv_verr *e, size_t *failed);
 /* Applies a JSON merge patch to a live record of type t; *changed says
  * whether anything changed (an identical patch writes nothing). */

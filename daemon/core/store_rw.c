@@ -488,16 +488,26 @@ save_live(struct fv_store *s, const uint8_t *tag, const uint8_t *rid,
 
 /* A note's appeal_id must name a live appeal. */
 static int
-check_appeal_ref(struct fv_store *s, const json_t *body, struct fv_verr *e)
+check_appeal_ref(struct fv_store *s, const struct fv_leaves *lv,
+    struct fv_verr *e)
 {
-	const char *aid = json_string_value(json_object_get(body, "appeal_id"));
+	const struct fv_leaf *f = fv_leaves_get(lv, "appeal_id");
 	uint8_t rid[FV_ID_BYTES];
+	char hex[2 * FV_ID_BYTES + 1];
 	struct fv_state st;
 	int rc;
 
-	if (aid == NULL)
+	if (f == NULL || f->val == NULL)
 		return 0;
-	if (fv_id_parse(aid, rid) != 0)
+	/* the leaf is the JSON string "<32 hex>" (checked by validation) */
+	if (f->vallen != 2 * FV_ID_BYTES + 2)
+		rc = FV_EINVAL;
+	else {
+		memcpy(hex, f->val + 1, 2 * FV_ID_BYTES);
+		hex[2 * FV_ID_BYTES] = '\0';
+		rc = fv_id_parse(hex, rid);
+	}
+	if (rc != 0)
 		rc = FV_EINVAL;
 	else if ((rc = load_live(s, s->txn, rid, FV_RTYPE_APPEAL, &st)) == 0)
 		fv_state_free(&st);
@@ -509,19 +519,17 @@ check_appeal_ref(struct fv_store *s, const json_t *body, struct fv_verr *e)
 	return rc;
 }
 
-int
-fv_store_create(struct fv_store *s, enum fv_rtype t, const json_t *body,
+/* Creates one record from its leaves (borrowed). */
+static int
+create_one(struct fv_store *s, enum fv_rtype t, const struct fv_leaves *lv,
     const uint8_t rid[FV_ID_BYTES], struct fv_verr *e)
 {
-	struct fv_leaves lv;
 	struct fv_state st;
 	struct fv_op op;
 	uint8_t tag[TAG_BYTES];
 	int rc, conflict;
 
-	if (s->txn == NULL)
-		return FV_EBUSY;
-	if (t == FV_RTYPE_NOTE && (rc = check_appeal_ref(s, body, e)) != 0)
+	if (t == FV_RTYPE_NOTE && (rc = check_appeal_ref(s, lv, e)) != 0)
 		return rc;
 	tag_of(s, rid, tag);
 	{
@@ -531,20 +539,31 @@ fv_store_create(struct fv_store *s, enum fv_rtype t, const json_t *body,
 			return rc == 0 ? FV_EEXIST : fv_mdb_err(rc);
 	}
 	op_header(s, &op, FV_OP_PUT, t, rid);
-	if ((rc = fv_leaves_from_json(body, op.hlc, op.author, &lv, e)) != 0) {
-		s->t_seq--;
-		return rc;
-	}
-	op.fields = lv.v;
-	op.nfields = lv.n;
+	op.fields = lv->v;
+	op.nfields = lv->n;
 	memset(&st, 0, sizeof(st));
 	if ((rc = rkey_new(s, tag)) == 0 &&
 	    (rc = put_op(s, &op, CLASS_RECORD, tag)) == 0 &&
 	    (rc = fv_state_apply(&st, &op, &conflict)) == 0)
 		rc = save_live(s, tag, rid, &st);
 	fv_state_free(&st);
-	fv_leaves_free(&lv);
 	return poison(s, rc);
+}
+
+int
+fv_store_create(struct fv_store *s, enum fv_rtype t, const json_t *body,
+    const uint8_t rid[FV_ID_BYTES], struct fv_verr *e)
+{
+	struct fv_leaves lv;
+	int rc;
+
+	if (s->txn == NULL)
+		return FV_EBUSY;
+	if ((rc = fv_leaves_from_json(body, 0, s->info.device_id, &lv, e)) != 0)
+		return rc;
+	rc = create_one(s, t, &lv, rid, e);
+	fv_leaves_free(&lv);
+	return rc;
 }
 
 /* The kernel maps pages of the data file around every page LMDB reads
@@ -590,7 +609,7 @@ drop_mapped(struct fv_store *s, uint64_t wrote)
 /* One record of a bulk create, prepared off the transaction. */
 struct prep {
 	struct fv_op		 op;
-	const json_t		*body;
+	const struct fv_leaves	*lv;
 	uint8_t			 tag[TAG_BYTES];
 	uint32_t		 slot;
 	uint8_t			 wrapped[FV_SLOT_BYTES];
@@ -619,15 +638,11 @@ prep_range(void *arg, size_t lo, size_t hi, int w)
 
 	for (i = lo; i < hi; i++) {
 		struct prep *p = &m->p[i];
-		struct fv_leaves lv;
 		struct fv_state st;
 		uint8_t ref[FV_OPREF_BYTES];
 
-		if ((p->rc = fv_leaves_from_json(p->body, p->op.hlc,
-		    p->op.author, &lv, &p->e)) != 0)
-			continue;
-		p->op.fields = lv.v;
-		p->op.nfields = lv.n;
+		p->op.fields = p->lv->v;
+		p->op.nfields = p->lv->n;
 		/* the state of a new record is its op: borrow the leaves */
 		memset(&st, 0, sizeof(st));
 		st.rtype = p->op.rtype;
@@ -636,7 +651,7 @@ prep_range(void *arg, size_t lo, size_t hi, int w)
 		st.nops = 1;
 		st.oprefs = ref;
 		opkey(ref, p->op.author, p->op.seq);
-		st.leaves = lv;
+		st.leaves = *p->lv;
 		randombytes_buf(key, 32);
 		wrap_key(K_MK(s), p->slot, p->tag, key, p->wrapped);
 		if ((p->rc = seal_op(K_SK(s), key, &p->op, CLASS_RECORD, p->tag,
@@ -644,7 +659,6 @@ prep_range(void *arg, size_t lo, size_t hi, int w)
 		    (p->rc = seal_state(key, p->tag, p->op.rid, &st,
 		    CLASS_RECORD, p->slot, &m->tmp[w], &p->stv)) == 0)
 			p->rc = fv_index_make(&st, p->op.rid, &p->ie);
-		fv_leaves_free(&lv);
 		p->op.fields = NULL;
 	}
 	sodium_memzero(key, 32);
@@ -670,8 +684,8 @@ many_free(struct many *m, size_t n)
 
 int
 fv_store_create_many(struct fv_store *s, enum fv_rtype t,
-    json_t *const *bodies, const uint8_t *rids, size_t n, struct fv_verr *e,
-    size_t *failed)
+    const struct fv_leaves *lv, const uint8_t *rids, size_t n,
+    struct fv_verr *e, size_t *failed)
 {
 	struct many m;
 	size_t i, nnew0 = s->nnew;
@@ -685,8 +699,7 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 		/* notes check their appeal inside the transaction */
 		for (i = 0; i < n && rc == 0; i++) {
 			*failed = i;
-			rc = fv_store_create(s, t, bodies[i],
-			    rids + i * FV_ID_BYTES, e);
+			rc = create_one(s, t, &lv[i], rids + i * FV_ID_BYTES, e);
 		}
 		return rc;
 	}
@@ -703,7 +716,7 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 		/* ids are 128 random bits: no lookup first; the put below
 		 * refuses a collision (MDB_NOOVERWRITE) */
 		*failed = i;
-		p->body = bodies[i];
+		p->lv = &lv[i];
 		tag_of(s, rids + i * FV_ID_BYTES, p->tag);
 		op_header(s, &p->op, FV_OP_PUT, t, rids + i * FV_ID_BYTES);
 		if ((rc = fv_keyfile_alloc(s->kf, &p->slot)) == 0 &&
@@ -780,12 +793,13 @@ fv_store_update(struct fv_store *s, enum fv_rtype t,
 	if ((rc = fv_record_check(next, t, e)) != 0)
 		goto out;
 	fv_record_strip_readonly(next);
+	if ((rc = fv_leaves_from_json(next, 0, s->info.device_id, &lv, e)))
+		goto out;
 	if (t == FV_RTYPE_NOTE && !json_equal(json_object_get(cur,
 	    "appeal_id"), json_object_get(next, "appeal_id")) &&
-	    (rc = check_appeal_ref(s, next, e)) != 0)
+	    (rc = check_appeal_ref(s, &lv, e)) != 0)
 		goto out;
-	if ((rc = fv_leaves_from_json(next, 0, s->info.device_id, &lv, e)) ||
-	    (rc = fv_state_diff(&st, &lv, &op)) != 0 || op.nfields == 0)
+	if ((rc = fv_state_diff(&st, &lv, &op)) != 0 || op.nfields == 0)
 		goto out;
 	{
 		struct fv_leaf *fields = op.fields;
