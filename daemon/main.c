@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +194,11 @@ harden(void)
 	signal(SIGXFSZ, SIG_IGN);	/* a file size limit is a full disk */
 	json_set_alloc_funcs(wipe_malloc, wipe_free);
 	json_object_seed(0);	/* before any thread parses JSON */
+	/* Import chunks are megabyte buffers: keep them in mappings of their
+	 * own, returned when freed, instead of letting glibc raise its mmap
+	 * threshold and fragment the heap with them. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024);
 }
 
 int

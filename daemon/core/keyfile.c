@@ -164,6 +164,17 @@ fv_keyfile_write(struct fv_keyfile *kf, uint32_t slot,
 }
 
 int
+fv_keyfile_write_run(struct fv_keyfile *kf, uint32_t first, uint32_t n,
+    const uint8_t *wrapped)
+{
+	size_t len = (size_t)n * FV_SLOT_BYTES;
+
+	if (pwrite(kf->fd, wrapped, len, slot_off(first)) != (ssize_t)len)
+		return io_err();
+	return 0;
+}
+
+int
 fv_keyfile_read(struct fv_keyfile *kf, uint32_t slot,
     uint8_t wrapped[FV_SLOT_BYTES])
 {

@@ -38,6 +38,9 @@ int	fv_keyfile_scrub(struct fv_keyfile *kf, uint32_t *nscrubbed);
 int	fv_keyfile_alloc(struct fv_keyfile *kf, uint32_t *slot);
 int	fv_keyfile_write(struct fv_keyfile *kf, uint32_t slot,
 	    const uint8_t wrapped[FV_SLOT_BYTES]);
+/* Writes n consecutive slots from first on, in one system call. */
+int	fv_keyfile_write_run(struct fv_keyfile *kf, uint32_t first, uint32_t n,
+	    const uint8_t *wrapped);
 int	fv_keyfile_read(struct fv_keyfile *kf, uint32_t slot,
 	    uint8_t wrapped[FV_SLOT_BYTES]);
 /* Overwrites the slot with zeros and frees it (caller syncs). */

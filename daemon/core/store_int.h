@@ -22,7 +22,7 @@
 #define K_SK(s)		((s)->keys + 96)
 #define K_REC(s)	((s)->keys + 160)
 #define TAG_BYTES	16
-#define FV_DROP_EVERY	64	/* ops between unmapping file pages */
+#define FV_DROP_EVERY	32	/* ops between unmapping file pages */
 #define OPKEY_BYTES	(FV_ID_BYTES + 8)
 #define SK_WRAPPED	(64 + FV_SEAL_OVERHEAD)
 #define CLASS_RECORD	0

@@ -624,6 +624,7 @@ struct many {
 	struct prep		*p;
 	uint8_t			*key[FV_PAR_WORKERS];	/* secmem */
 	struct fv_buf		 tmp[FV_PAR_WORKERS];
+	size_t			 written;	/* key slots written up to */
 };
 
 /* The pure part of creating records: leaves, record key, signature,
@@ -680,6 +681,25 @@ many_free(struct many *m, size_t n)
 		fv_secmem_free(m->key[w]);
 	}
 	free(m->p);
+}
+
+/* Writes the wrapped keys of the run of consecutive slots that starts at
+ * record i, once, when i starts it: a bulk create is then a few system
+ * calls on the key file, not one per record. */
+static int
+write_slots(struct fv_store *s, struct many *m, size_t i, size_t n)
+{
+	uint8_t buf[64 * FV_SLOT_BYTES];
+	size_t k;
+
+	if (i < m->written)
+		return 0;		/* written with the run before */
+	for (k = 0; i + k < n && k < 64 &&
+	    m->p[i + k].slot == m->p[i].slot + k; k++)
+		memcpy(buf + k * FV_SLOT_BYTES, m->p[i + k].wrapped,
+		    FV_SLOT_BYTES);
+	m->written = i + k;
+	return fv_keyfile_write_run(s->kf, m->p[i].slot, (uint32_t)k, buf);
 }
 
 int
@@ -749,7 +769,7 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 
 		*failed = i;
 		opkey(ok, p->op.author, p->op.seq);
-		if ((rc = fv_keyfile_write(s->kf, p->slot, p->wrapped)) ||
+		if ((rc = write_slots(s, &m, i, n)) ||
 		    (rc = fv_mdb_err(mdb_put(s->txn, s->db_ops, &okv, &ov,
 		    MDB_NOOVERWRITE))) ||
 		    (rc = fv_mdb_err(mdb_put(s->txn, s->db_recs, &tk, &rv,

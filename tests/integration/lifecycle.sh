@@ -92,6 +92,12 @@ imp="$T_ROOT/import.jsonl"
 for i in 1 2 3 4 5; do appeal_json "Import Person $i"; echo; done > "$imp"
 is "$(fv f1 appeal import "$imp")" 5 "import prints the count"
 is "$(fv f1 status --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["appeals"], s["notes"])')" "8 2" "status counts appeals and notes"
+# a bulk import (signed and sealed on both cores, keys written in runs)
+python3 "$top_srcdir/bench/gen_appeals.py" 2500 5 > "$T_ROOT/bulk.jsonl"
+is "$(fv f1 appeal import "$T_ROOT/bulk.jsonl")" 2500 "a bulk import of 2,500"
+fv f1 appeal delete "$(fv f1 appeal list --query "Import Person 1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')" > /dev/null
+is "$(fv f1 appeal import "$T_ROOT/bulk.jsonl")" 2500 "and another, reusing a freed key slot"
+fv f1 appeal import "$T_ROOT/bulk.jsonl" > /dev/null
 
 # --- delete ----------------------------------------------------------------
 fv f1 appeal delete "$A3" > /dev/null; ok $? "appeal delete"
@@ -111,6 +117,7 @@ like "$(tail -1 "$T_ROOT/f1/log")" "stopped" "and it logs a clean stop"
 ok $([ ! -e "$(datadir f1)/control.sock" ]; echo $?) "the socket is removed"
 fv_start f1; fv_unlock f1
 is "$(fv f1 appeal list --json | ids)" "$before" "a restart keeps every appeal"
+is "$(fv f1 appeal list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 7506 "every imported appeal reads back after the restart"
 is "$(fv f1 appeal get "$A1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" under_review "and every change"
 is "$(fv f1 history "$A1" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 2 "and the history"
 
