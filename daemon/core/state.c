@@ -230,9 +230,15 @@ fv_leaves_from_json(const json_t *obj, uint64_t hlc, const uint8_t *author,
 			json_object_foreach(v, k2, v2) {
 				if (json_is_null(v2))
 					continue;
-				if ((size_t)snprintf(path, sizeof(path), "%s.%s",
-				    k, k2) >= sizeof(path))
-					path[FV_PATH_MAX + 1] = '\0';
+				size_t kl = strlen(k), k2l = strlen(k2);
+
+				/* too long: cut, add_leaf refuses it */
+				if (kl + 1 + k2l >= sizeof(path))
+					k2l = sizeof(path) - 2 - kl;
+				memcpy(path, k, kl);
+				path[kl] = '.';
+				memcpy(path + kl + 1, k2, k2l);
+				path[kl + 1 + k2l] = '\0';
 				if ((rc = add_leaf(out, path, v2, hlc, author,
 				    e)) != 0)
 					goto fail;
