@@ -108,21 +108,10 @@ get_passphrase(struct cli *c, int confirm, uint8_t **out, size_t *len)
 	if (p == NULL)
 		return cli_fail("out of secure memory");
 	if (c->passfile != NULL) {
-		int fd = open(c->passfile, O_RDONLY | O_CLOEXEC);
-		ssize_t got;
-
-		if (fd < 0) {
+		if (fv_passfile_read(c->passfile, p, &n) == FV_EIO) {
 			fv_secmem_free(p);
 			return cli_fail("%s: %s", c->passfile, strerror(errno));
 		}
-		while (n <= FV_PASS_MAX &&
-		    (got = read(fd, p + n, FV_PASS_MAX + 1 - n)) > 0)
-			n += (size_t)got;
-		close(fd);
-		if (n > 0 && p[n - 1] == '\n')
-			n--;
-		if (n > 0 && p[n - 1] == '\r')
-			n--;
 	} else if (env != NULL) {
 		n = strlen(env);
 		if (n <= FV_PASS_MAX)

@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "secmem.h"
 
@@ -72,29 +73,6 @@ cli_usage(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n(run 'fieldvault --help' for usage)\n");
 	return EX_USAGE;
-}
-
-static void *
-wipe_malloc(size_t n)
-{
-	size_t *p = malloc(n + sizeof(size_t) * 2);
-
-	if (p == NULL)
-		return NULL;
-	p[0] = n;
-	return p + 2;
-}
-
-static void
-wipe_free(void *v)
-{
-	size_t *p = v;
-
-	if (p == NULL)
-		return;
-	p -= 2;
-	sodium_memzero(p, p[0] + sizeof(size_t) * 2);
-	free(p);
 }
 
 static int
@@ -164,7 +142,7 @@ main(int argc, char **argv)
 
 	setrlimit(RLIMIT_CORE, &rl);	/* passphrases pass through here */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	json_set_alloc_funcs(wipe_malloc, wipe_free);
+	fv_json_init();
 	if (sodium_init() < 0 || fv_secmem_init() != 0)
 		return cli_fail("cannot initialise libsodium");
 	memset(&c, 0, sizeof(c));

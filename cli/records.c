@@ -227,7 +227,6 @@ import(struct cli *c, const char *type, const char *file)
 		chk.v[chk.n].len = (size_t)(nl - p);
 		chk.v[chk.n++].lineno = lineno;
 	}
-	json_object_seed(0);		/* before the threads parse */
 	fv_par_run(chk.n, check_range, &chk);
 	for (i = 0; i < chk.n; i++)
 		if (chk.v[i].msg[0] != '\0') {

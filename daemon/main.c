@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "api/server.h"
+#include "buf.h"
 #include "daemon.h"
 #include "fv_error.h"
 #include "log.h"
@@ -45,29 +46,6 @@ usage(void)
 }
 
 /* jansson's strings hold record content: wipe every block it frees. */
-static void *
-wipe_malloc(size_t n)
-{
-	size_t *p = malloc(n + sizeof(size_t) * 2);
-
-	if (p == NULL)
-		return NULL;
-	p[0] = n;
-	return p + 2;
-}
-
-static void
-wipe_free(void *v)
-{
-	size_t *p = v;
-
-	if (p == NULL)
-		return;
-	p -= 2;
-	sodium_memzero(p, p[0] + sizeof(size_t) * 2);
-	free(p);
-}
-
 static void
 autolock_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -132,39 +110,6 @@ startup_unlocked(int rc, void *arg)
 		    "locked", fv_strerror(rc));
 }
 
-/* Reads a passphrase file into secret memory: one trailing newline is
- * not part of the passphrase. */
-static int
-read_passfile(const char *path, uint8_t **out, size_t *len)
-{
-	uint8_t *p = fv_secmem_alloc(FV_PASS_MAX + 1);
-	ssize_t n;
-	size_t got = 0;
-	int fd;
-
-	if (p == NULL)
-		return FV_ENOMEM;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		fv_secmem_free(p);
-		return FV_EIO;
-	}
-	while (got <= FV_PASS_MAX &&
-	    (n = read(fd, p + got, FV_PASS_MAX + 1 - got)) > 0)
-		got += (size_t)n;
-	close(fd);
-	if (got > 0 && p[got - 1] == '\n')
-		got--;
-	if (got > 0 && p[got - 1] == '\r')
-		got--;
-	if (got == 0 || got > FV_PASS_MAX) {
-		fv_secmem_free(p);
-		return FV_EINVAL;
-	}
-	*out = p;
-	*len = got;
-	return 0;
-}
-
 static int
 lock_data_dir(const char *dir)
 {
@@ -192,8 +137,7 @@ harden(void)
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);	/* a file size limit is a full disk */
-	json_set_alloc_funcs(wipe_malloc, wipe_free);
-	json_object_seed(0);	/* before any thread parses JSON */
+	fv_json_init();		/* before any thread parses JSON */
 	/* Import chunks are megabyte buffers: keep them in mappings of their
 	 * own, returned when freed, instead of letting glibc raise its mmap
 	 * threshold and fragment the heap with them. */
@@ -276,9 +220,14 @@ main(int argc, char **argv)
 	evsignal_add(d.ev_hup, NULL);
 	fvd_activity(&d);
 	if (passfile != NULL) {
-		if ((rc = read_passfile(passfile, &pass, &passlen)) != 0)
+		if ((pass = fv_secmem_alloc(FV_PASS_MAX + 1)) == NULL)
+			rc = FV_ENOMEM;
+		else if ((rc = fv_passfile_read(passfile, pass, &passlen)) != 0)
+			fv_secmem_free(pass);
+		if (rc != 0)
 			log_error("unlock: %s: %s", passfile, rc == FV_EINVAL ?
-			    "empty or longer than 1024 bytes" : strerror(errno));
+			    "empty or longer than 1024 bytes" : rc == FV_EIO ?
+			    strerror(errno) : fv_strerror(rc));
 		else
 			fv_unlocker_start(d.unlocker, pass, passlen,
 			    startup_unlocked, &d);

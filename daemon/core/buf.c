@@ -170,6 +170,37 @@ fv_rd_u64(struct fv_rd *r)
 	return p ? fv_get_u64(p) : 0;
 }
 
+/* Blocks carry their size in front so that the free can wipe them. */
+static void *
+wipe_malloc(size_t n)
+{
+	size_t *p = malloc(n + sizeof(size_t) * 2);
+
+	if (p == NULL)
+		return NULL;
+	p[0] = n;
+	return p + 2;
+}
+
+static void
+wipe_free(void *v)
+{
+	size_t *p = v;
+
+	if (p == NULL)
+		return;
+	p -= 2;
+	sodium_memzero(p, p[0] + sizeof(size_t) * 2);
+	free(p);
+}
+
+void
+fv_json_init(void)
+{
+	json_set_alloc_funcs(wipe_malloc, wipe_free);
+	json_object_seed(0);
+}
+
 void
 fv_json_free(char *s)
 {

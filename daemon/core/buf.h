@@ -47,5 +47,8 @@ uint32_t fv_get_u32(const void *p);
 /* Wipes and frees a string made by jansson (json_dumps): it must go back
  * to jansson's allocator, which the programs set to one that wipes. */
 void	fv_json_free(char *s);
+/* Makes jansson wipe every block it frees (parsed records are plaintext)
+ * and seeds its hash function; call once, before any thread parses. */
+void	fv_json_init(void);
 
 #endif

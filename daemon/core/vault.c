@@ -1,4 +1,6 @@
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fv_error.h"
 #include "vault.h"
@@ -29,6 +31,29 @@ fv_kdf_derive(const struct fv_kdf *k, const char *pass, size_t len,
 	if (crypto_pwhash(kek, FV_KEY_BYTES, pass, len, k->salt, k->opslimit,
 	    (size_t)k->memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0)
 		return FV_ENOMEM;
+	return 0;
+}
+
+int
+fv_passfile_read(const char *path, uint8_t *buf, size_t *len)
+{
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return FV_EIO;
+	while (got <= FV_PASS_MAX &&
+	    (n = read(fd, buf + got, FV_PASS_MAX + 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	if (got > 0 && buf[got - 1] == '\n')
+		got--;
+	if (got > 0 && buf[got - 1] == '\r')
+		got--;
+	if (got == 0 || got > FV_PASS_MAX)
+		return FV_EINVAL;
+	*len = got;
 	return 0;
 }
 

@@ -44,6 +44,11 @@ void	fv_kdf_new(struct fv_kdf *k);
 int	fv_kdf_derive(const struct fv_kdf *k, const char *pass, size_t len,
 	    uint8_t *kek);
 
+/* Reads a passphrase file into buf (FV_PASS_MAX + 1 bytes of secret
+ * memory); one trailing newline (LF or CRLF) is not part of it.  Returns
+ * 0, FV_EIO (errno says why) or FV_EINVAL (empty or over FV_PASS_MAX). */
+int	fv_passfile_read(const char *path, uint8_t *buf, size_t *len);
+
 /* Appends seal(key, ad, m) to out.  Returns 0 or FV_ENOMEM. */
 int	fv_seal(const uint8_t *key, const void *ad, size_t adlen,
 	    const void *m, size_t mlen, struct fv_buf *out);
