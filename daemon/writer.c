@@ -142,6 +142,12 @@ again:
 		rc = fv_store_commit(s);
 	else
 		fv_store_abort(s);
+	/* the commit itself may need pages (LMDB's free list) */
+	if (rc == FV_EMAPFULL && grown < 8 && fv_store_grow(s) == 0) {
+		grown++;
+		log_info("store: map grown for a group of writes");
+		goto again;
+	}
 	if (rc != 0)
 		log_error("store: group commit failed: %s", fv_strerror(rc));
 	else

@@ -24,6 +24,9 @@ struct parse {
 	struct fv_conf_section	*cur;		/* plugin / partner */
 };
 
+static int fail(struct parse *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static int
 fail(struct parse *p, const char *fmt, ...)
 {

@@ -535,13 +535,18 @@ x_walk(const json_t *v, int depth)
 static int
 check_x(struct ctx *c, const char *prefix, const char *name, const json_t *v)
 {
-	size_t	 len;
+	size_t	 len, i;
 	int	 r;
 
 	len = strlen(name);
 	if (len < 3 || len > FV_X_NAME_MAX)
 		return verr(c, prefix, name,
 		    "x_ field names must be 3..%d bytes", FV_X_NAME_MAX);
+	/* the name becomes a leaf path, which op.c refuses with these */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return verr(c, prefix, name, "x_ field names must "
+			    "not contain control characters");
 	if (++c->nx > FV_X_FIELDS_MAX)
 		return verr(c, prefix, name,
 		    "too many x_ fields (at most %d in a record)",

@@ -22,7 +22,8 @@
  *   received_at		RFC 3339 date-time, same years, fraction of
  *				at most 9 digits
  *   countries			ISO 3166-1 alpha-2, upper case, assigned, or XK
- *   x_ fields			names of 3..64 bytes starting "x_", any JSON
+ *   x_ fields			names of 3..64 bytes starting "x_" and free
+ *				of control characters (< 0x20, 0x7f), any JSON
  *				value of at most 65536 bytes serialized and
  *				nested at most 16 deep; at most 32 in a record
  *				(top level, applicant and visit together)
