@@ -143,12 +143,14 @@ fv_meta_get(struct fv_store *s, MDB_txn *txn, const char *k, void *v, size_t n)
 }
 
 int
-fv_put_clock(struct fv_store *s, MDB_txn *txn, uint64_t seq, uint64_t hlc)
+fv_put_clock(struct fv_store *s, MDB_txn *txn, uint64_t seq, uint64_t hlc,
+    uint64_t txns)
 {
-	uint8_t c[16];
+	uint8_t c[24];
 
 	fv_put_u64(c, seq);
 	fv_put_u64(c + 8, hlc);
+	fv_put_u64(c + 16, txns);
 	return fv_meta_put(s, txn, "clock", c, sizeof(c));
 }
 
@@ -156,7 +158,7 @@ int
 fv_read_meta(struct fv_store *s)
 {
 	MDB_txn *txn;
-	uint8_t kdf[FV_SALT_BYTES + 16], clock[16];
+	uint8_t kdf[FV_SALT_BYTES + 16], clock[24];
 	MDB_val key = { 4, "name" }, val;
 	int rc;
 
@@ -188,9 +190,10 @@ fv_read_meta(struct fv_store *s)
 		rc = fv_meta_get(s, txn, "mk", s->mk_wrapped, FV_SLOT_BYTES);
 	if (rc == 0)
 		rc = fv_meta_get(s, txn, "sign_sk", s->sk_wrapped, SK_WRAPPED);
-	if (rc == 0 && (rc = fv_meta_get(s, txn, "clock", clock, 16)) == 0) {
+	if (rc == 0 && (rc = fv_meta_get(s, txn, "clock", clock, 24)) == 0) {
 		s->seq = fv_get_u64(clock);
 		s->clock.last = fv_get_u64(clock + 8);
+		s->txns = fv_get_u64(clock + 16);
 	}
 	mdb_txn_abort(txn);
 	if (rc == FV_ENOTFOUND)
@@ -309,7 +312,7 @@ fv_store_init(const char *dir, const char *role, const char *name,
 	    (rc = fv_meta_put(s, txn, "kdf", kdf, sizeof(kdf))) ||
 	    (rc = fv_meta_put(s, txn, "mk", s->mk_wrapped, FV_SLOT_BYTES)) ||
 	    (rc = fv_meta_put(s, txn, "sign_sk", s->sk_wrapped, SK_WRAPPED)) ||
-	    (rc = fv_put_clock(s, txn, 0, 0)) || devtxt == NULL ||
+	    (rc = fv_put_clock(s, txn, 0, 0, 0)) || devtxt == NULL ||
 	    (rc = fv_mdb_err(mdb_put(txn, s->db_devs, &key, &val, 0)))) {
 		mdb_txn_abort(txn);
 		if (rc == 0)

@@ -45,11 +45,13 @@ struct fv_store {
 	uint8_t			*keys;		/* secmem; NULL when locked */
 	struct fv_index		*idx;
 	uint64_t		 seq, acked;
+	uint64_t		 txns;		/* transactions committed */
 	struct fv_hlc		 clock;
 	size_t			 mapsize;
 	/* the open write transaction */
 	MDB_txn			*txn;
 	uint64_t		 t_seq;
+	int			 t_dirty;	/* the txn wrote something */
 	uint32_t		 cur_slot;	/* key file slot of K_REC */
 	uint64_t		 since_drop;	/* ops since pages were unmapped */
 	void			*map_lo;	/* LMDB's map, as found */
@@ -70,7 +72,7 @@ int	fv_meta_put(struct fv_store *s, MDB_txn *txn, const char *k,
 int	fv_meta_get(struct fv_store *s, MDB_txn *txn, const char *k, void *v,
 	    size_t n);
 int	fv_put_clock(struct fv_store *s, MDB_txn *txn, uint64_t seq,
-	    uint64_t hlc);
+	    uint64_t hlc, uint64_t txns);
 int	fv_env_open(struct fv_store *s);
 int	fv_read_meta(struct fv_store *s);
 

@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,23 @@
 #include "store_int.h"
 
 static void drop_mapped(struct fv_store *, uint64_t);
+
+/* Every change of the open transaction goes through these two: the commit
+ * then knows whether there is anything to commit. */
+static int
+txn_put(struct fv_store *s, MDB_dbi dbi, MDB_val *k, MDB_val *v,
+    unsigned flags)
+{
+	s->t_dirty = 1;
+	return mdb_put(s->txn, dbi, k, v, flags);
+}
+
+static int
+txn_del(struct fv_store *s, MDB_dbi dbi, MDB_val *k)
+{
+	s->t_dirty = 1;
+	return mdb_del(s->txn, dbi, k, NULL);
+}
 
 static void
 tag_of(const struct fv_store *s, const uint8_t *rid, uint8_t tag[TAG_BYTES])
@@ -162,7 +182,7 @@ put_op(struct fv_store *s, const struct fv_op *op, int class,
 	opkey(k, op->author, op->seq);
 	v.mv_size = s->b2.len;
 	v.mv_data = s->b2.p;
-	return fv_mdb_err(mdb_put(s->txn, s->db_ops, &kv, &v, MDB_NOOVERWRITE));
+	return fv_mdb_err(txn_put(s, s->db_ops, &kv, &v, MDB_NOOVERWRITE));
 }
 
 static int
@@ -177,7 +197,7 @@ put_state(struct fv_store *s, const uint8_t *tag, const uint8_t *rid,
 		return rc;
 	v.mv_size = s->b2.len;
 	v.mv_data = s->b2.p;
-	return fv_mdb_err(mdb_put(s->txn, s->db_recs, &k, &v, 0));
+	return fv_mdb_err(txn_put(s, s->db_recs, &k, &v, 0));
 }
 
 /* Reads and opens the op stored under ref (author || seq) into pt, and
@@ -406,6 +426,7 @@ txn_reset(struct fv_store *s)
 	s->npend = s->nnew = s->nwipe = 0;
 	s->b1.len = s->b2.len = 0;
 	s->poisoned = 0;
+	s->t_dirty = 0;
 }
 
 int
@@ -770,9 +791,9 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 		*failed = i;
 		opkey(ok, p->op.author, p->op.seq);
 		if ((rc = write_slots(s, &m, i, n)) ||
-		    (rc = fv_mdb_err(mdb_put(s->txn, s->db_ops, &okv, &ov,
+		    (rc = fv_mdb_err(txn_put(s, s->db_ops, &okv, &ov,
 		    MDB_NOOVERWRITE))) ||
-		    (rc = fv_mdb_err(mdb_put(s->txn, s->db_recs, &tk, &rv,
+		    (rc = fv_mdb_err(txn_put(s, s->db_recs, &tk, &rv,
 		    MDB_NOOVERWRITE))))
 			break;
 		rc = pend_push(s, p->op.rid, p->ie);	/* takes ie */
@@ -867,7 +888,7 @@ fv_store_delete(struct fv_store *s, enum fv_rtype t,
 	for (i = 0; i < st.nops; i++) {
 		k.mv_size = OPKEY_BYTES;
 		k.mv_data = st.oprefs + (size_t)i * FV_OPREF_BYTES;
-		if ((rc = mdb_del(s->txn, s->db_ops, &k, NULL)) != 0 &&
+		if ((rc = txn_del(s, s->db_ops, &k)) != 0 &&
 		    rc != MDB_NOTFOUND) {
 			rc = fv_mdb_err(rc);
 			goto out;
@@ -899,19 +920,43 @@ fv_store_abort(struct fv_store *s)
 	txn_reset(s);
 }
 
+/* LMDB reports a write cut short by a full disk (or a file size limit) as
+ * EIO: call it a full disk when the disk or the limit is within reach. */
+static int
+classify(struct fv_store *s, int why)
+{
+	struct statvfs sv;
+	struct rlimit rl;
+	struct stat sb;
+	char p[PATH_MAX + 16];
+	const unsigned long long near = 16ULL << 20;
+
+	if (why != FV_EIO)
+		return why;
+	snprintf(p, sizeof(p), "%s/data.mdb", s->dir);
+	if (statvfs(s->dir, &sv) == 0 &&
+	    (unsigned long long)sv.f_bavail * sv.f_frsize < near)
+		return FV_ENOSPC;
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    stat(p, &sb) == 0 &&
+	    (unsigned long long)sb.st_size + near > rl.rlim_cur)
+		return FV_ENOSPC;
+	return why;
+}
+
 /* After a failed commit: was it durable after all?  LMDB may fail after
  * writing the meta page, so look at what the disk says. */
 static int
 reopen_check(struct fv_store *s, int why)
 {
-	uint64_t want = s->t_seq;
+	uint64_t want = s->txns + 1;
 	int rc;
 
 	mdb_env_close(s->env);
 	s->env = NULL;
 	if ((rc = fv_env_open(s)) != 0 || (rc = fv_read_meta(s)) != 0)
 		return rc == FV_ENOSPC ? rc : FV_EIO;
-	if (s->seq == want)
+	if (s->txns == want)
 		return 0;
 	s->clock.last = s->clock.last > s->t_clock.last ? s->clock.last :
 	    s->t_clock.last;
@@ -932,24 +977,26 @@ fv_store_commit(struct fv_store *s)
 		fv_store_abort(s);
 		return rc;
 	}
-	if (s->t_seq == s->seq) {		/* nothing written */
+	if (!s->t_dirty) {			/* nothing written */
 		fv_store_abort(s);
 		return 0;
 	}
-	if ((rc = fv_put_clock(s, s->txn, s->t_seq, s->t_clock.last)) != 0 ||
+	if ((rc = fv_put_clock(s, s->txn, s->t_seq, s->t_clock.last,
+	    s->txns + 1)) != 0 ||
 	    (s->nnew > 0 && (rc = fv_keyfile_sync(s->kf)) != 0)) {
 		fv_store_abort(s);
 		return rc;
 	}
 	rc = mdb_txn_commit(s->txn);
 	s->txn = NULL;
-	if (rc != 0 && (rc = reopen_check(s, fv_mdb_err(rc))) != 0) {
+	if (rc != 0 && (rc = reopen_check(s, classify(s, fv_mdb_err(rc)))) != 0) {
 		for (i = 0; i < s->nnew; i++)
 			fv_keyfile_wipe(s->kf, s->newslots[i]);
 		txn_reset(s);
 		return rc;
 	}
 	wrote = s->t_seq - s->seq;
+	s->txns++;
 	s->seq = s->t_seq;
 	s->clock = s->t_clock;
 	for (i = 0; i < s->npend; i++) {
