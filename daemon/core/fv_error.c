@@ -19,6 +19,9 @@ fv_strerror(int code)
 	case FV_ECORRUPT:	return "stored data is inconsistent";
 	case FV_EBUSY:		return "busy, try again later";
 	case FV_ESIG:		return "bad signature";
+	case FV_EUNKNOWN:	return "unknown or revoked device";
+	case FV_EFORK:		return "fork: another op with the same author and sequence";
+	case FV_ECLOCK:		return "clock too far ahead";
 	}
 	return "unknown error";
 }

@@ -23,6 +23,9 @@ enum {
 	FV_ECORRUPT = -12,	/* stored data is inconsistent */
 	FV_EBUSY = -13,		/* try again later */
 	FV_ESIG = -14,		/* bad signature */
+	FV_EUNKNOWN = -15,	/* signed by a device not enrolled, or revoked */
+	FV_EFORK = -16,		/* same author and seq, other bytes */
+	FV_ECLOCK = -17,	/* a clock far ahead of ours */
 };
 
 /* Returns a static string describing code; never NULL. */

@@ -92,6 +92,37 @@ void	fv_store_abort(struct fv_store *s);
 /* Doubles the map; call after FV_EMAPFULL and fv_store_abort. */
 int	fv_store_grow(struct fv_store *s);
 
+/* Applies an op signed elsewhere (sync, bundle) inside the open
+ * transaction: the signature is checked against its author's key in the
+ * devices table (FV_EUNKNOWN if not enrolled or revoked, FV_ESIG), a clock
+ * more than FV_SKEW_MAX_MS ahead is refused (FV_ECLOCK), an op already
+ * stored is skipped (*applied = 0), the same author and seq with other
+ * bytes is refused (FV_EFORK).  The record's state merges it field by
+ * field (state.h); a delete shreds the record here too. */
+#define FV_SKEW_MAX_MS	(24LL * 3600 * 1000)
+int	fv_store_apply(struct fv_store *s, const uint8_t *op, size_t len,
+	    int *applied);
+/* Calls cb(arg, signed op, len, seq) for up to max ops of author with a
+ * seq above after, in seq order (shredded ones are gone).  Stops at the
+ * first non-zero return of cb, and returns it. */
+int	fv_store_ops_since(struct fv_store *s,
+	    const uint8_t author[FV_ID_BYTES], uint64_t after, size_t max,
+	    int (*cb)(void *, const uint8_t *, size_t, uint64_t), void *arg);
+
+/* A device this installation knows: itself, its HQ, its devices. */
+struct fv_device {
+	uint8_t		id[FV_ID_BYTES];
+	uint8_t		sign_pk[32];
+	char		name[FV_NAME_MAX + 1];
+	char		role[8];
+	char		group[FV_NAME_MAX + 1];
+	int		revoked;
+};
+/* Adds or replaces a device (in the open transaction). */
+int	fv_store_device_put(struct fv_store *s, const struct fv_device *d);
+int	fv_store_device_get(struct fv_store *s,
+	    const uint8_t id[FV_ID_BYTES], struct fv_device *d);
+
 /* The record as JSON (new reference).  FV_ENOTFOUND, FV_EDELETED. */
 int	fv_store_get(struct fv_store *s, enum fv_rtype t,
 	    const uint8_t rid[FV_ID_BYTES], json_t **out);

@@ -185,6 +185,29 @@ put_op(struct fv_store *s, const struct fv_op *op, int class,
 	return fv_mdb_err(txn_put(s, s->db_ops, &kv, &v, MDB_NOOVERWRITE));
 }
 
+/* Stores an op signed elsewhere, as received, sealed like our own. */
+static int
+put_signed(struct fv_store *s, const uint8_t *op, size_t len,
+    const struct fv_op *hdr, int class, const uint8_t *tag)
+{
+	uint8_t ad[2 + OPKEY_BYTES + 1 + TAG_BYTES];
+	MDB_val kv = { OPKEY_BYTES, ad + 2 }, v;
+
+	memcpy(ad, "op", 2);
+	opkey(ad + 2, hdr->author, hdr->seq);
+	ad[2 + OPKEY_BYTES] = (uint8_t)class;
+	memcpy(ad + 3 + OPKEY_BYTES, tag, TAG_BYTES);
+	s->b2.len = 0;
+	fv_buf_u8(&s->b2, (uint8_t)class);
+	fv_buf_put(&s->b2, tag, TAG_BYTES);
+	if (fv_seal(class == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
+	    sizeof(ad), op, len, &s->b2) != 0 || s->b2.err)
+		return FV_ENOMEM;
+	v.mv_size = s->b2.len;
+	v.mv_data = s->b2.p;
+	return fv_mdb_err(txn_put(s, s->db_ops, &kv, &v, MDB_NOOVERWRITE));
+}
+
 static int
 put_state(struct fv_store *s, const uint8_t *tag, const uint8_t *rid,
     const struct fv_state *st, int class)
@@ -865,6 +888,26 @@ out:
 	return poison(s, rc);
 }
 
+/* Deletes the content of a live record: its ops go (their refs stay in
+ * the state, soon a tombstone, so history and sync can say what was
+ * shredded) and its key slot is wiped at commit. */
+static int
+shred(struct fv_store *s, const struct fv_state *st, uint32_t slot)
+{
+	MDB_val k;
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < st->nops; i++) {
+		k.mv_size = OPKEY_BYTES;
+		k.mv_data = st->oprefs + (size_t)i * FV_OPREF_BYTES;
+		if ((rc = txn_del(s, s->db_ops, &k)) != 0 &&
+		    rc != MDB_NOTFOUND)
+			return fv_mdb_err(rc);
+	}
+	return fv_push_u32(&s->wipeslots, &s->nwipe, &s->capwipe, slot);
+}
+
 int
 fv_store_delete(struct fv_store *s, enum fv_rtype t,
     const uint8_t rid[FV_ID_BYTES])
@@ -872,8 +915,7 @@ fv_store_delete(struct fv_store *s, enum fv_rtype t,
 	struct fv_state st;
 	struct fv_op op;
 	uint8_t tag[TAG_BYTES];
-	MDB_val k;
-	uint32_t i, slot;
+	uint32_t slot;
 	int rc, conflict;
 
 	if (s->txn == NULL)
@@ -883,18 +925,7 @@ fv_store_delete(struct fv_store *s, enum fv_rtype t,
 	slot = s->cur_slot;
 	tag_of(s, rid, tag);
 	op_header(s, &op, FV_OP_DELETE, st.rtype, rid);
-	/* the content's ops go; their refs stay in the tombstone so history
-	 * (and sync) can say what was shredded */
-	for (i = 0; i < st.nops; i++) {
-		k.mv_size = OPKEY_BYTES;
-		k.mv_data = st.oprefs + (size_t)i * FV_OPREF_BYTES;
-		if ((rc = txn_del(s, s->db_ops, &k)) != 0 &&
-		    rc != MDB_NOTFOUND) {
-			rc = fv_mdb_err(rc);
-			goto out;
-		}
-	}
-	if ((rc = fv_push_u32(&s->wipeslots, &s->nwipe, &s->capwipe, slot)) ||
+	if ((rc = shred(s, &st, slot)) ||
 	    (rc = put_op(s, &op, CLASS_LOG, tag)) ||
 	    (rc = fv_state_apply(&st, &op, &conflict)) ||
 	    (rc = put_state(s, tag, rid, &st, CLASS_LOG)))
@@ -1284,4 +1315,249 @@ fv_store_fds(const struct fv_store *s, int *fds, int n)
 	if (k < n && s->kf != NULL)
 		fds[k++] = fv_keyfile_fd(s->kf);
 	return k;
+}
+
+/* --- ops from elsewhere (sync, bundles) ---------------------------------- */
+
+/* The enrolled device that signed: its Ed25519 key, unless revoked. */
+static int
+author_key(struct fv_store *s, const uint8_t *id, uint8_t pk[32])
+{
+	MDB_val k = { FV_ID_BYTES, (void *)id }, v;
+	const char *hex;
+	json_t *j;
+	int rc = FV_EUNKNOWN;
+
+	if (mdb_get(s->txn, s->db_devs, &k, &v) != 0)
+		return FV_EUNKNOWN;
+	if ((j = json_loadb(v.mv_data, v.mv_size, 0, NULL)) == NULL)
+		return FV_ECORRUPT;
+	hex = json_string_value(json_object_get(j, "public_key"));
+	if (!json_is_true(json_object_get(j, "revoked")) && hex != NULL &&
+	    sodium_hex2bin(pk, 32, hex, strlen(hex), NULL, NULL, NULL) == 0)
+		rc = 0;
+	json_decref(j);
+	return rc;
+}
+
+/* An op with this author and seq is stored: the same bytes (0), or a fork
+ * (FV_EFORK).  FV_ENOTFOUND if there is none. */
+static int
+same_as_stored(struct fv_store *s, const struct fv_op *hdr,
+    const uint8_t *op, size_t len)
+{
+	uint8_t ref[OPKEY_BYTES], tag[TAG_BYTES];
+	MDB_val k = { OPKEY_BYTES, ref }, v;
+	struct fv_buf pt = { 0 };
+	struct fv_op old;
+	int rc;
+
+	opkey(ref, hdr->author, hdr->seq);
+	if ((rc = mdb_get(s->txn, s->db_ops, &k, &v)) != 0)
+		return fv_mdb_err(rc);
+	if (v.mv_size < 1 + TAG_BYTES)
+		return FV_ECORRUPT;
+	memcpy(tag, (const uint8_t *)v.mv_data + 1, TAG_BYTES);
+	if (((const uint8_t *)v.mv_data)[0] == CLASS_RECORD) {
+		struct fv_state st;
+		uint8_t rid[FV_ID_BYTES];
+		int class;
+
+		/* loads the record's key */
+		if ((rc = load_tag(s, s->txn, tag, rid, &st, &class)) != 0)
+			return rc;
+		fv_state_free(&st);
+	}
+	if ((rc = load_op(s, s->txn, ref, tag, &pt, &old)) == 0) {
+		free(old.fields);
+		rc = pt.len == len && sodium_memcmp(pt.p, op, len) == 0 ? 0 :
+		    FV_EFORK;
+	}
+	fv_buf_free(&pt);
+	return rc;
+}
+
+int
+fv_store_apply(struct fv_store *s, const uint8_t *op, size_t len,
+    int *applied)
+{
+	struct fv_state st;
+	struct fv_op hdr;
+	uint8_t pk[32], tag[TAG_BYTES], rid[FV_ID_BYTES];
+	int rc, class, conflict;
+
+	*applied = 0;
+	if (s->txn == NULL)
+		return FV_EBUSY;
+	if ((rc = fv_op_decode(op, len, &hdr)) != 0)
+		return rc;
+	if ((rc = author_key(s, hdr.author, pk)) != 0 ||
+	    (rc = fv_op_verify(op, len, pk)) != 0)
+		goto out;
+	/* a clock far ahead of ours would win every merge for ever */
+	if (FV_HLC_MS(hdr.hlc) > fv_now_ms() + FV_SKEW_MAX_MS) {
+		rc = FV_ECLOCK;
+		goto out;
+	}
+	if ((rc = same_as_stored(s, &hdr, op, len)) != FV_ENOTFOUND)
+		goto out;		/* 0: seen already; or a fork */
+	if (hdr.hlc > s->t_clock.last)
+		s->t_clock.last = hdr.hlc;	/* our next edit comes after */
+	tag_of(s, hdr.rid, tag);
+	rc = load_tag(s, s->txn, tag, rid, &st, &class);
+	if (rc == FV_ENOTFOUND) {
+		memset(&st, 0, sizeof(st));
+		class = -1;
+		rc = 0;
+	} else if (rc == 0 && memcmp(rid, hdr.rid, FV_ID_BYTES) != 0)
+		rc = FV_ECORRUPT;
+	if (rc != 0)
+		goto out;
+	if (class == CLASS_LOG) {
+		fv_state_free(&st);	/* deleted: a delete wins over all */
+		goto out;
+	}
+	if (hdr.kind == FV_OP_DELETE) {
+		if ((class == CLASS_RECORD &&
+		    (rc = shred(s, &st, s->cur_slot)) != 0) ||
+		    (rc = put_signed(s, op, len, &hdr, CLASS_LOG, tag)) ||
+		    (rc = fv_state_apply(&st, &hdr, &conflict)) ||
+		    (rc = put_state(s, tag, hdr.rid, &st, CLASS_LOG)) ||
+		    (rc = pend_push(s, hdr.rid, NULL)))
+			goto state;
+	} else {
+		if ((class < 0 && (rc = rkey_new(s, tag)) != 0) ||
+		    (rc = put_signed(s, op, len, &hdr, CLASS_RECORD, tag)) ||
+		    (rc = fv_state_apply(&st, &hdr, &conflict)) ||
+		    (rc = save_live(s, tag, hdr.rid, &st)))
+			goto state;
+	}
+	*applied = 1;
+state:
+	fv_state_free(&st);
+out:
+	free(hdr.fields);
+	return poison(s, rc);
+}
+
+int
+fv_store_ops_since(struct fv_store *s, const uint8_t author[FV_ID_BYTES],
+    uint64_t after, size_t max, int (*cb)(void *, const uint8_t *, size_t,
+    uint64_t), void *arg)
+{
+	uint8_t from[OPKEY_BYTES];
+	MDB_val k = { OPKEY_BYTES, from }, v;
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	struct fv_buf pt = { 0 };
+	size_t n = 0;
+	int rc, op = MDB_SET_RANGE;
+
+	if ((rc = read_begin(s, &txn)) != 0)
+		return rc;
+	opkey(from, author, after + 1);
+	if ((rc = fv_mdb_err(mdb_cursor_open(txn, s->db_ops, &cur))) != 0)
+		goto out;
+	while (n < max && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+		const uint8_t *key = k.mv_data;
+		uint8_t tag[TAG_BYTES], rid[FV_ID_BYTES];
+		struct fv_state st;
+		struct fv_op dec;
+		int class;
+
+		op = MDB_NEXT;
+		if (k.mv_size != OPKEY_BYTES ||
+		    memcmp(key, author, FV_ID_BYTES) != 0)
+			break;
+		if (v.mv_size < 1 + TAG_BYTES) {
+			rc = FV_ECORRUPT;
+			break;
+		}
+		memcpy(tag, (const uint8_t *)v.mv_data + 1, TAG_BYTES);
+		if (((const uint8_t *)v.mv_data)[0] == CLASS_RECORD) {
+			if ((rc = load_tag(s, txn, tag, rid, &st, &class)) != 0)
+				break;
+			fv_state_free(&st);
+		}
+		if ((rc = load_op(s, txn, key, tag, &pt, &dec)) != 0)
+			break;
+		free(dec.fields);
+		n++;
+		if ((rc = cb(arg, pt.p, pt.len, fv_get_u64(key +
+		    FV_ID_BYTES))) != 0)
+			break;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else if (rc > 0)
+		rc = fv_mdb_err(rc);
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	fv_buf_free(&pt);
+	read_end(s, txn);
+	return rc;
+}
+
+int
+fv_store_device_put(struct fv_store *s, const struct fv_device *d)
+{
+	char pk[65], group[sizeof(d->group)];
+	MDB_val k = { FV_ID_BYTES, (void *)d->id }, v;
+	json_t *j;
+	char *txt;
+	int rc;
+
+	if (s->txn == NULL)
+		return FV_EBUSY;
+	sodium_bin2hex(pk, sizeof(pk), d->sign_pk, 32);
+	snprintf(group, sizeof(group), "%s", d->group);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:b}", "name", d->name, "role",
+	    d->role, "public_key", pk, "group", group, "revoked", d->revoked);
+	if (j == NULL || (txt = json_dumps(j, JSON_COMPACT |
+	    JSON_SORT_KEYS)) == NULL) {
+		json_decref(j);
+		return FV_ENOMEM;
+	}
+	json_decref(j);
+	v.mv_size = strlen(txt);
+	v.mv_data = txt;
+	rc = fv_mdb_err(txn_put(s, s->db_devs, &k, &v, 0));
+	fv_json_free(txt);
+	return poison(s, rc);
+}
+
+int
+fv_store_device_get(struct fv_store *s, const uint8_t id[FV_ID_BYTES],
+    struct fv_device *d)
+{
+	MDB_val k = { FV_ID_BYTES, (void *)id }, v;
+	MDB_txn *txn;
+	const char *pk;
+	json_t *j = NULL;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if ((rc = read_begin(s, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_get(txn, s->db_devs, &k, &v)) != 0)
+		rc = fv_mdb_err(rc);
+	else if ((j = json_loadb(v.mv_data, v.mv_size, 0, NULL)) == NULL ||
+	    (pk = json_string_value(json_object_get(j, "public_key"))) ==
+	    NULL || sodium_hex2bin(d->sign_pk, 32, pk, strlen(pk), NULL, NULL,
+	    NULL) != 0)
+		rc = FV_ECORRUPT;
+	else {
+		memcpy(d->id, id, FV_ID_BYTES);
+		snprintf(d->name, sizeof(d->name), "%s",
+		    json_string_value(json_object_get(j, "name")) ?: "");
+		snprintf(d->role, sizeof(d->role), "%s",
+		    json_string_value(json_object_get(j, "role")) ?: "");
+		snprintf(d->group, sizeof(d->group), "%s",
+		    json_string_value(json_object_get(j, "group")) ?: "");
+		d->revoked = json_is_true(json_object_get(j, "revoked"));
+	}
+	json_decref(j);
+	read_end(s, txn);
+	return rc;
 }
