@@ -389,3 +389,92 @@ fv_store_derive(const struct fv_store *s, const char *pass, size_t len,
 {
 	return fv_kdf_derive(&s->kdf, pass, len, kek);
 }
+
+int
+fv_store_unlock(struct fv_store *s, const uint8_t *kek)
+{
+	uint8_t ad[2 + FV_ID_BYTES], rid[FV_ID_BYTES];
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	uint32_t scrubbed;
+	int rc, class;
+
+	if (s->keys != NULL)
+		return 0;
+	if ((s->keys = fv_secmem_alloc(KEYS_BYTES)) == NULL)
+		return FV_ENOMEM;
+	memcpy(ad, "mk", 2);
+	memcpy(ad + 2, s->info.device_id, FV_ID_BYTES);
+	if (fv_open_key(kek, ad, sizeof(ad), s->mk_wrapped, FV_SLOT_BYTES,
+	    K_MK(s)) != 0) {
+		rc = FV_EPASS;
+		goto fail;
+	}
+	memcpy(ad, "sk", 2);
+	if (fv_open_key(K_MK(s), ad, sizeof(ad), s->sk_wrapped, SK_WRAPPED,
+	    K_SK(s)) != 0) {
+		rc = FV_ECORRUPT;
+		goto fail;
+	}
+	crypto_kdf_derive_from_key(K_TAG(s), 32, 1, "fvstore1", K_MK(s));
+	crypto_kdf_derive_from_key(K_LOG(s), 32, 2, "fvstore1", K_MK(s));
+	if ((rc = fv_index_new(&s->idx)) != 0)
+		goto fail;
+	fv_keyfile_reset(s->kf);
+	if ((rc = fv_mdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) ||
+	    (rc = fv_mdb_err(mdb_cursor_open(txn, s->db_recs, &cur))))
+		goto fail;
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		struct fv_state st;
+		struct fv_ientry *e;
+
+		if (k.mv_size != TAG_BYTES || v.mv_size < 1)
+			continue;
+		if (((uint8_t *)v.mv_data)[0] == CLASS_RECORD && (v.mv_size < 5 ||
+		    (rc = fv_keyfile_mark(s->kf, fv_get_u32((uint8_t *)
+		    v.mv_data + 1))) != 0)) {
+			rc = rc ? rc : FV_ECORRUPT;
+			goto fail;
+		}
+		if ((rc = fv_st_load_tag(s, txn, k.mv_data, rid, &st, &class)) != 0)
+			goto fail;
+		fv_st_drop_mapped(s, 1);
+		if (class == CLASS_RECORD && !(st.flags & FV_ST_DELETED)) {
+			if ((rc = fv_index_make(&st, rid, &e)) == 0)
+				rc = fv_index_put(s->idx, e);
+		}
+		fv_state_free(&st);
+		if (rc != 0)
+			goto fail;
+	}
+	if (rc != MDB_NOTFOUND) {
+		rc = fv_mdb_err(rc);
+		goto fail;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	/* slots written by a transaction that never committed, or not wiped
+	 * after a delete because of a crash: destroy them now */
+	return fv_keyfile_scrub(s->kf, &scrubbed);
+fail:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	fv_store_lock(s);
+	return rc;
+}
+
+void
+fv_store_lock(struct fv_store *s)
+{
+	fv_index_free(s->idx);
+	s->idx = NULL;
+	fv_secmem_free(s->keys);
+	s->keys = NULL;
+	if (s->kf != NULL)
+		fv_keyfile_reset(s->kf);
+	fv_buf_free(&s->b1);
+	fv_buf_free(&s->b2);
+}

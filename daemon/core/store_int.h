@@ -1,6 +1,7 @@
 /*
- * store_int.h - what store.c (open, init, keys) and store_rw.c (reads and
- * writes) share.  Not for use outside the store.
+ * store_int.h - what the store's files share: store.c (open, init, unlock),
+ * store_seal.c (keys and sealed values), store_write.c, store_read.c and
+ * store_sync.c.  Not for use outside the store.
  */
 #ifndef FV_STORE_INT_H
 #define FV_STORE_INT_H
@@ -9,7 +10,10 @@
 
 #include <lmdb.h>
 
+#include "buf.h"
 #include "hlc.h"
+#include "op.h"
+#include "state.h"
 #include "keyfile.h"
 #include "store.h"
 #include "vault.h"
@@ -75,5 +79,52 @@ int	fv_put_clock(struct fv_store *s, MDB_txn *txn, uint64_t seq,
 	    uint64_t hlc, uint64_t txns);
 int	fv_env_open(struct fv_store *s);
 int	fv_read_meta(struct fv_store *s);
+
+/* Shared by store*.c; see each definition for its contract. */
+struct fv_ientry;
+int	fv_st_txn_put(struct fv_store *, MDB_dbi, MDB_val *, MDB_val *,
+	    unsigned);
+int	fv_st_txn_del(struct fv_store *, MDB_dbi, MDB_val *);
+void	fv_st_tag_of(const struct fv_store *, const uint8_t *,
+	    uint8_t [TAG_BYTES]);
+int	fv_st_rkey_load(struct fv_store *, uint32_t, const uint8_t *);
+void	fv_st_wrap_key(const uint8_t *, uint32_t, const uint8_t *,
+	    const uint8_t *, uint8_t [FV_SLOT_BYTES]);
+int	fv_st_rkey_new(struct fv_store *, const uint8_t *);
+void	fv_st_opkey(uint8_t [OPKEY_BYTES], const uint8_t *, uint64_t);
+int	fv_st_seal_op(const uint8_t *, const uint8_t *, const struct fv_op *,
+	    int, const uint8_t *, struct fv_buf *, struct fv_buf *);
+int	fv_st_seal_state(const uint8_t *, const uint8_t *, const uint8_t *,
+	    const struct fv_state *, int, uint32_t, struct fv_buf *,
+	    struct fv_buf *);
+int	fv_st_put_op(struct fv_store *, const struct fv_op *, int,
+	    const uint8_t *);
+int	fv_st_put_signed(struct fv_store *, const uint8_t *, size_t,
+	    const struct fv_op *, int, const uint8_t *);
+int	fv_st_put_state(struct fv_store *, const uint8_t *, const uint8_t *,
+	    const struct fv_state *, int);
+int	fv_st_load_op(struct fv_store *, MDB_txn *, const uint8_t *,
+	    const uint8_t *, struct fv_buf *, struct fv_op *);
+int	fv_st_expand(struct fv_store *, MDB_txn *, const uint8_t *,
+	    struct fv_state *);
+int	fv_st_load_tag(struct fv_store *, MDB_txn *, const uint8_t *,
+	    uint8_t [FV_ID_BYTES], struct fv_state *, int *);
+int	fv_st_load_live(struct fv_store *, MDB_txn *, const uint8_t *, int,
+	    struct fv_state *);
+int	fv_st_poison(struct fv_store *, int);
+void	fv_st_op_header(struct fv_store *, struct fv_op *, int, int,
+	    const uint8_t *);
+int	fv_st_pend_push(struct fv_store *, const uint8_t *,
+	    struct fv_ientry *);
+int	fv_st_save_live(struct fv_store *, const uint8_t *, const uint8_t *,
+	    const struct fv_state *);
+int	fv_st_shred(struct fv_store *, const struct fv_state *, uint32_t);
+int	fv_st_read_begin(struct fv_store *, MDB_txn **);
+void	fv_st_read_end(struct fv_store *, MDB_txn *);
+void	fv_st_drop_mapped(struct fv_store *, uint64_t);
+void	fv_st_device_name(struct fv_store *, MDB_txn *, const uint8_t *,
+	    char *, size_t);
+json_t	*fv_st_record_json(struct fv_store *, MDB_txn *,
+	    const struct fv_state *, const uint8_t *);
 
 #endif

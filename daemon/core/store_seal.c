@@ -1,0 +1,347 @@
+/*
+ * store_seal.c - the store's values: tags, record keys, sealed ops and states.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "fold.h"
+#include "fv_error.h"
+#include "par.h"
+#include "patch.h"
+#include "secmem.h"
+#include "state.h"
+#include "store_int.h"
+
+/* Every change of the open transaction goes through these two: the commit
+ * then knows whether there is anything to commit. */
+int
+fv_st_txn_put(struct fv_store *s, MDB_dbi dbi, MDB_val *k, MDB_val *v,
+    unsigned flags)
+{
+	s->t_dirty = 1;
+	return mdb_put(s->txn, dbi, k, v, flags);
+}
+
+int
+fv_st_txn_del(struct fv_store *s, MDB_dbi dbi, MDB_val *k)
+{
+	s->t_dirty = 1;
+	return mdb_del(s->txn, dbi, k, NULL);
+}
+
+void
+fv_st_tag_of(const struct fv_store *s, const uint8_t *rid, uint8_t tag[TAG_BYTES])
+{
+	crypto_generichash(tag, TAG_BYTES, rid, FV_ID_BYTES, K_TAG(s), 32);
+}
+
+/* Loads the key of the record with this tag, kept in this slot of the
+ * record key file, into K_REC (and its slot into cur_slot). */
+int
+fv_st_rkey_load(struct fv_store *s, uint32_t slot, const uint8_t *tag)
+{
+	uint8_t wrapped[FV_SLOT_BYTES], ad[1 + 4 + TAG_BYTES];
+	int rc;
+
+	ad[0] = 'k';
+	fv_put_u32(ad + 1, slot);
+	memcpy(ad + 5, tag, TAG_BYTES);
+	if ((rc = fv_keyfile_read(s->kf, slot, wrapped)) != 0)
+		return rc;
+	if (fv_open_key(K_MK(s), ad, sizeof(ad), wrapped, FV_SLOT_BYTES,
+	    K_REC(s)) != 0)
+		return FV_ECORRUPT;
+	s->cur_slot = slot;
+	return 0;
+}
+
+/* Wraps a record key for its slot: the AD ties it to slot and tag. */
+void
+fv_st_wrap_key(const uint8_t *mk, uint32_t slot, const uint8_t *tag,
+    const uint8_t *key, uint8_t wrapped[FV_SLOT_BYTES])
+{
+	uint8_t ad[1 + 4 + TAG_BYTES];
+
+	ad[0] = 'k';
+	fv_put_u32(ad + 1, slot);
+	memcpy(ad + 5, tag, TAG_BYTES);
+	fv_seal_key(mk, ad, sizeof(ad), key, 32, wrapped);
+}
+
+/* Makes a new record key in K_REC, writes it wrapped into a fresh slot
+ * (cur_slot). */
+int
+fv_st_rkey_new(struct fv_store *s, const uint8_t *tag)
+{
+	uint8_t wrapped[FV_SLOT_BYTES];
+	uint32_t slot;
+	int rc;
+
+	if ((rc = fv_keyfile_alloc(s->kf, &slot)) != 0)
+		return rc;
+	if ((rc = fv_push_u32(&s->newslots, &s->nnew, &s->capnew, slot)) != 0) {
+		fv_keyfile_release(s->kf, slot);
+		return rc;
+	}
+	randombytes_buf(K_REC(s), 32);
+	fv_st_wrap_key(K_MK(s), slot, tag, K_REC(s), wrapped);
+	s->cur_slot = slot;
+	return fv_keyfile_write(s->kf, slot, wrapped);
+}
+
+void
+fv_st_opkey(uint8_t k[OPKEY_BYTES], const uint8_t *author, uint64_t seq)
+{
+	memcpy(k, author, FV_ID_BYTES);
+	fv_put_u64(k + FV_ID_BYTES, seq);
+}
+
+/* Signs op with sk and seals it under key into out: class || tag ||
+ * sealed(op).  AD binds the table, the LMDB key, the class and the tag.
+ * Pure: safe on any thread.  tmp holds the plaintext (caller wipes). */
+int
+fv_st_seal_op(const uint8_t *sk, const uint8_t *key, const struct fv_op *op,
+    int class, const uint8_t *tag, struct fv_buf *tmp, struct fv_buf *out)
+{
+	uint8_t ad[2 + OPKEY_BYTES + 1 + TAG_BYTES];
+	int rc;
+
+	tmp->len = out->len = 0;
+	if ((rc = fv_op_sign(op, sk, tmp)) != 0)
+		return rc;
+	memcpy(ad, "op", 2);
+	fv_st_opkey(ad + 2, op->author, op->seq);
+	ad[2 + OPKEY_BYTES] = (uint8_t)class;
+	memcpy(ad + 3 + OPKEY_BYTES, tag, TAG_BYTES);
+	fv_buf_u8(out, (uint8_t)class);
+	fv_buf_put(out, tag, TAG_BYTES);
+	if (fv_seal(key, ad, sizeof(ad), tmp->p, tmp->len, out) != 0 ||
+	    out->err)
+		return FV_ENOMEM;
+	return 0;
+}
+
+/* Seals rid || state under key into out: class || [slot] || sealed; a
+ * live record (class 0) says which slot of the record key file holds its
+ * key.  A live state with one op is stored without its leaves
+ * (FV_ST_FROMOP).  Pure. */
+int
+fv_st_seal_state(const uint8_t *key, const uint8_t *tag, const uint8_t *rid,
+    const struct fv_state *st, int class, uint32_t slot, struct fv_buf *tmp,
+    struct fv_buf *out)
+{
+	uint8_t ad[3 + TAG_BYTES + 1];
+	int rc;
+
+	tmp->len = out->len = 0;
+	fv_buf_put(tmp, rid, FV_ID_BYTES);
+	if (class == CLASS_RECORD && st->nops == 1) {
+		struct fv_state compact = *st;
+
+		compact.leaves.n = 0;
+		compact.flags |= FV_ST_FROMOP;
+		rc = fv_state_encode(&compact, tmp);
+	} else
+		rc = fv_state_encode(st, tmp);
+	if (rc != 0)
+		return rc;
+	memcpy(ad, "rec", 3);
+	memcpy(ad + 3, tag, TAG_BYTES);
+	ad[3 + TAG_BYTES] = (uint8_t)class;
+	fv_buf_u8(out, (uint8_t)class);
+	if (class == CLASS_RECORD)
+		fv_buf_u32(out, slot);
+	if (fv_seal(key, ad, sizeof(ad), tmp->p, tmp->len, out) != 0 ||
+	    out->err)
+		return FV_ENOMEM;
+	return 0;
+}
+
+int
+fv_st_put_op(struct fv_store *s, const struct fv_op *op, int class,
+    const uint8_t *tag)
+{
+	uint8_t k[OPKEY_BYTES];
+	MDB_val kv = { OPKEY_BYTES, k }, v;
+	int rc;
+
+	if ((rc = fv_st_seal_op(K_SK(s), class == CLASS_RECORD ? K_REC(s) :
+	    K_LOG(s), op, class, tag, &s->b1, &s->b2)) != 0)
+		return rc;
+	fv_st_opkey(k, op->author, op->seq);
+	v.mv_size = s->b2.len;
+	v.mv_data = s->b2.p;
+	return fv_mdb_err(fv_st_txn_put(s, s->db_ops, &kv, &v, MDB_NOOVERWRITE));
+}
+
+/* Stores an op signed elsewhere, as received, sealed like our own. */
+int
+fv_st_put_signed(struct fv_store *s, const uint8_t *op, size_t len,
+    const struct fv_op *hdr, int class, const uint8_t *tag)
+{
+	uint8_t ad[2 + OPKEY_BYTES + 1 + TAG_BYTES];
+	MDB_val kv = { OPKEY_BYTES, ad + 2 }, v;
+
+	memcpy(ad, "op", 2);
+	fv_st_opkey(ad + 2, hdr->author, hdr->seq);
+	ad[2 + OPKEY_BYTES] = (uint8_t)class;
+	memcpy(ad + 3 + OPKEY_BYTES, tag, TAG_BYTES);
+	s->b2.len = 0;
+	fv_buf_u8(&s->b2, (uint8_t)class);
+	fv_buf_put(&s->b2, tag, TAG_BYTES);
+	if (fv_seal(class == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
+	    sizeof(ad), op, len, &s->b2) != 0 || s->b2.err)
+		return FV_ENOMEM;
+	v.mv_size = s->b2.len;
+	v.mv_data = s->b2.p;
+	return fv_mdb_err(fv_st_txn_put(s, s->db_ops, &kv, &v, MDB_NOOVERWRITE));
+}
+
+int
+fv_st_put_state(struct fv_store *s, const uint8_t *tag, const uint8_t *rid,
+    const struct fv_state *st, int class)
+{
+	MDB_val k = { TAG_BYTES, (void *)tag }, v;
+	int rc;
+
+	if ((rc = fv_st_seal_state(class == CLASS_RECORD ? K_REC(s) : K_LOG(s), tag,
+	    rid, st, class, s->cur_slot, &s->b1, &s->b2)) != 0)
+		return rc;
+	v.mv_size = s->b2.len;
+	v.mv_data = s->b2.p;
+	return fv_mdb_err(fv_st_txn_put(s, s->db_recs, &k, &v, 0));
+}
+
+/* Reads and opens the op stored under ref (author || seq) into pt, and
+ * decodes it into op (fields point into pt).  FV_ENOTFOUND when it is gone
+ * (shredded). */
+int
+fv_st_load_op(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
+    const uint8_t *tag, struct fv_buf *pt, struct fv_op *op)
+{
+	uint8_t ad[2 + OPKEY_BYTES + 1 + TAG_BYTES];
+	MDB_val k = { OPKEY_BYTES, (void *)ref }, v;
+	int rc, c;
+
+	if ((rc = mdb_get(txn, s->db_ops, &k, &v)) != 0)
+		return fv_mdb_err(rc);
+	if (v.mv_size < 1 + TAG_BYTES ||
+	    memcmp((const uint8_t *)v.mv_data + 1, tag, TAG_BYTES) != 0)
+		return FV_ECORRUPT;
+	c = ((const uint8_t *)v.mv_data)[0];
+	memcpy(ad, "op", 2);
+	memcpy(ad + 2, ref, OPKEY_BYTES);
+	ad[2 + OPKEY_BYTES] = (uint8_t)c;
+	memcpy(ad + 3 + OPKEY_BYTES, tag, TAG_BYTES);
+	pt->len = 0;
+	if (fv_open(c == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad, sizeof(ad),
+	    (const uint8_t *)v.mv_data + 1 + TAG_BYTES,
+	    v.mv_size - 1 - TAG_BYTES, pt) != 0 ||
+	    fv_op_decode(pt->p, pt->len, op) != 0)
+		return FV_ECORRUPT;
+	return 0;
+}
+
+/* A state stored compactly gets its leaves back from its only op. */
+int
+fv_st_expand(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
+    struct fv_state *st)
+{
+	struct fv_state full;
+	struct fv_buf pt = { 0 };
+	struct fv_op op;
+	int rc, conflict;
+
+	if (!(st->flags & FV_ST_FROMOP))
+		return 0;
+	if (st->nops != 1)
+		return FV_ECORRUPT;
+	if ((rc = fv_st_load_op(s, txn, st->oprefs, tag, &pt, &op)) != 0) {
+		fv_buf_free(&pt);
+		return rc == FV_ENOTFOUND ? FV_ECORRUPT : rc;
+	}
+	memset(&full, 0, sizeof(full));
+	if ((rc = fv_state_apply(&full, &op, &conflict)) == 0) {
+		st->leaves = full.leaves;
+		full.leaves.v = NULL;
+		full.leaves.n = full.leaves.cap = 0;
+		st->flags &= (uint8_t)~FV_ST_FROMOP;
+	}
+	fv_state_free(&full);
+	free(op.fields);
+	fv_buf_free(&pt);
+	return rc;
+}
+
+/* Reads the state stored under tag; for a live record the record key is
+ * left in K_REC.  *class says live (0) or tombstone (1). */
+int
+fv_st_load_tag(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
+    uint8_t rid[FV_ID_BYTES], struct fv_state *st, int *class)
+{
+	uint8_t ad[3 + TAG_BYTES + 1];
+	struct fv_buf pt = { 0 };
+	MDB_val k = { TAG_BYTES, (void *)tag }, v;
+	size_t off;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = mdb_get(txn, s->db_recs, &k, &v)) != 0)
+		return fv_mdb_err(rc);
+	if (v.mv_size < 1)
+		return FV_ECORRUPT;
+	*class = ((const uint8_t *)v.mv_data)[0];
+	off = *class == CLASS_RECORD ? 5 : 1;
+	if (v.mv_size < off)
+		return FV_ECORRUPT;
+	if (*class == CLASS_RECORD && (rc = fv_st_rkey_load(s,
+	    fv_get_u32((const uint8_t *)v.mv_data + 1), tag)) != 0)
+		return rc;
+	memcpy(ad, "rec", 3);
+	memcpy(ad + 3, tag, TAG_BYTES);
+	ad[3 + TAG_BYTES] = (uint8_t)*class;
+	rc = fv_open(*class == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
+	    sizeof(ad), (const uint8_t *)v.mv_data + off, v.mv_size - off, &pt);
+	if (rc == 0 && pt.len < FV_ID_BYTES)
+		rc = FV_ECORRUPT;
+	if (rc == 0) {
+		memcpy(rid, pt.p, FV_ID_BYTES);
+		rc = fv_state_decode(pt.p + FV_ID_BYTES, pt.len - FV_ID_BYTES,
+		    st);
+	}
+	fv_buf_free(&pt);
+	if (rc == 0 && (rc = fv_st_expand(s, txn, tag, st)) != 0)
+		fv_state_free(st);
+	return rc == FV_ECRYPTO ? FV_ECORRUPT : rc;
+}
+
+/* The live record rid of type t (0: any). */
+int
+fv_st_load_live(struct fv_store *s, MDB_txn *txn, const uint8_t *rid, int t,
+    struct fv_state *st)
+{
+	uint8_t tag[TAG_BYTES], got[FV_ID_BYTES];
+	int rc, class;
+
+	fv_st_tag_of(s, rid, tag);
+	if ((rc = fv_st_load_tag(s, txn, tag, got, st, &class)) != 0)
+		return rc;
+	if (memcmp(got, rid, FV_ID_BYTES) != 0)
+		rc = FV_ECORRUPT;
+	else if (class != CLASS_RECORD || (st->flags & FV_ST_DELETED))
+		rc = FV_EDELETED;
+	else if (t != 0 && st->rtype != t)
+		rc = FV_ENOTFOUND;
+	if (rc != 0)
+		fv_state_free(st);
+	return rc;
+}

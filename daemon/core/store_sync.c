@@ -1,0 +1,265 @@
+/*
+ * store_sync.c - ops from elsewhere (sync, bundles), and the devices table.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "fold.h"
+#include "fv_error.h"
+#include "par.h"
+#include "patch.h"
+#include "secmem.h"
+#include "state.h"
+#include "store_int.h"
+
+/* The enrolled device that signed: its Ed25519 key, unless revoked. */
+static int
+author_key(struct fv_store *s, const uint8_t *id, uint8_t pk[32])
+{
+	MDB_val k = { FV_ID_BYTES, (void *)id }, v;
+	const char *hex;
+	json_t *j;
+	int rc = FV_EUNKNOWN;
+
+	if (mdb_get(s->txn, s->db_devs, &k, &v) != 0)
+		return FV_EUNKNOWN;
+	if ((j = json_loadb(v.mv_data, v.mv_size, 0, NULL)) == NULL)
+		return FV_ECORRUPT;
+	hex = json_string_value(json_object_get(j, "public_key"));
+	if (!json_is_true(json_object_get(j, "revoked")) && hex != NULL &&
+	    sodium_hex2bin(pk, 32, hex, strlen(hex), NULL, NULL, NULL) == 0)
+		rc = 0;
+	json_decref(j);
+	return rc;
+}
+
+/* An op with this author and seq is stored: the same bytes (0), or a fork
+ * (FV_EFORK).  FV_ENOTFOUND if there is none. */
+static int
+same_as_stored(struct fv_store *s, const struct fv_op *hdr,
+    const uint8_t *op, size_t len)
+{
+	uint8_t ref[OPKEY_BYTES], tag[TAG_BYTES];
+	MDB_val k = { OPKEY_BYTES, ref }, v;
+	struct fv_buf pt = { 0 };
+	struct fv_op old;
+	int rc;
+
+	fv_st_opkey(ref, hdr->author, hdr->seq);
+	if ((rc = mdb_get(s->txn, s->db_ops, &k, &v)) != 0)
+		return fv_mdb_err(rc);
+	if (v.mv_size < 1 + TAG_BYTES)
+		return FV_ECORRUPT;
+	memcpy(tag, (const uint8_t *)v.mv_data + 1, TAG_BYTES);
+	if (((const uint8_t *)v.mv_data)[0] == CLASS_RECORD) {
+		struct fv_state st;
+		uint8_t rid[FV_ID_BYTES];
+		int class;
+
+		/* loads the record's key */
+		if ((rc = fv_st_load_tag(s, s->txn, tag, rid, &st, &class)) != 0)
+			return rc;
+		fv_state_free(&st);
+	}
+	if ((rc = fv_st_load_op(s, s->txn, ref, tag, &pt, &old)) == 0) {
+		free(old.fields);
+		rc = pt.len == len && sodium_memcmp(pt.p, op, len) == 0 ? 0 :
+		    FV_EFORK;
+	}
+	fv_buf_free(&pt);
+	return rc;
+}
+
+int
+fv_store_apply(struct fv_store *s, const uint8_t *op, size_t len,
+    int *applied)
+{
+	struct fv_state st;
+	struct fv_op hdr;
+	uint8_t pk[32], tag[TAG_BYTES], rid[FV_ID_BYTES];
+	int rc, class, conflict;
+
+	*applied = 0;
+	if (s->txn == NULL)
+		return FV_EBUSY;
+	if ((rc = fv_op_decode(op, len, &hdr)) != 0)
+		return rc;
+	if ((rc = author_key(s, hdr.author, pk)) != 0 ||
+	    (rc = fv_op_verify(op, len, pk)) != 0)
+		goto out;
+	/* a clock far ahead of ours would win every merge for ever */
+	if (FV_HLC_MS(hdr.hlc) > fv_now_ms() + FV_SKEW_MAX_MS) {
+		rc = FV_ECLOCK;
+		goto out;
+	}
+	if ((rc = same_as_stored(s, &hdr, op, len)) != FV_ENOTFOUND)
+		goto out;		/* 0: seen already; or a fork */
+	if (hdr.hlc > s->t_clock.last)
+		s->t_clock.last = hdr.hlc;	/* our next edit comes after */
+	fv_st_tag_of(s, hdr.rid, tag);
+	rc = fv_st_load_tag(s, s->txn, tag, rid, &st, &class);
+	if (rc == FV_ENOTFOUND) {
+		memset(&st, 0, sizeof(st));
+		class = -1;
+		rc = 0;
+	} else if (rc == 0 && memcmp(rid, hdr.rid, FV_ID_BYTES) != 0)
+		rc = FV_ECORRUPT;
+	if (rc != 0)
+		goto out;
+	if (class == CLASS_LOG) {
+		fv_state_free(&st);	/* deleted: a delete wins over all */
+		goto out;
+	}
+	if (hdr.kind == FV_OP_DELETE) {
+		if ((class == CLASS_RECORD &&
+		    (rc = fv_st_shred(s, &st, s->cur_slot)) != 0) ||
+		    (rc = fv_st_put_signed(s, op, len, &hdr, CLASS_LOG, tag)) ||
+		    (rc = fv_state_apply(&st, &hdr, &conflict)) ||
+		    (rc = fv_st_put_state(s, tag, hdr.rid, &st, CLASS_LOG)) ||
+		    (rc = fv_st_pend_push(s, hdr.rid, NULL)))
+			goto state;
+	} else {
+		if ((class < 0 && (rc = fv_st_rkey_new(s, tag)) != 0) ||
+		    (rc = fv_st_put_signed(s, op, len, &hdr, CLASS_RECORD, tag)) ||
+		    (rc = fv_state_apply(&st, &hdr, &conflict)) ||
+		    (rc = fv_st_save_live(s, tag, hdr.rid, &st)))
+			goto state;
+	}
+	*applied = 1;
+state:
+	fv_state_free(&st);
+out:
+	free(hdr.fields);
+	return fv_st_poison(s, rc);
+}
+
+int
+fv_store_ops_since(struct fv_store *s, const uint8_t author[FV_ID_BYTES],
+    uint64_t after, size_t max, int (*cb)(void *, const uint8_t *, size_t,
+    uint64_t), void *arg)
+{
+	uint8_t from[OPKEY_BYTES];
+	MDB_val k = { OPKEY_BYTES, from }, v;
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	struct fv_buf pt = { 0 };
+	size_t n = 0;
+	int rc, op = MDB_SET_RANGE;
+
+	if ((rc = fv_st_read_begin(s, &txn)) != 0)
+		return rc;
+	fv_st_opkey(from, author, after + 1);
+	if ((rc = fv_mdb_err(mdb_cursor_open(txn, s->db_ops, &cur))) != 0)
+		goto out;
+	while (n < max && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+		const uint8_t *key = k.mv_data;
+		uint8_t tag[TAG_BYTES], rid[FV_ID_BYTES];
+		struct fv_state st;
+		struct fv_op dec;
+		int class;
+
+		op = MDB_NEXT;
+		if (k.mv_size != OPKEY_BYTES ||
+		    memcmp(key, author, FV_ID_BYTES) != 0)
+			break;
+		if (v.mv_size < 1 + TAG_BYTES) {
+			rc = FV_ECORRUPT;
+			break;
+		}
+		memcpy(tag, (const uint8_t *)v.mv_data + 1, TAG_BYTES);
+		if (((const uint8_t *)v.mv_data)[0] == CLASS_RECORD) {
+			if ((rc = fv_st_load_tag(s, txn, tag, rid, &st, &class)) != 0)
+				break;
+			fv_state_free(&st);
+		}
+		if ((rc = fv_st_load_op(s, txn, key, tag, &pt, &dec)) != 0)
+			break;
+		free(dec.fields);
+		n++;
+		if ((rc = cb(arg, pt.p, pt.len, fv_get_u64(key +
+		    FV_ID_BYTES))) != 0)
+			break;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else if (rc > 0)
+		rc = fv_mdb_err(rc);
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	fv_buf_free(&pt);
+	fv_st_read_end(s, txn);
+	return rc;
+}
+
+int
+fv_store_device_put(struct fv_store *s, const struct fv_device *d)
+{
+	char pk[65], group[sizeof(d->group)];
+	MDB_val k = { FV_ID_BYTES, (void *)d->id }, v;
+	json_t *j;
+	char *txt;
+	int rc;
+
+	if (s->txn == NULL)
+		return FV_EBUSY;
+	sodium_bin2hex(pk, sizeof(pk), d->sign_pk, 32);
+	snprintf(group, sizeof(group), "%s", d->group);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:b}", "name", d->name, "role",
+	    d->role, "public_key", pk, "group", group, "revoked", d->revoked);
+	if (j == NULL || (txt = json_dumps(j, JSON_COMPACT |
+	    JSON_SORT_KEYS)) == NULL) {
+		json_decref(j);
+		return FV_ENOMEM;
+	}
+	json_decref(j);
+	v.mv_size = strlen(txt);
+	v.mv_data = txt;
+	rc = fv_mdb_err(fv_st_txn_put(s, s->db_devs, &k, &v, 0));
+	fv_json_free(txt);
+	return fv_st_poison(s, rc);
+}
+
+int
+fv_store_device_get(struct fv_store *s, const uint8_t id[FV_ID_BYTES],
+    struct fv_device *d)
+{
+	MDB_val k = { FV_ID_BYTES, (void *)id }, v;
+	MDB_txn *txn;
+	const char *pk;
+	json_t *j = NULL;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if ((rc = fv_st_read_begin(s, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_get(txn, s->db_devs, &k, &v)) != 0)
+		rc = fv_mdb_err(rc);
+	else if ((j = json_loadb(v.mv_data, v.mv_size, 0, NULL)) == NULL ||
+	    (pk = json_string_value(json_object_get(j, "public_key"))) ==
+	    NULL || sodium_hex2bin(d->sign_pk, 32, pk, strlen(pk), NULL, NULL,
+	    NULL) != 0)
+		rc = FV_ECORRUPT;
+	else {
+		memcpy(d->id, id, FV_ID_BYTES);
+		snprintf(d->name, sizeof(d->name), "%s",
+		    json_string_value(json_object_get(j, "name")) ?: "");
+		snprintf(d->role, sizeof(d->role), "%s",
+		    json_string_value(json_object_get(j, "role")) ?: "");
+		snprintf(d->group, sizeof(d->group), "%s",
+		    json_string_value(json_object_get(j, "group")) ?: "");
+		d->revoked = json_is_true(json_object_get(j, "revoked"));
+	}
+	json_decref(j);
+	fv_st_read_end(s, txn);
+	return rc;
+}
