@@ -106,7 +106,8 @@ fv_env_open(struct fv_store *s)
 	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->db_meta)) ||
 	    (rc = mdb_dbi_open(txn, "ops", MDB_CREATE, &s->db_ops)) ||
 	    (rc = mdb_dbi_open(txn, "records", MDB_CREATE, &s->db_recs)) ||
-	    (rc = mdb_dbi_open(txn, "devices", MDB_CREATE, &s->db_devs))) {
+	    (rc = mdb_dbi_open(txn, "devices", MDB_CREATE, &s->db_devs)) ||
+	    (rc = mdb_dbi_open(txn, "tokens", MDB_CREATE, &s->db_tokens))) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
@@ -190,6 +191,15 @@ fv_read_meta(struct fv_store *s)
 		rc = fv_meta_get(s, txn, "mk", s->mk_wrapped, FV_SLOT_BYTES);
 	if (rc == 0)
 		rc = fv_meta_get(s, txn, "sign_sk", s->sk_wrapped, SK_WRAPPED);
+	if (rc == 0) {
+		uint8_t acked[16];
+
+		/* sync state: absent until the first sync */
+		if (fv_meta_get(s, txn, "acked", acked, 16) == 0) {
+			s->acked = fv_get_u64(acked);
+			s->last_sync = (int64_t)fv_get_u64(acked + 8);
+		}
+	}
 	if (rc == 0 && (rc = fv_meta_get(s, txn, "clock", clock, 24)) == 0) {
 		s->seq = fv_get_u64(clock);
 		s->clock.last = fv_get_u64(clock + 8);

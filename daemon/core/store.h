@@ -123,6 +123,27 @@ int	fv_store_device_put(struct fv_store *s, const struct fv_device *d);
 int	fv_store_device_get(struct fv_store *s,
 	    const uint8_t id[FV_ID_BYTES], struct fv_device *d);
 
+/* Sync: this installation's Noise static key pair (the X25519 form of its
+ * signing key; sk: 32 bytes of secret memory, caller wipes). */
+int	fv_store_noise_keys(struct fv_store *s, uint8_t *sk, uint8_t pk[32]);
+/* The X25519 form of a device's signing key (what its Noise static is). */
+int	fv_store_x25519_of(const uint8_t sign_pk[32], uint8_t pk[32]);
+/* The highest seq of author's ops this store holds (0: none). */
+int	fv_store_have_seq(struct fv_store *s,
+	    const uint8_t author[FV_ID_BYTES], uint64_t *seq);
+/* A field device records that HQ holds its ops up to up_to (in the open
+ * transaction); pending and last_sync follow. */
+int	fv_store_set_acked(struct fv_store *s, uint64_t up_to, int64_t when_ms);
+int64_t	fv_store_last_sync(const struct fv_store *s);
+/* HQ's enrollment tokens (plain JSON: no secret in them, only its hash). */
+int	fv_store_token_put(struct fv_store *s, const uint8_t id[16],
+	    const json_t *t);
+int	fv_store_token_get(struct fv_store *s, const uint8_t id[16],
+	    json_t **out);
+/* Every known device as a JSON array of {id, name, role, group,
+ * public_key, revoked}. */
+int	fv_store_devices(struct fv_store *s, json_t **out);
+
 /* The record as JSON (new reference).  FV_ENOTFOUND, FV_EDELETED. */
 int	fv_store_get(struct fv_store *s, enum fv_rtype t,
 	    const uint8_t rid[FV_ID_BYTES], json_t **out);

@@ -40,7 +40,7 @@ struct pend {
 struct fv_store {
 	char			 dir[PATH_MAX];
 	MDB_env			*env;
-	MDB_dbi			 db_meta, db_ops, db_recs, db_devs;
+	MDB_dbi			 db_meta, db_ops, db_recs, db_devs, db_tokens;
 	struct fv_keyfile	*kf;
 	struct fv_store_info	 info;
 	struct fv_kdf		 kdf;
@@ -48,7 +48,8 @@ struct fv_store {
 	uint8_t			 sk_wrapped[SK_WRAPPED];
 	uint8_t			*keys;		/* secmem; NULL when locked */
 	struct fv_index		*idx;
-	uint64_t		 seq, acked;
+	uint64_t		 seq, acked;	/* acked: by HQ, up to this seq */
+	int64_t			 last_sync;	/* Unix ms, 0: never */
 	uint64_t		 txns;		/* transactions committed */
 	struct fv_hlc		 clock;
 	size_t			 mapsize;

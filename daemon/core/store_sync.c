@@ -263,3 +263,150 @@ fv_store_device_get(struct fv_store *s, const uint8_t id[FV_ID_BYTES],
 	fv_st_read_end(s, txn);
 	return rc;
 }
+
+int
+fv_store_noise_keys(struct fv_store *s, uint8_t *sk, uint8_t pk[32])
+{
+	if (s->keys == NULL)
+		return FV_ELOCKED;
+	/* one identity: the Noise static is the signing key's X25519 form */
+	if (crypto_sign_ed25519_sk_to_curve25519(sk, K_SK(s)) != 0 ||
+	    crypto_sign_ed25519_pk_to_curve25519(pk, s->info.sign_pk) != 0)
+		return FV_ECRYPTO;
+	return 0;
+}
+
+int
+fv_store_x25519_of(const uint8_t sign_pk[32], uint8_t pk[32])
+{
+	return crypto_sign_ed25519_pk_to_curve25519(pk, sign_pk) == 0 ? 0 :
+	    FV_EINVAL;
+}
+
+int
+fv_store_have_seq(struct fv_store *s, const uint8_t author[FV_ID_BYTES],
+    uint64_t *seq)
+{
+	uint8_t k0[OPKEY_BYTES];
+	MDB_val k = { OPKEY_BYTES, k0 }, v;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	int rc;
+
+	*seq = 0;
+	if ((rc = fv_st_read_begin(s, &txn)) != 0)
+		return rc;
+	fv_st_opkey(k0, author, UINT64_MAX);
+	if ((rc = fv_mdb_err(mdb_cursor_open(txn, s->db_ops, &cur))) == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (rc == 0 && memcmp(k.mv_data, k0, OPKEY_BYTES) != 0)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+		else if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+		if (rc == 0 && k.mv_size == OPKEY_BYTES &&
+		    memcmp(k.mv_data, author, FV_ID_BYTES) == 0)
+			*seq = fv_get_u64((const uint8_t *)k.mv_data +
+			    FV_ID_BYTES);
+		rc = rc == MDB_NOTFOUND ? 0 : fv_mdb_err(rc);
+		mdb_cursor_close(cur);
+	}
+	fv_st_read_end(s, txn);
+	return rc;
+}
+
+int
+fv_store_set_acked(struct fv_store *s, uint64_t up_to, int64_t when_ms)
+{
+	uint8_t v[16];
+	int rc;
+
+	if (s->txn == NULL)
+		return FV_EBUSY;
+	if (up_to < s->acked)
+		up_to = s->acked;		/* acknowledgements only grow */
+	fv_put_u64(v, up_to);
+	fv_put_u64(v + 8, (uint64_t)when_ms);
+	s->t_dirty = 1;
+	if ((rc = fv_meta_put(s, s->txn, "acked", v, sizeof(v))) == 0) {
+		s->acked = up_to;
+		s->last_sync = when_ms;
+	}
+	return fv_st_poison(s, rc);
+}
+
+int64_t
+fv_store_last_sync(const struct fv_store *s)
+{
+	return s->last_sync;
+}
+
+int
+fv_store_token_put(struct fv_store *s, const uint8_t id[16], const json_t *t)
+{
+	MDB_val k = { 16, (void *)id }, v;
+	char *txt;
+	int rc;
+
+	if (s->txn == NULL)
+		return FV_EBUSY;
+	if ((txt = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		return FV_ENOMEM;
+	v.mv_size = strlen(txt);
+	v.mv_data = txt;
+	rc = fv_mdb_err(fv_st_txn_put(s, s->db_tokens, &k, &v, 0));
+	fv_json_free(txt);
+	return fv_st_poison(s, rc);
+}
+
+int
+fv_store_token_get(struct fv_store *s, const uint8_t id[16], json_t **out)
+{
+	MDB_val k = { 16, (void *)id }, v;
+	MDB_txn *txn;
+	int rc;
+
+	*out = NULL;
+	if ((rc = fv_st_read_begin(s, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_get(txn, s->db_tokens, &k, &v)) != 0)
+		rc = fv_mdb_err(rc);
+	else if ((*out = json_loadb(v.mv_data, v.mv_size, 0, NULL)) == NULL)
+		rc = FV_ECORRUPT;
+	fv_st_read_end(s, txn);
+	return rc;
+}
+
+int
+fv_store_devices(struct fv_store *s, json_t **out)
+{
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	MDB_val k, v;
+	json_t *arr = json_array(), *j;
+	char hex[2 * FV_ID_BYTES + 1];
+	int rc;
+
+	*out = NULL;
+	if ((rc = fv_st_read_begin(s, &txn)) != 0) {
+		json_decref(arr);
+		return rc;
+	}
+	if ((rc = fv_mdb_err(mdb_cursor_open(txn, s->db_devs, &cur))) == 0) {
+		while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+			if (k.mv_size != FV_ID_BYTES || (j = json_loadb(
+			    v.mv_data, v.mv_size, 0, NULL)) == NULL)
+				continue;
+			fv_id_hex(k.mv_data, hex);
+			json_object_set_new(j, "id", json_string(hex));
+			json_array_append_new(arr, j);
+		}
+		rc = rc == MDB_NOTFOUND ? 0 : fv_mdb_err(rc);
+		mdb_cursor_close(cur);
+	}
+	fv_st_read_end(s, txn);
+	if (rc != 0)
+		json_decref(arr);
+	else
+		*out = arr;
+	return rc;
+}
