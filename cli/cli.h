@@ -45,5 +45,7 @@ int	cmd_lock(struct cli *c);
 int	cmd_status(struct cli *c);
 int	cmd_record(struct cli *c, const char *type);	/* appeal / note */
 int	cmd_history(struct cli *c);
+int	cmd_sync(struct cli *c);
+int	cmd_device(struct cli *c);
 
 #endif

@@ -254,3 +254,98 @@ cmd_status(struct cli *c)
 	fv_resp_free(&r);
 	return EX_DONE;
 }
+
+int
+cmd_sync(struct cli *c)
+{
+	int enroll = strcmp(c->args[0], "enroll") == 0;
+	struct fv_resp r;
+	const char *tok = enroll && c->nargs == 2 ? c->args[1] : NULL;
+	int rc;
+
+	if (c->nargs != (enroll ? 2 : 1))
+		return cli_usage(enroll ? "enroll TOKEN" : "sync takes no "
+		    "arguments");
+	if ((rc = cli_call(c, "POST", enroll ? "/v1/enroll" : "/v1/sync", tok,
+	    tok ? strlen(tok) : 0, &r)) != 0)
+		return rc;
+	if (c->json)
+		cli_print_json(r.json);
+	else if (enroll)
+		printf("enrolled with HQ '%s'; %lld ops sent\n",
+		    json_string_value(json_object_get(r.json, "hq")),
+		    (long long)json_integer_value(json_object_get(r.json,
+		    "up")));
+	else
+		printf("synced with HQ '%s': %lld ops up, %lld down; HQ holds "
+		    "everything up to #%lld\n",
+		    json_string_value(json_object_get(r.json, "hq")),
+		    (long long)json_integer_value(json_object_get(r.json, "up")),
+		    (long long)json_integer_value(json_object_get(r.json,
+		    "down")), (long long)json_integer_value(json_object_get(
+		    r.json, "acked")));
+	fv_resp_free(&r);
+	return EX_DONE;
+}
+
+int
+cmd_device(struct cli *c)
+{
+	const char *verb = c->nargs > 1 ? c->args[1] : "";
+	struct fv_resp r;
+	char path[128], *body;
+	json_t *j, *d;
+	size_t i;
+	int rc;
+
+	if (strcmp(verb, "invite") == 0 && c->nargs == 3) {
+		j = json_pack("{s:s}", "name", c->args[2]);
+		if (c->assigned_to != NULL)
+			json_object_set_new(j, "assigned_to",
+			    json_string(c->assigned_to));
+		body = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		rc = cli_call(c, "POST", "/v1/devices/invite", body,
+		    body ? strlen(body) : 0, &r);
+		fv_json_free(body);
+		if (rc != 0)
+			return rc;
+		if (c->json)
+			cli_print_json(r.json);
+		else
+			printf("%s\n", json_string_value(json_object_get(
+			    r.json, "token")));
+	} else if (strcmp(verb, "list") == 0 && c->nargs == 2) {
+		if ((rc = cli_call(c, "GET", "/v1/devices", NULL, 0, &r)) != 0)
+			return rc;
+		if (c->json)
+			cli_print_json(r.json);
+		else {
+			printf("%-32s %-6s %-20s %-16s %s\n", "ID", "ROLE",
+			    "NAME", "GROUP", "STATE");
+			json_array_foreach(r.json, i, d)
+				printf("%-32s %-6s %-20s %-16s %s\n",
+				    json_string_value(json_object_get(d, "id")),
+				    json_string_value(json_object_get(d,
+				    "role")), json_string_value(
+				    json_object_get(d, "name")),
+				    json_string_value(json_object_get(d,
+				    "group")) ?: "", json_is_true(
+				    json_object_get(d, "revoked")) ?
+				    "revoked" : "active");
+		}
+	} else if (strcmp(verb, "revoke") == 0 && c->nargs == 3) {
+		snprintf(path, sizeof(path), "/v1/devices/%.40s/revoke",
+		    c->args[2]);
+		if ((rc = cli_call(c, "POST", path, NULL, 0, &r)) != 0)
+			return rc;
+		if (c->json)
+			cli_print_json(r.json);
+		else
+			printf("revoked %s\n", c->args[2]);
+	} else
+		return cli_usage("device invite NAME [--assigned-to G] | "
+		    "device list | device revoke ID");
+	fv_resp_free(&r);
+	return EX_DONE;
+}

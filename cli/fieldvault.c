@@ -39,6 +39,10 @@ static const char usage_text[] =
 "  appeal import FILE|-       bulk create from JSON Lines, print count\n"
 "  note add|get|list [--appeal ID]|update|delete\n"
 "  history ID                 the record's changes, oldest first\n"
+"  sync                       sync with HQ now and wait; prints what moved\n"
+"  enroll TOKEN               pair this field device with HQ\n"
+"  device invite NAME [--assigned-to G]   (HQ) a one-time enrollment token\n"
+"  device list | device revoke ID         (HQ) enrolled devices\n"
 "\n"
 "  -c CONFIG                  default " SYSCONFDIR "/fieldvault/"
 "fieldvault.conf\n"
@@ -168,6 +172,10 @@ main(int argc, char **argv)
 		rc = cmd_record(&c, cmd);
 	else if (strcmp(cmd, "history") == 0)
 		rc = cmd_history(&c);
+	else if (strcmp(cmd, "sync") == 0 || strcmp(cmd, "enroll") == 0)
+		rc = cmd_sync(&c);
+	else if (strcmp(cmd, "device") == 0)
+		rc = cmd_device(&c);
 	else
 		rc = cli_usage("unknown command '%s'", cmd);
 	fv_config_free(c.conf);

@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "api/server.h"
+#include "sync/sync.h"
 #include "buf.h"
 #include "daemon.h"
 #include "fv_error.h"
@@ -211,6 +212,12 @@ main(int argc, char **argv)
 		log_error("api: %s", err);
 		return 1;
 	}
+	if (strcmp(d.conf->role, "hq") == 0 &&
+	    fv_sync_listen(&d, err, sizeof(err)) != 0) {
+		log_error("sync: %s", err);
+		fv_api_stop(&d);
+		return 1;
+	}
 	d.ev_term = evsignal_new(d.base, SIGTERM, stop_cb, &d);
 	d.ev_int = evsignal_new(d.base, SIGINT, stop_cb, &d);
 	d.ev_hup = evsignal_new(d.base, SIGHUP, hup_cb, &d);
@@ -237,6 +244,7 @@ main(int argc, char **argv)
 	    passfile ? " (unlocking)" : "");
 	event_base_dispatch(d.base);
 
+	fv_sync_stop(&d);
 	fv_api_stop(&d);
 	fv_writer_free(d.writer);
 	fv_unlocker_free(d.unlocker);

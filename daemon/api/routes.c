@@ -19,6 +19,9 @@
 #include "vault.h"
 #include "worker.h"
 #include "writer.h"
+#include "frame.h"
+#include "sync/sync.h"
+#include "token.h"
 
 struct wctx {
 	struct fv_write		 wr;
@@ -77,6 +80,12 @@ get_status(struct fvd *d, struct evhttp_request *req)
 	    "locked", locked, "pending", (json_int_t)st.pending,
 	    "seq", (json_int_t)st.seq, "last_sync", "version", PACKAGE_VERSION,
 	    "unlocking", fv_unlocker_busy(d->unlocker));
+	if (o != NULL && fv_store_last_sync(d->store) > 0) {
+		char ts[32];
+
+		fv_format_rfc3339(fv_store_last_sync(d->store), ts);
+		json_object_set_new(o, "last_sync", json_string(ts));
+	}
 	if (o != NULL && !locked) {
 		json_object_set_new(o, "appeals", json_integer(
 		    (json_int_t)st.appeals));
@@ -540,6 +549,156 @@ list_records(struct fvd *d, struct evhttp_request *req, enum fv_rtype t)
 		reply_rc(req, rc, "list");
 }
 
+/* --- sync, enrollment, devices -------------------------------------- */
+
+static void
+sync_done(const struct fv_sync_result *r, void *arg)
+{
+	struct evhttp_request *req = arg;
+
+	if (r->rc != 0)
+		fv_api_error(req, r->rc == FV_EBUSY ? 429 : 502, NULL,
+		    "sync with HQ failed: %s", r->why[0] ? r->why :
+		    fv_strerror(r->rc));
+	else
+		fv_api_reply(req, 200, json_pack("{s:s, s:I, s:I, s:I}", "hq",
+		    r->hq, "up", (json_int_t)r->up, "down",
+		    (json_int_t)r->down, "acked", (json_int_t)r->acked));
+}
+
+/* POST /v1/sync (field), POST /v1/enroll (field, body: the token) */
+static void
+post_sync(struct fvd *d, struct evhttp_request *req, int enroll)
+{
+	char token[FV_TOKEN_STR_MAX + 1];
+	size_t len;
+	char *p = body_of(req, &len);
+	int rc;
+
+	if (strcmp(d->conf->role, "field") != 0) {
+		fv_api_error(req, 400, NULL, "only a field device syncs with "
+		    "HQ; HQ serves on [sync] listen");
+		return;
+	}
+	if (enroll) {
+		while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r' ||
+		    p[len - 1] == ' '))
+			len--;
+		if (len == 0 || len > FV_TOKEN_STR_MAX) {
+			body_wipe(req);
+			fv_api_error(req, 400, NULL, "not an enrollment token");
+			return;
+		}
+		memcpy(token, p, len);
+		token[len] = '\0';
+		body_wipe(req);
+	}
+	rc = fv_sync_connect(d, enroll ? token : NULL, sync_done, req);
+	sodium_memzero(token, sizeof(token));
+	if (rc == FV_ENOTFOUND)
+		fv_api_error(req, 400, NULL, "this device is not enrolled: run "
+		    "'fieldvault enroll TOKEN'");
+	else if (rc == FV_EINVAL)
+		fv_api_error(req, 400, NULL, enroll ? "not a valid enrollment "
+		    "token" : "bad HQ address");
+	else if (rc == FV_EBUSY)
+		fv_api_error(req, 429, NULL, "a sync is already running");
+	else if (rc != 0)
+		fv_api_error(req, 502, NULL, "cannot reach HQ: %s",
+		    fv_strerror(rc));
+}
+
+static void
+devices(struct fvd *d, struct evhttp_request *req, const char *rest)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	struct fv_device dev;
+	uint8_t id[FV_ID_BYTES];
+	json_t *j;
+	int rc;
+
+	if (*rest == '\0' && m == EVHTTP_REQ_GET) {
+		if ((rc = fv_store_devices(d->store, &j)) != 0)
+			reply_rc(req, rc, "devices");
+		else
+			fv_api_reply(req, 200, j);
+		return;
+	}
+	if (strcmp(d->conf->role, "hq") != 0) {
+		fv_api_error(req, 400, NULL, "devices are invited and revoked "
+		    "at HQ");
+		return;
+	}
+	if (strcmp(rest, "/invite") == 0 && m == EVHTTP_REQ_POST) {
+		char token[FV_TOKEN_STR_MAX + 1];
+		const char *name, *group;
+		int64_t expires;
+		struct fv_verr e;
+		char ts[32];
+
+		if ((j = parse_json(req, 4096)) == NULL)
+			return;
+		name = json_string_value(json_object_get(j, "name"));
+		group = json_string_value(json_object_get(j, "assigned_to"));
+		if (name == NULL || !fv_frame_text_ok(name, strlen(name)) ||
+		    strlen(name) > FV_NAME_MAX) {
+			json_decref(j);
+			fv_api_error(req, 400, "name", "name: 1..64 characters");
+			return;
+		}
+		memset(&e, 0, sizeof(e));
+		if (group != NULL && !fv_valid_group(group)) {
+			json_decref(j);
+			fv_api_error(req, 400, "assigned_to", "assigned_to: a "
+			    "group name of 1..64 of a-z 0-9 _ . -");
+			return;
+		}
+		rc = fv_sync_invite(d, name, group, 72 * 3600, token,
+		    sizeof(token), &expires);
+		json_decref(j);
+		if (rc == FV_EINVAL) {
+			fv_api_error(req, 400, NULL, "set [sync] listen: the "
+			    "token carries HQ's address");
+			return;
+		}
+		if (rc != 0) {
+			reply_rc(req, rc, "invite");
+			return;
+		}
+		fv_format_rfc3339(expires * 1000, ts);
+		fv_api_reply(req, 200, json_pack("{s:s, s:s}", "token", token,
+		    "expires", ts));
+		sodium_memzero(token, sizeof(token));
+		return;
+	}
+	if (strncmp(rest, "/", 1) == 0 && strlen(rest) == 1 + 32 + 7 &&
+	    strcmp(rest + 33, "/revoke") == 0 && m == EVHTTP_REQ_POST) {
+		char hex[33];
+
+		memcpy(hex, rest + 1, 32);
+		hex[32] = '\0';
+		if (fv_id_parse(hex, id) != 0 ||
+		    (rc = fv_store_device_get(d->store, id, &dev)) ==
+		    FV_ENOTFOUND) {
+			fv_api_error(req, 404, NULL, "no such device");
+			return;
+		}
+		dev.revoked = 1;
+		if (rc != 0 || (rc = fv_store_begin(d->store)) != 0 ||
+		    (rc = fv_store_device_put(d->store, &dev)) != 0 ||
+		    (rc = fv_store_commit(d->store)) != 0) {
+			fv_store_abort(d->store);
+			reply_rc(req, rc, "revoke");
+			return;
+		}
+		log_info("sync: device '%s' revoked", dev.name);
+		fv_api_reply(req, 200, json_pack("{s:s, s:b}", "id", hex,
+		    "revoked", 1));
+		return;
+	}
+	fv_api_error(req, 404, NULL, "no such resource");
+}
+
 /* /v1/appeals..., /v1/notes... */
 static void
 records(struct fvd *d, struct evhttp_request *req, enum fv_rtype t,
@@ -621,6 +780,12 @@ fv_routes_dispatch(struct fvd *d, struct evhttp_request *req)
 	else if (strncmp(path, "/v1/notes", 9) == 0 &&
 	    (path[9] == '\0' || path[9] == '/'))
 		records(d, req, FV_RTYPE_NOTE, path + 9);
+	else if (strcmp(path, "/v1/sync") == 0 && m == EVHTTP_REQ_POST)
+		post_sync(d, req, 0);
+	else if (strcmp(path, "/v1/enroll") == 0 && m == EVHTTP_REQ_POST)
+		post_sync(d, req, 1);
+	else if (strncmp(path, "/v1/devices", 11) == 0)
+		devices(d, req, path + 11);
 	else if (strncmp(path, "/v1/history/", 12) == 0 &&
 	    m == EVHTTP_REQ_GET && fv_id_parse(path + 12, rid) == 0)
 		get_history(d, req, rid, path + 12);

@@ -152,6 +152,7 @@ fv_frame_decode(const uint8_t *buf, size_t len, struct fv_frame *f)
 	case FV_F_DEV_HELLO:
 		f->u.dev_hello.version = fv_rd_u8(&r);
 		rd_copy(&r, f->u.dev_hello.id, FV_ID_BYTES);
+		rd_copy(&r, f->u.dev_hello.pk, 32);
 		rd_text(&r, 1, FV_FRAME_NAME_MAX, f->u.dev_hello.name);
 		f->u.dev_hello.enroll = fv_rd_u8(&r);
 		if (f->u.dev_hello.version != FV_PROTO_VERSION ||
@@ -275,7 +276,8 @@ fv_frame_hq_hello(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
 
 int
 fv_frame_dev_hello(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
-    const char *name, const uint8_t *token_id, const uint8_t *mac)
+    const uint8_t pk[32], const char *name, const uint8_t *token_id,
+    const uint8_t *mac)
 {
 	if (!name_ok(name, 1, FV_FRAME_NAME_MAX) ||
 	    (token_id == NULL) != (mac == NULL))
@@ -283,6 +285,7 @@ fv_frame_dev_hello(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
 	put_hdr(b, FV_F_DEV_HELLO);
 	fv_buf_u8(b, FV_PROTO_VERSION);
 	fv_buf_put(b, id, FV_ID_BYTES);
+	fv_buf_put(b, pk, 32);
 	put_text(b, name);
 	fv_buf_u8(b, token_id != NULL);
 	if (token_id != NULL) {

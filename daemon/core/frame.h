@@ -81,6 +81,7 @@ struct fv_frame {
 		struct {		/* FV_F_DEV_HELLO */
 			uint8_t	 version;
 			uint8_t	 id[FV_ID_BYTES];
+			uint8_t	 pk[32];	/* its Ed25519 key */
 			char	 name[FV_FRAME_NAME_MAX + 1];
 			int	 enroll;	/* 0 or 1 */
 			uint8_t	 token_id[FV_ID_BYTES];	/* zero unless */
@@ -152,7 +153,7 @@ int	fv_frame_hq_hello(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
 	    const char *name);
 /* token_id and mac are both NULL (enroll = 0) or both set (enroll = 1). */
 int	fv_frame_dev_hello(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
-	    const char *name, const uint8_t *token_id, const uint8_t *mac);
+	    const uint8_t pk[32], const char *name, const uint8_t *token_id, const uint8_t *mac);
 int	fv_frame_want(struct fv_buf *b, uint64_t up, uint64_t down);
 int	fv_frame_ack(struct fv_buf *b, uint64_t up_to);
 int	fv_frame_end(struct fv_buf *b, uint64_t last);

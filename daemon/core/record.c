@@ -468,7 +468,7 @@ check_value(struct ctx *c, const char *prefix, const struct field *f,
 			    "must not be only white space");
 		return 0;
 	case K_GROUP:
-		if (len < 1 || len > f->max || strspn(s, GROUP_CHARS) != len)
+		if (!fv_valid_group(s))
 			return verr(c, prefix, f->name,
 			    "must be 1..%zu characters of a-z 0-9 _ . -",
 			    f->max);
@@ -694,4 +694,13 @@ fv_record_defaults(json_t *obj, enum fv_rtype t, long long now_ms)
 	    (r = set_default(obj, "received_at", now)) != 0)
 		return r;
 	return 0;
+}
+
+int
+fv_valid_group(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len >= 1 && len <= FV_GROUP_MAX_CHARS &&
+	    strspn(s, GROUP_CHARS) == len;
 }

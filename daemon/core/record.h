@@ -114,6 +114,9 @@ int fv_record_defaults(json_t *obj, enum fv_rtype t, long long now_ms);
  * XK (Kosovo, user-assigned but in common use); else 0.  NULL gives 0. */
 int fv_valid_country(const char *s);
 
+/* 1 if s is a group name (assigned_to): 1..64 of a-z 0-9 _ . - */
+int fv_valid_group(const char *s);
+
 /* 1 if s is exactly YYYY-MM-DD, a real calendar date, year 1900..2100. */
 int fv_valid_date(const char *s);
 

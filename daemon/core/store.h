@@ -135,6 +135,7 @@ int	fv_store_have_seq(struct fv_store *s,
  * transaction); pending and last_sync follow. */
 int	fv_store_set_acked(struct fv_store *s, uint64_t up_to, int64_t when_ms);
 int64_t	fv_store_last_sync(const struct fv_store *s);
+uint64_t fv_store_stats_acked(const struct fv_store *s);
 /* HQ's enrollment tokens (plain JSON: no secret in them, only its hash). */
 int	fv_store_token_put(struct fv_store *s, const uint8_t id[16],
 	    const json_t *t);
@@ -143,6 +144,13 @@ int	fv_store_token_get(struct fv_store *s, const uint8_t id[16],
 /* Every known device as a JSON array of {id, name, role, group,
  * public_key, revoked}. */
 int	fv_store_devices(struct fv_store *s, json_t **out);
+
+/* Small plain settings kept in the store (HQ's address, ...): no secret,
+ * no record content.  put runs in the open transaction. */
+int	fv_store_setting_put(struct fv_store *s, const char *key,
+	    const char *val);
+int	fv_store_setting_get(struct fv_store *s, const char *key, char *out,
+	    size_t len);
 
 /* The record as JSON (new reference).  FV_ENOTFOUND, FV_EDELETED. */
 int	fv_store_get(struct fv_store *s, enum fv_rtype t,

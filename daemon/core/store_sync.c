@@ -410,3 +410,54 @@ fv_store_devices(struct fv_store *s, json_t **out)
 		*out = arr;
 	return rc;
 }
+
+int
+fv_store_setting_put(struct fv_store *s, const char *key, const char *val)
+{
+	char k[64];
+
+	if (s->txn == NULL)
+		return FV_EBUSY;
+	if ((size_t)snprintf(k, sizeof(k), "set.%s", key) >= sizeof(k) ||
+	    strlen(val) > 1024)
+		return FV_EINVAL;
+	s->t_dirty = 1;
+	return fv_st_poison(s, fv_meta_put(s, s->txn, k, val, strlen(val)));
+}
+
+int
+fv_store_setting_get(struct fv_store *s, const char *key, char *out,
+    size_t len)
+{
+	char k[64];
+	MDB_val kv, v;
+	MDB_txn *txn;
+	int rc;
+
+	out[0] = '\0';
+	if ((size_t)snprintf(k, sizeof(k), "set.%s", key) >= sizeof(k))
+		return FV_EINVAL;
+	kv.mv_size = strlen(k);
+	kv.mv_data = k;
+	if (s->txn != NULL)
+		txn = s->txn;
+	else if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return fv_mdb_err(rc);
+	if ((rc = mdb_get(txn, s->db_meta, &kv, &v)) != 0)
+		rc = fv_mdb_err(rc);
+	else if (v.mv_size >= len)
+		rc = FV_ETOOBIG;
+	else {
+		memcpy(out, v.mv_data, v.mv_size);
+		out[v.mv_size] = '\0';
+	}
+	if (txn != s->txn)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+uint64_t
+fv_store_stats_acked(const struct fv_store *s)
+{
+	return s->acked;
+}

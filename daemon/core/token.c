@@ -105,6 +105,13 @@ fv_token_addr_ok(const char *a, size_t n)
 	return numeric ? ip_ok(AF_INET, a, c) : dns_ok(a, c);
 }
 
+static int
+b64_char_ok(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
 int
 fv_token_encode(const struct fv_token *t, char *out, size_t outlen)
 {
@@ -148,7 +155,7 @@ fv_token_decode(const char *s, struct fv_token *t)
 	uint8_t bin[FV_TOKEN_BIN_MAX];
 	struct fv_rd r;
 	const uint8_t *p;
-	size_t n, binlen, alen;
+	size_t n, binlen, alen, i;
 	int rc = FV_EINVAL;
 
 	memset(t, 0, sizeof(*t));
@@ -156,6 +163,11 @@ fv_token_decode(const char *s, struct fv_token *t)
 	if (n >= FV_TOKEN_STR_MAX || n < PREFIX_LEN ||
 	    memcmp(s, FV_TOKEN_PREFIX, PREFIX_LEN) != 0)
 		return FV_EINVAL;
+	/* libsodium 1.0.18 maps some bytes >= 0x80 to base64 digits (signed
+	 * char arithmetic): check the alphabet here */
+	for (i = PREFIX_LEN; i < n; i++)
+		if (!b64_char_ok(s[i]))
+			return FV_EINVAL;
 	/* no ignore set and no end pointer: a stray character is an error,
 	 * and libsodium refuses non-zero padding bits (one text per token) */
 	if (sodium_base642bin(bin, sizeof(bin), s + PREFIX_LEN,

@@ -31,7 +31,8 @@
 #define FV_TOKEN_ADDR_MAX	127	/* bytes of "host:port" */
 #define FV_TOKEN_MAC_BYTES	32
 /* Bytes of the binary token: 106 + the address. */
-#define FV_TOKEN_BIN_MIN	(1 + FV_ID_BYTES + 32 + 8 + FV_ID_BYTES + 32 + 1)
+#define FV_TOKEN_BIN_MIN	\
+	(1 + FV_ID_BYTES + 32 + 8 + FV_ID_BYTES + 32 + 1)
 #define FV_TOKEN_BIN_MAX	(FV_TOKEN_BIN_MIN + FV_TOKEN_ADDR_MAX)
 /* Room for the longest token text and its NUL. */
 #define FV_TOKEN_STR_MAX	316

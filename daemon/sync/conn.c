@@ -21,6 +21,7 @@ struct fv_conn {
 	void			*arg;
 	int			 initiator, ready, dead;
 	int			 busy, freeme;	/* in a callback: free later */
+	int			 closing;	/* once the output is written */
 	uint8_t			 hh[FV_NOISE_HASH_BYTES];	/* after msg 2 */
 	uint8_t			 hello[FV_CONN_HELLO_MAX];
 	size_t			 hellolen;
@@ -149,7 +150,8 @@ read_cb(struct bufferevent *bev, void *arg)
 
 	/* callbacks may free the connection: it goes once we are out */
 	c->busy = 1;
-	while (!c->dead && rc == 0 && evbuffer_get_length(in) >= 2) {
+	while (!c->dead && !c->closing && rc == 0 &&
+	    evbuffer_get_length(in) >= 2) {
 		evbuffer_copyout(in, hdr, 2);
 		len = (size_t)hdr[0] << 8 | hdr[1];
 		if (len == 0) {
@@ -171,6 +173,29 @@ read_cb(struct bufferevent *bev, void *arg)
 	c->busy = 0;
 	if (c->freeme)
 		really_free(c);
+	else if (c->closing && evbuffer_get_length(bufferevent_get_output(
+	    c->bev)) == 0)
+		die(c, 0);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct fv_conn *c = arg;
+
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) ==
+	    0)
+		die(c, 0);
+}
+
+void
+fv_conn_close_after_flush(struct fv_conn *c)
+{
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	    !c->busy)
+		die(c, 0);
 }
 
 static void
@@ -218,7 +243,7 @@ fv_conn_new(struct event_base *base, evutil_socket_t fd, int initiator,
 		fv_conn_free(c);
 		return rc;
 	}
-	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_set_timeouts(c->bev, &(struct timeval){
 	    FV_CONN_HS_TIMEOUT, 0 }, NULL);
 	/* a peer may not make us buffer more than one message */

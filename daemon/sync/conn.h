@@ -62,6 +62,8 @@ int	fv_conn_new(struct event_base *base, evutil_socket_t fd, int initiator,
 /* Sends one frame (1..FV_CONN_FRAME_MAX bytes).  0, FV_EINVAL (not ready,
  * bad size) or FV_ENOMEM. */
 int	fv_conn_send(struct fv_conn *c, const uint8_t *f, size_t len);
+/* Closes once everything queued is written (closed() is called then). */
+void	fv_conn_close_after_flush(struct fv_conn *c);
 /* Closes now, without calling closed(); wipes every key. */
 void	fv_conn_free(struct fv_conn *c);
 /* Bytes queued for sending (for flow control). */

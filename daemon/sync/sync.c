@@ -1,0 +1,667 @@
+/*
+ * sync.c - the sessions of docs/protocol.md §4 on top of conn.c.
+ *
+ * This version moves ops up (device to HQ), enrolls devices and refuses
+ * unknown, revoked and wrongly keyed peers with an ERROR frame; HQ's down
+ * stream (assigned appeals back to the field) is not yet sent: HQ answers
+ * END at once.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "buf.h"
+#include "conn.h"
+#include "frame.h"
+#include "fv_error.h"
+#include "hlc.h"
+#include "log.h"
+#include "secmem.h"
+#include "store.h"
+#include "sync.h"
+#include "token.h"
+
+struct sess {
+	struct fvd		*d;
+	struct fv_conn		*c;
+	int			 hq;		/* our side */
+	uint8_t			 peer[FV_ID_BYTES];
+	char			 peer_name[FV_NAME_MAX + 1];
+	int			 refuse;	/* HQ: ERROR code to send */
+	char			 refuse_why[FV_FRAME_TEXT_MAX + 1];
+	/* field side */
+	struct fv_token		*tok;		/* secmem, when enrolling */
+	uint8_t			 hq_pk[32];	/* pinned (Ed25519) */
+	uint64_t		 start_acked, last_sent;
+	int			 got_end, done;
+	fv_sync_cb		 cb;
+	void			*arg;
+	struct fv_sync_result	 res;
+};
+
+static struct evconnlistener *listener;
+static struct sess *field_sess;
+
+static int
+send_buf(struct sess *ss, struct fv_buf *b)
+{
+	int rc = b->err ? b->err : fv_conn_send(ss->c, b->p, b->len);
+
+	fv_buf_free(b);
+	return rc;
+}
+
+static void
+send_error(struct sess *ss, int code, const char *why)
+{
+	struct fv_buf b = { 0 };
+
+	fv_frame_error(&b, (uint16_t)code, why);
+	send_buf(ss, &b);
+}
+
+/* Field: the session is over; tell whoever asked. */
+static void
+field_done(struct sess *ss, int rc, const char *why)
+{
+	if (ss->done)
+		return;
+	ss->done = 1;
+	ss->res.rc = rc;
+	if (why != NULL)
+		snprintf(ss->res.why, sizeof(ss->res.why), "%s", why);
+	ss->res.acked = fv_store_stats_acked(ss->d->store);
+	if (ss->res.acked > ss->start_acked)
+		ss->res.up = ss->res.acked - ss->start_acked;
+	if (ss->cb != NULL)
+		ss->cb(&ss->res, ss->arg);
+}
+
+static void
+sess_free(struct sess *ss)
+{
+	if (ss == field_sess)
+		field_sess = NULL;
+	fv_secmem_free(ss->tok);
+	free(ss);
+}
+
+/* --- HQ ------------------------------------------------------------------- */
+
+static int
+hq_check_device(struct sess *ss, const struct fv_frame *f,
+    const uint8_t rs[32], const uint8_t hh[64])
+{
+	const struct fv_frame *fr = f;
+	struct fv_store *s = ss->d->store;
+	struct fv_device dev;
+	uint8_t x[32], id[FV_ID_BYTES], mac[32], sh[32];
+	const char *shex;
+	json_t *t = NULL;
+	int rc;
+
+	if (fv_store_x25519_of(fr->u.dev_hello.pk, x) != 0 ||
+	    sodium_memcmp(x, rs, 32) != 0) {
+		ss->refuse = FV_PE_WRONG_KEY;
+		return 0;
+	}
+	crypto_generichash(id, FV_ID_BYTES, fr->u.dev_hello.pk, 32, NULL, 0);
+	if (memcmp(id, fr->u.dev_hello.id, FV_ID_BYTES) != 0) {
+		ss->refuse = FV_PE_PROTOCOL;
+		return 0;
+	}
+	memcpy(ss->peer, id, FV_ID_BYTES);
+	snprintf(ss->peer_name, sizeof(ss->peer_name), "%s",
+	    fr->u.dev_hello.name);
+	if (!fr->u.dev_hello.enroll) {
+		if ((rc = fv_store_device_get(s, id, &dev)) == FV_ENOTFOUND)
+			ss->refuse = FV_PE_UNKNOWN_DEVICE;
+		else if (rc != 0)
+			ss->refuse = rc == FV_ELOCKED ? FV_PE_LOCKED :
+			    FV_PE_INTERNAL;
+		else if (dev.revoked)
+			ss->refuse = FV_PE_REVOKED;
+		else if (sodium_memcmp(dev.sign_pk, fr->u.dev_hello.pk, 32))
+			ss->refuse = FV_PE_WRONG_KEY;
+		else
+			snprintf(ss->peer_name, sizeof(ss->peer_name), "%s",
+			    dev.name);
+		return 0;
+	}
+	/* enrollment: the token must be known, unused, unexpired, and the
+	 * device must prove its secret, bound to this handshake */
+	ss->refuse = FV_PE_ENROLL;
+	if (fv_store_token_get(s, fr->u.dev_hello.token_id, &t) != 0)
+		return 0;
+	shex = json_string_value(json_object_get(t, "secret_hash"));
+	if (shex == NULL || sodium_hex2bin(sh, 32, shex, strlen(shex), NULL,
+	    NULL, NULL) != 0 || json_is_true(json_object_get(t, "used")) ||
+	    json_integer_value(json_object_get(t, "expires")) <
+	    fv_now_ms() / 1000)
+		goto out;
+	fv_token_mac(sh, hh, mac);
+	if (sodium_memcmp(mac, fr->u.dev_hello.mac, 32) != 0)
+		goto out;
+	memset(&dev, 0, sizeof(dev));
+	memcpy(dev.id, id, FV_ID_BYTES);
+	memcpy(dev.sign_pk, fr->u.dev_hello.pk, 32);
+	snprintf(dev.name, sizeof(dev.name), "%s",
+	    json_string_value(json_object_get(t, "name")) ?: "device");
+	snprintf(dev.role, sizeof(dev.role), "field");
+	snprintf(dev.group, sizeof(dev.group), "%s",
+	    json_string_value(json_object_get(t, "group")) ?: "");
+	json_object_set_new(t, "used", json_true());
+	json_object_set_new(t, "device", json_string(fr->u.dev_hello.name));
+	if (fv_store_begin(s) != 0)
+		goto out;
+	if (fv_store_device_put(s, &dev) != 0 ||
+	    fv_store_token_put(s, fr->u.dev_hello.token_id, t) != 0 ||
+	    fv_store_commit(s) != 0) {
+		fv_store_abort(s);
+		ss->refuse = FV_PE_INTERNAL;
+		goto out;
+	}
+	snprintf(ss->peer_name, sizeof(ss->peer_name), "%s", dev.name);
+	log_info("sync: enrolled device '%s'", dev.name);
+	ss->refuse = 0;
+out:
+	json_decref(t);
+	return 0;
+}
+
+static const char *
+pe_text(int code)
+{
+	switch (code) {
+	case FV_PE_UNKNOWN_DEVICE: return "device not enrolled at this HQ";
+	case FV_PE_REVOKED:	return "device revoked";
+	case FV_PE_WRONG_KEY:	return "wrong device key";
+	case FV_PE_ENROLL:	return "enrollment refused: token unknown, "
+				    "used or expired, or proof wrong";
+	case FV_PE_BAD_SIG:	return "bad signature on an op";
+	case FV_PE_FORK:	return "fork: two ops with one sequence number";
+	case FV_PE_LOCKED:	return "HQ's store is locked";
+	case FV_PE_INTERNAL:	return "HQ could not store the ops";
+	}
+	return "protocol error";
+}
+
+static int
+hq_ops(struct sess *ss, const struct fv_frame *f)
+{
+	struct fv_store *s = ss->d->store;
+	struct fv_frame_ops_iter it;
+	struct fv_buf b = { 0 };
+	const uint8_t *op;
+	size_t len;
+	uint64_t last = 0;
+	int rc, applied, n = 0;
+
+	if ((rc = fv_store_begin(s)) != 0)
+		return rc == FV_ELOCKED ? FV_PE_LOCKED : FV_PE_INTERNAL;
+	fv_frame_ops_iter_init(&it, f);
+	while ((rc = fv_frame_ops_next(&it, &op, &len)) == 1) {
+		/* up: only the device's own ops */
+		if (len < FV_OP_HDR || memcmp(op + 3, ss->peer,
+		    FV_ID_BYTES) != 0) {
+			rc = FV_EINVAL;
+			break;
+		}
+		if ((rc = fv_store_apply(s, op, len, &applied)) != 0)
+			break;
+		last = fv_get_u64(op + 3 + FV_ID_BYTES);
+		n += applied;
+	}
+	if (rc != 0) {
+		fv_store_abort(s);
+		log_warnx("sync: device '%s': op refused: %s", ss->peer_name,
+		    fv_strerror(rc));
+		return rc == FV_ESIG ? FV_PE_BAD_SIG : rc == FV_EFORK ?
+		    FV_PE_FORK : rc == FV_EINVAL || rc == FV_EUNKNOWN ||
+		    rc == FV_ECLOCK ? FV_PE_PROTOCOL : FV_PE_INTERNAL;
+	}
+	if ((rc = fv_store_commit(s)) != 0)
+		return FV_PE_INTERNAL;
+	ss->res.down += (uint64_t)n;
+	fv_frame_ack(&b, last);
+	return send_buf(ss, &b) == 0 ? 0 : FV_PE_INTERNAL;
+}
+
+/* --- both sides ------------------------------------------------------------ */
+
+static int
+hello_cb(struct fv_conn *c, const uint8_t *p, size_t len, const uint8_t rs[32],
+    const uint8_t hh[64], uint8_t *reply, size_t *replylen, void *arg)
+{
+	struct sess *ss = arg;
+	struct fv_frame f;
+	struct fv_buf b = { 0 };
+	uint8_t x[32], mac[32], sh[32];
+	const struct fv_store_info *in = fv_store_info(ss->d->store);
+
+	if (fv_frame_decode(p, len, &f) != 0)
+		return FV_EINVAL;
+	if (ss->hq)
+		return f.type == FV_F_DEV_HELLO ? hq_check_device(ss, &f, rs,
+		    hh) : FV_EINVAL;
+	/* field: is this the HQ we pinned (or the token names)? */
+	if (f.type != FV_F_HQ_HELLO || fv_store_x25519_of(ss->hq_pk, x) != 0 ||
+	    sodium_memcmp(x, rs, 32) != 0) {
+		snprintf(ss->res.why, sizeof(ss->res.why), "HQ's key is not "
+		    "the one this device pinned");
+		return FV_EUNKNOWN;
+	}
+	memcpy(ss->peer, f.u.hello.id, FV_ID_BYTES);
+	snprintf(ss->res.hq, sizeof(ss->res.hq), "%s", f.u.hello.name);
+	if (ss->tok != NULL) {
+		fv_token_secret_hash(ss->tok->secret, sh);
+		fv_token_mac(sh, hh, mac);
+		sodium_memzero(sh, sizeof(sh));
+	}
+	fv_frame_dev_hello(&b, in->device_id, in->sign_pk, in->name,
+	    ss->tok ? ss->tok->token_id : NULL, ss->tok ? mac : NULL);
+	if (b.err || b.len > FV_CONN_HELLO_MAX) {
+		fv_buf_free(&b);
+		return FV_ENOMEM;
+	}
+	memcpy(reply, b.p, b.len);
+	*replylen = b.len;
+	fv_buf_free(&b);
+	return 0;
+}
+
+static void
+ready_cb(struct fv_conn *c, void *arg)
+{
+	struct sess *ss = arg;
+	struct fv_buf b = { 0 };
+
+	if (ss->hq) {
+		if (ss->refuse) {
+			log_warnx("sync: refused device '%s': %s",
+			    ss->peer_name, pe_text(ss->refuse));
+			send_error(ss, ss->refuse, pe_text(ss->refuse));
+			fv_conn_close_after_flush(c);
+		}
+		return;
+	}
+	fv_frame_want(&b, 0, 0);
+	send_buf(ss, &b);
+}
+
+/* Field: every own op HQ lacks, in OPS frames, then END. */
+static int
+collect_op(void *arg, const uint8_t *op, size_t len, uint64_t seq)
+{
+	struct fv_frame_ops *o = arg;
+	int rc = fv_frame_ops_add(o, op, len);
+
+	return rc;
+}
+
+static int
+field_send_up(struct sess *ss, uint64_t have)
+{
+	struct fv_store *s = ss->d->store;
+	const uint8_t *self = fv_store_info(s)->device_id;
+	struct fv_frame_ops o;
+	struct fv_buf b = { 0 };
+	uint64_t from = have;
+	int rc;
+
+	for (;;) {
+		struct fv_frame_ops_iter it;
+		struct fv_frame f;
+		const uint8_t *op;
+		size_t len;
+
+		b.len = 0;
+		if ((rc = fv_frame_ops_begin(&o, &b, from + 1)) != 0)
+			break;
+		rc = fv_store_ops_since(s, self, from, FV_FRAME_OPS_MAX,
+		    collect_op, &o);
+		if (rc == FV_ETOOBIG)
+			rc = 0;		/* the frame is full: send it */
+		if (rc != 0 || o.count == 0) {
+			fv_frame_ops_abort(&o);
+			break;
+		}
+		if ((rc = fv_frame_ops_end(&o)) != 0 ||
+		    (rc = fv_frame_decode(b.p, b.len, &f)) != 0)
+			break;
+		fv_frame_ops_iter_init(&it, &f);
+		while (fv_frame_ops_next(&it, &op, &len) == 1)
+			from = fv_get_u64(op + 3 + FV_ID_BYTES);
+		if ((rc = fv_conn_send(ss->c, b.p, b.len)) != 0)
+			break;
+	}
+	fv_buf_free(&b);
+	if (rc != 0)
+		return rc;
+	ss->last_sent = from;
+	fv_frame_end(&b, from);
+	return send_buf(ss, &b);
+}
+
+static void
+field_maybe_done(struct sess *ss)
+{
+	if (ss->got_end && fv_store_stats_acked(ss->d->store) >=
+	    ss->last_sent && ss->last_sent > 0) {
+		field_done(ss, 0, NULL);
+		fv_conn_close_after_flush(ss->c);
+	} else if (ss->got_end && ss->last_sent == 0) {
+		field_done(ss, 0, NULL);
+		fv_conn_close_after_flush(ss->c);
+	}
+}
+
+static int
+frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
+{
+	struct sess *ss = arg;
+	struct fv_store *s = ss->d->store;
+	struct fv_frame f;
+	struct fv_buf b = { 0 };
+	uint64_t have;
+	int pe;
+
+	if (fv_frame_decode(p, len, &f) != 0)
+		return FV_EINVAL;
+	if (ss->hq) {
+		if (ss->refuse)
+			return 0;	/* the ERROR is on its way out */
+		switch (f.type) {
+		case FV_F_WANT:
+			if (fv_store_have_seq(s, ss->peer, &have) != 0)
+				have = 0;
+			fv_frame_want(&b, have, 0);
+			if (send_buf(ss, &b) != 0)
+				return FV_EIO;
+			fv_frame_end(&b, 0);	/* nothing down yet */
+			return send_buf(ss, &b);
+		case FV_F_OPS:
+			if ((pe = hq_ops(ss, &f)) != 0) {
+				send_error(ss, pe, pe_text(pe));
+				fv_conn_close_after_flush(c);
+			}
+			return 0;
+		case FV_F_END:
+			log_info("sync: device '%s': %llu ops in",
+			    ss->peer_name, (unsigned long long)ss->res.down);
+			return 0;
+		}
+		return FV_EINVAL;
+	}
+	switch (f.type) {
+	case FV_F_WANT:
+		if (ss->tok != NULL) {
+			/* HQ took the enrollment: pin it */
+			struct fv_device hq;
+			char addr[FV_TOKEN_ADDR_MAX + 1];
+
+			memset(&hq, 0, sizeof(hq));
+			memcpy(hq.id, ss->tok->hq_id, FV_ID_BYTES);
+			memcpy(hq.sign_pk, ss->tok->hq_pk, 32);
+			snprintf(hq.name, sizeof(hq.name), "%s", ss->res.hq);
+			snprintf(hq.role, sizeof(hq.role), "hq");
+			snprintf(addr, sizeof(addr), "%s", ss->tok->addr);
+			if (fv_store_begin(s) != 0 ||
+			    fv_store_device_put(s, &hq) != 0 ||
+			    fv_store_setting_put(s, "hq_id", "set") != 0 ||
+			    fv_store_setting_put(s, "hq_addr", addr) != 0 ||
+			    fv_store_commit(s) != 0) {
+				fv_store_abort(s);
+				field_done(ss, FV_EIO, "could not record HQ");
+				return FV_EIO;
+			}
+			fv_secmem_free(ss->tok);
+			ss->tok = NULL;
+			log_info("sync: enrolled with HQ '%s'", ss->res.hq);
+		}
+		return field_send_up(ss, f.u.want.up);
+	case FV_F_ACK:
+		if (fv_store_begin(s) != 0 ||
+		    fv_store_set_acked(s, f.u.ack.up_to, fv_now_ms()) != 0 ||
+		    fv_store_commit(s) != 0) {
+			fv_store_abort(s);
+			return FV_EIO;
+		}
+		field_maybe_done(ss);
+		return 0;
+	case FV_F_END:
+		ss->got_end = 1;
+		field_maybe_done(ss);
+		return 0;
+	case FV_F_ERROR:
+		field_done(ss, FV_EUNKNOWN, f.u.error.text);
+		return FV_EINVAL;
+	}
+	return FV_EINVAL;
+}
+
+static void
+closed_cb(struct fv_conn *c, int err, void *arg)
+{
+	struct sess *ss = arg;
+
+	if (!ss->hq)
+		field_done(ss, err ? err : FV_EIO, ss->res.why[0] ?
+		    ss->res.why : "connection to HQ lost");
+	sess_free(ss);
+}
+
+static const struct fv_conn_cbs cbs = { hello_cb, ready_cb, frame_cb,
+    closed_cb };
+
+/* --- HQ: listening ----------------------------------------------------------- */
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct fvd *d = arg;
+	const struct fv_store_info *in = fv_store_info(d->store);
+	struct sess *ss;
+	struct fv_buf b = { 0 };
+	uint8_t *sk, pk[32];
+
+	evutil_make_socket_nonblocking(fd);
+	if ((ss = calloc(1, sizeof(*ss))) == NULL ||
+	    (sk = fv_secmem_alloc(32)) == NULL) {
+		free(ss);
+		evutil_closesocket(fd);
+		return;
+	}
+	ss->d = d;
+	ss->hq = 1;
+	if (fv_store_noise_keys(d->store, sk, pk) != 0) {
+		/* locked: no key to answer with */
+		fv_secmem_free(sk);
+		free(ss);
+		evutil_closesocket(fd);
+		log_warnx("sync: connection refused: store locked");
+		return;
+	}
+	fv_frame_hq_hello(&b, in->device_id, in->name);
+	if (b.err || fv_conn_new(d->base, fd, 0, sk, b.p, b.len, &cbs, ss,
+	    &ss->c) != 0)
+		free(ss);
+	fv_secmem_free(sk);
+	fv_buf_free(&b);
+}
+
+int
+fv_sync_listen(struct fvd *d, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+
+	if (d->conf->listen[0] == '\0')
+		return 0;
+	if (evutil_parse_sockaddr_port(d->conf->listen, (struct sockaddr *)&ss,
+	    &len) != 0) {
+		snprintf(err, errlen, "[sync] listen: '%s' is not IP:PORT",
+		    d->conf->listen);
+		return FV_EINVAL;
+	}
+	listener = evconnlistener_new_bind(d->base, accept_cb, d,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    64, (struct sockaddr *)&ss, len);
+	if (listener == NULL) {
+		snprintf(err, errlen, "[sync] listen %s: %s", d->conf->listen,
+		    strerror(errno));
+		return FV_EIO;
+	}
+	log_info("sync: HQ listening on %s", d->conf->listen);
+	return 0;
+}
+
+void
+fv_sync_stop(struct fvd *d)
+{
+	if (listener != NULL)
+		evconnlistener_free(listener);
+	listener = NULL;
+}
+
+/* --- field: connecting ---------------------------------------------------------- */
+
+int
+fv_sync_connect(struct fvd *d, const char *token, fv_sync_cb cb, void *arg)
+{
+	struct fv_store *s = d->store;
+	struct sockaddr_storage sa;
+	struct fv_device hq;
+	struct sess *ss;
+	char addr[FV_TOKEN_ADDR_MAX + 1];
+	uint8_t *sk, pk[32];
+	int len = sizeof(sa), fd, rc;
+	json_t *devs = NULL;
+	size_t i;
+
+	if (field_sess != NULL)
+		return FV_EBUSY;
+	if ((ss = calloc(1, sizeof(*ss))) == NULL)
+		return FV_ENOMEM;
+	ss->d = d;
+	ss->cb = cb;
+	ss->arg = arg;
+	if (token != NULL) {
+		if ((ss->tok = fv_secmem_alloc(sizeof(*ss->tok))) == NULL ||
+		    fv_token_decode(token, ss->tok) != 0) {
+			sess_free(ss);
+			return FV_EINVAL;
+		}
+		memcpy(ss->hq_pk, ss->tok->hq_pk, 32);
+		snprintf(addr, sizeof(addr), "%s", ss->tok->addr);
+	} else {
+		int found = 0;
+
+		/* the pinned HQ: the one device of role hq */
+		rc = fv_store_devices(s, &devs);
+		for (i = 0; rc == 0 && !found && i < json_array_size(devs);
+		    i++) {
+			json_t *dj = json_array_get(devs, i);
+			uint8_t id[FV_ID_BYTES];
+
+			if (strcmp(json_string_value(json_object_get(dj,
+			    "role")) ?: "", "hq") == 0 && fv_id_parse(
+			    json_string_value(json_object_get(dj, "id")), id) ==
+			    0 && fv_store_device_get(s, id, &hq) == 0) {
+				memcpy(ss->hq_pk, hq.sign_pk, 32);
+				found = 1;
+			}
+		}
+		json_decref(devs);
+		if (rc != 0 || !found) {
+			sess_free(ss);
+			return rc ? rc : FV_ENOTFOUND;	/* not enrolled */
+		}
+		if (d->conf->hq[0] != '\0')
+			snprintf(addr, sizeof(addr), "%s", d->conf->hq);
+		else if (fv_store_setting_get(s, "hq_addr", addr,
+		    sizeof(addr)) != 0) {
+			sess_free(ss);
+			return FV_ENOTFOUND;
+		}
+	}
+	ss->start_acked = fv_store_stats_acked(s);
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&sa,
+	    &len) != 0) {
+		sess_free(ss);
+		return FV_EINVAL;
+	}
+	if ((fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		sess_free(ss);
+		return FV_EIO;
+	}
+	evutil_make_socket_nonblocking(fd);
+	if (connect(fd, (struct sockaddr *)&sa, (socklen_t)len) != 0 &&
+	    errno != EINPROGRESS) {
+		close(fd);
+		sess_free(ss);
+		return FV_EIO;
+	}
+	if ((sk = fv_secmem_alloc(32)) == NULL ||
+	    (rc = fv_store_noise_keys(s, sk, pk)) != 0) {
+		fv_secmem_free(sk);
+		close(fd);
+		sess_free(ss);
+		return sk ? rc : FV_ENOMEM;
+	}
+	rc = fv_conn_new(d->base, fd, 1, sk, NULL, 0, &cbs, ss, &ss->c);
+	fv_secmem_free(sk);
+	if (rc != 0) {
+		sess_free(ss);
+		return rc;
+	}
+	field_sess = ss;
+	return 0;
+}
+
+int
+fv_sync_invite(struct fvd *d, const char *name, const char *group,
+    long valid_s, char *out, size_t outlen, int64_t *expires)
+{
+	const struct fv_store_info *in = fv_store_info(d->store);
+	struct fv_token *t;
+	uint8_t sh[32];
+	char hex[65];
+	json_t *j;
+	int rc;
+
+	if (d->conf->listen[0] == '\0')
+		return FV_EINVAL;
+	if ((t = fv_secmem_alloc(sizeof(*t))) == NULL)
+		return FV_ENOMEM;
+	randombytes_buf(t->token_id, sizeof(t->token_id));
+	randombytes_buf(t->secret, sizeof(t->secret));
+	t->expires = (uint64_t)(fv_now_ms() / 1000 + valid_s);
+	memcpy(t->hq_id, in->device_id, FV_ID_BYTES);
+	memcpy(t->hq_pk, in->sign_pk, 32);
+	snprintf(t->addr, sizeof(t->addr), "%s", d->conf->listen);
+	fv_token_secret_hash(t->secret, sh);
+	sodium_bin2hex(hex, sizeof(hex), sh, 32);
+	j = json_pack("{s:s, s:s, s:s, s:I, s:b}", "name", name, "group",
+	    group ? group : "", "secret_hash", hex, "expires",
+	    (json_int_t)t->expires, "used", 0);
+	if (j == NULL || (rc = fv_store_begin(d->store)) != 0 ||
+	    (rc = fv_store_token_put(d->store, t->token_id, j)) != 0 ||
+	    (rc = fv_store_commit(d->store)) != 0)
+		fv_store_abort(d->store);
+	else
+		rc = fv_token_encode(t, out, outlen);
+	*expires = (int64_t)t->expires;
+	json_decref(j);
+	fv_secmem_free(t);
+	return j == NULL ? FV_ENOMEM : rc;
+}
