@@ -1,0 +1,65 @@
+#!/bin/bash
+# A field device and HQ on loopback: enrollment with a one-time token, ops
+# up over the Noise channel, incremental and idempotent, and the refusals:
+# a used or forged token, an unenrolled device, a revoked one.
+. "${top_srcdir:-.}/tests/lib/lib.sh"
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fv_new hq hq "[sync]
+listen = 127.0.0.1:$port"
+fv_new f1 field
+fv_new f2 field
+for n in hq f1 f2; do fv_init $n; fv_start $n; fv_unlock $n; done
+
+out=$(fv f1 sync 2>&1); rc=$?
+is "$rc" 1 "a device never enrolled cannot sync"
+like "$out" "not enrolled" "and is told why"
+tok=$(fv hq device invite f1 --assigned-to tashkent)
+like "$tok" '^fv1\.[A-Za-z0-9_-]+$' "HQ prints a one-time token"
+out=$(fv f2 enroll "fv1.${tok:4:20}AAAA" 2>&1); rc=$?
+is "$rc" 1 "a mangled token is refused"
+for i in 1 2 3; do appeal_json "Sync Person $i" "recorded abroad $i"; echo; done > "$T_ROOT/a.jsonl"
+fv f1 appeal import "$T_ROOT/a.jsonl" > /dev/null
+A=$(fv f1 appeal list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+out=$(fv f1 enroll "$tok"); rc=$?
+is "$rc" 0 "enroll pairs the device with HQ"
+like "$out" "3 ops sent" "and sends what it holds"
+is "$(fv hq appeal get "$A" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["applicant"]["full_name"], r["created_by"])')" \
+    "Sync Person 1 f1" "HQ has the appeal, created by the device"
+is "$(fv f1 status --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["pending"], s["last_sync"] is not None)')" \
+    "0 True" "nothing pending on the device, last sync set"
+is "$(fv hq device list --json | python3 -c 'import json,sys; print(sorted((d["name"], d["group"], d["revoked"]) for d in json.load(sys.stdin) if d["role"] == "field"))')" \
+    "[('f1', 'tashkent', False)]" "HQ lists the device with its group"
+
+echo '{"status":"forwarded","partner":"ru-ombudsman"}' | fv f1 appeal update "$A" - > /dev/null
+fv f1 appeal delete "$(fv f1 appeal list --query "Sync Person 2" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')" > /dev/null
+out=$(fv f1 sync --json)
+is "$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["up"])')" 2 "the next sync moves only the 2 new changes"
+is "$(fv hq appeal get "$A" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["status"], r["partner"])')" \
+    "forwarded ru-ombudsman" "HQ has the update"
+is "$(fv hq appeal list --query "Sync Person 2" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" \
+    0 "and the delete"
+is "$(fv hq history "$A" --json | python3 -c 'import json,sys; print([h["device_name"] for h in json.load(sys.stdin)])')" \
+    "['f1', 'f1']" "HQ's history says which device wrote what"
+is "$(fv f1 sync --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["up"])')" 0 "a sync with nothing new moves nothing"
+
+out=$(fv f2 enroll "$tok" 2>&1); rc=$?
+is "$rc" 1 "a used token is refused"
+like "$out" "enrollment refused" "with a clear error"
+grep -q "refused device.*enrollment refused" "$T_ROOT/hq/log"; ok $? "and HQ logs it"
+
+fv_stop hq
+fv_start hq && fv_unlock hq
+is "$(fv hq appeal get "$A" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" forwarded "HQ keeps the synced appeals across a restart"
+echo '{"status":"closed"}' | fv f1 appeal update "$A" - > /dev/null
+fv f1 sync > /dev/null; ok $? "the device syncs again after HQ restarted"
+
+id=$(fv hq device list --json | python3 -c 'import json,sys; print([d["id"] for d in json.load(sys.stdin) if d["role"] == "field"][0])')
+fv hq device revoke "$id" > /dev/null; ok $? "HQ revokes the device"
+out=$(fv f1 sync 2>&1); rc=$?
+is "$rc" 1 "a revoked device is refused"
+like "$out" "device revoked" "and told so"
+grep -q "refused device 'f1': device revoked" "$T_ROOT/hq/log"; ok $? "HQ logs the refusal"
+fv hq status > /dev/null; ok $? "HQ keeps serving"
+grep -qa "Sync Person" "$T_ROOT/hq/log" "$T_ROOT/f1/log"; is $? 1 "no record content in either log"
+done_testing
