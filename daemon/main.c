@@ -218,6 +218,8 @@ main(int argc, char **argv)
 		fv_api_stop(&d);
 		return 1;
 	}
+	if (strcmp(d.conf->role, "field") == 0 && fv_sync_auto(&d) != 0)
+		fatalx("fieldvaultd: cannot set up automatic sync");
 	d.ev_term = evsignal_new(d.base, SIGTERM, stop_cb, &d);
 	d.ev_int = evsignal_new(d.base, SIGINT, stop_cb, &d);
 	d.ev_hup = evsignal_new(d.base, SIGHUP, hup_cb, &d);
@@ -244,7 +246,7 @@ main(int argc, char **argv)
 	    passfile ? " (unlocking)" : "");
 	event_base_dispatch(d.base);
 
-	fv_sync_stop(&d);
+	fv_sync_stop(&d);		/* HQ's listener, any session */
 	fv_api_stop(&d);
 	fv_writer_free(d.writer);
 	fv_unlocker_free(d.unlocker);
@@ -253,6 +255,8 @@ main(int argc, char **argv)
 	event_free(d.ev_int);
 	event_free(d.ev_hup);
 	event_free(d.ev_autolock);
+	if (d.ev_autosync != NULL)
+		event_free(d.ev_autosync);
 	event_base_free(d.base);
 	fv_config_free(d.conf);
 	fv_secmem_shutdown();

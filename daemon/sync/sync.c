@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@
 #include "token.h"
 
 struct sess {
+	LIST_ENTRY(sess)	 entry;		/* every live session */
 	struct fvd		*d;
 	struct fv_conn		*c;
 	int			 hq;		/* our side */
@@ -42,13 +44,27 @@ struct sess {
 	uint8_t			 hq_pk[32];	/* pinned (Ed25519) */
 	uint64_t		 start_acked, last_sent;
 	int			 got_end, done;
-	fv_sync_cb		 cb;
-	void			*arg;
+	fv_sync_cb		 cb[8];		/* whoever waits for it */
+	void			*arg[8];
+	int			 ncb;
 	struct fv_sync_result	 res;
 };
 
 static struct evconnlistener *listener;
 static struct sess *field_sess;
+static LIST_HEAD(, sess) sessions = LIST_HEAD_INITIALIZER(sessions);
+
+static struct sess *
+sess_new(struct fvd *d)
+{
+	struct sess *ss = calloc(1, sizeof(*ss));
+
+	if (ss != NULL) {
+		ss->d = d;
+		LIST_INSERT_HEAD(&sessions, ss, entry);
+	}
+	return ss;
+}
 
 static int
 send_buf(struct sess *ss, struct fv_buf *b)
@@ -72,6 +88,8 @@ send_error(struct sess *ss, int code, const char *why)
 static void
 field_done(struct sess *ss, int rc, const char *why)
 {
+	int i;
+
 	if (ss->done)
 		return;
 	ss->done = 1;
@@ -81,13 +99,14 @@ field_done(struct sess *ss, int rc, const char *why)
 	ss->res.acked = fv_store_stats_acked(ss->d->store);
 	if (ss->res.acked > ss->start_acked)
 		ss->res.up = ss->res.acked - ss->start_acked;
-	if (ss->cb != NULL)
-		ss->cb(&ss->res, ss->arg);
+	for (i = 0; i < ss->ncb; i++)
+		ss->cb[i](&ss->res, ss->arg[i]);
 }
 
 static void
 sess_free(struct sess *ss)
 {
+	LIST_REMOVE(ss, entry);
 	if (ss == field_sess)
 		field_sess = NULL;
 	fv_secmem_free(ss->tok);
@@ -475,26 +494,23 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	uint8_t *sk, pk[32];
 
 	evutil_make_socket_nonblocking(fd);
-	if ((ss = calloc(1, sizeof(*ss))) == NULL ||
-	    (sk = fv_secmem_alloc(32)) == NULL) {
-		free(ss);
+	if ((sk = fv_secmem_alloc(32)) == NULL) {
 		evutil_closesocket(fd);
 		return;
 	}
-	ss->d = d;
-	ss->hq = 1;
-	if (fv_store_noise_keys(d->store, sk, pk) != 0) {
+	if (fv_store_noise_keys(d->store, sk, pk) != 0 ||
+	    (ss = sess_new(d)) == NULL) {
 		/* locked: no key to answer with */
 		fv_secmem_free(sk);
-		free(ss);
 		evutil_closesocket(fd);
 		log_warnx("sync: connection refused: store locked");
 		return;
 	}
+	ss->hq = 1;
 	fv_frame_hq_hello(&b, in->device_id, in->name);
 	if (b.err || fv_conn_new(d->base, fd, 0, sk, b.p, b.len, &cbs, ss,
 	    &ss->c) != 0)
-		free(ss);
+		sess_free(ss);
 	fv_secmem_free(sk);
 	fv_buf_free(&b);
 }
@@ -528,9 +544,17 @@ fv_sync_listen(struct fvd *d, char *err, size_t errlen)
 void
 fv_sync_stop(struct fvd *d)
 {
+	struct sess *ss;
+
 	if (listener != NULL)
 		evconnlistener_free(listener);
 	listener = NULL;
+	/* sessions cut by the stop: nothing unacknowledged is lost, the
+	 * next session resends it */
+	while ((ss = LIST_FIRST(&sessions)) != NULL) {
+		fv_conn_free(ss->c);
+		sess_free(ss);
+	}
 }
 
 /* --- field: connecting ---------------------------------------------------------- */
@@ -548,13 +572,19 @@ fv_sync_connect(struct fvd *d, const char *token, fv_sync_cb cb, void *arg)
 	json_t *devs = NULL;
 	size_t i;
 
-	if (field_sess != NULL)
-		return FV_EBUSY;
-	if ((ss = calloc(1, sizeof(*ss))) == NULL)
+	if (field_sess != NULL) {
+		/* one session at a time: a second asker waits for it */
+		if (token != NULL || field_sess->ncb == 8)
+			return FV_EBUSY;
+		field_sess->cb[field_sess->ncb] = cb;
+		field_sess->arg[field_sess->ncb++] = arg;
+		return 0;
+	}
+	if ((ss = sess_new(d)) == NULL)
 		return FV_ENOMEM;
-	ss->d = d;
-	ss->cb = cb;
-	ss->arg = arg;
+	ss->cb[0] = cb;
+	ss->arg[0] = arg;
+	ss->ncb = 1;
 	if (token != NULL) {
 		if ((ss->tok = fv_secmem_alloc(sizeof(*ss->tok))) == NULL ||
 		    fv_token_decode(token, ss->tok) != 0) {
@@ -664,4 +694,78 @@ fv_sync_invite(struct fvd *d, const char *name, const char *group,
 	json_decref(j);
 	fv_secmem_free(t);
 	return j == NULL ? FV_ENOMEM : rc;
+}
+
+/* --- field: automatic sync ---------------------------------------------------- */
+
+static void autosync_cb(evutil_socket_t, short, void *);
+
+static void
+autosync_arm(struct fvd *d, long base_s)
+{
+	struct timeval tv;
+	long ms = base_s * 1000;
+
+	/* jitter, so that devices cut off together do not return together */
+	ms += (long)randombytes_uniform((uint32_t)(ms / 4 + 1)) - ms / 8;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(d->ev_autosync, &tv);
+}
+
+static void
+autosync_done(const struct fv_sync_result *r, void *arg)
+{
+	struct fvd *d = arg;
+	long backoff;
+
+	if (r->rc == 0) {
+		if (d->sync_failures > 0)
+			log_info("sync: HQ reachable again");
+		d->sync_failures = 0;
+		autosync_arm(d, d->conf->interval);
+		return;
+	}
+	d->sync_failures++;
+	backoff = FV_SYNC_RETRY_MIN << (d->sync_failures < 12 ?
+	    d->sync_failures - 1 : 11);
+	if (backoff > d->conf->interval)
+		backoff = d->conf->interval;
+	/* the first failure and every tenth: a laptop offline for days
+	 * must not fill the journal */
+	if (d->sync_failures == 1 || d->sync_failures % 10 == 0)
+		log_warnx("sync: with HQ failed (%d in a row): %s; retrying "
+		    "in about %ld s", d->sync_failures, r->why[0] ? r->why :
+		    fv_strerror(r->rc), backoff);
+	autosync_arm(d, backoff);
+}
+
+static void
+autosync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fvd *d = arg;
+	int rc;
+
+	if (fv_store_locked(d->store)) {
+		autosync_arm(d, FV_SYNC_RETRY_MIN);	/* no keys: wait */
+		return;
+	}
+	if ((rc = fv_sync_connect(d, NULL, autosync_done, d)) == FV_ENOTFOUND)
+		autosync_arm(d, d->conf->interval);	/* not enrolled */
+	else if (rc != 0) {
+		struct fv_sync_result r;
+
+		memset(&r, 0, sizeof(r));
+		r.rc = rc;
+		autosync_done(&r, d);
+	}
+}
+
+int
+fv_sync_auto(struct fvd *d)
+{
+	if ((d->ev_autosync = evtimer_new(d->base, autosync_cb, d)) == NULL)
+		return FV_ENOMEM;
+	autosync_arm(d, 1);		/* at start, once unlocked */
+	return 0;
 }

@@ -34,6 +34,12 @@ void	fv_sync_stop(struct fvd *d);
 int	fv_sync_connect(struct fvd *d, const char *token, fv_sync_cb cb,
 	    void *arg);
 
+/* Field: sync at start (once unlocked), every [sync] interval, and on
+ * failure again after FV_SYNC_RETRY_MIN s, doubling up to the interval,
+ * with jitter. */
+#define FV_SYNC_RETRY_MIN	5L
+int	fv_sync_auto(struct fvd *d);
+
 /* HQ: a one-time enrollment token for a new device. */
 int	fv_sync_invite(struct fvd *d, const char *name, const char *group,
 	    long valid_s, char *token, size_t len, int64_t *expires);

@@ -54,6 +54,20 @@ is "$(fv hq appeal get "$A" | python3 -c 'import json,sys; print(json.load(sys.s
 echo '{"status":"closed"}' | fv f1 appeal update "$A" - > /dev/null
 fv f1 sync > /dev/null; ok $? "the device syncs again after HQ restarted"
 
+# automatic sync: every interval, and again once HQ is back
+fv_stop f1
+sed -i 's/^auto_lock = 0/auto_lock = 0\n[sync]\ninterval = 2s/' "$(conf f1)"
+fv_start f1 && fv_unlock f1
+B=$(appeal_json "Auto Sync" | fv f1 appeal add -)
+has() { fv hq appeal get "$1" > /dev/null 2>&1; }
+wait_for 20 has "$B"; ok $? "a new appeal reaches HQ by itself (interval 2s)"
+fv_stop hq
+C=$(appeal_json "While HQ Was Away" | fv f1 appeal add -)
+wait_for 20 grep -q "sync: with HQ failed" "$T_ROOT/f1/log"; ok $? "the device notices HQ is gone"
+fv_start hq && fv_unlock hq
+wait_for 30 has "$C"; ok $? "and syncs on its own once HQ is back"
+grep -q "sync: HQ reachable again" "$T_ROOT/f1/log"; ok $? "saying so in its log"
+
 id=$(fv hq device list --json | python3 -c 'import json,sys; print([d["id"] for d in json.load(sys.stdin) if d["role"] == "field"][0])')
 fv hq device revoke "$id" > /dev/null; ok $? "HQ revokes the device"
 out=$(fv f1 sync 2>&1); rc=$?
