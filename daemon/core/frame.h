@@ -221,5 +221,7 @@ int	fv_receipt_verify(const uint8_t sig[FV_SIG_BYTES],
 /* 1 when s[0..n) is text a name or an ERROR text may hold (the rule of
  * fv_frame_decode(), without the length bounds), else 0. */
 int	fv_frame_text_ok(const char *s, size_t n);
+/* Encodes a decoded frame again (appended to b): the canonical bytes. */
+int	fv_frame_encode(const struct fv_frame *f, struct fv_buf *b);
 
 #endif

@@ -23,48 +23,6 @@ static uint8_t TOKEN_ID[FV_ID_BYTES], MAC[FV_FRAME_MAC_BYTES], PK[32];
 static uint8_t SIG[FV_SIG_BYTES];
 
 /* Re-encodes a decoded frame: what the fuzz harness does too. */
-static int
-reencode(const struct fv_frame *f, struct fv_buf *b)
-{
-	struct fv_frame_ops o;
-	struct fv_frame_ops_iter it;
-	const uint8_t *op;
-	size_t len;
-	int rc;
-
-	switch (f->type) {
-	case FV_F_HQ_HELLO:
-		return fv_frame_hq_hello(b, f->u.hello.id, f->u.hello.name);
-	case FV_F_DEV_HELLO:
-		return fv_frame_dev_hello(b, f->u.dev_hello.id,
-		    f->u.dev_hello.pk, f->u.dev_hello.name,
-		    f->u.dev_hello.enroll ? f->u.dev_hello.token_id : NULL,
-		    f->u.dev_hello.enroll ? f->u.dev_hello.mac : NULL);
-	case FV_F_WANT:
-		return fv_frame_want(b, f->u.want.up, f->u.want.down);
-	case FV_F_OPS:
-		if ((rc = fv_frame_ops_begin(&o, b, f->u.ops.first)) != 0)
-			return rc;
-		fv_frame_ops_iter_init(&it, f);
-		while (fv_frame_ops_next(&it, &op, &len))
-			if ((rc = fv_frame_ops_add(&o, op, len)) != 0)
-				return rc;
-		return fv_frame_ops_end(&o);
-	case FV_F_ACK:
-		return fv_frame_ack(b, f->u.ack.up_to);
-	case FV_F_END:
-		return fv_frame_end(b, f->u.end.last);
-	case FV_F_RECEIPT:
-		return fv_frame_receipt(b, f->u.receipt.up_to,
-		    f->u.receipt.hlc, f->u.receipt.sig);
-	case FV_F_REKEY:
-		return fv_frame_rekey(b);
-	case FV_F_ERROR:
-		return fv_frame_error(b, f->u.error.code, f->u.error.text);
-	}
-	return FV_EINVAL;
-}
-
 /* decodes and re-encodes to the same bytes */
 static int
 canonical(const uint8_t *p, size_t len)
@@ -75,7 +33,7 @@ canonical(const uint8_t *p, size_t len)
 
 	if (fv_frame_decode(p, len, &f) != 0)
 		return 0;
-	c = reencode(&f, &b) == 0 && b.len == len &&
+	c = fv_frame_encode(&f, &b) == 0 && b.len == len &&
 	    memcmp(b.p, p, len) == 0;
 	fv_buf_free(&b);
 	return c;
