@@ -183,6 +183,11 @@ fv_frame_decode(const uint8_t *buf, size_t len, struct fv_frame *f)
 		break;
 	case FV_F_REKEY:
 		break;
+	case FV_F_DEVICE:
+		rd_copy(&r, f->u.device.id, FV_ID_BYTES);
+		rd_copy(&r, f->u.device.pk, 32);
+		rd_text(&r, 1, FV_FRAME_NAME_MAX, f->u.device.name);
+		break;
 	case FV_F_ERROR:
 		f->u.error.code = fv_rd_u16(&r);
 		rd_text(&r, 0, FV_FRAME_TEXT_MAX, f->u.error.text);
@@ -443,6 +448,19 @@ fv_receipt_verify(const uint8_t sig[FV_SIG_BYTES],
 }
 
 int
+fv_frame_device(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
+    const uint8_t pk[32], const char *name)
+{
+	if (!name_ok(name, 1, FV_FRAME_NAME_MAX))
+		return FV_EINVAL;
+	put_hdr(b, FV_F_DEVICE);
+	fv_buf_put(b, id, FV_ID_BYTES);
+	fv_buf_put(b, pk, 32);
+	put_text(b, name);
+	return b->err;
+}
+
+int
 fv_frame_encode(const struct fv_frame *f, struct fv_buf *b)
 {
 	struct fv_frame_ops o;
@@ -480,6 +498,9 @@ fv_frame_encode(const struct fv_frame *f, struct fv_buf *b)
 		return fv_frame_rekey(b);
 	case FV_F_ERROR:
 		return fv_frame_error(b, f->u.error.code, f->u.error.text);
+	case FV_F_DEVICE:
+		return fv_frame_device(b, f->u.device.id, f->u.device.pk,
+		    f->u.device.name);
 	}
 	return FV_EINVAL;
 }

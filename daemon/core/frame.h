@@ -46,6 +46,7 @@ enum fv_frame_type {
 	FV_F_RECEIPT,
 	FV_F_REKEY,
 	FV_F_ERROR,
+	FV_F_DEVICE,	/* HQ vouches for an author of the ops it sends */
 };
 
 /* The codes of an ERROR frame (§6); the decoder refuses any other. */
@@ -106,6 +107,11 @@ struct fv_frame {
 			uint64_t up_to, hlc;
 			uint8_t	 sig[FV_SIG_BYTES];
 		} receipt;
+		struct {		/* FV_F_DEVICE */
+			uint8_t	 id[FV_ID_BYTES];
+			uint8_t	 pk[32];
+			char	 name[FV_FRAME_NAME_MAX + 1];
+		} device;
 		struct {		/* FV_F_ERROR */
 			uint16_t code;	/* 1..FV_PE_MAX */
 			char	 text[FV_FRAME_TEXT_MAX + 1];
@@ -163,6 +169,8 @@ int	fv_frame_rekey(struct fv_buf *b);
 /* code 1..FV_PE_MAX; text as the decoder wants it (never record content:
  * a fixed phrase). */
 int	fv_frame_error(struct fv_buf *b, uint16_t code, const char *text);
+int	fv_frame_device(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
+	    const uint8_t pk[32], const char *name);
 
 /*
  * An OPS frame built one op at a time:

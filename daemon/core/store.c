@@ -107,7 +107,9 @@ fv_env_open(struct fv_store *s)
 	    (rc = mdb_dbi_open(txn, "ops", MDB_CREATE, &s->db_ops)) ||
 	    (rc = mdb_dbi_open(txn, "records", MDB_CREATE, &s->db_recs)) ||
 	    (rc = mdb_dbi_open(txn, "devices", MDB_CREATE, &s->db_devs)) ||
-	    (rc = mdb_dbi_open(txn, "tokens", MDB_CREATE, &s->db_tokens))) {
+	    (rc = mdb_dbi_open(txn, "tokens", MDB_CREATE, &s->db_tokens)) ||
+	    (rc = mdb_dbi_open(txn, "arrivals", MDB_CREATE,
+	    &s->db_arrivals))) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
@@ -198,6 +200,19 @@ fv_read_meta(struct fv_store *s)
 		if (fv_meta_get(s, txn, "acked", acked, 16) == 0) {
 			s->acked = fv_get_u64(acked);
 			s->last_sync = (int64_t)fv_get_u64(acked + 8);
+		}
+	}
+	if (rc == 0) {
+		MDB_cursor *cur;
+		MDB_val k, v;
+
+		/* HQ's last arrival number is its arrival log's last key */
+		s->arrival = 0;
+		if (mdb_cursor_open(txn, s->db_arrivals, &cur) == 0) {
+			if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 &&
+			    k.mv_size == 8)
+				s->arrival = fv_get_u64(k.mv_data);
+			mdb_cursor_close(cur);
 		}
 	}
 	if (rc == 0 && (rc = fv_meta_get(s, txn, "clock", clock, 24)) == 0) {

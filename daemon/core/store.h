@@ -123,6 +123,13 @@ int	fv_store_device_put(struct fv_store *s, const struct fv_device *d);
 int	fv_store_device_get(struct fv_store *s,
 	    const uint8_t id[FV_ID_BYTES], struct fv_device *d);
 
+/* HQ: calls cb(arg, arrival number, signed op, len, state of its record)
+ * for up to max entries of the arrival log after after, in order; *last
+ * gets the last number looked at (ops shredded since are skipped). */
+int	fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
+	    int (*cb)(void *, uint64_t, const uint8_t *, size_t,
+	    const struct fv_state *), void *arg, uint64_t *last);
+
 /* Sync: this installation's Noise static key pair (the X25519 form of its
  * signing key; sk: 32 bytes of secret memory, caller wipes). */
 int	fv_store_noise_keys(struct fv_store *s, uint8_t *sk, uint8_t pk[32]);

@@ -41,6 +41,8 @@ struct fv_store {
 	char			 dir[PATH_MAX];
 	MDB_env			*env;
 	MDB_dbi			 db_meta, db_ops, db_recs, db_devs, db_tokens;
+	MDB_dbi			 db_arrivals;	/* HQ: n -> op ref */
+	uint64_t		 arrival, t_arrival;	/* last arrival number */
 	struct fv_keyfile	*kf;
 	struct fv_store_info	 info;
 	struct fv_kdf		 kdf;
@@ -120,6 +122,9 @@ int	fv_st_pend_push(struct fv_store *, const uint8_t *,
 int	fv_st_save_live(struct fv_store *, const uint8_t *, const uint8_t *,
 	    const struct fv_state *);
 int	fv_st_shred(struct fv_store *, const struct fv_state *, uint32_t);
+int	fv_st_arrive(struct fv_store *, const uint8_t *);
+int	fv_st_relog(struct fv_store *, const struct fv_state *,
+	    const struct fv_op *);
 int	fv_st_read_begin(struct fv_store *, MDB_txn **);
 void	fv_st_read_end(struct fv_store *, MDB_txn *);
 void	fv_st_drop_mapped(struct fv_store *, uint64_t);

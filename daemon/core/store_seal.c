@@ -180,7 +180,10 @@ fv_st_put_op(struct fv_store *s, const struct fv_op *op, int class,
 	fv_st_opkey(k, op->author, op->seq);
 	v.mv_size = s->b2.len;
 	v.mv_data = s->b2.p;
-	return fv_mdb_err(fv_st_txn_put(s, s->db_ops, &kv, &v, MDB_NOOVERWRITE));
+	if ((rc = fv_mdb_err(fv_st_txn_put(s, s->db_ops, &kv, &v,
+	    MDB_NOOVERWRITE))) != 0)
+		return rc;
+	return fv_st_arrive(s, kv.mv_data);
 }
 
 /* Stores an op signed elsewhere, as received, sealed like our own. */
@@ -190,6 +193,7 @@ fv_st_put_signed(struct fv_store *s, const uint8_t *op, size_t len,
 {
 	uint8_t ad[2 + OPKEY_BYTES + 1 + TAG_BYTES];
 	MDB_val kv = { OPKEY_BYTES, ad + 2 }, v;
+	int rc;
 
 	memcpy(ad, "op", 2);
 	fv_st_opkey(ad + 2, hdr->author, hdr->seq);
@@ -203,7 +207,10 @@ fv_st_put_signed(struct fv_store *s, const uint8_t *op, size_t len,
 		return FV_ENOMEM;
 	v.mv_size = s->b2.len;
 	v.mv_data = s->b2.p;
-	return fv_mdb_err(fv_st_txn_put(s, s->db_ops, &kv, &v, MDB_NOOVERWRITE));
+	if ((rc = fv_mdb_err(fv_st_txn_put(s, s->db_ops, &kv, &v,
+	    MDB_NOOVERWRITE))) != 0)
+		return rc;
+	return fv_st_arrive(s, kv.mv_data);
 }
 
 int
@@ -344,4 +351,44 @@ fv_st_load_live(struct fv_store *s, MDB_txn *txn, const uint8_t *rid, int t,
 	if (rc != 0)
 		fv_state_free(st);
 	return rc;
+}
+
+/* HQ numbers every op it stores, in order of arrival: the down stream of
+ * each device follows these numbers. */
+int
+fv_st_arrive(struct fv_store *s, const uint8_t *ref)
+{
+	uint8_t n[8];
+	MDB_val k = { 8, n }, v = { OPKEY_BYTES, (void *)ref };
+
+	if (strcmp(s->info.role, "hq") != 0)
+		return 0;
+	fv_put_u64(n, ++s->t_arrival);
+	return fv_mdb_err(fv_st_txn_put(s, s->db_arrivals, &k, &v,
+	    MDB_APPEND));
+}
+
+/* An op that (re)assigns a record opens it to another group of devices,
+ * which have none of its earlier ops: put them all on the arrival log
+ * again (a device applies an op it holds already as a no-op). */
+int
+fv_st_relog(struct fv_store *s, const struct fv_state *st,
+    const struct fv_op *op)
+{
+	uint32_t i;
+	int rc;
+
+	if (strcmp(s->info.role, "hq") != 0)
+		return 0;
+	for (i = 0; i < op->nfields; i++)
+		if (op->fields[i].pathlen == 11 &&
+		    memcmp(op->fields[i].path, "assigned_to", 11) == 0)
+			break;
+	if (i == op->nfields)
+		return 0;
+	for (i = 0; i + 1 < st->nops; i++)
+		if ((rc = fv_st_arrive(s, st->oprefs + (size_t)i *
+		    FV_OPREF_BYTES)) != 0)
+			return rc;
+	return 0;
 }

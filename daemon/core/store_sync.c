@@ -131,7 +131,8 @@ fv_store_apply(struct fv_store *s, const uint8_t *op, size_t len,
 		if ((class < 0 && (rc = fv_st_rkey_new(s, tag)) != 0) ||
 		    (rc = fv_st_put_signed(s, op, len, &hdr, CLASS_RECORD, tag)) ||
 		    (rc = fv_state_apply(&st, &hdr, &conflict)) ||
-		    (rc = fv_st_save_live(s, tag, hdr.rid, &st)))
+		    (rc = fv_st_save_live(s, tag, hdr.rid, &st)) ||
+		    (rc = fv_st_relog(s, &st, &hdr)))
 			goto state;
 	}
 	*applied = 1;
@@ -460,4 +461,65 @@ uint64_t
 fv_store_stats_acked(const struct fv_store *s)
 {
 	return s->acked;
+}
+
+int
+fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
+    int (*cb)(void *, uint64_t, const uint8_t *, size_t,
+    const struct fv_state *), void *arg, uint64_t *last)
+{
+	uint8_t from[8];
+	MDB_val k = { 8, from }, v;
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	struct fv_buf pt = { 0 };
+	size_t n = 0;
+	int rc, op = MDB_SET_RANGE;
+
+	*last = after;
+	if ((rc = fv_st_read_begin(s, &txn)) != 0)
+		return rc;
+	fv_put_u64(from, after + 1);
+	if ((rc = fv_mdb_err(mdb_cursor_open(txn, s->db_arrivals, &cur))))
+		goto out;
+	while (n < max && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+		uint8_t ref[OPKEY_BYTES], tag[TAG_BYTES], rid[FV_ID_BYTES];
+		MDB_val ok = { OPKEY_BYTES, ref }, ov;
+		struct fv_state st;
+		struct fv_op dec;
+		int class;
+
+		op = MDB_NEXT;
+		if (k.mv_size != 8 || v.mv_size != OPKEY_BYTES) {
+			rc = FV_ECORRUPT;
+			break;
+		}
+		*last = fv_get_u64(k.mv_data);
+		n++;
+		memcpy(ref, v.mv_data, OPKEY_BYTES);
+		/* shredded since: nothing to send */
+		if (mdb_get(txn, s->db_ops, &ok, &ov) != 0 ||
+		    ov.mv_size < 1 + TAG_BYTES)
+			continue;
+		memcpy(tag, (const uint8_t *)ov.mv_data + 1, TAG_BYTES);
+		if ((rc = fv_st_load_tag(s, txn, tag, rid, &st, &class)) != 0)
+			break;
+		if ((rc = fv_st_load_op(s, txn, ref, tag, &pt, &dec)) == 0) {
+			free(dec.fields);
+			rc = cb(arg, *last, pt.p, pt.len, &st);
+		}
+		fv_state_free(&st);
+		if (rc != 0)
+			break;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else if (rc > 0)
+		rc = fv_mdb_err(rc);
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	fv_buf_free(&pt);
+	fv_st_read_end(s, txn);
+	return rc;
 }

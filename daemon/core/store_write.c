@@ -34,6 +34,7 @@ txn_reset(struct fv_store *s)
 	s->b1.len = s->b2.len = 0;
 	s->poisoned = 0;
 	s->t_dirty = 0;
+	s->t_arrival = s->arrival;
 }
 
 int
@@ -400,6 +401,7 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 		if ((rc = write_slots(s, &m, i, n)) ||
 		    (rc = fv_mdb_err(fv_st_txn_put(s, s->db_ops, &okv, &ov,
 		    MDB_NOOVERWRITE))) ||
+		    (rc = fv_st_arrive(s, ok)) ||
 		    (rc = fv_mdb_err(fv_st_txn_put(s, s->db_recs, &tk, &rv,
 		    MDB_NOOVERWRITE))))
 			break;
@@ -461,7 +463,8 @@ fv_store_update(struct fv_store *s, enum fv_rtype t,
 	if ((rc = fv_st_rkey_load(s, slot, tag)) == 0 &&
 	    (rc = fv_st_put_op(s, &op, CLASS_RECORD, tag)) == 0 &&
 	    (rc = fv_state_apply(&st, &op, &conflict)) == 0 &&
-	    (rc = fv_st_save_live(s, tag, rid, &st)) == 0)
+	    (rc = fv_st_save_live(s, tag, rid, &st)) == 0 &&
+	    (rc = fv_st_relog(s, &st, &op)) == 0)
 		*changed = 1;
 out:
 	free(op.fields);
@@ -612,6 +615,7 @@ fv_store_commit(struct fv_store *s)
 	}
 	wrote = s->t_seq - s->seq;
 	s->txns++;
+	s->arrival = s->t_arrival;
 	s->seq = s->t_seq;
 	s->clock = s->t_clock;
 	for (i = 0; i < s->npend; i++) {

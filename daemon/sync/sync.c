@@ -37,6 +37,9 @@ struct sess {
 	int			 hq;		/* our side */
 	uint8_t			 peer[FV_ID_BYTES];
 	char			 peer_name[FV_NAME_MAX + 1];
+	char			 group[FV_NAME_MAX + 1];	/* HQ: the device's */
+	uint8_t			 vouched[64][FV_ID_BYTES];	/* HQ: DEVICE sent */
+	int			 nvouched;
 	int			 refuse;	/* HQ: ERROR code to send */
 	char			 refuse_why[FV_FRAME_TEXT_MAX + 1];
 	/* field side */
@@ -150,9 +153,12 @@ hq_check_device(struct sess *ss, const struct fv_frame *f,
 			ss->refuse = FV_PE_REVOKED;
 		else if (sodium_memcmp(dev.sign_pk, fr->u.dev_hello.pk, 32))
 			ss->refuse = FV_PE_WRONG_KEY;
-		else
+		else {
 			snprintf(ss->peer_name, sizeof(ss->peer_name), "%s",
 			    dev.name);
+			snprintf(ss->group, sizeof(ss->group), "%s",
+			    dev.group);
+		}
 		return 0;
 	}
 	/* enrollment: the token must be known, unused, unexpired, and the
@@ -189,6 +195,7 @@ hq_check_device(struct sess *ss, const struct fv_frame *f,
 		goto out;
 	}
 	snprintf(ss->peer_name, sizeof(ss->peer_name), "%s", dev.name);
+	snprintf(ss->group, sizeof(ss->group), "%s", dev.group);
 	log_info("sync: enrolled device '%s'", dev.name);
 	ss->refuse = 0;
 out:
@@ -254,6 +261,143 @@ hq_ops(struct sess *ss, const struct fv_frame *f)
 	return send_buf(ss, &b) == 0 ? 0 : FV_PE_INTERNAL;
 }
 
+/* HQ: may the device see this record?  Its own records, appeals assigned
+ * to its group, notes on those; deletes go to every device (they carry no
+ * content, and a device that never had the record just keeps a
+ * tombstone). */
+static int
+in_scope(struct sess *ss, const struct fv_state *st)
+{
+	const struct fv_leaf *f;
+	char want[FV_NAME_MAX + 3];
+	json_t *a = NULL;
+	uint8_t aid[FV_ID_BYTES];
+	char hex[2 * FV_ID_BYTES + 1];
+	int in = 0;
+
+	if (st->flags & FV_ST_DELETED)
+		return 1;
+	if (memcmp(st->created_by, ss->peer, FV_ID_BYTES) == 0)
+		return 1;
+	if (ss->group[0] == '\0')
+		return 0;
+	snprintf(want, sizeof(want), "\"%s\"", ss->group);
+	if (st->rtype == FV_RTYPE_APPEAL)
+		return (f = fv_state_leaf(st, "assigned_to")) != NULL &&
+		    f->val != NULL && f->vallen == strlen(want) &&
+		    memcmp(f->val, want, f->vallen) == 0;
+	if ((f = fv_state_leaf(st, "appeal_id")) == NULL || f->val == NULL ||
+	    f->vallen != 2 * FV_ID_BYTES + 2)
+		return 0;
+	memcpy(hex, f->val + 1, 2 * FV_ID_BYTES);
+	hex[2 * FV_ID_BYTES] = '\0';
+	if (fv_id_parse(hex, aid) == 0 && fv_store_get(ss->d->store,
+	    FV_RTYPE_APPEAL, aid, &a) == 0)
+		in = strcmp(json_string_value(json_object_get(a,
+		    "assigned_to")) ?: "", ss->group) == 0;
+	json_decref(a);
+	return in;
+}
+
+struct down {
+	struct sess		*ss;
+	struct fv_frame_ops	 o;
+	struct fv_buf		 b;
+	int			 open, rc;
+};
+
+static int
+down_flush(struct down *dn)
+{
+	int rc = 0;
+
+	if (dn->open && dn->o.count > 0) {
+		if ((rc = fv_frame_ops_end(&dn->o)) == 0)
+			rc = fv_conn_send(dn->ss->c, dn->b.p, dn->b.len);
+	} else if (dn->open)
+		fv_frame_ops_abort(&dn->o);
+	dn->open = 0;
+	dn->b.len = 0;
+	return rc;
+}
+
+/* Before the first op of an author, HQ vouches for the author's key. */
+static int
+vouch(struct sess *ss, const uint8_t *author)
+{
+	struct fv_device dev;
+	struct fv_buf b = { 0 };
+	int i;
+
+	if (memcmp(author, fv_store_info(ss->d->store)->device_id,
+	    FV_ID_BYTES) == 0)
+		return 0;		/* HQ itself: pinned at enrollment */
+	for (i = 0; i < ss->nvouched; i++)
+		if (memcmp(ss->vouched[i], author, FV_ID_BYTES) == 0)
+			return 0;
+	if (fv_store_device_get(ss->d->store, author, &dev) != 0)
+		return FV_EUNKNOWN;
+	fv_frame_device(&b, dev.id, dev.sign_pk, dev.name);
+	if (ss->nvouched < 64)
+		memcpy(ss->vouched[ss->nvouched++], author, FV_ID_BYTES);
+	return send_buf(ss, &b);
+}
+
+static int
+down_op(void *arg, uint64_t n, const uint8_t *op, size_t len,
+    const struct fv_state *st)
+{
+	struct down *dn = arg;
+	struct sess *ss = dn->ss;
+	int rc;
+
+	if (len < FV_OP_HDR || memcmp(op + 3, ss->peer, FV_ID_BYTES) == 0 ||
+	    !in_scope(ss, st))
+		return 0;
+	if ((rc = vouch(ss, op + 3)) != 0)
+		return rc;
+	if (!dn->open) {
+		if ((rc = fv_frame_ops_begin(&dn->o, &dn->b, n)) != 0)
+			return rc;
+		dn->open = 1;
+	}
+	if ((rc = fv_frame_ops_add(&dn->o, op, len)) == FV_ETOOBIG) {
+		if ((rc = down_flush(dn)) != 0 ||
+		    (rc = fv_frame_ops_begin(&dn->o, &dn->b, n)) != 0)
+			return rc;
+		dn->open = 1;
+		rc = fv_frame_ops_add(&dn->o, op, len);
+	}
+	ss->res.down++;		/* HQ counts what it sent down */
+	return rc;
+}
+
+/* HQ: everything the device may see that arrived after its cursor, then
+ * END with the last arrival number looked at. */
+static int
+hq_send_down(struct sess *ss, uint64_t after)
+{
+	struct down dn;
+	uint64_t last = after, prev;
+	int rc = 0;
+
+	memset(&dn, 0, sizeof(dn));
+	dn.ss = ss;
+	do {
+		prev = last;
+		rc = fv_store_arrivals_since(ss->d->store, prev, 1024, down_op,
+		    &dn, &last);
+	} while (rc == 0 && last != prev);
+	if (rc == 0)
+		rc = down_flush(&dn);
+	fv_buf_free(&dn.b);
+	if (rc != 0)
+		return rc;
+	fv_frame_end(&dn.b, last);
+	rc = send_buf(ss, &dn.b);
+	return rc;
+}
+
 /* --- both sides ------------------------------------------------------------ */
 
 static int
@@ -297,6 +441,43 @@ hello_cb(struct fv_conn *c, const uint8_t *p, size_t len, const uint8_t rs[32],
 	return 0;
 }
 
+/* Field: how far down HQ's arrival log this device has applied. */
+static uint64_t
+down_cursor(struct fv_store *s)
+{
+	char v[32];
+
+	return fv_store_setting_get(s, "down", v, sizeof(v)) == 0 ?
+	    strtoull(v, NULL, 10) : 0;
+}
+
+/* Field: ops from HQ (its own, or other devices' it vouched for), one
+ * transaction per frame. */
+static int
+field_ops(struct sess *ss, const struct fv_frame *f)
+{
+	struct fv_store *s = ss->d->store;
+	struct fv_frame_ops_iter it;
+	const uint8_t *op;
+	size_t len;
+	int rc, applied;
+
+	if ((rc = fv_store_begin(s)) != 0)
+		return rc;
+	fv_frame_ops_iter_init(&it, f);
+	while ((rc = fv_frame_ops_next(&it, &op, &len)) == 1) {
+		if ((rc = fv_store_apply(s, op, len, &applied)) != 0)
+			break;
+		ss->res.down += (uint64_t)applied;
+	}
+	if (rc != 0) {
+		fv_store_abort(s);
+		log_warnx("sync: op from HQ refused: %s", fv_strerror(rc));
+		return rc;
+	}
+	return fv_store_commit(s);
+}
+
 static void
 ready_cb(struct fv_conn *c, void *arg)
 {
@@ -312,7 +493,7 @@ ready_cb(struct fv_conn *c, void *arg)
 		}
 		return;
 	}
-	fv_frame_want(&b, 0, 0);
+	fv_frame_want(&b, 0, down_cursor(ss->d->store));
 	send_buf(ss, &b);
 }
 
@@ -405,8 +586,7 @@ frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
 			fv_frame_want(&b, have, 0);
 			if (send_buf(ss, &b) != 0)
 				return FV_EIO;
-			fv_frame_end(&b, 0);	/* nothing down yet */
-			return send_buf(ss, &b);
+			return hq_send_down(ss, f.u.want.down);
 		case FV_F_OPS:
 			if ((pe = hq_ops(ss, &f)) != 0) {
 				send_error(ss, pe, pe_text(pe));
@@ -456,10 +636,46 @@ frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
 		}
 		field_maybe_done(ss);
 		return 0;
-	case FV_F_END:
+	case FV_F_DEVICE: {
+		struct fv_device dev, known;
+		uint8_t id[FV_ID_BYTES];
+
+		/* HQ vouches for another device of the group: its key must
+		 * hash to its id, and a key once known is not replaced */
+		crypto_generichash(id, FV_ID_BYTES, f.u.device.pk, 32, NULL, 0);
+		if (memcmp(id, f.u.device.id, FV_ID_BYTES) != 0)
+			return FV_EINVAL;
+		if (fv_store_device_get(s, id, &known) == 0)
+			return 0;
+		memset(&dev, 0, sizeof(dev));
+		memcpy(dev.id, id, FV_ID_BYTES);
+		memcpy(dev.sign_pk, f.u.device.pk, 32);
+		snprintf(dev.name, sizeof(dev.name), "%s", f.u.device.name);
+		snprintf(dev.role, sizeof(dev.role), "field");
+		if (fv_store_begin(s) != 0 || fv_store_device_put(s, &dev) !=
+		    0 || fv_store_commit(s) != 0) {
+			fv_store_abort(s);
+			return FV_EIO;
+		}
+		return 0;
+	}
+	case FV_F_OPS:
+		return field_ops(ss, &f) == 0 ? 0 : FV_EINVAL;
+	case FV_F_END: {
+		char v[32];
+
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)
+		    f.u.end.last);
+		if (fv_store_begin(s) != 0 ||
+		    fv_store_setting_put(s, "down", v) != 0 ||
+		    fv_store_commit(s) != 0) {
+			fv_store_abort(s);
+			return FV_EIO;
+		}
 		ss->got_end = 1;
 		field_maybe_done(ss);
 		return 0;
+	}
 	case FV_F_ERROR:
 		field_done(ss, FV_EUNKNOWN, f.u.error.text);
 		return FV_EINVAL;

@@ -54,6 +54,30 @@ is "$(fv hq appeal get "$A" | python3 -c 'import json,sys; print(json.load(sys.s
 echo '{"status":"closed"}' | fv f1 appeal update "$A" - > /dev/null
 fv f1 sync > /dev/null; ok $? "the device syncs again after HQ restarted"
 
+# down: HQ assigns appeals to the device's group; other groups' stay at HQ
+D=$(printf '{"applicant":{"full_name":"Assigned Down"},"concerns_country":"RU","category":"health","summary":"follow up","assigned_to":"tashkent"}' | fv hq appeal add -)
+X=$(printf '{"applicant":{"full_name":"Other Group"},"concerns_country":"KZ","category":"health","summary":"not yours","assigned_to":"bukhara"}' | fv hq appeal add -)
+fv f1 sync > /dev/null
+is "$(fv f1 appeal get "$D" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["applicant"]["full_name"], r["created_by"])')" \
+    "Assigned Down hq" "an appeal HQ assigns to the device's group comes down"
+fv f1 appeal get "$X" > /dev/null 2>&1; is $? 1 "an appeal of another group does not"
+tok2=$(fv hq device invite f2 --assigned-to tashkent)
+fv f2 enroll "$tok2" > /dev/null; ok $? "a second device of the group enrolls"
+echo '{"status":"under_review","applicant":{"location":"Kazan"}}' | fv f1 appeal update "$D" - > /dev/null
+fv f1 sync > /dev/null
+fv f2 sync > /dev/null
+is "$(fv f2 appeal get "$D" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["status"], r["applicant"]["location"])')" \
+    "under_review Kazan" "the other device of the group gets the first one's edit (HQ vouches for its key)"
+echo '{"assigned_to":"tashkent"}' | fv hq appeal update "$X" - > /dev/null
+fv f2 sync > /dev/null
+is "$(fv f2 appeal get "$X" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["applicant"]["full_name"], r["summary"])')" \
+    "Other Group not yours" "an appeal assigned later comes down whole"
+fv f1 sync > /dev/null
+copies=$(for n in f1 f2 hq; do
+	fv $n appeal get "$D" | python3 -c 'import json,sys; r=json.load(sys.stdin); r.pop("updated_at"); print(json.dumps(r, sort_keys=True))'
+done | sort -u | wc -l)
+is "$copies" 1 "HQ and both devices hold the same appeal"
+
 # automatic sync: every interval, and again once HQ is back
 fv_stop f1
 sed -i 's/^auto_lock = 0/auto_lock = 0\n[sync]\ninterval = 2s/' "$(conf f1)"
@@ -68,7 +92,7 @@ fv_start hq && fv_unlock hq
 wait_for 30 has "$C"; ok $? "and syncs on its own once HQ is back"
 grep -q "sync: HQ reachable again" "$T_ROOT/f1/log"; ok $? "saying so in its log"
 
-id=$(fv hq device list --json | python3 -c 'import json,sys; print([d["id"] for d in json.load(sys.stdin) if d["role"] == "field"][0])')
+id=$(fv hq device list --json | python3 -c 'import json,sys; print([d["id"] for d in json.load(sys.stdin) if d["name"] == "f1"][0])')
 fv hq device revoke "$id" > /dev/null; ok $? "HQ revokes the device"
 out=$(fv f1 sync 2>&1); rc=$?
 is "$rc" 1 "a revoked device is refused"
