@@ -253,19 +253,39 @@ test_types(void)
 
 	memset(p, 0, sizeof(p));
 	for (t = 0; t < 256; t++) {
-		if (t >= FV_F_HQ_HELLO && t <= FV_F_ERROR)
+		if (t >= FV_F_HQ_HELLO && t <= FV_F_DEVICE)
 			continue;
 		p[0] = (uint8_t)t;
 		for (n = 0; n <= sizeof(p); n++)
 			if (fv_frame_decode(p, n, &f) != FV_EINVAL)
 				bad++;
 	}
-	ok(bad == 0, "types 0 and 10..255 refused at every length");
+	ok(bad == 0, "types 0 and 11..255 refused at every length");
 	ok(fv_frame_decode(p, 0, &f) == FV_EINVAL, "empty input refused");
 	ok(fv_frame_decode(NULL, 0, &f) == FV_EINVAL, "NULL, 0 refused");
 	p[0] = FV_F_REKEY;
 	ok(fv_frame_decode(p, 1, &f) == FV_EINVAL, "type without flags");
 	ok(fv_frame_decode(p, 2, &f) == 0, "REKEY from bytes");
+	{
+		struct fv_buf b = { 0 };
+		size_t k;
+
+		ok(fv_frame_device(&b, ID, PK, "field-9") == 0 &&
+		    b.len == 2 + 16 + 32 + 1 + 7, "DEVICE encodes");
+		ok(fv_frame_decode(b.p, b.len, &f) == 0 &&
+		    f.type == FV_F_DEVICE &&
+		    memcmp(f.u.device.id, ID, FV_ID_BYTES) == 0 &&
+		    memcmp(f.u.device.pk, PK, 32) == 0 &&
+		    strcmp(f.u.device.name, "field-9") == 0,
+		    "DEVICE decodes to the same id, key and name");
+		for (k = 0, bad = 0; k < b.len; k++)
+			if (fv_frame_decode(b.p, k, &f) == 0)
+				bad++;
+		ok(bad == 0, "DEVICE refused at every truncation");
+		ok(fv_frame_device(&b, ID, PK, "") == FV_EINVAL,
+		    "DEVICE with an empty name is refused");
+		fv_buf_free(&b);
+	}
 }
 
 /* A hello with the name bytes given. */
