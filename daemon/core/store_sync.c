@@ -42,39 +42,51 @@ author_key(struct fv_store *s, const uint8_t *id, uint8_t pk[32])
 	return rc;
 }
 
+/* The signed op stored under ref (author || seq), opened into pt; with st,
+ * the state of its record too (freed by the caller).  FV_ENOTFOUND when
+ * there is no such op (never stored, or shredded). */
+static int
+load_signed(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
+    struct fv_buf *pt, struct fv_state *st)
+{
+	MDB_val k = { OPKEY_BYTES, (void *)ref }, v;
+	uint8_t tag[TAG_BYTES], rid[FV_ID_BYTES];
+	struct fv_state tmp;
+	struct fv_op dec;
+	int rc, class;
+
+	if ((rc = mdb_get(txn, s->db_ops, &k, &v)) != 0)
+		return fv_mdb_err(rc);
+	if (v.mv_size < 1 + TAG_BYTES)
+		return FV_ECORRUPT;
+	memcpy(tag, (const uint8_t *)v.mv_data + 1, TAG_BYTES);
+	/* the record's row holds the key the op is sealed with */
+	if ((rc = fv_st_load_tag(s, txn, tag, rid, st ? st : &tmp,
+	    &class)) != 0)
+		return rc;
+	if (st == NULL)
+		fv_state_free(&tmp);
+	if ((rc = fv_st_load_op(s, txn, ref, tag, pt, &dec)) == 0)
+		free(dec.fields);
+	else if (st != NULL)
+		fv_state_free(st);
+	return rc;
+}
+
 /* An op with this author and seq is stored: the same bytes (0), or a fork
  * (FV_EFORK).  FV_ENOTFOUND if there is none. */
 static int
 same_as_stored(struct fv_store *s, const struct fv_op *hdr,
     const uint8_t *op, size_t len)
 {
-	uint8_t ref[OPKEY_BYTES], tag[TAG_BYTES];
-	MDB_val k = { OPKEY_BYTES, ref }, v;
+	uint8_t ref[OPKEY_BYTES];
 	struct fv_buf pt = { 0 };
-	struct fv_op old;
 	int rc;
 
 	fv_st_opkey(ref, hdr->author, hdr->seq);
-	if ((rc = mdb_get(s->txn, s->db_ops, &k, &v)) != 0)
-		return fv_mdb_err(rc);
-	if (v.mv_size < 1 + TAG_BYTES)
-		return FV_ECORRUPT;
-	memcpy(tag, (const uint8_t *)v.mv_data + 1, TAG_BYTES);
-	if (((const uint8_t *)v.mv_data)[0] == CLASS_RECORD) {
-		struct fv_state st;
-		uint8_t rid[FV_ID_BYTES];
-		int class;
-
-		/* loads the record's key */
-		if ((rc = fv_st_load_tag(s, s->txn, tag, rid, &st, &class)) != 0)
-			return rc;
-		fv_state_free(&st);
-	}
-	if ((rc = fv_st_load_op(s, s->txn, ref, tag, &pt, &old)) == 0) {
-		free(old.fields);
+	if ((rc = load_signed(s, s->txn, ref, &pt, NULL)) == 0)
 		rc = pt.len == len && sodium_memcmp(pt.p, op, len) == 0 ? 0 :
 		    FV_EFORK;
-	}
 	fv_buf_free(&pt);
 	return rc;
 }
@@ -163,28 +175,13 @@ fv_store_ops_since(struct fv_store *s, const uint8_t author[FV_ID_BYTES],
 		goto out;
 	while (n < max && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
 		const uint8_t *key = k.mv_data;
-		uint8_t tag[TAG_BYTES], rid[FV_ID_BYTES];
-		struct fv_state st;
-		struct fv_op dec;
-		int class;
 
 		op = MDB_NEXT;
 		if (k.mv_size != OPKEY_BYTES ||
 		    memcmp(key, author, FV_ID_BYTES) != 0)
 			break;
-		if (v.mv_size < 1 + TAG_BYTES) {
-			rc = FV_ECORRUPT;
+		if ((rc = load_signed(s, txn, key, &pt, NULL)) != 0)
 			break;
-		}
-		memcpy(tag, (const uint8_t *)v.mv_data + 1, TAG_BYTES);
-		if (((const uint8_t *)v.mv_data)[0] == CLASS_RECORD) {
-			if ((rc = fv_st_load_tag(s, txn, tag, rid, &st, &class)) != 0)
-				break;
-			fv_state_free(&st);
-		}
-		if ((rc = fv_st_load_op(s, txn, key, tag, &pt, &dec)) != 0)
-			break;
-		free(dec.fields);
 		n++;
 		if ((rc = cb(arg, pt.p, pt.len, fv_get_u64(key +
 		    FV_ID_BYTES))) != 0)
@@ -483,11 +480,8 @@ fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
 	if ((rc = fv_mdb_err(mdb_cursor_open(txn, s->db_arrivals, &cur))))
 		goto out;
 	while (n < max && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
-		uint8_t ref[OPKEY_BYTES], tag[TAG_BYTES], rid[FV_ID_BYTES];
-		MDB_val ok = { OPKEY_BYTES, ref }, ov;
+		uint8_t ref[OPKEY_BYTES];
 		struct fv_state st;
-		struct fv_op dec;
-		int class;
 
 		op = MDB_NEXT;
 		if (k.mv_size != 8 || v.mv_size != OPKEY_BYTES) {
@@ -497,17 +491,13 @@ fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
 		*last = fv_get_u64(k.mv_data);
 		n++;
 		memcpy(ref, v.mv_data, OPKEY_BYTES);
-		/* shredded since: nothing to send */
-		if (mdb_get(txn, s->db_ops, &ok, &ov) != 0 ||
-		    ov.mv_size < 1 + TAG_BYTES)
+		if ((rc = load_signed(s, txn, ref, &pt, &st)) == FV_ENOTFOUND) {
+			rc = 0;		/* shredded since: nothing to send */
 			continue;
-		memcpy(tag, (const uint8_t *)ov.mv_data + 1, TAG_BYTES);
-		if ((rc = fv_st_load_tag(s, txn, tag, rid, &st, &class)) != 0)
-			break;
-		if ((rc = fv_st_load_op(s, txn, ref, tag, &pt, &dec)) == 0) {
-			free(dec.fields);
-			rc = cb(arg, *last, pt.p, pt.len, &st);
 		}
+		if (rc != 0)
+			break;
+		rc = cb(arg, *last, pt.p, pt.len, &st);
 		fv_state_free(&st);
 		if (rc != 0)
 			break;
