@@ -173,6 +173,7 @@ hq_check_device(struct sess *ss, const struct fv_frame *f,
 	    fv_now_ms() / 1000)
 		goto out;
 	fv_token_mac(sh, hh, mac);
+	sodium_memzero(sh, sizeof(sh));		/* it enrolls a device */
 	if (sodium_memcmp(mac, fr->u.dev_hello.mac, 32) != 0)
 		goto out;
 	memset(&dev, 0, sizeof(dev));
@@ -897,6 +898,7 @@ fv_sync_invite(struct fvd *d, const char *name, const char *group,
 	snprintf(t->addr, sizeof(t->addr), "%s", d->conf->listen);
 	fv_token_secret_hash(t->secret, sh);
 	sodium_bin2hex(hex, sizeof(hex), sh, 32);
+	sodium_memzero(sh, sizeof(sh));
 	j = json_pack("{s:s, s:s, s:s, s:I, s:b}", "name", name, "group",
 	    group ? group : "", "secret_hash", hex, "expires",
 	    (json_int_t)t->expires, "used", 0);
@@ -908,6 +910,7 @@ fv_sync_invite(struct fvd *d, const char *name, const char *group,
 		rc = fv_token_encode(t, out, outlen);
 	*expires = (int64_t)t->expires;
 	json_decref(j);
+	sodium_memzero(hex, sizeof(hex));
 	fv_secmem_free(t);
 	return j == NULL ? FV_ENOMEM : rc;
 }
