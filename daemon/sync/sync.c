@@ -499,12 +499,19 @@ ready_cb(struct fv_conn *c, void *arg)
 }
 
 /* Field: every own op HQ lacks, in OPS frames, then END. */
+struct upframe {
+	struct fv_frame_ops	 o;
+	uint64_t		 last;		/* seq of the last op added */
+};
+
 static int
 collect_op(void *arg, const uint8_t *op, size_t len, uint64_t seq)
 {
-	struct fv_frame_ops *o = arg;
-	int rc = fv_frame_ops_add(o, op, len);
+	struct upframe *u = arg;
+	int rc = fv_frame_ops_add(&u->o, op, len);
 
+	if (rc == 0)
+		u->last = seq;
 	return rc;
 }
 
@@ -513,36 +520,28 @@ field_send_up(struct sess *ss, uint64_t have)
 {
 	struct fv_store *s = ss->d->store;
 	const uint8_t *self = fv_store_info(s)->device_id;
-	struct fv_frame_ops o;
+	struct upframe u;
 	struct fv_buf b = { 0 };
 	uint64_t from = have;
 	int rc;
 
 	for (;;) {
-		struct fv_frame_ops_iter it;
-		struct fv_frame f;
-		const uint8_t *op;
-		size_t len;
-
 		b.len = 0;
-		if ((rc = fv_frame_ops_begin(&o, &b, from + 1)) != 0)
+		u.last = from;
+		if ((rc = fv_frame_ops_begin(&u.o, &b, from + 1)) != 0)
 			break;
 		rc = fv_store_ops_since(s, self, from, FV_FRAME_OPS_MAX,
-		    collect_op, &o);
+		    collect_op, &u);
 		if (rc == FV_ETOOBIG)
 			rc = 0;		/* the frame is full: send it */
-		if (rc != 0 || o.count == 0) {
-			fv_frame_ops_abort(&o);
+		if (rc != 0 || u.o.count == 0) {
+			fv_frame_ops_abort(&u.o);
 			break;
 		}
-		if ((rc = fv_frame_ops_end(&o)) != 0 ||
-		    (rc = fv_frame_decode(b.p, b.len, &f)) != 0)
+		if ((rc = fv_frame_ops_end(&u.o)) != 0 ||
+		    (rc = fv_conn_send(ss->c, b.p, b.len)) != 0)
 			break;
-		fv_frame_ops_iter_init(&it, &f);
-		while (fv_frame_ops_next(&it, &op, &len) == 1)
-			from = fv_get_u64(op + 3 + FV_ID_BYTES);
-		if ((rc = fv_conn_send(ss->c, b.p, b.len)) != 0)
-			break;
+		from = u.last;
 	}
 	fv_buf_free(&b);
 	if (rc != 0)
@@ -552,14 +551,12 @@ field_send_up(struct sess *ss, uint64_t have)
 	return send_buf(ss, &b);
 }
 
+/* Field: over once HQ has said END and holds everything sent up. */
 static void
 field_maybe_done(struct sess *ss)
 {
 	if (ss->got_end && fv_store_stats_acked(ss->d->store) >=
-	    ss->last_sent && ss->last_sent > 0) {
-		field_done(ss, 0, NULL);
-		fv_conn_close_after_flush(ss->c);
-	} else if (ss->got_end && ss->last_sent == 0) {
+	    ss->last_sent) {
 		field_done(ss, 0, NULL);
 		fv_conn_close_after_flush(ss->c);
 	}
@@ -626,6 +623,22 @@ frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
 			fv_secmem_free(ss->tok);
 			ss->tok = NULL;
 			log_info("sync: enrolled with HQ '%s'", ss->res.hq);
+		}
+		/* HQ holds our ops up to want.up: an acknowledgement lost
+		 * with a cut session is recovered here */
+		{
+			struct fv_store_stats st;
+
+			fv_store_stats(s, &st);
+			if (f.u.want.up > st.seq)
+				return FV_EINVAL;	/* ops we never wrote */
+		}
+		if (f.u.want.up > fv_store_stats_acked(s) &&
+		    (fv_store_begin(s) != 0 ||
+		    fv_store_set_acked(s, f.u.want.up, fv_now_ms()) != 0 ||
+		    fv_store_commit(s) != 0)) {
+			fv_store_abort(s);
+			return FV_EIO;
 		}
 		return field_send_up(ss, f.u.want.up);
 	case FV_F_ACK:

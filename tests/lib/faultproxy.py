@@ -63,6 +63,11 @@ def main():
         clean = os.path.exists(portfile + ".clean")
         fate = "pass" if clean else rnd.choice(["up", "down", "stall", "pass"])
         up = down = stall = None
+        if os.path.exists(portfile + ".cutdown"):
+            # one connection cut HQ-to-device at a given byte, then clean
+            with open(portfile + ".cutdown") as f:
+                fate, down = "cutdown", int(f.read())
+            os.unlink(portfile + ".cutdown")
         if fate == "up":
             up = rnd.randint(0, 150000)
         elif fate == "down":
