@@ -282,12 +282,6 @@ out:
 	return rc;
 }
 
-size_t
-fv_conn_pending(const struct fv_conn *c)
-{
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
-}
-
 void
 fv_conn_set_rekey(struct fv_conn *c, uint32_t msgs)
 {

@@ -66,8 +66,6 @@ int	fv_conn_send(struct fv_conn *c, const uint8_t *f, size_t len);
 void	fv_conn_close_after_flush(struct fv_conn *c);
 /* Closes now, without calling closed(); wipes every key. */
 void	fv_conn_free(struct fv_conn *c);
-/* Bytes queued for sending (for flow control). */
-size_t	fv_conn_pending(const struct fv_conn *c);
 /* Tests: rekey after this many messages instead. */
 void	fv_conn_set_rekey(struct fv_conn *c, uint32_t msgs);
 
