@@ -20,8 +20,8 @@ _Static_assert(FV_FRAME_HDR + 8 + 2 + 4 + FV_FRAME_OP_MAX <= FV_FRAME_MAX,
 
 #define OPS_HDR		(FV_FRAME_HDR + 8 + 2)	/* up to the first entry */
 #define RECEIPT_TAG	"fieldvault receipt"
-_Static_assert(sizeof(RECEIPT_TAG) - 1 + FV_ID_BYTES + 16 ==
-    FV_RECEIPT_MSG_BYTES, "receipt message");
+_Static_assert(sizeof(RECEIPT_TAG) - 1 + FV_ID_BYTES + 16 + 1 +
+    FV_FRAME_NAME_MAX == FV_RECEIPT_MSG_MAX, "receipt message");
 
 /* Refused code points: control characters, and those that let a peer's
  * text break or reorder a log line or a terminal. */
@@ -179,6 +179,7 @@ fv_frame_decode(const uint8_t *buf, size_t len, struct fv_frame *f)
 	case FV_F_RECEIPT:
 		f->u.receipt.up_to = fv_rd_u64(&r);
 		f->u.receipt.hlc = fv_rd_u64(&r);
+		rd_text(&r, 0, FV_FRAME_NAME_MAX, f->u.receipt.group);
 		rd_copy(&r, f->u.receipt.sig, FV_SIG_BYTES);
 		break;
 	case FV_F_REKEY:
@@ -327,11 +328,17 @@ fv_frame_end(struct fv_buf *b, uint64_t last)
 
 int
 fv_frame_receipt(struct fv_buf *b, uint64_t up_to, uint64_t hlc,
-    const uint8_t sig[FV_SIG_BYTES])
+    const char *group, const uint8_t sig[FV_SIG_BYTES])
 {
+	size_t n = strlen(group);
+
+	if (n > FV_FRAME_NAME_MAX || !fv_frame_text_ok(group, n))
+		return FV_EINVAL;
 	put_hdr(b, FV_F_RECEIPT);
 	fv_buf_u64(b, up_to);
 	fv_buf_u64(b, hlc);
+	fv_buf_u8(b, (uint8_t)n);
+	fv_buf_put(b, group, n);
 	fv_buf_put(b, sig, FV_SIG_BYTES);
 	return b->err;
 }
@@ -412,37 +419,42 @@ fv_frame_ops_abort(struct fv_frame_ops *o)
 	o->count = 0;
 }
 
-void
-fv_receipt_message(uint8_t out[FV_RECEIPT_MSG_BYTES],
-    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc)
+size_t
+fv_receipt_message(uint8_t out[FV_RECEIPT_MSG_MAX],
+    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
+    const char *group)
 {
-	size_t t = sizeof(RECEIPT_TAG) - 1;
+	size_t t = sizeof(RECEIPT_TAG) - 1, n = strnlen(group,
+	    FV_FRAME_NAME_MAX);
 
 	memcpy(out, RECEIPT_TAG, t);
 	memcpy(out + t, dev_id, FV_ID_BYTES);
 	fv_put_u64(out + t + FV_ID_BYTES, up_to);
 	fv_put_u64(out + t + FV_ID_BYTES + 8, hlc);
+	out[t + FV_ID_BYTES + 16] = (uint8_t)n;
+	memcpy(out + t + FV_ID_BYTES + 17, group, n);
+	return t + FV_ID_BYTES + 17 + n;
 }
 
 void
 fv_receipt_sign(uint8_t sig[FV_SIG_BYTES], const uint8_t dev_id[FV_ID_BYTES],
-    uint64_t up_to, uint64_t hlc, const uint8_t sk[64])
+    uint64_t up_to, uint64_t hlc, const char *group, const uint8_t sk[64])
 {
-	uint8_t m[FV_RECEIPT_MSG_BYTES];
+	uint8_t m[FV_RECEIPT_MSG_MAX];
+	size_t n = fv_receipt_message(m, dev_id, up_to, hlc, group);
 
-	fv_receipt_message(m, dev_id, up_to, hlc);
-	crypto_sign_detached(sig, NULL, m, sizeof(m), sk);
+	crypto_sign_detached(sig, NULL, m, n, sk);
 }
 
 int
 fv_receipt_verify(const uint8_t sig[FV_SIG_BYTES],
     const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
-    const uint8_t pk[32])
+    const char *group, const uint8_t pk[32])
 {
-	uint8_t m[FV_RECEIPT_MSG_BYTES];
+	uint8_t m[FV_RECEIPT_MSG_MAX];
+	size_t n = fv_receipt_message(m, dev_id, up_to, hlc, group);
 
-	fv_receipt_message(m, dev_id, up_to, hlc);
-	if (crypto_sign_verify_detached(sig, m, sizeof(m), pk) != 0)
+	if (crypto_sign_verify_detached(sig, m, n, pk) != 0)
 		return FV_ESIG;
 	return 0;
 }
@@ -493,7 +505,7 @@ fv_frame_encode(const struct fv_frame *f, struct fv_buf *b)
 		return fv_frame_end(b, f->u.end.last);
 	case FV_F_RECEIPT:
 		return fv_frame_receipt(b, f->u.receipt.up_to,
-		    f->u.receipt.hlc, f->u.receipt.sig);
+		    f->u.receipt.hlc, f->u.receipt.group, f->u.receipt.sig);
 	case FV_F_REKEY:
 		return fv_frame_rekey(b);
 	case FV_F_ERROR:

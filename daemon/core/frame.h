@@ -33,8 +33,10 @@
 #define FV_FRAME_NAME_MAX	64	/* bytes of a device name */
 #define FV_FRAME_TEXT_MAX	200	/* bytes of an ERROR text */
 #define FV_FRAME_MAC_BYTES	32	/* the enrollment MAC (token.h) */
-/* "fieldvault receipt" | device id | u64 up_to | u64 hlc */
-#define FV_RECEIPT_MSG_BYTES	(18 + FV_ID_BYTES + 8 + 8)
+/* "fieldvault receipt" | device id | u64 up_to | u64 hlc | u8 glen |
+ * group: the longest */
+#define FV_RECEIPT_MSG_MAX	(18 + FV_ID_BYTES + 8 + 8 + 1 + \
+				    FV_FRAME_NAME_MAX)
 
 enum fv_frame_type {
 	FV_F_HQ_HELLO = 1,
@@ -105,6 +107,9 @@ struct fv_frame {
 		} end;
 		struct {		/* FV_F_RECEIPT */
 			uint64_t up_to, hlc;
+			/* the device's group ("" for none): what it keeps
+			 * under purge_after_sync */
+			char	 group[FV_FRAME_NAME_MAX + 1];
 			uint8_t	 sig[FV_SIG_BYTES];
 		} receipt;
 		struct {		/* FV_F_DEVICE */
@@ -164,7 +169,7 @@ int	fv_frame_want(struct fv_buf *b, uint64_t up, uint64_t down);
 int	fv_frame_ack(struct fv_buf *b, uint64_t up_to);
 int	fv_frame_end(struct fv_buf *b, uint64_t last);
 int	fv_frame_receipt(struct fv_buf *b, uint64_t up_to, uint64_t hlc,
-	    const uint8_t sig[FV_SIG_BYTES]);
+	    const char *group, const uint8_t sig[FV_SIG_BYTES]);
 int	fv_frame_rekey(struct fv_buf *b);
 /* code 1..FV_PE_MAX; text as the decoder wants it (never record content:
  * a fixed phrase). */
@@ -211,20 +216,23 @@ int	fv_frame_ops_end(struct fv_frame_ops *o);
 void	fv_frame_ops_abort(struct fv_frame_ops *o);
 
 /*
- * Receipts: HQ's Ed25519 signature over the FV_RECEIPT_MSG_BYTES message
- * "fieldvault receipt" | dev_id (the device whose ops are receipted) |
- * u64 up_to | u64 hlc, big-endian.  sk is HQ's 64-byte Ed25519 secret
- * key (the caller's, in fv_secmem; not copied); pk its public key.
- * fv_receipt_verify() returns 0 or FV_ESIG.
+ * Receipts: HQ's Ed25519 signature over the message "fieldvault receipt" |
+ * dev_id (the device whose ops are receipted) | u64 up_to | u64 hlc (HQ's
+ * clock, Unix ms) | u8 glen | group (the device's group at HQ, 0..64
+ * bytes), big-endian.  sk is HQ's 64-byte Ed25519 secret key (the
+ * caller's, in fv_secmem; not copied); pk its public key.
+ * fv_receipt_message() returns the message's length (group is cut at
+ * FV_FRAME_NAME_MAX bytes); fv_receipt_verify() returns 0 or FV_ESIG.
  */
-void	fv_receipt_message(uint8_t out[FV_RECEIPT_MSG_BYTES],
-	    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc);
+size_t	fv_receipt_message(uint8_t out[FV_RECEIPT_MSG_MAX],
+	    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
+	    const char *group);
 void	fv_receipt_sign(uint8_t sig[FV_SIG_BYTES],
 	    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
-	    const uint8_t sk[64]);
+	    const char *group, const uint8_t sk[64]);
 int	fv_receipt_verify(const uint8_t sig[FV_SIG_BYTES],
 	    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
-	    const uint8_t pk[32]);
+	    const char *group, const uint8_t pk[32]);
 
 /* 1 when s[0..n) is text a name or an ERROR text may hold (the rule of
  * fv_frame_decode(), without the length bounds), else 0. */

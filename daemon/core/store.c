@@ -462,6 +462,8 @@ fv_store_unlock(struct fv_store *s, const uint8_t *kek)
 			rc = rc ? rc : FV_ECORRUPT;
 			goto fail;
 		}
+		if (((uint8_t *)v.mv_data)[0] == CLASS_PURGED)
+			continue;	/* purged after sync: nothing to index */
 		if ((rc = fv_st_load_tag(s, txn, k.mv_data, rid, &st, &class)) != 0)
 			goto fail;
 		fv_st_drop_mapped(s, 1);

@@ -123,12 +123,14 @@ int	fv_store_device_put(struct fv_store *s, const struct fv_device *d);
 int	fv_store_device_get(struct fv_store *s,
 	    const uint8_t id[FV_ID_BYTES], struct fv_device *d);
 
-/* HQ: calls cb(arg, arrival number, signed op, len, state of its record)
- * for up to max entries of the arrival log after after, in order; *last
- * gets the last number looked at (ops shredded since are skipped). */
+/* HQ: calls cb(arg, arrival number, signed op, len, state of its record,
+ * again) for up to max entries of the arrival log after after, in order;
+ * *last gets the last number looked at (ops shredded since are skipped).
+ * again is 1 when the op was logged again because its record was
+ * (re)assigned: its author, who may have purged it, needs it too. */
 int	fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
 	    int (*cb)(void *, uint64_t, const uint8_t *, size_t,
-	    const struct fv_state *), void *arg, uint64_t *last);
+	    const struct fv_state *, int), void *arg, uint64_t *last);
 
 /* Sync: this installation's Noise static key pair (the X25519 form of its
  * signing key; sk: 32 bytes of secret memory, caller wipes). */
@@ -143,6 +145,23 @@ int	fv_store_have_seq(struct fv_store *s,
 int	fv_store_set_acked(struct fv_store *s, uint64_t up_to, int64_t when_ms);
 int64_t	fv_store_last_sync(const struct fv_store *s);
 uint64_t fv_store_stats_acked(const struct fv_store *s);
+/* HQ: signs a receipt (frame.h) for device dev with its own key. */
+int	fv_store_sign_receipt(struct fv_store *s,
+	    const uint8_t dev[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
+	    const char *group, uint8_t sig[64]);
+/*
+ * Field, retention = purge_after_sync, after a receipt from HQ (checked
+ * by the caller) for our ops up to up_to, naming our group: in the open
+ * transaction, every live record that holds no op of ours above up_to
+ * and is not assigned to group (an appeal whose assigned_to is group, or
+ * a note on one) is crypto-shredded: its key slot wiped at commit, its
+ * ops and state removed, a row that says "purged" left (an op for it from
+ * HQ is then ignored, unless it assigns the record to group: HQ sends it
+ * whole then).  Tombstones stay (they hold no content).  *purged and
+ * *kept count the live records.
+ */
+int	fv_store_purge(struct fv_store *s, uint64_t up_to, const char *group,
+	    size_t *purged, size_t *kept);
 /* HQ's enrollment tokens (plain JSON: no secret in them, only its hash). */
 int	fv_store_token_put(struct fv_store *s, const uint8_t id[16],
 	    const json_t *t);

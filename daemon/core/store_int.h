@@ -31,6 +31,8 @@
 #define SK_WRAPPED	(64 + FV_SEAL_OVERHEAD)
 #define CLASS_RECORD	0
 #define CLASS_LOG	1
+#define CLASS_PURGED	2	/* field, purge_after_sync: HQ has it; the
+				 * row is the class byte alone */
 
 struct pend {
 	uint8_t			 rid[FV_ID_BYTES];
@@ -122,7 +124,7 @@ int	fv_st_pend_push(struct fv_store *, const uint8_t *,
 int	fv_st_save_live(struct fv_store *, const uint8_t *, const uint8_t *,
 	    const struct fv_state *);
 int	fv_st_shred(struct fv_store *, const struct fv_state *, uint32_t);
-int	fv_st_arrive(struct fv_store *, const uint8_t *);
+int	fv_st_arrive(struct fv_store *, const uint8_t *, int);
 int	fv_st_relog(struct fv_store *, const struct fv_state *,
 	    const struct fv_op *);
 int	fv_st_read_begin(struct fv_store *, MDB_txn **);

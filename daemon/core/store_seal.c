@@ -183,7 +183,7 @@ fv_st_put_op(struct fv_store *s, const struct fv_op *op, int class,
 	if ((rc = fv_mdb_err(fv_st_txn_put(s, s->db_ops, &kv, &v,
 	    MDB_NOOVERWRITE))) != 0)
 		return rc;
-	return fv_st_arrive(s, kv.mv_data);
+	return fv_st_arrive(s, kv.mv_data, 0);
 }
 
 /* Stores an op signed elsewhere, as received, sealed like our own. */
@@ -210,7 +210,7 @@ fv_st_put_signed(struct fv_store *s, const uint8_t *op, size_t len,
 	if ((rc = fv_mdb_err(fv_st_txn_put(s, s->db_ops, &kv, &v,
 	    MDB_NOOVERWRITE))) != 0)
 		return rc;
-	return fv_st_arrive(s, kv.mv_data);
+	return fv_st_arrive(s, kv.mv_data, 0);
 }
 
 int
@@ -290,7 +290,8 @@ fv_st_expand(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
 }
 
 /* Reads the state stored under tag; for a live record the record key is
- * left in K_REC.  *class says live (0) or tombstone (1). */
+ * left in K_REC.  *class says live (0) or tombstone (1); a purged record
+ * is FV_ENOTFOUND with *class CLASS_PURGED (-1 when there is no row). */
 int
 fv_st_load_tag(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
     uint8_t rid[FV_ID_BYTES], struct fv_state *st, int *class)
@@ -302,11 +303,14 @@ fv_st_load_tag(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
 	int rc;
 
 	memset(st, 0, sizeof(*st));
+	*class = -1;
 	if ((rc = mdb_get(txn, s->db_recs, &k, &v)) != 0)
 		return fv_mdb_err(rc);
 	if (v.mv_size < 1)
 		return FV_ECORRUPT;
 	*class = ((const uint8_t *)v.mv_data)[0];
+	if (*class == CLASS_PURGED)
+		return v.mv_size == 1 ? FV_ENOTFOUND : FV_ECORRUPT;
 	off = *class == CLASS_RECORD ? 5 : 1;
 	if (v.mv_size < off)
 		return FV_ECORRUPT;
@@ -354,15 +358,22 @@ fv_st_load_live(struct fv_store *s, MDB_txn *txn, const uint8_t *rid, int t,
 }
 
 /* HQ numbers every op it stores, in order of arrival: the down stream of
- * each device follows these numbers. */
+ * each device follows these numbers.  The value is the op's ref, and a
+ * byte 1 after it when the op is logged again (relog): then even its
+ * author gets it, who may have purged it. */
 int
-fv_st_arrive(struct fv_store *s, const uint8_t *ref)
+fv_st_arrive(struct fv_store *s, const uint8_t *ref, int again)
 {
-	uint8_t n[8];
-	MDB_val k = { 8, n }, v = { OPKEY_BYTES, (void *)ref };
+	uint8_t n[8], val[OPKEY_BYTES + 1];
+	MDB_val k = { 8, n }, v = { OPKEY_BYTES, val };
 
 	if (strcmp(s->info.role, "hq") != 0)
 		return 0;
+	memcpy(val, ref, OPKEY_BYTES);
+	if (again) {
+		val[OPKEY_BYTES] = 1;
+		v.mv_size++;
+	}
 	fv_put_u64(n, ++s->t_arrival);
 	return fv_mdb_err(fv_st_txn_put(s, s->db_arrivals, &k, &v,
 	    MDB_APPEND));
@@ -388,7 +399,7 @@ fv_st_relog(struct fv_store *s, const struct fv_state *st,
 		return 0;
 	for (i = 0; i + 1 < st->nops; i++)
 		if ((rc = fv_st_arrive(s, st->oprefs + (size_t)i *
-		    FV_OPREF_BYTES)) != 0)
+		    FV_OPREF_BYTES, 1)) != 0)
 			return rc;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "fold.h"
+#include "frame.h"
 #include "fv_error.h"
 #include "par.h"
 #include "patch.h"
@@ -91,6 +92,28 @@ same_as_stored(struct fv_store *s, const struct fv_op *hdr,
 	return rc;
 }
 
+/* Does op assign its record to this device's group (as the last receipt
+ * named it)?  Then a record purged here is wanted again. */
+static int
+assigns_here(struct fv_store *s, const struct fv_op *op)
+{
+	char group[FV_NAME_MAX + 1], want[FV_NAME_MAX + 3];
+	uint32_t i;
+
+	if (fv_store_setting_get(s, "group", group, sizeof(group)) != 0 ||
+	    group[0] == '\0')
+		return 0;
+	snprintf(want, sizeof(want), "\"%s\"", group);
+	for (i = 0; i < op->nfields; i++)
+		if (op->fields[i].pathlen == 11 &&
+		    memcmp(op->fields[i].path, "assigned_to", 11) == 0)
+			return op->fields[i].val != NULL &&
+			    op->fields[i].vallen == strlen(want) &&
+			    memcmp(op->fields[i].val, want,
+			    op->fields[i].vallen) == 0;
+	return 0;
+}
+
 int
 fv_store_apply(struct fv_store *s, const uint8_t *op, size_t len,
     int *applied)
@@ -119,7 +142,14 @@ fv_store_apply(struct fv_store *s, const uint8_t *op, size_t len,
 		s->t_clock.last = hdr.hlc;	/* our next edit comes after */
 	fv_st_tag_of(s, hdr.rid, tag);
 	rc = fv_st_load_tag(s, s->txn, tag, rid, &st, &class);
+	if (rc == FV_ENOTFOUND && class == CLASS_PURGED &&
+	    !assigns_here(s, &hdr)) {
+		rc = 0;		/* purged: HQ has it, and we need it not */
+		goto out;
+	}
 	if (rc == FV_ENOTFOUND) {
+		/* new here, or purged and now assigned to our group: HQ
+		 * sends the record's every op after this one */
 		memset(&st, 0, sizeof(st));
 		class = -1;
 		rc = 0;
@@ -463,7 +493,7 @@ fv_store_stats_acked(const struct fv_store *s)
 int
 fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
     int (*cb)(void *, uint64_t, const uint8_t *, size_t,
-    const struct fv_state *), void *arg, uint64_t *last)
+    const struct fv_state *, int), void *arg, uint64_t *last)
 {
 	uint8_t from[8];
 	MDB_val k = { 8, from }, v;
@@ -482,12 +512,15 @@ fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
 	while (n < max && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
 		uint8_t ref[OPKEY_BYTES];
 		struct fv_state st;
+		int again;
 
 		op = MDB_NEXT;
-		if (k.mv_size != 8 || v.mv_size != OPKEY_BYTES) {
+		if (k.mv_size != 8 || (v.mv_size != OPKEY_BYTES &&
+		    v.mv_size != OPKEY_BYTES + 1)) {
 			rc = FV_ECORRUPT;
 			break;
 		}
+		again = v.mv_size > OPKEY_BYTES;
 		*last = fv_get_u64(k.mv_data);
 		n++;
 		memcpy(ref, v.mv_data, OPKEY_BYTES);
@@ -497,7 +530,7 @@ fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
 		}
 		if (rc != 0)
 			break;
-		rc = cb(arg, *last, pt.p, pt.len, &st);
+		rc = cb(arg, *last, pt.p, pt.len, &st, again);
 		fv_state_free(&st);
 		if (rc != 0)
 			break;
@@ -512,4 +545,121 @@ out:
 	fv_buf_free(&pt);
 	fv_st_read_end(s, txn);
 	return rc;
+}
+
+int
+fv_store_sign_receipt(struct fv_store *s, const uint8_t dev[FV_ID_BYTES],
+    uint64_t up_to, uint64_t hlc, const char *group, uint8_t sig[64])
+{
+	if (s->keys == NULL)
+		return FV_ELOCKED;
+	fv_receipt_sign(sig, dev, up_to, hlc, group, K_SK(s));
+	return 0;
+}
+
+/* Is the live record st (an appeal, or a note) assigned to group?  A
+ * note goes with its appeal. */
+static int
+assigned_to(struct fv_store *s, const struct fv_state *st, const char *group)
+{
+	const struct fv_leaf *f;
+	char want[FV_NAME_MAX + 3], hex[2 * FV_ID_BYTES + 1];
+	uint8_t aid[FV_ID_BYTES];
+	struct fv_state ap;
+	int in;
+
+	if (group[0] == '\0')
+		return 0;
+	snprintf(want, sizeof(want), "\"%s\"", group);
+	if (st->rtype == FV_RTYPE_APPEAL)
+		return (f = fv_leaves_get(&st->leaves, "assigned_to")) != NULL &&
+		    f->val != NULL && f->vallen == strlen(want) &&
+		    memcmp(f->val, want, f->vallen) == 0;
+	if ((f = fv_leaves_get(&st->leaves, "appeal_id")) == NULL ||
+	    f->val == NULL || f->vallen != 2 * FV_ID_BYTES + 2)
+		return 0;
+	memcpy(hex, f->val + 1, 2 * FV_ID_BYTES);
+	hex[2 * FV_ID_BYTES] = '\0';
+	if (fv_id_parse(hex, aid) != 0 ||
+	    fv_st_load_live(s, s->txn, aid, FV_RTYPE_APPEAL, &ap) != 0)
+		return 0;
+	in = assigned_to(s, &ap, group);
+	fv_state_free(&ap);
+	return in;
+}
+
+int
+fv_store_purge(struct fv_store *s, uint64_t up_to, const char *group,
+    size_t *purged, size_t *kept)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	uint8_t *tags = NULL, *t, rid[FV_ID_BYTES], purged_row = CLASS_PURGED;
+	size_t n = 0, cap = 0, i;
+	int rc;
+
+	*purged = *kept = 0;
+	if (s->txn == NULL)
+		return FV_EBUSY;
+	if (strlen(group) > FV_NAME_MAX)
+		return FV_EINVAL;
+	/* the live records first: the loop below rewrites rows */
+	if ((rc = fv_mdb_err(mdb_cursor_open(s->txn, s->db_recs, &cur))) != 0)
+		return fv_st_poison(s, rc);
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		if (k.mv_size != TAG_BYTES || v.mv_size < 1 ||
+		    ((uint8_t *)v.mv_data)[0] != CLASS_RECORD)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((t = realloc(tags, cap * TAG_BYTES)) == NULL) {
+				rc = FV_ENOMEM;
+				break;
+			}
+			tags = t;
+		}
+		memcpy(tags + n++ * TAG_BYTES, k.mv_data, TAG_BYTES);
+	}
+	mdb_cursor_close(cur);
+	rc = rc == MDB_NOTFOUND ? 0 : rc > 0 ? fv_mdb_err(rc) : rc;
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct fv_state st;
+		uint32_t j, slot;
+		int class, keep = 0;
+
+		t = tags + i * TAG_BYTES;
+		if ((rc = fv_st_load_tag(s, s->txn, t, rid, &st, &class)) != 0)
+			break;
+		slot = s->cur_slot;
+		/* an op of ours HQ has not receipted: not yet at HQ */
+		for (j = 0; j < st.nops && !keep; j++) {
+			const uint8_t *ref = st.oprefs + (size_t)j *
+			    FV_OPREF_BYTES;
+
+			keep = memcmp(ref, s->info.device_id,
+			    FV_ID_BYTES) == 0 && fv_get_u64(ref +
+			    FV_ID_BYTES) > up_to;
+		}
+		if (!keep)
+			keep = assigned_to(s, &st, group);
+		if (keep) {
+			(*kept)++;
+			fv_state_free(&st);
+			continue;
+		}
+		k.mv_size = TAG_BYTES;
+		k.mv_data = t;
+		v.mv_size = 1;
+		v.mv_data = &purged_row;
+		if ((rc = fv_st_shred(s, &st, slot)) == 0 &&
+		    (rc = fv_mdb_err(fv_st_txn_put(s, s->db_recs, &k, &v,
+		    0))) == 0 &&
+		    (rc = fv_st_pend_push(s, rid, NULL)) == 0)
+			(*purged)++;
+		fv_state_free(&st);
+	}
+	if (rc == 0 && *purged > 0)
+		s->t_dirty = 1;
+	free(tags);
+	return fv_st_poison(s, rc);
 }

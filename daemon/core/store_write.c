@@ -401,7 +401,7 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 		if ((rc = write_slots(s, &m, i, n)) ||
 		    (rc = fv_mdb_err(fv_st_txn_put(s, s->db_ops, &okv, &ov,
 		    MDB_NOOVERWRITE))) ||
-		    (rc = fv_st_arrive(s, ok)) ||
+		    (rc = fv_st_arrive(s, ok, 0)) ||
 		    (rc = fv_mdb_err(fv_st_txn_put(s, s->db_recs, &tk, &rv,
 		    MDB_NOOVERWRITE))))
 			break;

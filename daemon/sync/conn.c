@@ -26,6 +26,7 @@ struct fv_conn {
 	uint8_t			 hello[FV_CONN_HELLO_MAX];
 	size_t			 hellolen;
 	uint32_t		 rekey_every, sent;
+	uint64_t		 bytes_in, bytes_out;
 	uint8_t			*buf;		/* one message, plaintext */
 };
 
@@ -52,6 +53,7 @@ put_msg(struct fv_conn *c, const uint8_t *m, size_t len)
 	    bufferevent_write(c->bev, hdr, 2) != 0 ||
 	    bufferevent_write(c->bev, m, len) != 0)
 		return FV_ENOMEM;
+	c->bytes_out += 2 + len;
 	return 0;
 }
 
@@ -164,6 +166,7 @@ read_cb(struct bufferevent *bev, void *arg)
 			rc = FV_ENOMEM;
 			break;
 		}
+		c->bytes_in += 2 + len;
 		rc = c->ready ? on_msg(c, m + 2, len) : on_hs(c, m + 2, len);
 		if (!c->freeme)
 			evbuffer_drain(in, 2 + len);
@@ -178,13 +181,29 @@ read_cb(struct bufferevent *bev, void *arg)
 		die(c, 0);
 }
 
+/* The output drained to the low-water mark (or below). */
 static void
 write_cb(struct bufferevent *bev, void *arg)
 {
 	struct fv_conn *c = arg;
+	int rc = 0;
 
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) ==
-	    0)
+	if (c->closing) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			die(c, 0);
+		return;
+	}
+	if (!c->ready || c->dead || c->cbs.drained == NULL)
+		return;
+	c->busy = 1;
+	rc = c->cbs.drained(c, c->arg);
+	if (rc != 0)
+		die(c, rc);
+	c->busy = 0;
+	if (c->freeme)
+		really_free(c);
+	else if (c->closing && evbuffer_get_length(bufferevent_get_output(
+	    c->bev)) == 0)
 		die(c, 0);
 }
 
@@ -248,6 +267,7 @@ fv_conn_new(struct event_base *base, evutil_socket_t fd, int initiator,
 	    FV_CONN_HS_TIMEOUT, 0 }, NULL);
 	/* a peer may not make us buffer more than one message */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 2 + FV_NOISE_MSG_MAX);
+	bufferevent_setwatermark(c->bev, EV_WRITE, FV_CONN_LOW_WATER, 0);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	if (initiator && (rc = hs_send(c, NULL, 0)) != 0) {
 		fv_conn_free(c);
@@ -280,6 +300,19 @@ fv_conn_send(struct fv_conn *c, const uint8_t *f, size_t len)
 out:
 	free(ct);
 	return rc;
+}
+
+size_t
+fv_conn_queued(const struct fv_conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+void
+fv_conn_bytes(const struct fv_conn *c, uint64_t *in, uint64_t *out)
+{
+	*in = c->bytes_in;
+	*out = c->bytes_out;
 }
 
 void

@@ -24,6 +24,7 @@
 #define FV_CONN_REKEY_MSGS	(1u << 20)
 #define FV_CONN_FRAME_MAX	65519		/* bytes of one frame */
 #define FV_CONN_HELLO_MAX	1024		/* bytes of a handshake payload */
+#define FV_CONN_LOW_WATER	(256u << 10)	/* drained() below this */
 
 struct fv_conn;
 
@@ -47,6 +48,11 @@ struct fv_conn_cbs {
 	/* Closed: err 0 on an orderly end of stream, else FV_E*.  The
 	 * connection is freed right after this returns. */
 	void	(*closed)(struct fv_conn *, int err, void *arg);
+	/* Optional: what was queued to send has drained to
+	 * FV_CONN_LOW_WATER bytes or less: a sender with more to send
+	 * queues the next part (flow control: fv_conn_queued()).  Non-zero
+	 * closes. */
+	int	(*drained)(struct fv_conn *, void *arg);
 };
 
 /*
@@ -62,6 +68,11 @@ int	fv_conn_new(struct event_base *base, evutil_socket_t fd, int initiator,
 /* Sends one frame (1..FV_CONN_FRAME_MAX bytes).  0, FV_EINVAL (not ready,
  * bad size) or FV_ENOMEM. */
 int	fv_conn_send(struct fv_conn *c, const uint8_t *f, size_t len);
+/* Bytes queued to send and not yet written to the socket. */
+size_t	fv_conn_queued(const struct fv_conn *c);
+/* Bytes read from and written to the socket so far (what the wire
+ * carried: lengths, handshake, tags included). */
+void	fv_conn_bytes(const struct fv_conn *c, uint64_t *in, uint64_t *out);
 /* Closes once everything queued is written (closed() is called then). */
 void	fv_conn_close_after_flush(struct fv_conn *c);
 /* Closes now, without calling closed(); wipes every key. */

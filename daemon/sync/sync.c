@@ -1,10 +1,13 @@
 /*
  * sync.c - the sessions of docs/protocol.md §4 on top of conn.c.
  *
- * This version moves ops up (device to HQ), enrolls devices and refuses
- * unknown, revoked and wrongly keyed peers with an ERROR frame; HQ's down
- * stream (assigned appeals back to the field) is not yet sent: HQ answers
- * END at once.
+ * Both sides stream what the other lacks (the device its own ops, HQ the
+ * ops the device may see), a frame at a time while less than SYNC_WINDOW
+ * bytes wait to be written: a session never queues a whole backlog, and a
+ * slow peer holds only its own connection.  Received frames are applied
+ * one transaction each and acknowledged; once the device's END is durable,
+ * HQ signs a receipt, on which a device with retention = purge_after_sync
+ * purges what HQ holds and does not assign back to it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -46,12 +49,21 @@ struct sess {
 	struct fv_token		*tok;		/* secmem, when enrolling */
 	uint8_t			 hq_pk[32];	/* pinned (Ed25519) */
 	uint64_t		 start_acked, last_sent;
-	int			 got_end, done;
+	int			 got_end, got_receipt, done, wanted;
+	/* sending, paced by what waits in the connection (both sides) */
+	int			 sending;	/* more to send */
+	uint64_t		 next;		/* field: the last seq queued;
+						 * HQ: the last arrival looked
+						 * at */
 	fv_sync_cb		 cb[8];		/* whoever waits for it */
 	void			*arg[8];
 	int			 ncb;
 	struct fv_sync_result	 res;
 };
+
+/* bytes a session lets wait in its connection before it reads more from
+ * the store */
+#define SYNC_WINDOW	(1u << 20)
 
 static struct evconnlistener *listener;
 static struct sess *field_sess;
@@ -100,6 +112,8 @@ field_done(struct sess *ss, int rc, const char *why)
 	if (why != NULL)
 		snprintf(ss->res.why, sizeof(ss->res.why), "%s", why);
 	ss->res.acked = fv_store_stats_acked(ss->d->store);
+	if (ss->c != NULL)
+		fv_conn_bytes(ss->c, &ss->res.bytes_in, &ss->res.bytes_out);
 	if (ss->res.acked > ss->start_acked)
 		ss->res.up = ss->res.acked - ss->start_acked;
 	for (i = 0; i < ss->ncb; i++)
@@ -346,14 +360,16 @@ vouch(struct sess *ss, const uint8_t *author)
 
 static int
 down_op(void *arg, uint64_t n, const uint8_t *op, size_t len,
-    const struct fv_state *st)
+    const struct fv_state *st, int again)
 {
 	struct down *dn = arg;
 	struct sess *ss = dn->ss;
 	int rc;
 
-	if (len < FV_OP_HDR || memcmp(op + 3, ss->peer, FV_ID_BYTES) == 0 ||
-	    !in_scope(ss, st))
+	/* the device's own ops only when logged again (it may have purged
+	 * the record, which is now assigned to it) */
+	if (len < FV_OP_HDR || (!again && memcmp(op + 3, ss->peer,
+	    FV_ID_BYTES) == 0) || !in_scope(ss, st))
 		return 0;
 	if ((rc = vouch(ss, op + 3)) != 0)
 		return rc;
@@ -373,29 +389,30 @@ down_op(void *arg, uint64_t n, const uint8_t *op, size_t len,
 	return rc;
 }
 
-/* HQ: everything the device may see that arrived after its cursor, then
- * END with the last arrival number looked at. */
+/* HQ: the next part of what the device may see that arrived after its
+ * cursor; at the end of the log, END with the last arrival number looked
+ * at. */
 static int
-hq_send_down(struct sess *ss, uint64_t after)
+down_more(struct sess *ss)
 {
 	struct down dn;
-	uint64_t last = after, prev;
-	int rc = 0;
+	uint64_t last;
+	int rc;
 
 	memset(&dn, 0, sizeof(dn));
 	dn.ss = ss;
-	do {
-		prev = last;
-		rc = fv_store_arrivals_since(ss->d->store, prev, 1024, down_op,
-		    &dn, &last);
-	} while (rc == 0 && last != prev);
+	rc = fv_store_arrivals_since(ss->d->store, ss->next, 512, down_op,
+	    &dn, &last);
 	if (rc == 0)
 		rc = down_flush(&dn);
+	if (rc == 0 && last == ss->next) {
+		ss->sending = 0;
+		dn.b.len = 0;
+		fv_frame_end(&dn.b, last);
+		rc = send_buf(ss, &dn.b);
+	}
+	ss->next = last;
 	fv_buf_free(&dn.b);
-	if (rc != 0)
-		return rc;
-	fv_frame_end(&dn.b, last);
-	rc = send_buf(ss, &dn.b);
 	return rc;
 }
 
@@ -516,50 +533,136 @@ collect_op(void *arg, const uint8_t *op, size_t len, uint64_t seq)
 }
 
 static int
-field_send_up(struct sess *ss, uint64_t have)
+up_more(struct sess *ss)
 {
 	struct fv_store *s = ss->d->store;
 	const uint8_t *self = fv_store_info(s)->device_id;
 	struct upframe u;
 	struct fv_buf b = { 0 };
-	uint64_t from = have;
 	int rc;
 
-	for (;;) {
-		b.len = 0;
-		u.last = from;
-		if ((rc = fv_frame_ops_begin(&u.o, &b, from + 1)) != 0)
-			break;
-		rc = fv_store_ops_since(s, self, from, FV_FRAME_OPS_MAX,
-		    collect_op, &u);
-		if (rc == FV_ETOOBIG)
-			rc = 0;		/* the frame is full: send it */
-		if (rc != 0 || u.o.count == 0) {
-			fv_frame_ops_abort(&u.o);
-			break;
-		}
-		if ((rc = fv_frame_ops_end(&u.o)) != 0 ||
-		    (rc = fv_conn_send(ss->c, b.p, b.len)) != 0)
-			break;
-		from = u.last;
+	u.last = ss->next;
+	if ((rc = fv_frame_ops_begin(&u.o, &b, ss->next + 1)) != 0)
+		goto out;
+	rc = fv_store_ops_since(s, self, ss->next, FV_FRAME_OPS_MAX,
+	    collect_op, &u);
+	if (rc == FV_ETOOBIG && u.o.count > 0)
+		rc = 0;			/* the frame is full: send it */
+	if (rc != 0 || u.o.count == 0) {
+		fv_frame_ops_abort(&u.o);
+		if (rc != 0)
+			goto out;
+		/* all sent: END */
+		ss->sending = 0;
+		ss->last_sent = ss->next;
+		fv_frame_end(&b, ss->next);
+		rc = send_buf(ss, &b);
+		goto out;
 	}
+	if ((rc = fv_frame_ops_end(&u.o)) == 0 &&
+	    (rc = fv_conn_send(ss->c, b.p, b.len)) == 0)
+		ss->next = u.last;
+out:
 	fv_buf_free(&b);
-	if (rc != 0)
-		return rc;
-	ss->last_sent = from;
-	fv_frame_end(&b, from);
-	return send_buf(ss, &b);
+	return rc;
 }
 
-/* Field: over once HQ has said END and holds everything sent up. */
+/* Both sides: queue what there is to send while little waits to be
+ * written; called again when it has drained. */
+static int
+pump(struct sess *ss)
+{
+	int rc = 0;
+
+	while (rc == 0 && ss->sending && fv_conn_queued(ss->c) < SYNC_WINDOW)
+		rc = ss->hq ? down_more(ss) : up_more(ss);
+	return rc;
+}
+
+static int
+drained_cb(struct fv_conn *c, void *arg)
+{
+	return pump(arg);
+}
+
+/* Field: over once everything is sent, HQ has said END, and its receipt
+ * covers everything sent up. */
 static void
 field_maybe_done(struct sess *ss)
 {
-	if (ss->got_end && fv_store_stats_acked(ss->d->store) >=
-	    ss->last_sent) {
+	if (!ss->sending && ss->got_end && ss->got_receipt &&
+	    fv_store_stats_acked(ss->d->store) >= ss->last_sent) {
 		field_done(ss, 0, NULL);
 		fv_conn_close_after_flush(ss->c);
 	}
+}
+
+/* HQ: the device's END is durable (every OPS frame before it was
+ * applied and committed): a signed receipt for what HQ holds of it. */
+static int
+hq_receipt(struct sess *ss)
+{
+	struct fv_buf b = { 0 };
+	uint8_t sig[FV_SIG_BYTES];
+	uint64_t have, now = (uint64_t)fv_now_ms();
+	int rc;
+
+	if ((rc = fv_store_have_seq(ss->d->store, ss->peer, &have)) != 0 ||
+	    (rc = fv_store_sign_receipt(ss->d->store, ss->peer, have, now,
+	    ss->group, sig)) != 0)
+		return rc;
+	fv_frame_receipt(&b, have, now, ss->group, sig);
+	return send_buf(ss, &b);
+}
+
+/* Field: HQ's receipt, checked against the key pinned at enrollment, is
+ * the only thing a purge may rest on. */
+static int
+field_receipt(struct sess *ss, const struct fv_frame *f)
+{
+	struct fv_store *s = ss->d->store;
+	struct fv_store_stats st;
+	char v[64];
+	size_t purged = 0, kept = 0;
+	int rc;
+
+	if (fv_receipt_verify(f->u.receipt.sig, fv_store_info(s)->device_id,
+	    f->u.receipt.up_to, f->u.receipt.hlc, f->u.receipt.group,
+	    ss->hq_pk) != 0) {
+		log_warnx("sync: HQ's receipt does not verify: ignored");
+		snprintf(ss->res.why, sizeof(ss->res.why), "HQ's receipt "
+		    "does not verify");
+		return FV_ESIG;
+	}
+	fv_store_stats(s, &st);
+	if (f->u.receipt.up_to > st.seq)
+		return FV_EINVAL;		/* ops we never wrote */
+	if ((rc = fv_store_begin(s)) != 0)
+		return rc;
+	snprintf(v, sizeof(v), "%llu %llu", (unsigned long long)
+	    f->u.receipt.up_to, (unsigned long long)f->u.receipt.hlc);
+	if ((rc = fv_store_set_acked(s, f->u.receipt.up_to, fv_now_ms())) ||
+	    (rc = fv_store_setting_put(s, "receipt", v)) ||
+	    (rc = fv_store_setting_put(s, "group", f->u.receipt.group)))
+		goto fail;
+	if (ss->d->conf->purge_after_sync &&
+	    (rc = fv_store_purge(s, f->u.receipt.up_to, f->u.receipt.group,
+	    &purged, &kept)) != 0)
+		goto fail;
+	if ((rc = fv_store_commit(s)) != 0)
+		goto fail;
+	if (purged > 0)
+		log_info("sync: purged %zu records HQ holds (receipt up to "
+		    "%llu); %zu kept", purged, (unsigned long long)
+		    f->u.receipt.up_to, kept);
+	ss->res.purged = purged;
+	ss->got_receipt = 1;
+	field_maybe_done(ss);
+	return 0;
+fail:
+	fv_store_abort(s);
+	log_warnx("sync: could not record HQ's receipt: %s", fv_strerror(rc));
+	return rc;
 }
 
 static int
@@ -581,10 +684,15 @@ frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
 		case FV_F_WANT:
 			if (fv_store_have_seq(s, ss->peer, &have) != 0)
 				have = 0;
+			if (ss->wanted)
+				return FV_EINVAL;	/* one WANT a session */
+			ss->wanted = 1;
 			fv_frame_want(&b, have, 0);
 			if (send_buf(ss, &b) != 0)
 				return FV_EIO;
-			return hq_send_down(ss, f.u.want.down);
+			ss->next = f.u.want.down;
+			ss->sending = 1;
+			return pump(ss);
 		case FV_F_OPS:
 			if ((pe = hq_ops(ss, &f)) != 0) {
 				send_error(ss, pe, pe_text(pe));
@@ -594,7 +702,7 @@ frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
 		case FV_F_END:
 			log_info("sync: device '%s': %llu ops in",
 			    ss->peer_name, (unsigned long long)ss->res.down);
-			return 0;
+			return hq_receipt(ss);
 		}
 		return FV_EINVAL;
 	}
@@ -640,7 +748,12 @@ frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
 			fv_store_abort(s);
 			return FV_EIO;
 		}
-		return field_send_up(ss, f.u.want.up);
+		if (ss->sending || ss->wanted)
+			return FV_EINVAL;	/* one WANT a session */
+		ss->wanted = 1;
+		ss->next = f.u.want.up;
+		ss->sending = 1;
+		return pump(ss);
 	case FV_F_ACK:
 		if (fv_store_begin(s) != 0 ||
 		    fv_store_set_acked(s, f.u.ack.up_to, fv_now_ms()) != 0 ||
@@ -690,6 +803,8 @@ frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
 		field_maybe_done(ss);
 		return 0;
 	}
+	case FV_F_RECEIPT:
+		return field_receipt(ss, &f);
 	case FV_F_ERROR:
 		field_done(ss, FV_EUNKNOWN, f.u.error.text);
 		return FV_EINVAL;
@@ -709,7 +824,7 @@ closed_cb(struct fv_conn *c, int err, void *arg)
 }
 
 static const struct fv_conn_cbs cbs = { hello_cb, ready_cb, frame_cb,
-    closed_cb };
+    closed_cb, drained_cb };
 
 /* --- HQ: listening ----------------------------------------------------------- */
 

@@ -19,6 +19,8 @@ struct fv_sync_result {
 	uint64_t	 up;		/* ops sent up and acknowledged */
 	uint64_t	 down;		/* ops received and applied */
 	uint64_t	 acked;		/* HQ holds our ops up to this seq */
+	uint64_t	 purged;	/* records purged after HQ's receipt */
+	uint64_t	 bytes_in, bytes_out;	/* on the wire */
 	char		 hq[65];	/* HQ's name */
 };
 

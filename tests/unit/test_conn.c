@@ -69,7 +69,7 @@ closed(struct fv_conn *c, int err, void *arg)
 	s->c = NULL;
 }
 
-static const struct fv_conn_cbs cbs = { hello, ready, frame, closed };
+static const struct fv_conn_cbs cbs = { hello, ready, frame, closed, NULL };
 
 static void
 keys(struct side *s, const char *name)

@@ -81,7 +81,7 @@ make_samples(void)
 	fv_frame_ops_end(&o);
 	fv_frame_ack(&samples[6], 77);
 	fv_frame_end(&samples[7], UINT64_MAX);
-	fv_frame_receipt(&samples[8], 5, 6, SIG);
+	fv_frame_receipt(&samples[8], 5, 6, "north", SIG);
 	fv_frame_rekey(&samples[9]);
 	fv_frame_error(&samples[10], FV_PE_REVOKED, "device revoked");
 	fv_frame_error(&samples[11], FV_PE_INTERNAL, "");
@@ -155,9 +155,9 @@ test_roundtrip(void)
 	    samples[7].len == 10, "END");
 	ok(fv_frame_decode(samples[8].p, samples[8].len, &f) == 0 &&
 	    f.type == FV_F_RECEIPT && f.u.receipt.up_to == 5 &&
-	    f.u.receipt.hlc == 6 &&
+	    f.u.receipt.hlc == 6 && strcmp(f.u.receipt.group, "north") == 0 &&
 	    memcmp(f.u.receipt.sig, SIG, FV_SIG_BYTES) == 0 &&
-	    samples[8].len == 2 + 8 + 8 + 64, "RECEIPT");
+	    samples[8].len == 2 + 8 + 8 + 1 + 5 + 64, "RECEIPT");
 	ok(fv_frame_decode(samples[9].p, samples[9].len, &f) == 0 &&
 	    f.type == FV_F_REKEY && samples[9].len == 2, "REKEY is 2 bytes");
 	ok(fv_frame_decode(samples[10].p, samples[10].len, &f) == 0 &&
@@ -696,42 +696,53 @@ static void
 test_receipt(void)
 {
 	uint8_t pk[32], sk[64], pk2[32], sk2[64], sig[64];
-	uint8_t m[FV_RECEIPT_MSG_BYTES];
+	uint8_t m[FV_RECEIPT_MSG_MAX];
 	uint8_t dev[FV_ID_BYTES];
 	struct fv_buf b = { 0 };
 	struct fv_frame f;
+	char long_group[FV_FRAME_NAME_MAX + 2];
+	size_t n;
 	int i, bad;
 
 	crypto_sign_keypair(pk, sk);
 	crypto_sign_keypair(pk2, sk2);
 	memcpy(dev, ID, sizeof(dev));
 
-	is_int(FV_RECEIPT_MSG_BYTES, 50, "the message is 50 bytes");
-	fv_receipt_message(m, dev, 0x0102030405060708ULL,
-	    0xa1a2a3a4a5a6a7a8ULL);
-	ok(memcmp(m, "fieldvault receipt", 18) == 0 &&
+	is_int(FV_RECEIPT_MSG_MAX, 115, "the longest message is 115 bytes");
+	n = fv_receipt_message(m, dev, 0x0102030405060708ULL,
+	    0xa1a2a3a4a5a6a7a8ULL, "north");
+	ok(n == 56 && memcmp(m, "fieldvault receipt", 18) == 0 &&
 	    memcmp(m + 18, dev, 16) == 0 && m[34] == 1 && m[41] == 8 &&
-	    m[42] == 0xa1 && m[49] == 0xa8, "message layout");
+	    m[42] == 0xa1 && m[49] == 0xa8 && m[50] == 5 &&
+	    memcmp(m + 51, "north", 5) == 0, "message layout");
+	is_int((int)fv_receipt_message(m, dev, 1, 2, ""), 51,
+	    "no group: a zero length");
 
-	fv_receipt_sign(sig, dev, 10, 20, sk);
-	fv_receipt_message(m, dev, 10, 20);
-	ok(fv_receipt_verify(sig, dev, 10, 20, pk) == 0 &&
-	    crypto_sign_verify_detached(sig, m, FV_RECEIPT_MSG_BYTES, pk) == 0,
+	fv_receipt_sign(sig, dev, 10, 20, "north", sk);
+	n = fv_receipt_message(m, dev, 10, 20, "north");
+	ok(fv_receipt_verify(sig, dev, 10, 20, "north", pk) == 0 &&
+	    crypto_sign_verify_detached(sig, m, n, pk) == 0,
 	    "receipt verifies, over exactly that message");
-	fv_frame_receipt(&b, 10, 20, sig);
+	fv_frame_receipt(&b, 10, 20, "north", sig);
 	ok(fv_frame_decode(b.p, b.len, &f) == 0 &&
 	    fv_receipt_verify(f.u.receipt.sig, dev, f.u.receipt.up_to,
-	    f.u.receipt.hlc, pk) == 0, "through a RECEIPT frame");
-	is_int(fv_receipt_verify(sig, dev, 11, 20, pk), FV_ESIG,
+	    f.u.receipt.hlc, f.u.receipt.group, pk) == 0,
+	    "through a RECEIPT frame");
+	is_int(fv_receipt_verify(sig, dev, 11, 20, "north", pk), FV_ESIG,
 	    "other up_to fails");
-	is_int(fv_receipt_verify(sig, dev, 10, 21, pk), FV_ESIG,
+	is_int(fv_receipt_verify(sig, dev, 10, 21, "north", pk), FV_ESIG,
 	    "other hlc fails");
-	is_int(fv_receipt_verify(sig, dev, 10, 20, pk2), FV_ESIG,
+	is_int(fv_receipt_verify(sig, dev, 10, 20, "south", pk), FV_ESIG,
+	    "other group fails");
+	is_int(fv_receipt_verify(sig, dev, 10, 20, "", pk), FV_ESIG,
+	    "no group fails");
+	is_int(fv_receipt_verify(sig, dev, 10, 20, "north", pk2), FV_ESIG,
 	    "other key fails");
 	bad = 0;
 	for (i = 0; i < FV_ID_BYTES; i++) {
 		dev[i] ^= 1;
-		if (fv_receipt_verify(sig, dev, 10, 20, pk) != FV_ESIG)
+		if (fv_receipt_verify(sig, dev, 10, 20, "north", pk) !=
+		    FV_ESIG)
 			bad++;
 		dev[i] ^= 1;
 	}
@@ -739,11 +750,20 @@ test_receipt(void)
 	bad = 0;
 	for (i = 0; i < 64; i++) {
 		sig[i] ^= 0x10;
-		if (fv_receipt_verify(sig, dev, 10, 20, pk) != FV_ESIG)
+		if (fv_receipt_verify(sig, dev, 10, 20, "north", pk) !=
+		    FV_ESIG)
 			bad++;
 		sig[i] ^= 0x10;
 	}
 	ok(bad == 0, "any signature byte changed fails");
+	memset(long_group, 'g', sizeof(long_group) - 1);
+	long_group[sizeof(long_group) - 1] = '\0';
+	b.len = 0;
+	is_int(fv_frame_receipt(&b, 1, 2, long_group, sig), FV_EINVAL,
+	    "a group over 64 bytes is refused");
+	is_int(fv_frame_receipt(&b, 1, 2, "a\nb", sig), FV_EINVAL,
+	    "a group with a control character is refused");
+	ok(b.len == 0, "nothing appended then");
 	fv_buf_free(&b);
 	sodium_memzero(sk, sizeof(sk));
 	sodium_memzero(sk2, sizeof(sk2));
