@@ -240,7 +240,9 @@ cmd_status(struct cli *c)
 		return rc;
 	if (c->json)
 		cli_print_json(r.json);
-	else
+	else {
+		json_t *rc_ = json_object_get(r.json, "receipt");
+
 		for (i = 0; keys[i] != NULL; i++) {
 			json_t *v = json_object_get(r.json, keys[i]);
 			char *s = v && !json_is_null(v) ? json_dumps(v,
@@ -251,6 +253,19 @@ cmd_status(struct cli *c)
 			printf("%-10s %s\n", keys[i], txt);
 			fv_json_free(s);
 		}
+		/* what a seized laptop would hold, and why */
+		if (json_object_get(r.json, "retention") != NULL)
+			printf("%-10s %s (%lld purged after HQ's receipts)\n",
+			    "retention", json_string_value(json_object_get(
+			    r.json, "retention")), (long long)
+			    json_integer_value(json_object_get(r.json,
+			    "purged")));
+		if (rc_ != NULL)
+			printf("%-10s HQ holds our ops up to #%lld (signed "
+			    "%s)\n", "receipt", (long long)json_integer_value(
+			    json_object_get(rc_, "up_to")), json_string_value(
+			    json_object_get(rc_, "at")));
+	}
 	fv_resp_free(&r);
 	return EX_DONE;
 }
@@ -278,12 +293,13 @@ cmd_sync(struct cli *c)
 		    "up")));
 	else
 		printf("synced with HQ '%s': %lld ops up, %lld down; HQ holds "
-		    "everything up to #%lld\n",
+		    "everything up to #%lld%s\n",
 		    json_string_value(json_object_get(r.json, "hq")),
 		    (long long)json_integer_value(json_object_get(r.json, "up")),
 		    (long long)json_integer_value(json_object_get(r.json,
 		    "down")), (long long)json_integer_value(json_object_get(
-		    r.json, "acked")));
+		    r.json, "acked")), json_integer_value(json_object_get(
+		    r.json, "purged")) > 0 ? "; purged what HQ holds" : "");
 	fv_resp_free(&r);
 	return EX_DONE;
 }

@@ -87,10 +87,28 @@ get_status(struct fvd *d, struct evhttp_request *req)
 		json_object_set_new(o, "last_sync", json_string(ts));
 	}
 	if (o != NULL && !locked) {
+		char v[64];
+		unsigned long long up_to, at;
+
 		json_object_set_new(o, "appeals", json_integer(
 		    (json_int_t)st.appeals));
 		json_object_set_new(o, "notes", json_integer(
 		    (json_int_t)st.notes));
+		json_object_set_new(o, "retention", json_string(
+		    d->conf->purge_after_sync ? "purge_after_sync" : "keep"));
+		json_object_set_new(o, "purged", json_integer(
+		    fv_store_setting_get(d->store, "purged", v, sizeof(v)) ==
+		    0 ? (json_int_t)strtoll(v, NULL, 10) : 0));
+		/* HQ's last signed receipt: what it holds of ours */
+		if (fv_store_setting_get(d->store, "receipt", v, sizeof(v)) ==
+		    0 && sscanf(v, "%llu %llu", &up_to, &at) == 2) {
+			char ts[32];
+
+			fv_format_rfc3339((int64_t)at, ts);
+			json_object_set_new(o, "receipt", json_pack(
+			    "{s:I, s:s}", "up_to", (json_int_t)up_to, "at",
+			    ts));
+		}
 	}
 	fv_api_reply(req, 200, o);
 }
@@ -561,9 +579,12 @@ sync_done(const struct fv_sync_result *r, void *arg)
 		    "sync with HQ failed: %s", r->why[0] ? r->why :
 		    fv_strerror(r->rc));
 	else
-		fv_api_reply(req, 200, json_pack("{s:s, s:I, s:I, s:I}", "hq",
-		    r->hq, "up", (json_int_t)r->up, "down",
-		    (json_int_t)r->down, "acked", (json_int_t)r->acked));
+		fv_api_reply(req, 200, json_pack("{s:s, s:I, s:I, s:I, s:I, "
+		    "s:I, s:I}", "hq", r->hq, "up", (json_int_t)r->up, "down",
+		    (json_int_t)r->down, "acked", (json_int_t)r->acked,
+		    "purged", (json_int_t)r->purged, "bytes_in",
+		    (json_int_t)r->bytes_in, "bytes_out",
+		    (json_int_t)r->bytes_out));
 }
 
 /* POST /v1/sync (field), POST /v1/enroll (field, body: the token) */

@@ -645,10 +645,20 @@ field_receipt(struct sess *ss, const struct fv_frame *f)
 	    (rc = fv_store_setting_put(s, "receipt", v)) ||
 	    (rc = fv_store_setting_put(s, "group", f->u.receipt.group)))
 		goto fail;
-	if (ss->d->conf->purge_after_sync &&
-	    (rc = fv_store_purge(s, f->u.receipt.up_to, f->u.receipt.group,
-	    &purged, &kept)) != 0)
-		goto fail;
+	if (ss->d->conf->purge_after_sync) {
+		char n[32];
+
+		if ((rc = fv_store_purge(s, f->u.receipt.up_to,
+		    f->u.receipt.group, &purged, &kept)) != 0)
+			goto fail;
+		/* the running total, for status */
+		if (fv_store_setting_get(s, "purged", n, sizeof(n)) != 0)
+			n[0] = '\0';
+		snprintf(n, sizeof(n), "%llu", strtoull(n, NULL, 10) +
+		    (unsigned long long)purged);
+		if ((rc = fv_store_setting_put(s, "purged", n)) != 0)
+			goto fail;
+	}
 	if ((rc = fv_store_commit(s)) != 0)
 		goto fail;
 	if (purged > 0)

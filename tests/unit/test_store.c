@@ -1023,6 +1023,79 @@ test_shred(struct fv_store *s)
 	    "canary in any form anywhere");
 }
 
+/* retention = purge_after_sync: what HQ holds and does not assign back
+ * is crypto-shredded; what is assigned back, notes on it, and records
+ * with ops above the receipt stay. */
+static void
+test_purge(struct fv_store *s)
+{
+	struct fv_verr e;
+	struct fv_store_stats st;
+	struct kf k0, k1;
+	const uint8_t *p1 = new_rid("p1"), *p2 = new_rid("p2");
+	size_t purged = 9, kept = 9, live;
+	uint64_t up;
+	json_t *j = NULL;
+	int z, ap, ch, files = 0;
+
+	fv_store_begin(s);
+	is_int(fv_store_create(s, A, b_a3, p1, &e), 0, "purge: create p1");
+	is_int(fv_store_commit(s), 0, "  commit");
+	fv_store_stats(s, &st);
+	up = st.seq;			/* what HQ's receipt covers */
+	fv_store_begin(s);
+	is_int(fv_store_create(s, A, b_a2, p2, &e), 0, "  create p2 after "
+	    "the receipt's seq");
+	is_int(fv_store_commit(s), 0, "  commit");
+	is_int(fv_store_purge(s, up, "moscow-team", &purged, &kept),
+	    FV_EBUSY, "purge outside a transaction: FV_EBUSY");
+	fv_store_stats(s, &st);
+	live = st.appeals + st.notes;
+	k0 = kf_read(dir);
+	fv_store_begin(s);
+	is_int(fv_store_purge(s, up, "moscow-team", &purged, &kept), 0,
+	    "purge up to the receipt, group moscow-team");
+	is_int((int)purged, (int)live - 3, "  every other record purged "
+	    "(a2: no group, p1, ...: %zu)", live - 3);
+	is_int((int)kept, 3, "  3 kept: a1 (moscow-team), n1 (a note on "
+	    "a1), p2 (not receipted)");
+	is_int(fv_store_commit(s), 0, "  commit");
+	k1 = kf_read(dir);
+	kf_diff(&k0, &k1, &z, &ap, &ch);
+	is_int(z, (int)purged, "  exactly as many key slots are now all "
+	    "zero");
+	ok(ap == 0 && ch == 0, "  and no other slot changed");
+	kf_free(&k0);
+	kf_free(&k1);
+	is_int(fv_store_get(s, A, p1, &j), FV_ENOTFOUND, "  p1 is gone");
+	is_int(fv_store_get(s, A, a2, &j), FV_ENOTFOUND, "  a2 is gone");
+	is_int(fv_store_history(s, p1, &j), FV_ENOTFOUND, "  with its "
+	    "history");
+	ok(fv_store_get(s, A, a1, &j) == 0, "  a1 stays");
+	json_decref(j);
+	j = NULL;
+	ok(fv_store_get(s, N, n1, &j) == 0, "  n1 stays");
+	json_decref(j);
+	j = NULL;
+	ok(fv_store_get(s, A, p2, &j) == 0, "  p2 stays");
+	json_decref(j);
+	j = NULL;
+	fv_store_stats(s, &st);
+	ok(st.appeals == 2 && st.notes == 1, "  2 appeals and 1 note held");
+	fv_store_begin(s);
+	is_int(fv_store_create(s, A, b_a3, p1, &e), FV_EEXIST, "  p1's id "
+	    "is not free again");
+	fv_store_abort(s);
+	fv_store_begin(s);
+	is_int(fv_store_purge(s, up, "moscow-team", &purged, &kept), 0,
+	    "purge again");
+	is_int((int)purged, 0, "  purges nothing more");
+	fv_store_commit(s);
+	files = 0;
+	is_int(scan(dir, &canaries, &files), 0, "after the purge: no "
+	    "canary in any form anywhere");
+}
+
 static void
 test_abort(struct fv_store *s)
 {
@@ -1364,6 +1437,7 @@ main(void)
 		test_abort(s);
 		test_fds(s, dir, "main store");
 		s = test_persist(s);
+		test_purge(s);
 		fv_store_close(s);
 	}
 	test_growth();
