@@ -29,6 +29,7 @@
 
 #include "api/server.h"
 #include "sync/sync.h"
+#include "sync/verify.h"
 #include "buf.h"
 #include "daemon.h"
 #include "fv_error.h"
@@ -206,7 +207,8 @@ main(int argc, char **argv)
 	if ((d.base = event_base_new()) == NULL ||
 	    event_base_priority_init(d.base, 3) != 0 ||
 	    fv_writer_new(&d, &d.writer) != 0 ||
-	    fv_unlocker_new(&d, &d.unlocker) != 0)
+	    fv_unlocker_new(&d, &d.unlocker) != 0 ||
+	    fv_verifier_start(d.base) != 0)
 		fatalx("fieldvaultd: cannot set up the event loop");
 	if (fv_api_start(&d, err, sizeof(err)) != 0) {
 		log_error("api: %s", err);
@@ -247,6 +249,7 @@ main(int argc, char **argv)
 	event_base_dispatch(d.base);
 
 	fv_sync_stop(&d);		/* HQ's listener, any session */
+	fv_verifier_stop();
 	fv_api_stop(&d);
 	fv_writer_free(d.writer);
 	fv_unlocker_free(d.unlocker);

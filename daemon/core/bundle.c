@@ -29,7 +29,8 @@ _Static_assert(FV_BUNDLE_MAX > FV_BUNDLE_HDR + SEAL_BYTES + SIG_BYTES,
     "bundle limit");
 
 /* The largest payload a bundle can carry. */
-#define PAYLOAD_MAX	(FV_BUNDLE_MAX - FV_BUNDLE_HDR - SEAL_BYTES - SIG_BYTES)
+#define PAYLOAD_MAX	(FV_BUNDLE_MAX - FV_BUNDLE_HDR - SEAL_BYTES - \
+			    SIG_BYTES)
 
 static int
 dir_ok(uint8_t dir)

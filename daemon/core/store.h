@@ -102,6 +102,11 @@ int	fv_store_grow(struct fv_store *s);
 #define FV_SKEW_MAX_MS	(24LL * 3600 * 1000)
 int	fv_store_apply(struct fv_store *s, const uint8_t *op, size_t len,
 	    int *applied);
+/* The same, for an op whose signature the caller has checked already
+ * under checked_pk (another thread: sync/verify.h): the check is skipped
+ * only when checked_pk is the author's enrolled key. */
+int	fv_store_apply_checked(struct fv_store *s, const uint8_t *op,
+	    size_t len, const uint8_t *checked_pk, int *applied);
 /* Calls cb(arg, signed op, len, seq) for up to max ops of author with a
  * seq above after, in seq order (shredded ones are gone).  Stops at the
  * first non-zero return of cb, and returns it. */

@@ -72,6 +72,10 @@ struct fv_store {
 	uint32_t		*newslots, *wipeslots;
 	size_t			 nnew, capnew, nwipe, capwipe;
 	struct fv_buf		 b1, b2;
+	/* the last author whose key was read (sync applies runs of one
+	 * author's ops); forgotten whenever a transaction ends */
+	int			 ak_valid;
+	uint8_t			 ak_id[FV_ID_BYTES], ak_pk[32];
 };
 
 int	fv_mdb_err(int rc);

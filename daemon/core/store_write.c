@@ -28,6 +28,7 @@ txn_reset(struct fv_store *s)
 {
 	size_t i;
 
+	s->ak_valid = 0;
 	for (i = 0; i < s->npend; i++)
 		fv_index_entry_free(s->pend[i].entry);
 	s->npend = s->nnew = s->nwipe = 0;

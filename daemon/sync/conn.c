@@ -22,6 +22,7 @@ struct fv_conn {
 	int			 initiator, ready, dead;
 	int			 busy, freeme;	/* in a callback: free later */
 	int			 closing;	/* once the output is written */
+	int			 paused;	/* the reader cannot take more */
 	uint8_t			 hh[FV_NOISE_HASH_BYTES];	/* after msg 2 */
 	uint8_t			 hello[FV_CONN_HELLO_MAX];
 	size_t			 hellolen;
@@ -152,7 +153,7 @@ read_cb(struct bufferevent *bev, void *arg)
 
 	/* callbacks may free the connection: it goes once we are out */
 	c->busy = 1;
-	while (!c->dead && !c->closing && rc == 0 &&
+	while (!c->dead && !c->closing && !c->paused && rc == 0 &&
 	    evbuffer_get_length(in) >= 2) {
 		evbuffer_copyout(in, hdr, 2);
 		len = (size_t)hdr[0] << 8 | hdr[1];
@@ -186,7 +187,6 @@ static void
 write_cb(struct bufferevent *bev, void *arg)
 {
 	struct fv_conn *c = arg;
-	int rc = 0;
 
 	if (c->closing) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
@@ -195,9 +195,19 @@ write_cb(struct bufferevent *bev, void *arg)
 	}
 	if (!c->ready || c->dead || c->cbs.drained == NULL)
 		return;
+	fv_conn_run(c, c->cbs.drained, c->arg);
+}
+
+int
+fv_conn_run(struct fv_conn *c, int (*fn)(struct fv_conn *, void *),
+    void *arg)
+{
+	int rc;
+
+	if (c->dead)
+		return FV_EIO;
 	c->busy = 1;
-	rc = c->cbs.drained(c, c->arg);
-	if (rc != 0)
+	if ((rc = fn(c, arg)) != 0)
 		die(c, rc);
 	c->busy = 0;
 	if (c->freeme)
@@ -205,6 +215,7 @@ write_cb(struct bufferevent *bev, void *arg)
 	else if (c->closing && evbuffer_get_length(bufferevent_get_output(
 	    c->bev)) == 0)
 		die(c, 0);
+	return rc;
 }
 
 void
@@ -300,6 +311,24 @@ fv_conn_send(struct fv_conn *c, const uint8_t *f, size_t len)
 out:
 	free(ct);
 	return rc;
+}
+
+void
+fv_conn_pause(struct fv_conn *c, int on)
+{
+	if (c->dead || c->closing || c->paused == !!on)
+		return;
+	c->paused = !!on;
+	if (on)
+		bufferevent_disable(c->bev, EV_READ);
+	else {
+		bufferevent_enable(c->bev, EV_READ);
+		/* messages already read wait in the input buffer */
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+			bufferevent_trigger(c->bev, EV_READ,
+			    BEV_TRIG_IGNORE_WATERMARKS |
+			    BEV_TRIG_DEFER_CALLBACKS);
+	}
 }
 
 size_t

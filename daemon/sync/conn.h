@@ -68,11 +68,21 @@ int	fv_conn_new(struct event_base *base, evutil_socket_t fd, int initiator,
 /* Sends one frame (1..FV_CONN_FRAME_MAX bytes).  0, FV_EINVAL (not ready,
  * bad size) or FV_ENOMEM. */
 int	fv_conn_send(struct fv_conn *c, const uint8_t *f, size_t len);
+/* Stops (on) or resumes delivering frames: a receiver with too much not
+ * yet processed stops reading, and TCP tells the sender to wait. */
+void	fv_conn_pause(struct fv_conn *c, int on);
 /* Bytes queued to send and not yet written to the socket. */
 size_t	fv_conn_queued(const struct fv_conn *c);
 /* Bytes read from and written to the socket so far (what the wire
  * carried: lengths, handshake, tags included). */
 void	fv_conn_bytes(const struct fv_conn *c, uint64_t *in, uint64_t *out);
+/* Runs fn(c, arg) from outside the connection's callbacks (a timer, a
+ * thread's answer) as if it were one: a non-zero return closes the
+ * connection (closed() is called), and a close fn asks for happens after
+ * fn returns.  Returns fn's result (FV_EIO if the connection is dead).
+ * The connection may be gone when it returns. */
+int	fv_conn_run(struct fv_conn *c, int (*fn)(struct fv_conn *, void *),
+	    void *arg);
 /* Closes once everything queued is written (closed() is called then). */
 void	fv_conn_close_after_flush(struct fv_conn *c);
 /* Closes now, without calling closed(); wipes every key. */

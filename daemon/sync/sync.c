@@ -32,6 +32,27 @@
 #include "store.h"
 #include "sync.h"
 #include "token.h"
+#include "verify.h"
+
+/*
+ * A frame received and not yet taken into effect.  An OPS frame waits for
+ * its signatures to be checked on the verifier thread (verify.h) while the
+ * loop applies the one before; every frame after one that waits, waits
+ * too, so frames take effect in the order they came.  At most IN_MAX wait
+ * per session: then the session stops reading and TCP holds the sender.
+ */
+#define IN_MAX		4
+struct item {
+	struct fv_vjob	 job;		/* first: a job is its item */
+	TAILQ_ENTRY(item) entry;
+	struct sess	*ss;
+	int		 ready;		/* checked (or nothing to check) */
+	int		 in_verifier;
+	size_t		 len;
+	uint8_t		*frame;		/* a copy */
+	uint8_t		(*keys)[32];	/* the key each op is checked under */
+};
+TAILQ_HEAD(items, item);
 
 struct sess {
 	LIST_ENTRY(sess)	 entry;		/* every live session */
@@ -55,6 +76,9 @@ struct sess {
 	uint64_t		 next;		/* field: the last seq queued;
 						 * HQ: the last arrival looked
 						 * at */
+	uint8_t			 peer_pk[32];	/* HQ: the device's Ed25519 */
+	struct items		 inq;		/* frames waiting, in order */
+	int			 nin;
 	fv_sync_cb		 cb[8];		/* whoever waits for it */
 	void			*arg[8];
 	int			 ncb;
@@ -76,6 +100,7 @@ sess_new(struct fvd *d)
 
 	if (ss != NULL) {
 		ss->d = d;
+		TAILQ_INIT(&ss->inq);
 		LIST_INSERT_HEAD(&sessions, ss, entry);
 	}
 	return ss;
@@ -120,9 +145,39 @@ field_done(struct sess *ss, int rc, const char *why)
 		ss->cb[i](&ss->res, ss->arg[i]);
 }
 
+static void item_checked(struct fv_vjob *, void *);
+
+static void
+item_free(struct item *it)
+{
+	if (it == NULL)
+		return;
+	if (it->frame != NULL) {
+		sodium_memzero(it->frame, it->len);	/* record content */
+		free(it->frame);
+	}
+	free(it->job.op);
+	free(it);
+}
+
+static void
+item_free_job(struct fv_vjob *j)
+{
+	item_free((struct item *)j);
+}
+
 static void
 sess_free(struct sess *ss)
 {
+	struct item *it;
+
+	while ((it = TAILQ_FIRST(&ss->inq)) != NULL) {
+		TAILQ_REMOVE(&ss->inq, it, entry);
+		if (it->in_verifier)
+			fv_verify_cancel(&it->job, item_free_job);
+		else
+			item_free(it);
+	}
 	LIST_REMOVE(ss, entry);
 	if (ss == field_sess)
 		field_sess = NULL;
@@ -155,6 +210,7 @@ hq_check_device(struct sess *ss, const struct fv_frame *f,
 		return 0;
 	}
 	memcpy(ss->peer, id, FV_ID_BYTES);
+	memcpy(ss->peer_pk, fr->u.dev_hello.pk, 32);
 	snprintf(ss->peer_name, sizeof(ss->peer_name), "%s",
 	    fr->u.dev_hello.name);
 	if (!fr->u.dev_hello.enroll) {
@@ -235,14 +291,22 @@ pe_text(int code)
 	return "protocol error";
 }
 
+/* The key op i of an item was checked under, if it verified. */
+static const uint8_t *
+checked(const struct item *it, size_t i)
+{
+	return it != NULL && i < it->job.n && it->job.ok[i] ?
+	    it->job.pk[i] : NULL;
+}
+
 static int
-hq_ops(struct sess *ss, const struct fv_frame *f)
+hq_ops(struct sess *ss, const struct fv_frame *f, const struct item *itm)
 {
 	struct fv_store *s = ss->d->store;
 	struct fv_frame_ops_iter it;
 	struct fv_buf b = { 0 };
 	const uint8_t *op;
-	size_t len;
+	size_t len, i = 0;
 	uint64_t last = 0;
 	int rc, applied, n = 0;
 
@@ -256,7 +320,8 @@ hq_ops(struct sess *ss, const struct fv_frame *f)
 			rc = FV_EINVAL;
 			break;
 		}
-		if ((rc = fv_store_apply(s, op, len, &applied)) != 0)
+		if ((rc = fv_store_apply_checked(s, op, len, checked(itm,
+		    i++), &applied)) != 0)
 			break;
 		last = fv_get_u64(op + 3 + FV_ID_BYTES);
 		n += applied;
@@ -472,19 +537,20 @@ down_cursor(struct fv_store *s)
 /* Field: ops from HQ (its own, or other devices' it vouched for), one
  * transaction per frame. */
 static int
-field_ops(struct sess *ss, const struct fv_frame *f)
+field_ops(struct sess *ss, const struct fv_frame *f, const struct item *itm)
 {
 	struct fv_store *s = ss->d->store;
 	struct fv_frame_ops_iter it;
 	const uint8_t *op;
-	size_t len;
+	size_t len, i = 0;
 	int rc, applied;
 
 	if ((rc = fv_store_begin(s)) != 0)
 		return rc;
 	fv_frame_ops_iter_init(&it, f);
 	while ((rc = fv_frame_ops_next(&it, &op, &len)) == 1) {
-		if ((rc = fv_store_apply(s, op, len, &applied)) != 0)
+		if ((rc = fv_store_apply_checked(s, op, len, checked(itm,
+		    i++), &applied)) != 0)
 			break;
 		ss->res.down += (uint64_t)applied;
 	}
@@ -675,18 +741,17 @@ fail:
 	return rc;
 }
 
+/* A frame takes effect (itm: its item, when it waited). */
 static int
-frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
+handle(struct sess *ss, const struct fv_frame *fp, const struct item *itm)
 {
-	struct sess *ss = arg;
 	struct fv_store *s = ss->d->store;
-	struct fv_frame f;
+	struct fv_conn *c = ss->c;
+	struct fv_frame f = *fp;
 	struct fv_buf b = { 0 };
 	uint64_t have;
 	int pe;
 
-	if (fv_frame_decode(p, len, &f) != 0)
-		return FV_EINVAL;
 	if (ss->hq) {
 		if (ss->refuse)
 			return 0;	/* the ERROR is on its way out */
@@ -704,7 +769,7 @@ frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
 			ss->sending = 1;
 			return pump(ss);
 		case FV_F_OPS:
-			if ((pe = hq_ops(ss, &f)) != 0) {
+			if ((pe = hq_ops(ss, &f, itm)) != 0) {
 				send_error(ss, pe, pe_text(pe));
 				fv_conn_close_after_flush(c);
 			}
@@ -797,7 +862,7 @@ frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
 		return 0;
 	}
 	case FV_F_OPS:
-		return field_ops(ss, &f) == 0 ? 0 : FV_EINVAL;
+		return field_ops(ss, &f, itm) == 0 ? 0 : FV_EINVAL;
 	case FV_F_END: {
 		char v[32];
 
@@ -820,6 +885,140 @@ frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
 		return FV_EINVAL;
 	}
 	return FV_EINVAL;
+}
+
+/* The Ed25519 key the store will check op (len bytes) against: the
+ * device's own up, the author's as enrolled or vouched for down.  NULL
+ * when there is none (the store refuses the op then). */
+static const uint8_t *
+key_for(struct sess *ss, const uint8_t *op, size_t len, uint8_t out[32])
+{
+	struct fv_device dev;
+
+	if (len < FV_OP_HDR)
+		return NULL;
+	if (ss->hq)
+		return memcmp(op + 3, ss->peer, FV_ID_BYTES) == 0 ?
+		    ss->peer_pk : NULL;
+	if (fv_store_device_get(ss->d->store, op + 3, &dev) != 0 ||
+	    dev.revoked)
+		return NULL;
+	memcpy(out, dev.sign_pk, 32);
+	return out;
+}
+
+/* A copy of a frame that must wait; an OPS frame gets its job. */
+static struct item *
+item_new(struct sess *ss, const uint8_t *p, size_t len)
+{
+	struct item *it = calloc(1, sizeof(*it));
+	struct fv_frame_ops_iter oi;
+	struct fv_frame f;
+	const uint8_t *op;
+	uint8_t *blk;
+	size_t n, i, oplen;
+
+	if (it == NULL || (it->frame = malloc(len)) == NULL) {
+		free(it);
+		return NULL;
+	}
+	it->ss = ss;
+	it->len = len;
+	memcpy(it->frame, p, len);
+	if (fv_frame_decode(it->frame, len, &f) != 0 || f.type != FV_F_OPS) {
+		it->ready = 1;
+		return it;
+	}
+	n = f.u.ops.count;
+	/* op pointers, lengths, key pointers, keys, results: one block */
+	if ((blk = malloc(n * (sizeof(uint8_t *) + sizeof(size_t) +
+	    sizeof(uint8_t *) + 32 + 1))) == NULL) {
+		item_free(it);
+		return NULL;
+	}
+	it->job.op = (const uint8_t **)blk;
+	it->job.len = (const size_t *)(blk + n * sizeof(uint8_t *));
+	it->job.pk = (const uint8_t **)(blk + n * (sizeof(uint8_t *) +
+	    sizeof(size_t)));
+	it->keys = (uint8_t (*)[32])(blk + n * (2 * sizeof(uint8_t *) +
+	    sizeof(size_t)));
+	it->job.ok = blk + n * (2 * sizeof(uint8_t *) + sizeof(size_t) + 32);
+	it->job.n = n;
+	fv_frame_ops_iter_init(&oi, &f);
+	for (i = 0; i < n && fv_frame_ops_next(&oi, &op, &oplen) == 1; i++) {
+		it->job.op[i] = op;
+		((size_t *)it->job.len)[i] = oplen;
+		it->job.pk[i] = key_for(ss, op, oplen, it->keys[i]);
+		it->job.ok[i] = 0;
+	}
+	it->job.n = i;
+	it->job.done = item_checked;
+	it->job.arg = it;
+	return it;
+}
+
+/* Frames whose turn has come take effect, in order; reading resumes once
+ * few wait. */
+static int
+run_queue(struct sess *ss)
+{
+	struct item *it;
+	struct fv_frame f;
+	int rc = 0;
+
+	while (rc == 0 && !ss->done && (it = TAILQ_FIRST(&ss->inq)) != NULL &&
+	    it->ready) {
+		TAILQ_REMOVE(&ss->inq, it, entry);
+		ss->nin--;
+		rc = fv_frame_decode(it->frame, it->len, &f) != 0 ? FV_EINVAL :
+		    handle(ss, &f, it);
+		item_free(it);
+	}
+	if (rc == 0 && ss->nin < IN_MAX)
+		fv_conn_pause(ss->c, 0);
+	return rc;
+}
+
+static int
+run_queue_cb(struct fv_conn *c, void *arg)
+{
+	return run_queue(arg);
+}
+
+/* On the loop: the verifier is through with an item's ops. */
+static void
+item_checked(struct fv_vjob *j, void *arg)
+{
+	struct item *it = arg;
+
+	it->in_verifier = 0;
+	it->ready = 1;
+	fv_conn_run(it->ss->c, run_queue_cb, it->ss);
+}
+
+static int
+frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
+{
+	struct sess *ss = arg;
+	struct fv_frame f;
+	struct item *it;
+
+	if (fv_frame_decode(p, len, &f) != 0)
+		return FV_EINVAL;
+	if (f.type != FV_F_OPS && TAILQ_EMPTY(&ss->inq))
+		return handle(ss, &f, NULL);
+	if ((it = item_new(ss, p, len)) == NULL)
+		return FV_ENOMEM;
+	TAILQ_INSERT_TAIL(&ss->inq, it, entry);
+	if (++ss->nin >= IN_MAX)
+		fv_conn_pause(c, 1);
+	if (!it->ready) {
+		if (fv_verify_submit(&it->job) == 0)
+			it->in_verifier = 1;
+		else
+			it->ready = 1;	/* no verifier: the store checks */
+	}
+	return run_queue(ss);
 }
 
 static void

@@ -1,0 +1,148 @@
+/*
+ * verify.c - the verifier thread (verify.h).
+ *
+ * Jobs wait in `todo` (under mu); the thread takes the oldest, checks it
+ * without the lock, and moves it to `done`; an event wakes the loop, which
+ * calls each done job's callback in order.  A job cancelled while queued
+ * is freed at once; one cancelled while being checked is freed by the loop
+ * when it comes back.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+#include "fv_error.h"
+#include "op.h"
+#include "verify.h"
+
+TAILQ_HEAD(vjobs, fv_vjob);
+
+static struct {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	pthread_t	 thread;
+	int		 running, stopping;
+	struct vjobs	 todo, done;
+	struct fv_vjob	*busy;		/* being checked */
+	void		(*busy_free)(struct fv_vjob *);	/* cancelled */
+	struct event	*ev;
+} v = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static void *
+verifier_main(void *arg)
+{
+	struct fv_vjob *j;
+	size_t i;
+
+	pthread_mutex_lock(&v.mu);
+	for (;;) {
+		while (!v.stopping && TAILQ_EMPTY(&v.todo))
+			pthread_cond_wait(&v.cv, &v.mu);
+		if (v.stopping)
+			break;
+		j = TAILQ_FIRST(&v.todo);
+		TAILQ_REMOVE(&v.todo, j, entry);
+		v.busy = j;
+		pthread_mutex_unlock(&v.mu);
+		for (i = 0; i < j->n; i++)
+			j->ok[i] = j->pk[i] != NULL &&
+			    fv_op_verify(j->op[i], j->len[i], j->pk[i]) == 0;
+		pthread_mutex_lock(&v.mu);
+		v.busy = NULL;
+		TAILQ_INSERT_TAIL(&v.done, j, entry);
+		event_active(v.ev, 0, 0);
+	}
+	pthread_mutex_unlock(&v.mu);
+	return arg;
+}
+
+/* On the loop: the callbacks of the jobs checked. */
+static void
+done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct vjobs ready = TAILQ_HEAD_INITIALIZER(ready);
+	struct fv_vjob *j;
+
+	pthread_mutex_lock(&v.mu);
+	TAILQ_CONCAT(&ready, &v.done, entry);
+	pthread_mutex_unlock(&v.mu);
+	while ((j = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, j, entry);
+		if (j->cancelled)
+			v.busy_free(j);
+		else
+			j->done(j, j->arg);
+	}
+}
+
+int
+fv_verifier_start(struct event_base *base)
+{
+	if (v.running)
+		return 0;
+	TAILQ_INIT(&v.todo);
+	TAILQ_INIT(&v.done);
+	if ((v.ev = event_new(base, -1, 0, done_cb, NULL)) == NULL)
+		return FV_ENOMEM;
+	v.stopping = 0;
+	if (pthread_create(&v.thread, NULL, verifier_main, NULL) != 0) {
+		event_free(v.ev);
+		v.ev = NULL;
+		return FV_ENOMEM;
+	}
+	v.running = 1;
+	return 0;
+}
+
+void
+fv_verifier_stop(void)
+{
+	if (!v.running)
+		return;
+	pthread_mutex_lock(&v.mu);
+	v.stopping = 1;
+	pthread_cond_signal(&v.cv);
+	pthread_mutex_unlock(&v.mu);
+	pthread_join(v.thread, NULL);
+	v.running = 0;
+	done_cb(-1, 0, NULL);	/* cancelled jobs checked meanwhile */
+	event_free(v.ev);
+	v.ev = NULL;
+}
+
+int
+fv_verify_submit(struct fv_vjob *j)
+{
+	if (!v.running)
+		return FV_EBUSY;
+	j->cancelled = 0;
+	pthread_mutex_lock(&v.mu);
+	TAILQ_INSERT_TAIL(&v.todo, j, entry);
+	pthread_cond_signal(&v.cv);
+	pthread_mutex_unlock(&v.mu);
+	return 0;
+}
+
+void
+fv_verify_cancel(struct fv_vjob *j, void (*free_cb)(struct fv_vjob *))
+{
+	struct fv_vjob *t;
+	int found = 0;
+
+	pthread_mutex_lock(&v.mu);
+	/* queued: take it out; being checked or checked: mark it */
+	TAILQ_FOREACH(t, &v.todo, entry)
+		if (t == j) {
+			TAILQ_REMOVE(&v.todo, j, entry);
+			found = 1;
+			break;
+		}
+	if (!found) {
+		j->cancelled = 1;
+		v.busy_free = free_cb;
+	}
+	pthread_mutex_unlock(&v.mu);
+	if (found)
+		free_cb(j);
+}
