@@ -53,6 +53,8 @@ struct fv_store {
 	uint8_t			*keys;		/* secmem; NULL when locked */
 	struct fv_index		*idx;
 	uint64_t		 seq, acked;	/* acked: by HQ, up to this seq */
+	uint64_t		 t_acked;	/* ... once the txn commits */
+	int64_t			 t_last_sync;
 	int64_t			 last_sync;	/* Unix ms, 0: never */
 	uint64_t		 txns;		/* transactions committed */
 	struct fv_hlc		 clock;

@@ -368,14 +368,14 @@ fv_store_set_acked(struct fv_store *s, uint64_t up_to, int64_t when_ms)
 
 	if (s->txn == NULL)
 		return FV_EBUSY;
-	if (up_to < s->acked)
-		up_to = s->acked;		/* acknowledgements only grow */
+	if (up_to < s->t_acked)
+		up_to = s->t_acked;		/* acknowledgements only grow */
 	fv_put_u64(v, up_to);
 	fv_put_u64(v + 8, (uint64_t)when_ms);
 	s->t_dirty = 1;
 	if ((rc = fv_meta_put(s, s->txn, "acked", v, sizeof(v))) == 0) {
-		s->acked = up_to;
-		s->last_sync = when_ms;
+		s->t_acked = up_to;
+		s->t_last_sync = when_ms;
 	}
 	return fv_st_poison(s, rc);
 }

@@ -36,6 +36,8 @@ txn_reset(struct fv_store *s)
 	s->poisoned = 0;
 	s->t_dirty = 0;
 	s->t_arrival = s->arrival;
+	s->t_acked = s->acked;
+	s->t_last_sync = s->last_sync;
 }
 
 int
@@ -617,6 +619,8 @@ fv_store_commit(struct fv_store *s)
 	wrote = s->t_seq - s->seq;
 	s->txns++;
 	s->arrival = s->t_arrival;
+	s->acked = s->t_acked;
+	s->last_sync = s->t_last_sync;
 	s->seq = s->t_seq;
 	s->clock = s->t_clock;
 	for (i = 0; i < s->npend; i++) {

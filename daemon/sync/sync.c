@@ -299,45 +299,80 @@ checked(const struct item *it, size_t i)
 	    it->job.pk[i] : NULL;
 }
 
+/* Runs fn(ss, arg) in a write transaction and commits it; when the map
+ * fills, grows it and runs fn again (fn keeps its effects outside the
+ * store for after the commit). */
+static int
+in_txn(struct sess *ss, int (*fn)(struct sess *, void *), void *arg)
+{
+	struct fv_store *s = ss->d->store;
+	int rc, grown = 0;
+
+	for (;;) {
+		if ((rc = fv_store_begin(s)) != 0)
+			return rc;
+		if ((rc = fn(ss, arg)) == 0)
+			rc = fv_store_commit(s);
+		else
+			fv_store_abort(s);
+		if (rc != FV_EMAPFULL)
+			return rc;
+		if (grown++ == 8 || fv_store_grow(s) != 0)
+			return FV_ENOSPC;
+		log_info("sync: store map grown");
+	}
+}
+
+/* The ops of one OPS frame, in one transaction. */
+struct batch {
+	const struct fv_frame	*f;
+	const struct item	*itm;
+	uint64_t		 last;		/* up: the last seq */
+	int			 n;		/* applied (not seen before) */
+};
+
+static int
+apply_batch(struct sess *ss, void *arg)
+{
+	struct batch *bt = arg;
+	struct fv_frame_ops_iter it;
+	const uint8_t *op;
+	size_t len, i = 0;
+	int rc, applied;
+
+	bt->n = 0;
+	fv_frame_ops_iter_init(&it, bt->f);
+	while ((rc = fv_frame_ops_next(&it, &op, &len)) == 1) {
+		/* up: only the device's own ops */
+		if (ss->hq && (len < FV_OP_HDR || memcmp(op + 3, ss->peer,
+		    FV_ID_BYTES) != 0))
+			return FV_EINVAL;
+		if ((rc = fv_store_apply_checked(ss->d->store, op, len,
+		    checked(bt->itm, i++), &applied)) != 0)
+			return rc;
+		bt->last = fv_get_u64(op + 3 + FV_ID_BYTES);
+		bt->n += applied;
+	}
+	return rc;
+}
+
 static int
 hq_ops(struct sess *ss, const struct fv_frame *f, const struct item *itm)
 {
-	struct fv_store *s = ss->d->store;
-	struct fv_frame_ops_iter it;
+	struct batch bt = { f, itm, 0, 0 };
 	struct fv_buf b = { 0 };
-	const uint8_t *op;
-	size_t len, i = 0;
-	uint64_t last = 0;
-	int rc, applied, n = 0;
+	int rc;
 
-	if ((rc = fv_store_begin(s)) != 0)
-		return rc == FV_ELOCKED ? FV_PE_LOCKED : FV_PE_INTERNAL;
-	fv_frame_ops_iter_init(&it, f);
-	while ((rc = fv_frame_ops_next(&it, &op, &len)) == 1) {
-		/* up: only the device's own ops */
-		if (len < FV_OP_HDR || memcmp(op + 3, ss->peer,
-		    FV_ID_BYTES) != 0) {
-			rc = FV_EINVAL;
-			break;
-		}
-		if ((rc = fv_store_apply_checked(s, op, len, checked(itm,
-		    i++), &applied)) != 0)
-			break;
-		last = fv_get_u64(op + 3 + FV_ID_BYTES);
-		n += applied;
-	}
-	if (rc != 0) {
-		fv_store_abort(s);
+	if ((rc = in_txn(ss, apply_batch, &bt)) != 0) {
 		log_warnx("sync: device '%s': op refused: %s", ss->peer_name,
 		    fv_strerror(rc));
 		return rc == FV_ESIG ? FV_PE_BAD_SIG : rc == FV_EFORK ?
 		    FV_PE_FORK : rc == FV_EINVAL || rc == FV_EUNKNOWN ||
-		    rc == FV_ECLOCK ? FV_PE_PROTOCOL : FV_PE_INTERNAL;
+		    rc == FV_ECLOCK ? FV_PE_PROTOCOL : rc == FV_ELOCKED ?
+		    FV_PE_LOCKED : FV_PE_INTERNAL;
 	}
-	if ((rc = fv_store_commit(s)) != 0)
-		return FV_PE_INTERNAL;
-	ss->res.down += (uint64_t)n;
-	fv_frame_ack(&b, last);
+	ss->res.down += (uint64_t)bt.n;
+	fv_frame_ack(&b, bt.last);
 	return send_buf(ss, &b) == 0 ? 0 : FV_PE_INTERNAL;
 }
 
@@ -539,27 +574,15 @@ down_cursor(struct fv_store *s)
 static int
 field_ops(struct sess *ss, const struct fv_frame *f, const struct item *itm)
 {
-	struct fv_store *s = ss->d->store;
-	struct fv_frame_ops_iter it;
-	const uint8_t *op;
-	size_t len, i = 0;
-	int rc, applied;
+	struct batch bt = { f, itm, 0, 0 };
+	int rc;
 
-	if ((rc = fv_store_begin(s)) != 0)
-		return rc;
-	fv_frame_ops_iter_init(&it, f);
-	while ((rc = fv_frame_ops_next(&it, &op, &len)) == 1) {
-		if ((rc = fv_store_apply_checked(s, op, len, checked(itm,
-		    i++), &applied)) != 0)
-			break;
-		ss->res.down += (uint64_t)applied;
-	}
-	if (rc != 0) {
-		fv_store_abort(s);
+	if ((rc = in_txn(ss, apply_batch, &bt)) != 0) {
 		log_warnx("sync: op from HQ refused: %s", fv_strerror(rc));
 		return rc;
 	}
-	return fv_store_commit(s);
+	ss->res.down += (uint64_t)bt.n;
+	return 0;
 }
 
 static void
@@ -681,6 +704,41 @@ hq_receipt(struct sess *ss)
 	return send_buf(ss, &b);
 }
 
+/* Field: what a receipt changes, in one transaction. */
+struct rcpt {
+	const struct fv_frame	*f;
+	size_t			 purged, kept;
+};
+
+static int
+take_receipt(struct sess *ss, void *arg)
+{
+	struct rcpt *r = arg;
+	const struct fv_frame *f = r->f;
+	struct fv_store *s = ss->d->store;
+	char v[64], n[32];
+	int rc;
+
+	r->purged = r->kept = 0;
+	snprintf(v, sizeof(v), "%llu %llu", (unsigned long long)
+	    f->u.receipt.up_to, (unsigned long long)f->u.receipt.hlc);
+	if ((rc = fv_store_set_acked(s, f->u.receipt.up_to, fv_now_ms())) ||
+	    (rc = fv_store_setting_put(s, "receipt", v)) ||
+	    (rc = fv_store_setting_put(s, "group", f->u.receipt.group)))
+		return rc;
+	if (!ss->d->conf->purge_after_sync)
+		return 0;
+	if ((rc = fv_store_purge(s, f->u.receipt.up_to, f->u.receipt.group,
+	    &r->purged, &r->kept)) != 0)
+		return rc;
+	/* the running total, for status */
+	if (fv_store_setting_get(s, "purged", n, sizeof(n)) != 0)
+		n[0] = '\0';
+	snprintf(n, sizeof(n), "%llu", strtoull(n, NULL, 10) +
+	    (unsigned long long)r->purged);
+	return fv_store_setting_put(s, "purged", n);
+}
+
 /* Field: HQ's receipt, checked against the key pinned at enrollment, is
  * the only thing a purge may rest on. */
 static int
@@ -688,8 +746,7 @@ field_receipt(struct sess *ss, const struct fv_frame *f)
 {
 	struct fv_store *s = ss->d->store;
 	struct fv_store_stats st;
-	char v[64];
-	size_t purged = 0, kept = 0;
+	struct rcpt r = { f, 0, 0 };
 	int rc;
 
 	if (fv_receipt_verify(f->u.receipt.sig, fv_store_info(s)->device_id,
@@ -703,42 +760,19 @@ field_receipt(struct sess *ss, const struct fv_frame *f)
 	fv_store_stats(s, &st);
 	if (f->u.receipt.up_to > st.seq)
 		return FV_EINVAL;		/* ops we never wrote */
-	if ((rc = fv_store_begin(s)) != 0)
+	if ((rc = in_txn(ss, take_receipt, &r)) != 0) {
+		log_warnx("sync: could not record HQ's receipt: %s",
+		    fv_strerror(rc));
 		return rc;
-	snprintf(v, sizeof(v), "%llu %llu", (unsigned long long)
-	    f->u.receipt.up_to, (unsigned long long)f->u.receipt.hlc);
-	if ((rc = fv_store_set_acked(s, f->u.receipt.up_to, fv_now_ms())) ||
-	    (rc = fv_store_setting_put(s, "receipt", v)) ||
-	    (rc = fv_store_setting_put(s, "group", f->u.receipt.group)))
-		goto fail;
-	if (ss->d->conf->purge_after_sync) {
-		char n[32];
-
-		if ((rc = fv_store_purge(s, f->u.receipt.up_to,
-		    f->u.receipt.group, &purged, &kept)) != 0)
-			goto fail;
-		/* the running total, for status */
-		if (fv_store_setting_get(s, "purged", n, sizeof(n)) != 0)
-			n[0] = '\0';
-		snprintf(n, sizeof(n), "%llu", strtoull(n, NULL, 10) +
-		    (unsigned long long)purged);
-		if ((rc = fv_store_setting_put(s, "purged", n)) != 0)
-			goto fail;
 	}
-	if ((rc = fv_store_commit(s)) != 0)
-		goto fail;
-	if (purged > 0)
+	if (r.purged > 0)
 		log_info("sync: purged %zu records HQ holds (receipt up to "
-		    "%llu); %zu kept", purged, (unsigned long long)
-		    f->u.receipt.up_to, kept);
-	ss->res.purged = purged;
+		    "%llu); %zu kept", r.purged, (unsigned long long)
+		    f->u.receipt.up_to, r.kept);
+	ss->res.purged = r.purged;
 	ss->got_receipt = 1;
 	field_maybe_done(ss);
 	return 0;
-fail:
-	fv_store_abort(s);
-	log_warnx("sync: could not record HQ's receipt: %s", fv_strerror(rc));
-	return rc;
 }
 
 /* A frame takes effect (itm: its item, when it waited). */
