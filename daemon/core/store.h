@@ -132,9 +132,11 @@ int	fv_store_device_get(struct fv_store *s,
  * again) for up to max entries of the arrival log after after, in order;
  * *last gets the last number looked at (ops shredded since are skipped).
  * again is 1 when the op was logged again because its record was
- * (re)assigned: its author, who may have purged it, needs it too. */
+ * (re)assigned: its author, who may have purged it, needs it too.  Ops
+ * by skip (a device id, or NULL) are passed over unread unless logged
+ * again. */
 int	fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
-	    int (*cb)(void *, uint64_t, const uint8_t *, size_t,
+	    const uint8_t *skip, int (*cb)(void *, uint64_t, const uint8_t *, size_t,
 	    const struct fv_state *, int), void *arg, uint64_t *last);
 
 /* Sync: this installation's Noise static key pair (the X25519 form of its

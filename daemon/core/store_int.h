@@ -55,6 +55,7 @@ struct fv_store {
 	uint64_t		 seq, acked;	/* acked: by HQ, up to this seq */
 	uint64_t		 t_acked;	/* ... once the txn commits */
 	int64_t			 t_last_sync;
+	uint64_t		 t_applied;	/* ops from elsewhere stored */
 	int64_t			 last_sync;	/* Unix ms, 0: never */
 	uint64_t		 txns;		/* transactions committed */
 	struct fv_hlc		 clock;

@@ -38,6 +38,7 @@ txn_reset(struct fv_store *s)
 	s->t_arrival = s->arrival;
 	s->t_acked = s->acked;
 	s->t_last_sync = s->last_sync;
+	s->t_applied = 0;
 }
 
 int
@@ -616,7 +617,7 @@ fv_store_commit(struct fv_store *s)
 		txn_reset(s);
 		return rc;
 	}
-	wrote = s->t_seq - s->seq;
+	wrote = s->t_seq - s->seq + s->t_applied;
 	s->txns++;
 	s->arrival = s->t_arrival;
 	s->acked = s->t_acked;

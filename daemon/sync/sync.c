@@ -501,8 +501,8 @@ down_more(struct sess *ss)
 
 	memset(&dn, 0, sizeof(dn));
 	dn.ss = ss;
-	rc = fv_store_arrivals_since(ss->d->store, ss->next, 512, down_op,
-	    &dn, &last);
+	rc = fv_store_arrivals_since(ss->d->store, ss->next, 512, ss->peer,
+	    down_op, &dn, &last);
 	if (rc == 0)
 		rc = down_flush(&dn);
 	if (rc == 0 && last == ss->next) {
