@@ -201,3 +201,113 @@ fv_id_parse(const char *s, uint8_t id[FV_ID_BYTES])
 		return FV_EINVAL;
 	return 0;
 }
+
+/*
+ * The wire form (op.h): the record schema's leaf paths, in this order for
+ * ever (protocol version 1), each sent as one byte 0x81 + its index.
+ */
+static const char *const wire_paths[] = {
+	"applicant.full_name", "applicant.birth_date", "applicant.citizenship",
+	"applicant.residence_country", "applicant.location",
+	"applicant.contact", "applicant.confidential", "concerns_country",
+	"category", "channel", "received_at", "summary", "status",
+	"assigned_to", "partner", "partner_ref", "tags", "text", "appeal_id",
+	"visit.institution", "visit.country", "visit.date",
+};
+#define NWIRE	(sizeof(wire_paths) / sizeof(wire_paths[0]))
+_Static_assert(FV_PATH_MAX < 0x81 && 0x81 + NWIRE <= 0x100, "wire codes");
+
+/* Copies one op's fields from r to out, paths translated by one of the two
+ * directions; the rest byte for byte, bounds checked.  Strict: whatever it
+ * accepts has the layout of a canonical op (fv_op_decode() still checks
+ * the rest: order, values, the signature does the content). */
+static int
+wire_copy(struct fv_rd *r, struct fv_buf *out, int pack)
+{
+	const uint8_t *p;
+	uint16_t n, i;
+	uint8_t b, flags;
+	uint32_t vlen;
+	size_t k;
+
+	if ((p = fv_rd_bytes(r, FV_OP_HDR - 2)) == NULL)
+		return FV_EINVAL;
+	fv_buf_put(out, p, FV_OP_HDR - 2);
+	n = fv_rd_u16(r);
+	fv_buf_u16(out, n);
+	if (n > FV_OP_FIELDS_MAX)
+		return FV_EINVAL;
+	for (i = 0; i < n && !r->err; i++) {
+		b = fv_rd_u8(r);
+		if (b >= 0x81) {		/* a code: only when unpacking */
+			if (pack || (size_t)(b - 0x81) >= NWIRE)
+				return FV_EINVAL;
+			k = strlen(wire_paths[b - 0x81]);
+			fv_buf_u8(out, (uint8_t)k);
+			fv_buf_put(out, wire_paths[b - 0x81], k);
+		} else {
+			if (b == 0 || (p = fv_rd_bytes(r, b)) == NULL)
+				return FV_EINVAL;
+			for (k = 0; pack && k < NWIRE; k++)
+				if (strlen(wire_paths[k]) == b &&
+				    memcmp(wire_paths[k], p, b) == 0)
+					break;
+			if (pack && k < NWIRE)
+				fv_buf_u8(out, (uint8_t)(0x81 + k));
+			else {
+				fv_buf_u8(out, b);
+				fv_buf_put(out, p, b);
+			}
+		}
+		flags = fv_rd_u8(r);
+		fv_buf_u8(out, flags);
+		if (flags & ~3)
+			return FV_EINVAL;
+		if ((flags & 1) && (p = fv_rd_bytes(r, 8 + FV_ID_BYTES)) != NULL)
+			fv_buf_put(out, p, 8 + FV_ID_BYTES);
+		if (!(flags & 2)) {
+			vlen = fv_rd_u32(r);
+			if (vlen > FV_VAL_MAX || (p = fv_rd_bytes(r, vlen)) ==
+			    NULL)
+				return FV_EINVAL;
+			fv_buf_u32(out, vlen);
+			fv_buf_put(out, p, vlen);
+		}
+	}
+	if (r->err || (p = fv_rd_bytes(r, FV_SIG_BYTES)) == NULL ||
+	    r->left != 0)
+		return FV_EINVAL;
+	fv_buf_put(out, p, FV_SIG_BYTES);
+	return out->err;
+}
+
+static int
+wire(const uint8_t *in, size_t len, struct fv_buf *out, int pack)
+{
+	struct fv_rd r = { in, len, 0 };
+	size_t start = out->len;
+	int rc;
+
+	if (len > FV_OP_MAX)
+		return FV_EINVAL;
+	if ((rc = wire_copy(&r, out, pack)) == 0 && out->len - start >
+	    FV_OP_MAX)
+		rc = FV_EINVAL;
+	if (rc != 0 && out->len >= start) {
+		sodium_memzero(out->p + start, out->len - start);
+		out->len = start;
+	}
+	return rc;
+}
+
+int
+fv_op_pack(const uint8_t *op, size_t len, struct fv_buf *out)
+{
+	return wire(op, len, out, 1);
+}
+
+int
+fv_op_unpack(const uint8_t *w, size_t len, struct fv_buf *out)
+{
+	return wire(w, len, out, 0);
+}

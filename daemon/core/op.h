@@ -70,6 +70,21 @@ int	fv_op_decode(const uint8_t *buf, size_t len, struct fv_op *op);
  * Returns 0 or FV_ESIG. */
 int	fv_op_verify(const uint8_t *buf, size_t len, const uint8_t pk[32]);
 
+/*
+ * The wire form of a signed op (OPS frames, bundles): the canonical
+ * encoding with each leaf path that is one of the record schema's known
+ * paths replaced by one byte, 0x81 + its index in a fixed table (a
+ * canonical path length is 1..128, so the two never mix up).  Names of
+ * fields are most of an op's overhead over its JSON; content is never
+ * compressed (its length would say more about it).  fv_op_pack() takes a
+ * signed op, fv_op_unpack() gives one back byte for byte; both append to
+ * out and refuse (FV_EINVAL, out as it was) what does not have an op's
+ * layout, unpack also a code outside the table.  The signature is
+ * checked on the unpacked bytes.
+ */
+int	fv_op_pack(const uint8_t *op, size_t len, struct fv_buf *out);
+int	fv_op_unpack(const uint8_t *w, size_t len, struct fv_buf *out);
+
 /* Orders leaf paths as the encoding requires (memcmp, then length). */
 int	fv_path_cmp(const char *a, size_t alen, const char *b, size_t blen);
 /* Orders versions: by hlc, then author bytes.  <0, 0, >0. */

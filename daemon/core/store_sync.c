@@ -60,7 +60,6 @@ load_signed(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
 {
 	MDB_val k = { OPKEY_BYTES, (void *)ref }, v;
 	uint8_t tag[TAG_BYTES], rid[FV_ID_BYTES];
-	struct fv_state tmp;
 	struct fv_op dec;
 	int rc, class;
 
@@ -69,12 +68,26 @@ load_signed(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
 	if (v.mv_size < 1 + TAG_BYTES)
 		return FV_ECORRUPT;
 	memcpy(tag, (const uint8_t *)v.mv_data + 1, TAG_BYTES);
-	/* the record's row holds the key the op is sealed with */
-	if ((rc = fv_st_load_tag(s, txn, tag, rid, st ? st : &tmp,
-	    &class)) != 0)
+	/* the record's row holds the key the op is sealed with: without st,
+	 * only the key is read (sending ops up opens nothing else) */
+	if (st == NULL) {
+		MDB_val rk = { TAG_BYTES, tag }, rv;
+
+		if ((rc = mdb_get(txn, s->db_recs, &rk, &rv)) != 0)
+			return fv_mdb_err(rc);
+		class = rv.mv_size >= 1 ? ((const uint8_t *)rv.mv_data)[0] :
+		    -1;
+		if (class == CLASS_PURGED)
+			return FV_ENOTFOUND;
+		if (class == CLASS_RECORD && rv.mv_size >= 5)
+			rc = fv_st_rkey_load(s, fv_get_u32((const uint8_t *)
+			    rv.mv_data + 1), tag);
+		else if (class != CLASS_LOG)
+			rc = FV_ECORRUPT;
+		if (rc != 0)
+			return rc;
+	} else if ((rc = fv_st_load_tag(s, txn, tag, rid, st, &class)) != 0)
 		return rc;
-	if (st == NULL)
-		fv_state_free(&tmp);
 	if ((rc = fv_st_load_op(s, txn, ref, tag, pt, &dec)) == 0)
 		free(dec.fields);
 	else if (st != NULL)

@@ -41,7 +41,7 @@
  * too, so frames take effect in the order they came.  At most IN_MAX wait
  * per session: then the session stops reading and TCP holds the sender.
  */
-#define IN_MAX		4
+#define IN_MAX		16
 struct item {
 	struct fv_vjob	 job;		/* first: a job is its item */
 	TAILQ_ENTRY(item) entry;
@@ -50,6 +50,7 @@ struct item {
 	int		 in_verifier;
 	size_t		 len;
 	uint8_t		*frame;		/* a copy */
+	struct fv_buf	 ops;		/* its ops, unpacked (op.h) */
 	uint8_t		(*keys)[32];	/* the key each op is checked under */
 };
 TAILQ_HEAD(items, item);
@@ -156,6 +157,7 @@ item_free(struct item *it)
 		sodium_memzero(it->frame, it->len);	/* record content */
 		free(it->frame);
 	}
+	fv_buf_free(&it->ops);
 	free(it->job.op);
 	free(it);
 }
@@ -323,47 +325,50 @@ in_txn(struct sess *ss, int (*fn)(struct sess *, void *), void *arg)
 	}
 }
 
-/* The ops of one OPS frame, in one transaction. */
+/* The ops of consecutive OPS frames (items), in one transaction: one
+ * commit for what arrived while the last was being written. */
 struct batch {
-	const struct fv_frame	*f;
-	const struct item	*itm;
-	uint64_t		 last;		/* up: the last seq */
-	int			 n;		/* applied (not seen before) */
+	struct item	**its;
+	int		  nits;
+	uint64_t	  last;		/* up: the last seq */
+	int		  n;		/* applied (not seen before) */
 };
 
 static int
 apply_batch(struct sess *ss, void *arg)
 {
 	struct batch *bt = arg;
-	struct fv_frame_ops_iter it;
-	const uint8_t *op;
-	size_t len, i = 0;
-	int rc, applied;
+	const struct fv_vjob *j;
+	size_t i;
+	int rc, applied, k;
 
 	bt->n = 0;
-	fv_frame_ops_iter_init(&it, bt->f);
-	while ((rc = fv_frame_ops_next(&it, &op, &len)) == 1) {
-		/* up: only the device's own ops */
-		if (ss->hq && (len < FV_OP_HDR || memcmp(op + 3, ss->peer,
-		    FV_ID_BYTES) != 0))
-			return FV_EINVAL;
-		if ((rc = fv_store_apply_checked(ss->d->store, op, len,
-		    checked(bt->itm, i++), &applied)) != 0)
-			return rc;
-		bt->last = fv_get_u64(op + 3 + FV_ID_BYTES);
-		bt->n += applied;
+	for (k = 0; k < bt->nits; k++) {
+		j = &bt->its[k]->job;
+		for (i = 0; i < j->n; i++) {
+			/* up: only the device's own ops */
+			if (ss->hq && (j->len[i] < FV_OP_HDR || memcmp(
+			    j->op[i] + 3, ss->peer, FV_ID_BYTES) != 0))
+				return FV_EINVAL;
+			if ((rc = fv_store_apply_checked(ss->d->store,
+			    j->op[i], j->len[i], checked(bt->its[k], i),
+			    &applied)) != 0)
+				return rc;
+			bt->last = fv_get_u64(j->op[i] + 3 + FV_ID_BYTES);
+			bt->n += applied;
+		}
 	}
-	return rc;
+	return 0;
 }
 
+/* HQ: 0, or the ERROR code to close with. */
 static int
-hq_ops(struct sess *ss, const struct fv_frame *f, const struct item *itm)
+hq_ops(struct sess *ss, struct batch *bt)
 {
-	struct batch bt = { f, itm, 0, 0 };
 	struct fv_buf b = { 0 };
 	int rc;
 
-	if ((rc = in_txn(ss, apply_batch, &bt)) != 0) {
+	if ((rc = in_txn(ss, apply_batch, bt)) != 0) {
 		log_warnx("sync: device '%s': op refused: %s", ss->peer_name,
 		    fv_strerror(rc));
 		return rc == FV_ESIG ? FV_PE_BAD_SIG : rc == FV_EFORK ?
@@ -371,8 +376,8 @@ hq_ops(struct sess *ss, const struct fv_frame *f, const struct item *itm)
 		    rc == FV_ECLOCK ? FV_PE_PROTOCOL : rc == FV_ELOCKED ?
 		    FV_PE_LOCKED : FV_PE_INTERNAL;
 	}
-	ss->res.down += (uint64_t)bt.n;
-	fv_frame_ack(&b, bt.last);
+	ss->res.down += (uint64_t)bt->n;
+	fv_frame_ack(&b, bt->last);
 	return send_buf(ss, &b) == 0 ? 0 : FV_PE_INTERNAL;
 }
 
@@ -417,7 +422,7 @@ in_scope(struct sess *ss, const struct fv_state *st)
 struct down {
 	struct sess		*ss;
 	struct fv_frame_ops	 o;
-	struct fv_buf		 b;
+	struct fv_buf		 b, w;		/* w: one op's wire form */
 	int			 open, rc;
 };
 
@@ -478,12 +483,16 @@ down_op(void *arg, uint64_t n, const uint8_t *op, size_t len,
 			return rc;
 		dn->open = 1;
 	}
-	if ((rc = fv_frame_ops_add(&dn->o, op, len)) == FV_ETOOBIG) {
+	dn->w.len = 0;
+	if ((rc = fv_op_pack(op, len, &dn->w)) != 0)
+		return rc;
+	if ((rc = fv_frame_ops_add(&dn->o, dn->w.p, dn->w.len)) ==
+	    FV_ETOOBIG) {
 		if ((rc = down_flush(dn)) != 0 ||
 		    (rc = fv_frame_ops_begin(&dn->o, &dn->b, n)) != 0)
 			return rc;
 		dn->open = 1;
-		rc = fv_frame_ops_add(&dn->o, op, len);
+		rc = fv_frame_ops_add(&dn->o, dn->w.p, dn->w.len);
 	}
 	ss->res.down++;		/* HQ counts what it sent down */
 	return rc;
@@ -513,6 +522,7 @@ down_more(struct sess *ss)
 	}
 	ss->next = last;
 	fv_buf_free(&dn.b);
+	fv_buf_free(&dn.w);
 	return rc;
 }
 
@@ -572,16 +582,33 @@ down_cursor(struct fv_store *s)
 /* Field: ops from HQ (its own, or other devices' it vouched for), one
  * transaction per frame. */
 static int
-field_ops(struct sess *ss, const struct fv_frame *f, const struct item *itm)
+field_ops(struct sess *ss, struct batch *bt)
 {
-	struct batch bt = { f, itm, 0, 0 };
 	int rc;
 
-	if ((rc = in_txn(ss, apply_batch, &bt)) != 0) {
+	if ((rc = in_txn(ss, apply_batch, bt)) != 0) {
 		log_warnx("sync: op from HQ refused: %s", fv_strerror(rc));
 		return rc;
 	}
-	ss->res.down += (uint64_t)bt.n;
+	ss->res.down += (uint64_t)bt->n;
+	return 0;
+}
+
+/* OPS frames that have waited, applied together; non-zero closes. */
+static int
+ops_batch(struct sess *ss, struct item **its, int n)
+{
+	struct batch bt = { its, n, 0, 0 };
+	int pe;
+
+	if (!ss->hq)
+		return field_ops(ss, &bt) == 0 ? 0 : FV_EINVAL;
+	if (ss->refuse)
+		return 0;	/* the ERROR is on its way out */
+	if ((pe = hq_ops(ss, &bt)) != 0) {
+		send_error(ss, pe, pe_text(pe));
+		fv_conn_close_after_flush(ss->c);
+	}
 	return 0;
 }
 
@@ -607,6 +634,7 @@ ready_cb(struct fv_conn *c, void *arg)
 /* Field: every own op HQ lacks, in OPS frames, then END. */
 struct upframe {
 	struct fv_frame_ops	 o;
+	struct fv_buf		 w;		/* one op's wire form */
 	uint64_t		 last;		/* seq of the last op added */
 };
 
@@ -614,7 +642,11 @@ static int
 collect_op(void *arg, const uint8_t *op, size_t len, uint64_t seq)
 {
 	struct upframe *u = arg;
-	int rc = fv_frame_ops_add(&u->o, op, len);
+	int rc;
+
+	u->w.len = 0;
+	if ((rc = fv_op_pack(op, len, &u->w)) == 0)
+		rc = fv_frame_ops_add(&u->o, u->w.p, u->w.len);
 
 	if (rc == 0)
 		u->last = seq;
@@ -630,6 +662,7 @@ up_more(struct sess *ss)
 	struct fv_buf b = { 0 };
 	int rc;
 
+	memset(&u, 0, sizeof(u));
 	u.last = ss->next;
 	if ((rc = fv_frame_ops_begin(&u.o, &b, ss->next + 1)) != 0)
 		goto out;
@@ -653,6 +686,7 @@ up_more(struct sess *ss)
 		ss->next = u.last;
 out:
 	fv_buf_free(&b);
+	fv_buf_free(&u.w);
 	return rc;
 }
 
@@ -775,16 +809,14 @@ field_receipt(struct sess *ss, const struct fv_frame *f)
 	return 0;
 }
 
-/* A frame takes effect (itm: its item, when it waited). */
+/* A frame other than OPS takes effect. */
 static int
-handle(struct sess *ss, const struct fv_frame *fp, const struct item *itm)
+handle(struct sess *ss, const struct fv_frame *fp)
 {
 	struct fv_store *s = ss->d->store;
-	struct fv_conn *c = ss->c;
 	struct fv_frame f = *fp;
 	struct fv_buf b = { 0 };
 	uint64_t have;
-	int pe;
 
 	if (ss->hq) {
 		if (ss->refuse)
@@ -803,11 +835,7 @@ handle(struct sess *ss, const struct fv_frame *fp, const struct item *itm)
 			ss->sending = 1;
 			return pump(ss);
 		case FV_F_OPS:
-			if ((pe = hq_ops(ss, &f, itm)) != 0) {
-				send_error(ss, pe, pe_text(pe));
-				fv_conn_close_after_flush(c);
-			}
-			return 0;
+			return FV_EINVAL;	/* they wait: run_queue() */
 		case FV_F_END:
 			log_info("sync: device '%s': %llu ops in",
 			    ss->peer_name, (unsigned long long)ss->res.down);
@@ -896,7 +924,7 @@ handle(struct sess *ss, const struct fv_frame *fp, const struct item *itm)
 		return 0;
 	}
 	case FV_F_OPS:
-		return field_ops(ss, &f, itm) == 0 ? 0 : FV_EINVAL;
+		return FV_EINVAL;		/* they wait: run_queue() */
 	case FV_F_END: {
 		char v[32];
 
@@ -941,17 +969,20 @@ key_for(struct sess *ss, const uint8_t *op, size_t len, uint8_t out[32])
 	return out;
 }
 
-/* A copy of a frame that must wait; an OPS frame gets its job. */
+/* A copy of a frame that must wait; an OPS frame gets its job, its ops
+ * unpacked.  NULL, with *rc FV_ENOMEM or FV_EINVAL (an op that does not
+ * unpack). */
 static struct item *
-item_new(struct sess *ss, const uint8_t *p, size_t len)
+item_new(struct sess *ss, const uint8_t *p, size_t len, int *rc)
 {
 	struct item *it = calloc(1, sizeof(*it));
 	struct fv_frame_ops_iter oi;
 	struct fv_frame f;
 	const uint8_t *op;
 	uint8_t *blk;
-	size_t n, i, oplen;
+	size_t n, i, oplen, at;
 
+	*rc = FV_ENOMEM;
 	if (it == NULL || (it->frame = malloc(len)) == NULL) {
 		free(it);
 		return NULL;
@@ -978,14 +1009,29 @@ item_new(struct sess *ss, const uint8_t *p, size_t len)
 	    sizeof(size_t)));
 	it->job.ok = blk + n * (2 * sizeof(uint8_t *) + sizeof(size_t) + 32);
 	it->job.n = n;
+	/* unpacked one after another; pointers once the buffer is done */
 	fv_frame_ops_iter_init(&oi, &f);
 	for (i = 0; i < n && fv_frame_ops_next(&oi, &op, &oplen) == 1; i++) {
-		it->job.op[i] = op;
-		((size_t *)it->job.len)[i] = oplen;
-		it->job.pk[i] = key_for(ss, op, oplen, it->keys[i]);
-		it->job.ok[i] = 0;
+		at = it->ops.len;
+		if ((*rc = fv_op_unpack(op, oplen, &it->ops)) != 0) {
+			item_free(it);
+			return NULL;
+		}
+		it->job.op[i] = (const uint8_t *)(uintptr_t)at;
+		((size_t *)it->job.len)[i] = it->ops.len - at;
 	}
 	it->job.n = i;
+	for (i = 0; i < it->job.n; i++) {
+		it->job.op[i] = it->ops.p + (uintptr_t)it->job.op[i];
+		it->job.pk[i] = key_for(ss, it->job.op[i], it->job.len[i],
+		    it->keys[i]);
+		it->job.ok[i] = 0;
+	}
+	/* the frame itself is not needed any more */
+	sodium_memzero(it->frame, it->len);
+	free(it->frame);
+	it->frame = NULL;
+	it->len = 0;
 	it->job.done = item_checked;
 	it->job.arg = it;
 	return it;
@@ -1002,10 +1048,30 @@ run_queue(struct sess *ss)
 
 	while (rc == 0 && !ss->done && (it = TAILQ_FIRST(&ss->inq)) != NULL &&
 	    it->ready) {
+		struct item *grp[IN_MAX];
+		int n = 0, k;
+
+		/* the OPS frames checked so far, together */
+		while (it != NULL && it->ready && it->job.done != NULL &&
+		    n < IN_MAX) {
+			grp[n++] = it;
+			it = TAILQ_NEXT(it, entry);
+		}
+		if (n > 0) {
+			for (k = 0; k < n; k++) {
+				TAILQ_REMOVE(&ss->inq, grp[k], entry);
+				ss->nin--;
+			}
+			rc = ops_batch(ss, grp, n);
+			for (k = 0; k < n; k++)
+				item_free(grp[k]);
+			continue;
+		}
+		it = TAILQ_FIRST(&ss->inq);
 		TAILQ_REMOVE(&ss->inq, it, entry);
 		ss->nin--;
 		rc = fv_frame_decode(it->frame, it->len, &f) != 0 ? FV_EINVAL :
-		    handle(ss, &f, it);
+		    handle(ss, &f);
 		item_free(it);
 	}
 	if (rc == 0 && ss->nin < IN_MAX)
@@ -1036,13 +1102,14 @@ frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
 	struct sess *ss = arg;
 	struct fv_frame f;
 	struct item *it;
+	int rc;
 
 	if (fv_frame_decode(p, len, &f) != 0)
 		return FV_EINVAL;
 	if (f.type != FV_F_OPS && TAILQ_EMPTY(&ss->inq))
-		return handle(ss, &f, NULL);
-	if ((it = item_new(ss, p, len)) == NULL)
-		return FV_ENOMEM;
+		return handle(ss, &f);
+	if ((it = item_new(ss, p, len, &rc)) == NULL)
+		return rc;
 	TAILQ_INSERT_TAIL(&ss->inq, it, entry);
 	if (++ss->nin >= IN_MAX)
 		fv_conn_pause(c, 1);

@@ -84,6 +84,16 @@ op_path(const uint8_t *data, size_t size)
 	CHECK(fv_op_encode(&op, &b) == 0);
 	CHECK(b.len == size - FV_SIG_BYTES && memcmp(b.p, data, b.len) == 0);
 	fv_buf_free(&b);
+	/* its wire form comes back byte for byte */
+	{
+		struct fv_buf w = { 0 }, back = { 0 };
+
+		CHECK(fv_op_pack(data, size, &w) == 0 && w.len <= size);
+		CHECK(fv_op_unpack(w.p, w.len, &back) == 0);
+		CHECK(back.len == size && memcmp(back.p, data, size) == 0);
+		fv_buf_free(&w);
+		fv_buf_free(&back);
+	}
 
 	memset(&st, 0, sizeof(st));
 	CHECK(fv_state_apply(&st, &op, &conflict) == 0);
@@ -123,6 +133,20 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	op_path(data, size);
+	/* any bytes as a wire form: what unpacks has an op's layout, and
+	 * packs back to no more bytes */
+	{
+		struct fv_buf back = { 0 }, w = { 0 };
+
+		if (fv_op_unpack(data, size, &back) == 0) {
+			CHECK(back.len >= size && back.len <= FV_OP_MAX);
+			CHECK(fv_op_pack(back.p, back.len, &w) == 0 &&
+			    w.len <= size);
+		} else
+			CHECK(back.len == 0);
+		fv_buf_free(&back);
+		fv_buf_free(&w);
+	}
 	/* any bytes: a short or forged op is refused, never read past */
 	(void)fv_op_verify(data, size, pk);
 	state_path(data, size);

@@ -667,6 +667,68 @@ test_order(void)
 	ok(fv_path_cmp("z", 1, "\xc3\xa9", 2) < 0, "path: bytes unsigned");
 }
 
+/* The wire form: known paths become one byte, everything else stays, and
+ * unpacking gives back the signed op byte for byte. */
+static void
+test_wire(void)
+{
+	static const struct rawf known[] = {
+		{ "applicant.full_name", -1, 0, "\"Ali\"", -1 },
+		{ "status", -1, 1, "\"closed\"", -1 },
+		{ "summary", -1, 0, "\"x\"", -1 },
+		{ "x_custom", -1, 0, "1", -1 },
+		{ "zzz", -1, 2, NULL, 0 },
+	};
+	struct fv_buf op = { 0 }, w = { 0 }, back = { 0 };
+	size_t i, bad;
+
+	raw_op(&op, 1, FV_OP_PUT, 1, 7, 5, known, 5);
+	is_int(decode_rc(&op), 0, "wire: a sample op with known and unknown "
+	    "paths");
+	is_int(fv_op_pack(op.p, op.len, &w), 0, "pack it");
+	is_int((int)(op.len - w.len), (int)(strlen("applicant.full_name") +
+	    strlen("status") + strlen("summary")), "  each known path is "
+	    "one byte instead of its length and name");
+	is_int(fv_op_unpack(w.p, w.len, &back), 0, "unpack");
+	ok(back.len == op.len && memcmp(back.p, op.p, op.len) == 0,
+	    "  gives back the signed op byte for byte");
+	ok(fv_op_verify(back.p, back.len, pk) == 0, "  which verifies");
+	back.len = 0;
+	is_int(fv_op_unpack(op.p, op.len, &back), 0, "an op without codes "
+	    "unpacks to itself");
+	ok(back.len == op.len && memcmp(back.p, op.p, op.len) == 0, "  byte "
+	    "for byte");
+	back.len = 0;
+	is_int(fv_op_pack(w.p, w.len, &back), FV_EINVAL, "packing a packed "
+	    "op is refused (a code is no canonical path length)");
+	ok(back.len == 0, "  and appends nothing");
+	for (i = 0, bad = 0; i < w.len; i++) {
+		back.len = 0;
+		if (fv_op_unpack(w.p, i, &back) != FV_EINVAL || back.len != 0)
+			bad++;
+	}
+	is_int((int)bad, 0, "every truncation of the wire form is refused, "
+	    "nothing appended");
+	back.len = 0;
+	fv_buf_u8(&back, 0xee);			/* something before */
+	w.p[FV_OP_HDR] = 0x81 + 22;		/* past the table */
+	is_int(fv_op_unpack(w.p, w.len, &back), FV_EINVAL, "a code past the "
+	    "table is refused");
+	ok(back.len == 1 && back.p[0] == 0xee, "  what out held is kept");
+	w.p[FV_OP_HDR] = 0;
+	is_int(fv_op_unpack(w.p, w.len, &back), FV_EINVAL, "a zero path "
+	    "length is refused");
+	w.p[FV_OP_HDR] = 0x81;
+	back.len = 0;
+	is_int(fv_op_unpack(w.p, w.len, &back), 0, "code 0x81 is "
+	    "applicant.full_name");
+	ok(back.len == op.len && memcmp(back.p, op.p, op.len) == 0, "  the "
+	    "op again");
+	fv_buf_free(&op);
+	fv_buf_free(&w);
+	fv_buf_free(&back);
+}
+
 int
 main(void)
 {
@@ -682,5 +744,6 @@ main(void)
 	test_size_bound();
 	test_ids();
 	test_order();
+	test_wire();
 	return done_testing();
 }
