@@ -94,7 +94,8 @@ fv_bundle_check(const uint8_t *payload, size_t len)
 				return FV_EINVAL;
 		} else if (f.type == FV_F_END)
 			end = 1;
-		else if (f.type != FV_F_DEVICE && f.type != FV_F_OPS)
+		else if (f.type != FV_F_DEVICE && f.type != FV_F_OPS &&
+		    f.type != FV_F_OP_PART && f.type != FV_F_RECEIPT)
 			return FV_EINVAL;
 	}
 	return rc == 0 && end ? 0 : FV_EINVAL;

@@ -11,7 +11,8 @@
  * it.  All integers big-endian.  The payload is what a session would send,
  * as a sequence of u32 len | frame (1..FV_FRAME_MAX bytes each, frame.h):
  *
- *   WANT, then any number of DEVICE and OPS frames, then END; nothing after
+ *   WANT, then any number of DEVICE, OPS, OP_PART and RECEIPT frames,
+ *   then END; nothing after
  *
  * (WANT.up: HQ's acknowledgement of the device's ops, 0 up; WANT.down: the
  * device's down cursor, 0 down; END.last as in a session.)
@@ -87,7 +88,8 @@ int	fv_bundle_open(const uint8_t *buf, size_t len, const uint8_t sender_pk[32],
 
 /* The payload's grammar: a sequence of u32 len | frame filling it
  * exactly, each frame 1..FV_FRAME_MAX bytes and accepted by
- * fv_frame_decode(), WANT first, END last, only DEVICE and OPS between.
+ * fv_frame_decode(), WANT first, END last, only DEVICE, OPS, OP_PART and
+ * RECEIPT between.
  * 0 or FV_EINVAL. */
 int	fv_bundle_check(const uint8_t *payload, size_t len);
 

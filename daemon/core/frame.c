@@ -23,6 +23,15 @@ _Static_assert(FV_FRAME_HDR + 8 + 2 + 4 + FV_FRAME_OP_MAX <= FV_FRAME_MAX,
 _Static_assert(sizeof(RECEIPT_TAG) - 1 + FV_ID_BYTES + 16 + 1 +
     FV_FRAME_NAME_MAX == FV_RECEIPT_MSG_MAX, "receipt message");
 
+/* An OP_PART's numbers: only for an op no OPS frame can carry. */
+static int
+part_ok(uint32_t total, uint32_t offset, size_t len)
+{
+	return total > FV_FRAME_OP_MAX && total <= FV_OP_MAX && len >= 1 &&
+	    len <= FV_FRAME_PART_MAX && offset < total &&
+	    len <= (size_t)(total - offset);
+}
+
 /* Refused code points: control characters, and those that let a peer's
  * text break or reorder a log line or a terminal. */
 static int
@@ -183,6 +192,15 @@ fv_frame_decode(const uint8_t *buf, size_t len, struct fv_frame *f)
 		rd_copy(&r, f->u.receipt.sig, FV_SIG_BYTES);
 		break;
 	case FV_F_REKEY:
+		break;
+	case FV_F_OP_PART:
+		f->u.part.total = fv_rd_u32(&r);
+		f->u.part.offset = fv_rd_u32(&r);
+		f->u.part.len = r.left;
+		f->u.part.p = fv_rd_bytes(&r, r.left);
+		if (r.err || !part_ok(f->u.part.total, f->u.part.offset,
+		    f->u.part.len))
+			goto bad;
 		break;
 	case FV_F_DEVICE:
 		rd_copy(&r, f->u.device.id, FV_ID_BYTES);
@@ -473,6 +491,19 @@ fv_frame_device(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
 }
 
 int
+fv_frame_op_part(struct fv_buf *b, uint32_t total, uint32_t offset,
+    const uint8_t *p, size_t len)
+{
+	if (!part_ok(total, offset, len))
+		return FV_EINVAL;
+	put_hdr(b, FV_F_OP_PART);
+	fv_buf_u32(b, total);
+	fv_buf_u32(b, offset);
+	fv_buf_put(b, p, len);
+	return b->err;
+}
+
+int
 fv_frame_encode(const struct fv_frame *f, struct fv_buf *b)
 {
 	struct fv_frame_ops o;
@@ -513,6 +544,9 @@ fv_frame_encode(const struct fv_frame *f, struct fv_buf *b)
 	case FV_F_DEVICE:
 		return fv_frame_device(b, f->u.device.id, f->u.device.pk,
 		    f->u.device.name);
+	case FV_F_OP_PART:
+		return fv_frame_op_part(b, f->u.part.total, f->u.part.offset,
+		    f->u.part.p, f->u.part.len);
 	}
 	return FV_EINVAL;
 }

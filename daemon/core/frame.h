@@ -49,7 +49,10 @@ enum fv_frame_type {
 	FV_F_REKEY,
 	FV_F_ERROR,
 	FV_F_DEVICE,	/* HQ vouches for an author of the ops it sends */
+	FV_F_OP_PART,	/* a part of one op too large for an OPS frame */
 };
+/* bytes of an op in one OP_PART frame, at most */
+#define FV_FRAME_PART_MAX	(FV_FRAME_MAX - FV_FRAME_HDR - 8)
 
 /* The codes of an ERROR frame (§6); the decoder refuses any other. */
 enum fv_proto_err {
@@ -112,6 +115,14 @@ struct fv_frame {
 			char	 group[FV_FRAME_NAME_MAX + 1];
 			uint8_t	 sig[FV_SIG_BYTES];
 		} receipt;
+		struct {		/* FV_F_OP_PART: the op's (wire
+					 * form's) bytes [offset, offset +
+					 * len) of total; total is over
+					 * FV_FRAME_OP_MAX, at most FV_OP_MAX */
+			uint32_t	 total, offset;
+			const uint8_t	*p;	/* len bytes, in buf */
+			size_t		 len;
+		} part;
 		struct {		/* FV_F_DEVICE */
 			uint8_t	 id[FV_ID_BYTES];
 			uint8_t	 pk[32];
@@ -176,6 +187,10 @@ int	fv_frame_rekey(struct fv_buf *b);
 int	fv_frame_error(struct fv_buf *b, uint16_t code, const char *text);
 int	fv_frame_device(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
 	    const uint8_t pk[32], const char *name);
+/* One part (1..FV_FRAME_PART_MAX bytes at offset) of an op of total
+ * bytes, FV_FRAME_OP_MAX < total <= FV_OP_MAX, offset + len <= total. */
+int	fv_frame_op_part(struct fv_buf *b, uint32_t total, uint32_t offset,
+	    const uint8_t *p, size_t len);
 
 /*
  * An OPS frame built one op at a time:

@@ -79,6 +79,8 @@ struct sess {
 						 * at */
 	uint8_t			 peer_pk[32];	/* HQ: the device's Ed25519 */
 	struct items		 inq;		/* frames waiting, in order */
+	struct fv_buf		 big;		/* an op coming in OP_PARTs */
+	uint32_t		 big_total;
 	int			 nin;
 	fv_sync_cb		 cb[8];		/* whoever waits for it */
 	void			*arg[8];
@@ -147,6 +149,9 @@ field_done(struct sess *ss, int rc, const char *why)
 }
 
 static void item_checked(struct fv_vjob *, void *);
+static int send_parts(struct sess *, const uint8_t *, size_t);
+static struct item *item_make(struct sess *, const uint8_t *, size_t, int,
+    int *);
 
 static void
 item_free(struct item *it)
@@ -180,6 +185,7 @@ sess_free(struct sess *ss)
 		else
 			item_free(it);
 	}
+	fv_buf_free(&ss->big);
 	LIST_REMOVE(ss, entry);
 	if (ss == field_sess)
 		field_sess = NULL;
@@ -486,6 +492,13 @@ down_op(void *arg, uint64_t n, const uint8_t *op, size_t len,
 	dn->w.len = 0;
 	if ((rc = fv_op_pack(op, len, &dn->w)) != 0)
 		return rc;
+	if (dn->w.len > FV_FRAME_OP_MAX) {
+		/* too large for any OPS frame: alone, in parts */
+		ss->res.down++;
+		if ((rc = down_flush(dn)) != 0)
+			return rc;
+		return send_parts(ss, dn->w.p, dn->w.len);
+	}
 	if ((rc = fv_frame_ops_add(&dn->o, dn->w.p, dn->w.len)) ==
 	    FV_ETOOBIG) {
 		if ((rc = down_flush(dn)) != 0 ||
@@ -635,6 +648,7 @@ ready_cb(struct fv_conn *c, void *arg)
 struct upframe {
 	struct fv_frame_ops	 o;
 	struct fv_buf		 w;		/* one op's wire form */
+	int			 big;		/* w is one too large a op */
 	uint64_t		 last;		/* seq of the last op added */
 };
 
@@ -645,8 +659,17 @@ collect_op(void *arg, const uint8_t *op, size_t len, uint64_t seq)
 	int rc;
 
 	u->w.len = 0;
-	if ((rc = fv_op_pack(op, len, &u->w)) == 0)
-		rc = fv_frame_ops_add(&u->o, u->w.p, u->w.len);
+	if ((rc = fv_op_pack(op, len, &u->w)) != 0)
+		return rc;
+	if (u->w.len > FV_FRAME_OP_MAX) {
+		/* too large for any OPS frame: alone, in parts */
+		if (u->o.count > 0)
+			return FV_ETOOBIG;	/* after this frame */
+		u->big = 1;
+		u->last = seq;
+		return FV_ETOOBIG;
+	}
+	rc = fv_frame_ops_add(&u->o, u->w.p, u->w.len);
 
 	if (rc == 0)
 		u->last = seq;
@@ -668,6 +691,12 @@ up_more(struct sess *ss)
 		goto out;
 	rc = fv_store_ops_since(s, self, ss->next, FV_FRAME_OPS_MAX,
 	    collect_op, &u);
+	if (rc == FV_ETOOBIG && u.big) {
+		fv_frame_ops_abort(&u.o);
+		if ((rc = send_parts(ss, u.w.p, u.w.len)) == 0)
+			ss->next = u.last;
+		goto out;
+	}
 	if (rc == FV_ETOOBIG && u.o.count > 0)
 		rc = 0;			/* the frame is full: send it */
 	if (rc != 0 || u.o.count == 0) {
@@ -687,6 +716,27 @@ up_more(struct sess *ss)
 out:
 	fv_buf_free(&b);
 	fv_buf_free(&u.w);
+	return rc;
+}
+
+/* Both sides: an op no OPS frame can carry, in OP_PART frames (at most
+ * FV_OP_MAX bytes: sent whole, past the window). */
+static int
+send_parts(struct sess *ss, const uint8_t *w, size_t len)
+{
+	struct fv_buf b = { 0 };
+	size_t off, n;
+	int rc = 0;
+
+	for (off = 0; rc == 0 && off < len; off += n) {
+		n = len - off < FV_FRAME_PART_MAX ? len - off :
+		    FV_FRAME_PART_MAX;
+		b.len = 0;
+		if ((rc = fv_frame_op_part(&b, (uint32_t)len, (uint32_t)off,
+		    w + off, n)) == 0)
+			rc = fv_conn_send(ss->c, b.p, b.len);
+	}
+	fv_buf_free(&b);
 	return rc;
 }
 
@@ -975,6 +1025,13 @@ key_for(struct sess *ss, const uint8_t *op, size_t len, uint8_t out[32])
 static struct item *
 item_new(struct sess *ss, const uint8_t *p, size_t len, int *rc)
 {
+	return item_make(ss, p, len, 0, rc);
+}
+
+/* whole: p is one op (put together from OP_PART frames), not a frame */
+static struct item *
+item_make(struct sess *ss, const uint8_t *p, size_t len, int whole, int *rc)
+{
 	struct item *it = calloc(1, sizeof(*it));
 	struct fv_frame_ops_iter oi;
 	struct fv_frame f;
@@ -990,11 +1047,13 @@ item_new(struct sess *ss, const uint8_t *p, size_t len, int *rc)
 	it->ss = ss;
 	it->len = len;
 	memcpy(it->frame, p, len);
-	if (fv_frame_decode(it->frame, len, &f) != 0 || f.type != FV_F_OPS) {
+	memset(&f, 0, sizeof(f));
+	if (!whole && (fv_frame_decode(it->frame, len, &f) != 0 ||
+	    f.type != FV_F_OPS)) {
 		it->ready = 1;
 		return it;
 	}
-	n = f.u.ops.count;
+	n = whole ? 1 : f.u.ops.count;
 	/* op pointers, lengths, key pointers, keys, results: one block */
 	if ((blk = malloc(n * (sizeof(uint8_t *) + sizeof(size_t) +
 	    sizeof(uint8_t *) + 32 + 1))) == NULL) {
@@ -1011,7 +1070,12 @@ item_new(struct sess *ss, const uint8_t *p, size_t len, int *rc)
 	it->job.n = n;
 	/* unpacked one after another; pointers once the buffer is done */
 	fv_frame_ops_iter_init(&oi, &f);
-	for (i = 0; i < n && fv_frame_ops_next(&oi, &op, &oplen) == 1; i++) {
+	for (i = 0; i < n; i++) {
+		if (whole) {
+			op = it->frame;
+			oplen = it->len;
+		} else if (fv_frame_ops_next(&oi, &op, &oplen) != 1)
+			break;
 		at = it->ops.len;
 		if ((*rc = fv_op_unpack(op, oplen, &it->ops)) != 0) {
 			item_free(it);
@@ -1106,9 +1170,28 @@ frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
 
 	if (fv_frame_decode(p, len, &f) != 0)
 		return FV_EINVAL;
-	if (f.type != FV_F_OPS && TAILQ_EMPTY(&ss->inq))
+	/* an op too large for a frame: its parts, in order, nothing
+	 * between them */
+	if (f.type == FV_F_OP_PART) {
+		if (f.u.part.offset != ss->big.len || (ss->big.len > 0 &&
+		    f.u.part.total != ss->big_total))
+			return FV_EINVAL;
+		ss->big_total = f.u.part.total;
+		fv_buf_put(&ss->big, f.u.part.p, f.u.part.len);
+		if (ss->big.err)
+			return FV_ENOMEM;
+		if (ss->big.len < ss->big_total)
+			return 0;
+		it = item_make(ss, ss->big.p, ss->big.len, 1, &rc);
+		sodium_memzero(ss->big.p, ss->big.len);
+		ss->big.len = 0;
+		if (it == NULL)
+			return rc;
+	} else if (ss->big.len > 0)
+		return FV_EINVAL;
+	else if (f.type != FV_F_OPS && TAILQ_EMPTY(&ss->inq))
 		return handle(ss, &f);
-	if ((it = item_new(ss, p, len, &rc)) == NULL)
+	else if ((it = item_new(ss, p, len, &rc)) == NULL)
 		return rc;
 	TAILQ_INSERT_TAIL(&ss->inq, it, entry);
 	if (++ss->nin >= IN_MAX)

@@ -118,7 +118,8 @@ payload_path(const uint8_t *data, size_t size)
 		else if (r.left == 0)
 			CHECK(f.type == FV_F_END);
 		else
-			CHECK(f.type == FV_F_DEVICE || f.type == FV_F_OPS);
+			CHECK(f.type == FV_F_DEVICE || f.type == FV_F_OPS ||
+			    f.type == FV_F_OP_PART || f.type == FV_F_RECEIPT);
 		if (f.type == FV_F_OPS)
 			CHECK(f.u.ops.p >= p && f.u.ops.p + f.u.ops.len <=
 			    p + n);

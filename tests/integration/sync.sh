@@ -78,6 +78,15 @@ copies=$(for n in f1 f2 hq; do
 done | sort -u | wc -l)
 is "$copies" 1 "HQ and both devices hold the same appeal"
 
+# an op larger than any frame (a long visit note) travels in parts, both ways
+python3 -c 'import json,sys; print(json.dumps({"text": ("Долгий отчёт о посещении. " * 9000)[:120000], "appeal_id": sys.argv[1]}, ensure_ascii=False))' "$D" > "$T_ROOT/big.json"
+BIG=$(fv f1 note add "$T_ROOT/big.json")
+out=$(fv f1 sync --json); ok $? "a device syncs a note of 120,000 characters (210 KB)"
+same_text() { fv "$1" note get "$BIG" | python3 -c 'import json,sys; t=json.load(sys.stdin)["text"]; e=json.load(open(sys.argv[1]))["text"]; sys.exit(t != e)' "$T_ROOT/big.json"; }
+same_text hq; ok $? "HQ has it whole"
+fv f2 sync > /dev/null; ok $? "the other device of the group syncs"
+same_text f2; ok $? "and has it whole too"
+
 # automatic sync: every interval, and again once HQ is back
 fv_stop f1
 sed -i 's/^auto_lock = 0/auto_lock = 0\n[sync]\ninterval = 2s/' "$(conf f1)"

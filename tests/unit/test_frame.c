@@ -769,6 +769,55 @@ test_receipt(void)
 	sodium_memzero(sk2, sizeof(sk2));
 }
 
+/* OP_PART: the parts of an op too large for an OPS frame. */
+static void
+test_op_part(void)
+{
+	static uint8_t data[FV_FRAME_PART_MAX + 1];
+	struct fv_buf b = { 0 };
+	struct fv_frame f;
+	uint32_t total = 2 * FV_FRAME_OP_MAX + 100;
+
+	memset(data, 0x5a, sizeof(data));
+	is_int(fv_frame_op_part(&b, total, 0, data, FV_FRAME_PART_MAX), 0,
+	    "OP_PART: a full first part");
+	ok(b.len == FV_FRAME_MAX, "  fills a frame exactly");
+	ok(fv_frame_decode(b.p, b.len, &f) == 0 && f.type == FV_F_OP_PART &&
+	    f.u.part.total == total && f.u.part.offset == 0 &&
+	    f.u.part.len == FV_FRAME_PART_MAX && f.u.part.p == b.p + 10,
+	    "  decodes, pointing into the buffer");
+	ok(canonical(b.p, b.len), "  and re-encodes to the same bytes");
+	b.len = 0;
+	is_int(fv_frame_op_part(&b, total, total - 1, data, 1), 0, "  a last "
+	    "part of one byte");
+	ok(fv_frame_decode(b.p, b.len, &f) == 0 && f.u.part.len == 1,
+	    "  decodes");
+	b.len = 0;
+	is_int(fv_frame_op_part(&b, total, total - 1, data, 2), FV_EINVAL,
+	    "  a part past the end is refused");
+	is_int(fv_frame_op_part(&b, FV_FRAME_OP_MAX, 0, data, 10), FV_EINVAL,
+	    "  an op that fits an OPS frame is refused");
+	is_int(fv_frame_op_part(&b, FV_OP_MAX + 1, 0, data, 10), FV_EINVAL,
+	    "  an op over FV_OP_MAX is refused");
+	is_int(fv_frame_op_part(&b, total, 0, data, 0), FV_EINVAL,
+	    "  an empty part is refused");
+	is_int(fv_frame_op_part(&b, total, 0, data, FV_FRAME_PART_MAX + 1),
+	    FV_EINVAL, "  a part over a frame is refused");
+	ok(b.len == 0, "  nothing appended by the refusals");
+	/* the decoder refuses the same by hand */
+	fv_buf_u8(&b, FV_F_OP_PART);
+	fv_buf_u8(&b, 0);
+	fv_buf_u32(&b, total);
+	fv_buf_u32(&b, total);		/* offset at the end */
+	fv_buf_u8(&b, 1);
+	is_int(fv_frame_decode(b.p, b.len, &f), FV_EINVAL, "  decode: an "
+	    "offset at the end is refused");
+	b.len = 10;
+	is_int(fv_frame_decode(b.p, b.len, &f), FV_EINVAL, "  decode: no "
+	    "bytes is refused");
+	fv_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -790,6 +839,7 @@ main(void)
 	test_ops_decode();
 	test_ops_builder();
 	test_receipt();
+	test_op_part();
 	for (i = 0; i < NSAMPLES; i++)
 		fv_buf_free(&samples[i]);
 	return done_testing();
