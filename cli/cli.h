@@ -21,6 +21,7 @@ struct cli {
 	/* list filters */
 	const char		*status, *country, *category, *assigned_to;
 	const char		*query, *appeal;
+	const char		*out, *for_dev;	/* bundle create */
 	const char		*args[8];	/* positional words */
 	int			 nargs;
 };
@@ -47,5 +48,11 @@ int	cmd_record(struct cli *c, const char *type);	/* appeal / note */
 int	cmd_history(struct cli *c);
 int	cmd_sync(struct cli *c);
 int	cmd_device(struct cli *c);
+int	cmd_bundle(struct cli *c);
+
+/* Reads FILE or stdin ("-") whole (at most max bytes), NUL-terminated;
+ * prints why and returns EX_FAIL on error.  free_input() wipes. */
+int	read_input(const char *path, size_t max, char **out, size_t *len);
+void	free_input(char *buf, size_t len);
 
 #endif

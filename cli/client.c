@@ -47,9 +47,18 @@ parse_response(struct fv_resp *r, char *buf, size_t n)
 		return -2;
 	*hdr_end = '\0';
 	r->status = atoi(buf + 9);
-	for (p = strstr(buf, "\r\n"); p != NULL; p = strstr(p + 2, "\r\n"))
+	for (p = strstr(buf, "\r\n"); p != NULL; p = strstr(p + 2, "\r\n")) {
 		if (strncasecmp(p + 2, "Content-Length:", 15) == 0)
 			clen = strtoul(p + 17, NULL, 10);
+		else if (strncasecmp(p + 2, "X-Fieldvault-Info:", 18) == 0 &&
+		    r->info == NULL) {
+			char *v = p + 20, *e = strstr(v, "\r\n");
+
+			while (*v == ' ')
+				v++;
+			r->info = e ? strndup(v, (size_t)(e - v)) : strdup(v);
+		}
+	}
 	p = hdr_end + 4;
 	if (clen == (size_t)-1 || clen > (size_t)(buf + n - p))
 		clen = (size_t)(buf + n - p);
@@ -163,6 +172,7 @@ fv_resp_free(struct fv_resp *r)
 		free(r->body);
 	}
 	json_decref(r->json);
+	free(r->info);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -16,6 +16,7 @@ struct fv_resp {
 	char	*body;			/* NUL-terminated */
 	size_t	 len;
 	json_t	*json;			/* parsed body, or NULL */
+	char	*info;			/* X-Fieldvault-Info, or NULL */
 };
 
 /* Sends the request and reads the whole answer.  Returns 0, or -1 when the

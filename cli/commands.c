@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "cli.h"
 #include "client.h"
 #include "buf.h"
+#include "bundle.h"
 #include "fv_error.h"
 #include "op.h"
 #include "record.h"
@@ -364,4 +366,112 @@ cmd_device(struct cli *c)
 		    "device list | device revoke ID");
 	fv_resp_free(&r);
 	return EX_DONE;
+}
+
+/* Writes len bytes to path whole or not at all: a temporary file in the
+ * same directory (0600), synced, renamed over path. */
+static int
+write_atomic(const char *path, const void *p, size_t len)
+{
+	char tmp[PATH_MAX];
+	const char *b = p;
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
+	    (long)getpid()) >= sizeof(tmp))
+		return cli_fail("%s: path too long", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return cli_fail("%s: %s", tmp, strerror(errno));
+	while (off < len) {
+		if ((n = write(fd, b + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (off < len || fsync(fd) != 0 || close(fd) != 0) {
+		int e = errno;
+
+		close(fd);
+		unlink(tmp);
+		return cli_fail("%s: %s", path, strerror(e));
+	}
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+
+		unlink(tmp);
+		return cli_fail("%s: %s", path, strerror(e));
+	}
+	return EX_DONE;
+}
+
+int
+cmd_bundle(struct cli *c)
+{
+	const char *verb = c->nargs > 1 ? c->args[1] : "";
+	struct fv_resp r;
+	json_t *info = NULL;
+	char *buf, *body;
+	size_t len;
+	int rc;
+
+	if (strcmp(verb, "create") == 0 && c->nargs == 2) {
+		const char *h;
+
+		if (c->out == NULL)
+			return cli_usage("bundle create --out FILE "
+			    "[--for DEVICE-ID]");
+		info = c->for_dev ? json_pack("{s:s}", "for", c->for_dev) :
+		    json_object();
+		body = json_dumps(info, JSON_COMPACT);
+		json_decref(info);
+		rc = cli_call(c, "POST", "/v1/bundle/create", body,
+		    strlen(body), &r);
+		fv_json_free(body);
+		if (rc != 0)
+			return rc;
+		if ((rc = write_atomic(c->out, r.body, r.len)) == EX_DONE) {
+			h = r.info;
+			info = h ? json_loads(h, 0, NULL) : NULL;
+			if (c->json)
+				cli_print_json(info);
+			else
+				printf("wrote %s: %lld ops for '%s' (%zu "
+				    "bytes, sealed to it and signed)\n", c->out,
+				    (long long)json_integer_value(
+				    json_object_get(info, "ops")),
+				    json_string_value(json_object_get(info,
+				    "to")) ?: "?", r.len);
+			json_decref(info);
+		}
+		fv_resp_free(&r);
+		return rc;
+	}
+	if (strcmp(verb, "import") == 0 && c->nargs == 3) {
+		if ((rc = read_input(c->args[2], FV_BUNDLE_MAX, &buf, &len)) !=
+		    0)
+			return rc;
+		rc = cli_call(c, "POST", "/v1/bundle/import", buf, len, &r);
+		free_input(buf, len);
+		if (rc != 0)
+			return rc;
+		if (c->json)
+			cli_print_json(r.json);
+		else
+			printf("imported a bundle from '%s': %lld ops, %lld "
+			    "new%s\n", json_string_value(json_object_get(
+			    r.json, "from")), (long long)json_integer_value(
+			    json_object_get(r.json, "ops")), (long long)
+			    json_integer_value(json_object_get(r.json,
+			    "applied")), json_integer_value(json_object_get(
+			    r.json, "purged")) > 0 ? "; purged what HQ holds" :
+			    "");
+		fv_resp_free(&r);
+		return EX_DONE;
+	}
+	return cli_usage("bundle create --out FILE [--for DEVICE-ID] | "
+	    "bundle import FILE");
 }

@@ -43,6 +43,9 @@ static const char usage_text[] =
 "  enroll TOKEN               pair this field device with HQ\n"
 "  device invite NAME [--assigned-to G]   (HQ) a one-time enrollment token\n"
 "  device list | device revoke ID         (HQ) enrolled devices\n"
+"  bundle create --out FILE [--for DEVICE-ID]\n"
+"                             sync by file: for HQ, or (HQ) for a device\n"
+"  bundle import FILE         take a bundle in: all or nothing\n"
 "\n"
 "  -c CONFIG                  default " SYSCONFDIR "/fieldvault/"
 "fieldvault.conf\n"
@@ -90,6 +93,8 @@ parse_args(struct cli *c, int argc, char **argv)
 		{ "--assigned-to", offsetof(struct cli, assigned_to) },
 		{ "--query", offsetof(struct cli, query) },
 		{ "--appeal", offsetof(struct cli, appeal) },
+		{ "--out", offsetof(struct cli, out) },
+		{ "--for", offsetof(struct cli, for_dev) },
 	};
 	int i;
 	size_t k;
@@ -176,6 +181,8 @@ main(int argc, char **argv)
 		rc = cmd_sync(&c);
 	else if (strcmp(cmd, "device") == 0)
 		rc = cmd_device(&c);
+	else if (strcmp(cmd, "bundle") == 0)
+		rc = cmd_bundle(&c);
 	else
 		rc = cli_usage("unknown command '%s'", cmd);
 	fv_config_free(c.conf);

@@ -23,7 +23,7 @@
 #define INPUT_MAX		((size_t)1 << 30)	/* bytes of an import */
 
 /* Reads FILE or stdin ("-") whole, at most max bytes. */
-static int
+int
 read_input(const char *path, size_t max, char **out, size_t *len)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
@@ -66,7 +66,7 @@ read_input(const char *path, size_t max, char **out, size_t *len)
 	return 0;
 }
 
-static void
+void
 free_input(char *buf, size_t len)
 {
 	sodium_memzero(buf, len);

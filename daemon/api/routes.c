@@ -567,6 +567,57 @@ list_records(struct fvd *d, struct evhttp_request *req, enum fv_rtype t)
 		reply_rc(req, rc, "list");
 }
 
+/* --- bundles ------------------------------------------------------------- */
+
+/* POST /v1/bundle/create {"for": DEVICE-ID}: the bundle's bytes */
+static void
+post_bundle_create(struct fvd *d, struct evhttp_request *req)
+{
+	size_t len;
+	char *p = body_of(req, &len), why[256] = "";
+	json_t *j = len ? json_loadb(p, len, 0, NULL) : json_object(), *info;
+	struct fv_buf out = { 0 };
+	int rc;
+
+	if (!json_is_object(j)) {
+		json_decref(j);
+		fv_api_error(req, 400, NULL, "body: a JSON object, {\"for\": "
+		    "DEVICE-ID} at HQ");
+		return;
+	}
+	rc = fv_sync_bundle_create(d, json_string_value(json_object_get(j,
+	    "for")), &out, &info, why, sizeof(why));
+	json_decref(j);
+	if (rc != 0)
+		fv_api_error(req, fv_api_status(rc), NULL, "bundle: %s",
+		    why[0] ? why : fv_strerror(rc));
+	else
+		fv_api_reply_bytes(req, out.p, out.len, info);
+	fv_buf_free(&out);
+}
+
+/* POST /v1/bundle/import (the bundle's bytes) */
+static void
+post_bundle_import(struct fvd *d, struct evhttp_request *req)
+{
+	size_t len;
+	char *p = body_of(req, &len), why[256] = "";
+	json_t *res;
+	int rc;
+
+	rc = fv_sync_bundle_import(d, (const uint8_t *)p, len, &res, why,
+	    sizeof(why));
+	body_wipe(req);
+	if (rc != 0) {
+		log_warnx("sync: bundle refused: %s", why[0] ? why :
+		    fv_strerror(rc));
+		fv_api_error(req, rc == FV_ENOMEM || rc == FV_EIO ||
+		    rc == FV_ENOSPC ? fv_api_status(rc) : 422, NULL,
+		    "bundle refused: %s", why[0] ? why : fv_strerror(rc));
+	} else
+		fv_api_reply(req, 200, res);
+}
+
 /* --- sync, enrollment, devices -------------------------------------- */
 
 static void
@@ -775,6 +826,13 @@ fv_routes_dispatch(struct fvd *d, struct evhttp_request *req)
 		fv_api_error(req, 503, NULL, "daemon is stopping");
 		return;
 	}
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
+	    FV_API_BODY_MAX && strcmp(path, "/v1/bundle/import") != 0) {
+		body_wipe(req);
+		fv_api_error(req, 413, NULL, "body over %d bytes",
+		    FV_API_BODY_MAX);
+		return;
+	}
 	/* a status probe is not use: it must not keep the keys in memory */
 	if (strcmp(path, "/v1/status") == 0 && m == EVHTTP_REQ_GET) {
 		get_status(d, req);
@@ -803,6 +861,12 @@ fv_routes_dispatch(struct fvd *d, struct evhttp_request *req)
 		records(d, req, FV_RTYPE_NOTE, path + 9);
 	else if (strcmp(path, "/v1/sync") == 0 && m == EVHTTP_REQ_POST)
 		post_sync(d, req, 0);
+	else if (strcmp(path, "/v1/bundle/create") == 0 &&
+	    m == EVHTTP_REQ_POST)
+		post_bundle_create(d, req);
+	else if (strcmp(path, "/v1/bundle/import") == 0 &&
+	    m == EVHTTP_REQ_POST)
+		post_bundle_import(d, req);
 	else if (strcmp(path, "/v1/enroll") == 0 && m == EVHTTP_REQ_POST)
 		post_sync(d, req, 1);
 	else if (strncmp(path, "/v1/devices", 11) == 0)

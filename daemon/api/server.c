@@ -50,6 +50,7 @@ reason(int code)
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
+	case 422: return "Unprocessable Entity";
 	case 423: return "Locked";
 	case 429: return "Too Many Requests";
 	case 503: return "Service Unavailable";
@@ -83,6 +84,29 @@ fv_api_reply(struct evhttp_request *req, int code, json_t *body)
 	    out);
 	if (out != NULL)
 		evbuffer_free(out);
+}
+
+void
+fv_api_reply_bytes(struct evhttp_request *req, const uint8_t *p, size_t len,
+    json_t *info)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *out = evbuffer_new();
+	char *txt = info ? json_dumps(info, JSON_COMPACT) : NULL;
+
+	evhttp_add_header(h, "Content-Type", "application/octet-stream");
+	if (txt != NULL)
+		evhttp_add_header(h, "X-Fieldvault-Info", txt);
+	fv_json_free(txt);
+	json_decref(info);
+	if (out == NULL || evbuffer_add(out, p, len) != 0) {
+		if (out != NULL)
+			evbuffer_free(out);
+		fv_api_error(req, 500, NULL, "out of memory");
+		return;
+	}
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
 }
 
 void
@@ -170,7 +194,9 @@ fv_api_start(struct fvd *d, char *err, size_t errlen)
 		snprintf(err, errlen, "evhttp_new failed");
 		return FV_ENOMEM;
 	}
-	evhttp_set_max_body_size(d->http, FV_API_BODY_MAX);
+	/* a bundle may be larger: routes other than its import refuse
+	 * bodies over FV_API_BODY_MAX themselves */
+	evhttp_set_max_body_size(d->http, FV_API_BUNDLE_MAX);
 	evhttp_set_max_headers_size(d->http, FV_API_HEADERS_MAX);
 	evhttp_set_timeout(d->http, FV_API_TIMEOUT);
 	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |

@@ -8,9 +8,11 @@
 #include <jansson.h>
 #include <event2/http.h>
 
+#include "bundle.h"
 #include "daemon.h"
 
 #define FV_API_BODY_MAX		(8 * 1024 * 1024)	/* import chunks */
+#define FV_API_BUNDLE_MAX	(FV_BUNDLE_MAX + 65536)	/* bundle import */
 #define FV_API_HEADERS_MAX	(16 * 1024)
 #define FV_API_TIMEOUT		60			/* seconds */
 
@@ -22,6 +24,10 @@ void	fv_api_stop(struct fvd *d);
 
 /* Sends body (reference taken; NULL: empty object) with this status. */
 void	fv_api_reply(struct evhttp_request *req, int code, json_t *body);
+/* Sends bytes (application/octet-stream) with info (reference taken, may
+ * be NULL) as compact JSON in the X-Fieldvault-Info header. */
+void	fv_api_reply_bytes(struct evhttp_request *req, const uint8_t *p,
+	    size_t len, json_t *info);
 /* Sends {"error": msg, "field": field?}. */
 void	fv_api_error(struct evhttp_request *req, int code, const char *field,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));

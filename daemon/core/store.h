@@ -152,6 +152,11 @@ int	fv_store_have_seq(struct fv_store *s,
 int	fv_store_set_acked(struct fv_store *s, uint64_t up_to, int64_t when_ms);
 int64_t	fv_store_last_sync(const struct fv_store *s);
 uint64_t fv_store_stats_acked(const struct fv_store *s);
+/* Seals a bundle (bundle.h) signed with this installation's key. */
+struct fv_bundle_hdr;
+int	fv_store_bundle_seal(struct fv_store *s, const struct fv_bundle_hdr *h,
+	    const uint8_t *payload, size_t len, const uint8_t receiver_xpk[32],
+	    struct fv_buf *out);
 /* HQ: signs a receipt (frame.h) for device dev with its own key. */
 int	fv_store_sign_receipt(struct fv_store *s,
 	    const uint8_t dev[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,

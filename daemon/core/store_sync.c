@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "bundle.h"
 #include "fold.h"
 #include "frame.h"
 #include "fv_error.h"
@@ -707,4 +708,14 @@ fv_store_purge(struct fv_store *s, uint64_t up_to, const char *group,
 		s->t_dirty = 1;
 	free(tags);
 	return fv_st_poison(s, rc);
+}
+
+int
+fv_store_bundle_seal(struct fv_store *s, const struct fv_bundle_hdr *h,
+    const uint8_t *payload, size_t len, const uint8_t receiver_xpk[32],
+    struct fv_buf *out)
+{
+	if (s->keys == NULL)
+		return FV_ELOCKED;
+	return fv_bundle_seal(h, payload, len, receiver_xpk, K_SK(s), out);
 }

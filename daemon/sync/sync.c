@@ -23,11 +23,13 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "bundle.h"
 #include "conn.h"
 #include "frame.h"
 #include "fv_error.h"
 #include "hlc.h"
 #include "log.h"
+#include "par.h"
 #include "secmem.h"
 #include "store.h"
 #include "sync.h"
@@ -78,6 +80,8 @@ struct sess {
 						 * HQ: the last arrival looked
 						 * at */
 	uint8_t			 peer_pk[32];	/* HQ: the device's Ed25519 */
+	struct fv_buf		*sink;		/* making a bundle: frames go
+						 * here, not to a peer */
 	struct items		 inq;		/* frames waiting, in order */
 	struct fv_buf		 big;		/* an op coming in OP_PARTs */
 	uint32_t		 big_total;
@@ -109,10 +113,19 @@ sess_new(struct fvd *d)
 	return ss;
 }
 
+/* One frame out: to the peer, or into the bundle being made. */
+static int
+emit(struct sess *ss, const uint8_t *p, size_t len)
+{
+	if (ss->sink != NULL)
+		return fv_bundle_add(ss->sink, p, len);
+	return fv_conn_send(ss->c, p, len);
+}
+
 static int
 send_buf(struct sess *ss, struct fv_buf *b)
 {
-	int rc = b->err ? b->err : fv_conn_send(ss->c, b->p, b->len);
+	int rc = b->err ? b->err : emit(ss, b->p, b->len);
 
 	fv_buf_free(b);
 	return rc;
@@ -149,6 +162,14 @@ field_done(struct sess *ss, int rc, const char *why)
 }
 
 static void item_checked(struct fv_vjob *, void *);
+static uint64_t hq_down_of(struct fv_store *, const uint8_t *);
+static int hq_set_down_of(struct fv_store *, const uint8_t *, uint64_t);
+
+static int
+note_down(struct sess *ss, void *arg)
+{
+	return hq_set_down_of(ss->d->store, ss->peer, *(uint64_t *)arg);
+}
 static int send_parts(struct sess *, const uint8_t *, size_t);
 static struct item *item_make(struct sess *, const uint8_t *, size_t, int,
     int *);
@@ -439,7 +460,7 @@ down_flush(struct down *dn)
 
 	if (dn->open && dn->o.count > 0) {
 		if ((rc = fv_frame_ops_end(&dn->o)) == 0)
-			rc = fv_conn_send(dn->ss->c, dn->b.p, dn->b.len);
+			rc = emit(dn->ss, dn->b.p, dn->b.len);
 	} else if (dn->open)
 		fv_frame_ops_abort(&dn->o);
 	dn->open = 0;
@@ -711,7 +732,7 @@ up_more(struct sess *ss)
 		goto out;
 	}
 	if ((rc = fv_frame_ops_end(&u.o)) == 0 &&
-	    (rc = fv_conn_send(ss->c, b.p, b.len)) == 0)
+	    (rc = emit(ss, b.p, b.len)) == 0)
 		ss->next = u.last;
 out:
 	fv_buf_free(&b);
@@ -734,7 +755,7 @@ send_parts(struct sess *ss, const uint8_t *w, size_t len)
 		b.len = 0;
 		if ((rc = fv_frame_op_part(&b, (uint32_t)len, (uint32_t)off,
 		    w + off, n)) == 0)
-			rc = fv_conn_send(ss->c, b.p, b.len);
+			rc = emit(ss, b.p, b.len);
 	}
 	fv_buf_free(&b);
 	return rc;
@@ -747,7 +768,8 @@ pump(struct sess *ss)
 {
 	int rc = 0;
 
-	while (rc == 0 && ss->sending && fv_conn_queued(ss->c) < SYNC_WINDOW)
+	while (rc == 0 && ss->sending && (ss->sink != NULL ||
+	    fv_conn_queued(ss->c) < SYNC_WINDOW))
 		rc = ss->hq ? down_more(ss) : up_more(ss);
 	return rc;
 }
@@ -878,6 +900,11 @@ handle(struct sess *ss, const struct fv_frame *fp)
 			if (ss->wanted)
 				return FV_EINVAL;	/* one WANT a session */
 			ss->wanted = 1;
+			/* where the device's down cursor is, for bundles */
+			if (f.u.want.down > hq_down_of(s, ss->peer) &&
+			    in_txn(ss, note_down, &f.u.want.down) != 0)
+				log_warnx("sync: could not note device '%s''s "
+				    "cursor", ss->peer_name);
 			fv_frame_want(&b, have, 0);
 			if (send_buf(ss, &b) != 0)
 				return FV_EIO;
@@ -1297,6 +1324,31 @@ fv_sync_stop(struct fvd *d)
 
 /* --- field: connecting ---------------------------------------------------------- */
 
+/* Field: the HQ pinned at enrollment (the one device of role hq).
+ * FV_ENOTFOUND when not enrolled. */
+static int
+pinned_hq(struct fv_store *s, struct fv_device *hq)
+{
+	json_t *devs = NULL, *dj;
+	uint8_t id[FV_ID_BYTES];
+	size_t i;
+	int rc;
+
+	if ((rc = fv_store_devices(s, &devs)) != 0)
+		return rc;
+	rc = FV_ENOTFOUND;
+	for (i = 0; rc != 0 && i < json_array_size(devs); i++) {
+		dj = json_array_get(devs, i);
+		if (strcmp(json_string_value(json_object_get(dj, "role")) ?:
+		    "", "hq") == 0 && fv_id_parse(json_string_value(
+		    json_object_get(dj, "id")), id) == 0 &&
+		    fv_store_device_get(s, id, hq) == 0)
+			rc = 0;
+	}
+	json_decref(devs);
+	return rc;
+}
+
 int
 fv_sync_connect(struct fvd *d, const char *token, fv_sync_cb cb, void *arg)
 {
@@ -1307,8 +1359,6 @@ fv_sync_connect(struct fvd *d, const char *token, fv_sync_cb cb, void *arg)
 	char addr[FV_TOKEN_ADDR_MAX + 1];
 	uint8_t *sk, pk[32];
 	int len = sizeof(sa), fd, rc;
-	json_t *devs = NULL;
-	size_t i;
 
 	if (field_sess != NULL) {
 		/* one session at a time: a second asker waits for it */
@@ -1332,28 +1382,11 @@ fv_sync_connect(struct fvd *d, const char *token, fv_sync_cb cb, void *arg)
 		memcpy(ss->hq_pk, ss->tok->hq_pk, 32);
 		snprintf(addr, sizeof(addr), "%s", ss->tok->addr);
 	} else {
-		int found = 0;
-
-		/* the pinned HQ: the one device of role hq */
-		rc = fv_store_devices(s, &devs);
-		for (i = 0; rc == 0 && !found && i < json_array_size(devs);
-		    i++) {
-			json_t *dj = json_array_get(devs, i);
-			uint8_t id[FV_ID_BYTES];
-
-			if (strcmp(json_string_value(json_object_get(dj,
-			    "role")) ?: "", "hq") == 0 && fv_id_parse(
-			    json_string_value(json_object_get(dj, "id")), id) ==
-			    0 && fv_store_device_get(s, id, &hq) == 0) {
-				memcpy(ss->hq_pk, hq.sign_pk, 32);
-				found = 1;
-			}
-		}
-		json_decref(devs);
-		if (rc != 0 || !found) {
+		if ((rc = pinned_hq(s, &hq)) != 0) {
 			sess_free(ss);
-			return rc ? rc : FV_ENOTFOUND;	/* not enrolled */
+			return rc;			/* not enrolled */
 		}
+		memcpy(ss->hq_pk, hq.sign_pk, 32);
 		if (d->conf->hq[0] != '\0')
 			snprintf(addr, sizeof(addr), "%s", d->conf->hq);
 		else if (fv_store_setting_get(s, "hq_addr", addr,
@@ -1508,4 +1541,407 @@ fv_sync_auto(struct fvd *d)
 		return FV_ENOMEM;
 	autosync_arm(d, 1);		/* at start, once unlocked */
 	return 0;
+}
+
+/* --- bundles: a session in a file (docs/protocol.md §7) ----------------- */
+
+/* HQ: how far down its arrival log a device has applied, as the device
+ * last said (a WANT, an up bundle). */
+static uint64_t
+hq_down_of(struct fv_store *s, const uint8_t *dev)
+{
+	char k[8 + 2 * FV_ID_BYTES + 1], v[32];
+
+	memcpy(k, "down.", 5);
+	fv_id_hex(dev, k + 5);
+	return fv_store_setting_get(s, k, v, sizeof(v)) == 0 ?
+	    strtoull(v, NULL, 10) : 0;
+}
+
+/* ... in the open transaction; it only grows */
+static int
+hq_set_down_of(struct fv_store *s, const uint8_t *dev, uint64_t down)
+{
+	char k[8 + 2 * FV_ID_BYTES + 1], v[32];
+
+	if (down <= hq_down_of(s, dev))
+		return 0;
+	memcpy(k, "down.", 5);
+	fv_id_hex(dev, k + 5);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)down);
+	return fv_store_setting_put(s, k, v);
+}
+
+int
+fv_sync_bundle_create(struct fvd *d, const char *for_dev, struct fv_buf *out,
+    json_t **info, char *why, size_t whylen)
+{
+	struct fv_store *s = d->store;
+	const struct fv_store_info *in = fv_store_info(s);
+	struct fv_bundle_hdr h;
+	struct fv_device peer;
+	struct fv_buf payload = { 0 }, b = { 0 };
+	struct sess ss;
+	uint8_t xpk[32], sig[FV_SIG_BYTES];
+	uint64_t have = 0, now = (uint64_t)fv_now_ms();
+	int rc;
+
+	*info = NULL;
+	memset(&ss, 0, sizeof(ss));
+	memset(&h, 0, sizeof(h));
+	ss.d = d;
+	ss.hq = strcmp(in->role, "hq") == 0;
+	ss.sink = &payload;
+	TAILQ_INIT(&ss.inq);
+	if (ss.hq) {
+		uint8_t id[FV_ID_BYTES];
+
+		if (for_dev == NULL || fv_id_parse(for_dev, id) != 0) {
+			snprintf(why, whylen, "HQ makes a bundle for one "
+			    "device: --for DEVICE-ID (see 'device list')");
+			return FV_EINVAL;
+		}
+		if ((rc = fv_store_device_get(s, id, &peer)) != 0 ||
+		    strcmp(peer.role, "field") != 0 || peer.revoked) {
+			snprintf(why, whylen, "no enrolled device with that id");
+			return rc == 0 ? FV_ENOTFOUND : rc;
+		}
+		memcpy(ss.peer, peer.id, FV_ID_BYTES);
+		memcpy(ss.peer_pk, peer.sign_pk, 32);
+		snprintf(ss.group, sizeof(ss.group), "%s", peer.group);
+		/* what HQ holds of the device's ops (receipted), then what
+		 * the device may see after the cursor it last told HQ */
+		if ((rc = fv_store_have_seq(s, peer.id, &have)) != 0 ||
+		    (rc = fv_store_sign_receipt(s, peer.id, have, now,
+		    peer.group, sig)) != 0)
+			goto out;
+		if ((rc = fv_frame_want(&b, have, 0)) != 0 ||
+		    (rc = fv_bundle_add(&payload, b.p, b.len)) != 0)
+			goto out;
+		b.len = 0;
+		if ((rc = fv_frame_receipt(&b, have, now, peer.group,
+		    sig)) != 0 ||
+		    (rc = fv_bundle_add(&payload, b.p, b.len)) != 0)
+			goto out;
+		ss.next = hq_down_of(s, peer.id);
+		h.dir = FV_BUNDLE_DOWN;
+	} else {
+		if (for_dev != NULL) {
+			snprintf(why, whylen, "a field device's bundle is for "
+			    "its HQ: no --for");
+			return FV_EINVAL;
+		}
+		if ((rc = pinned_hq(s, &peer)) != 0) {
+			snprintf(why, whylen, "not enrolled with an HQ");
+			return rc;
+		}
+		/* every op HQ has not acknowledged */
+		if ((rc = fv_frame_want(&b, 0, down_cursor(s))) != 0 ||
+		    (rc = fv_bundle_add(&payload, b.p, b.len)) != 0)
+			goto out;
+		ss.next = fv_store_stats_acked(s);
+		h.dir = FV_BUNDLE_UP;
+	}
+	ss.sending = 1;
+	while (rc == 0 && ss.sending)
+		rc = ss.hq ? down_more(&ss) : up_more(&ss);
+	if (rc != 0)
+		goto out;
+	memcpy(h.sender, in->device_id, FV_ID_BYTES);
+	memcpy(h.receiver, peer.id, FV_ID_BYTES);
+	h.created_ms = now;
+	if ((rc = fv_store_x25519_of(peer.sign_pk, xpk)) != 0 ||
+	    (rc = fv_store_bundle_seal(s, &h, payload.p, payload.len, xpk,
+	    out)) != 0)
+		goto out;
+	*info = json_pack("{s:s, s:s, s:I, s:I}", "to", peer.name,
+	    "direction", ss.hq ? "down" : "up", "ops", (json_int_t)(ss.hq ?
+	    ss.res.down : ss.next - fv_store_stats_acked(s)),
+	    "bytes", (json_int_t)out->len);
+out:
+	if (rc == FV_ETOOBIG)
+		snprintf(why, whylen, "more than a bundle holds (%u MiB): "
+		    "sync, or make bundles more often", FV_BUNDLE_MAX >> 20);
+	fv_buf_free(&b);
+	fv_buf_free(&payload);
+	return rc;
+}
+
+/* What a bundle brings, checked whole before anything is written. */
+struct take {
+	const struct fv_bundle_hdr *h;
+	const struct fv_device	*from;
+	struct fv_buf		 ops;		/* canonical ops, one after
+						 * another */
+	size_t			 nops, capops;
+	size_t			*off, *len;
+	uint8_t			*ok;		/* signature checked */
+	uint8_t			(*pk)[32];	/* ... under this key */
+	struct fv_frame		 want, end, receipt;
+	int			 has_receipt;
+	struct fv_frame		 devs[64];	/* DEVICE frames (HQ's) */
+	int			 ndevs;
+	int			 applied;
+	size_t			 purged, kept;
+};
+
+static int
+take_op(struct take *t, const uint8_t *w, size_t len)
+{
+	size_t at = t->ops.len;
+	int rc;
+
+	if (t->nops == t->capops) {
+		size_t c = t->capops ? t->capops * 2 : 256;
+		size_t *o = realloc(t->off, c * sizeof(*o));
+
+		if (o == NULL)
+			return FV_ENOMEM;
+		t->off = o;
+		if ((o = realloc(t->len, c * sizeof(*o))) == NULL)
+			return FV_ENOMEM;
+		t->len = o;
+		t->capops = c;
+	}
+	if ((rc = fv_op_unpack(w, len, &t->ops)) != 0)
+		return rc;
+	t->off[t->nops] = at;
+	t->len[t->nops++] = t->ops.len - at;
+	return 0;
+}
+
+/* Both cores check the signatures (the loop waits: a bundle is rare). */
+static void
+take_verify(void *arg, size_t lo, size_t hi, int worker)
+{
+	struct take *t = arg;
+	size_t i;
+
+	for (i = lo; i < hi; i++)
+		t->ok[i] = fv_op_verify(t->ops.p + t->off[i], t->len[i],
+		    t->pk[i]) == 0;
+}
+
+static int
+take_apply(struct sess *ss, void *arg)
+{
+	struct take *t = arg;
+	struct fv_store *s = ss->d->store;
+	struct fv_device dev, known;
+	int i, rc, applied;
+	size_t k;
+	char v[32];
+
+	t->applied = 0;
+	t->purged = t->kept = 0;
+	/* authors HQ vouches for, before their ops */
+	for (i = 0; i < t->ndevs; i++) {
+		if (fv_store_device_get(s, t->devs[i].u.device.id, &known) == 0)
+			continue;
+		memset(&dev, 0, sizeof(dev));
+		memcpy(dev.id, t->devs[i].u.device.id, FV_ID_BYTES);
+		memcpy(dev.sign_pk, t->devs[i].u.device.pk, 32);
+		snprintf(dev.name, sizeof(dev.name), "%s",
+		    t->devs[i].u.device.name);
+		snprintf(dev.role, sizeof(dev.role), "field");
+		if ((rc = fv_store_device_put(s, &dev)) != 0)
+			return rc;
+	}
+	for (k = 0; k < t->nops; k++) {
+		const uint8_t *op = t->ops.p + t->off[k];
+
+		/* up: only the sender's own ops */
+		if (ss->hq && memcmp(op + 3, t->h->sender, FV_ID_BYTES) != 0)
+			return FV_EINVAL;
+		if ((rc = fv_store_apply_checked(s, op, t->len[k], t->ok[k] ?
+		    t->pk[k] : NULL, &applied)) != 0)
+			return rc;
+		t->applied += applied;
+	}
+	if (ss->hq)
+		return hq_set_down_of(s, t->h->sender, t->want.u.want.down);
+	/* down: HQ's receipt (checked already), its acknowledgement, and
+	 * how far down its log this bundle goes */
+	if (t->has_receipt) {
+		struct rcpt r = { &t->receipt, 0, 0 };
+
+		if ((rc = take_receipt(ss, &r)) != 0)
+			return rc;
+		t->purged = r.purged;
+		t->kept = r.kept;
+	} else if ((rc = fv_store_set_acked(s, t->want.u.want.up,
+	    fv_now_ms())) != 0)
+		return rc;
+	if (t->end.u.end.last > down_cursor(s)) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)
+		    t->end.u.end.last);
+		if ((rc = fv_store_setting_put(s, "down", v)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+fv_sync_bundle_import(struct fvd *d, const uint8_t *buf, size_t len,
+    json_t **result, char *why, size_t whylen)
+{
+	struct fv_store *s = d->store;
+	const struct fv_store_info *in = fv_store_info(s);
+	struct fv_bundle_hdr h;
+	struct fv_bundle_iter it;
+	struct fv_device from;
+	struct fv_frame f;
+	struct fv_buf payload = { 0 }, big = { 0 };
+	struct take t;
+	struct sess ss;
+	uint8_t *xsk = NULL, xpk[32];
+	size_t k;
+	int rc, hq = strcmp(in->role, "hq") == 0;
+
+	*result = NULL;
+	memset(&t, 0, sizeof(t));
+	memset(&ss, 0, sizeof(ss));
+	if (fv_bundle_peek(buf, len, &h) != 0) {
+		snprintf(why, whylen, "not a fieldvault bundle, or cut short");
+		return FV_EINVAL;
+	}
+	if (memcmp(h.receiver, in->device_id, FV_ID_BYTES) != 0) {
+		snprintf(why, whylen, "the bundle is addressed to another "
+		    "installation");
+		return FV_EINVAL;
+	}
+	if (h.dir != (hq ? FV_BUNDLE_UP : FV_BUNDLE_DOWN) ||
+	    (rc = fv_store_device_get(s, h.sender, &from)) != 0 ||
+	    from.revoked || strcmp(from.role, hq ? "field" : "hq") != 0) {
+		snprintf(why, whylen, hq ? "the bundle is not from a device "
+		    "enrolled here" : "the bundle is not from this device's "
+		    "HQ");
+		return FV_EUNKNOWN;
+	}
+	if ((xsk = fv_secmem_alloc(32)) == NULL)
+		return FV_ENOMEM;
+	if ((rc = fv_store_noise_keys(s, xsk, xpk)) != 0)
+		goto out;
+	if ((rc = fv_bundle_open(buf, len, from.sign_pk, xpk, xsk, &h,
+	    &payload)) != 0) {
+		snprintf(why, whylen, rc == FV_ESIG ? "the bundle was "
+		    "tampered with, or not sealed to this installation" :
+		    "the bundle's content is malformed");
+		goto out;
+	}
+	/* every frame, every op, every signature, before any write */
+	t.h = &h;
+	t.from = &from;
+	fv_bundle_iter_init(&it, payload.p, payload.len);
+	while (rc == 0 && (rc = fv_bundle_next(&it, &f)) == 1) {
+		rc = 0;
+		if (big.len > 0 && f.type != FV_F_OP_PART) {
+			rc = FV_EINVAL;
+			break;
+		}
+		switch (f.type) {
+		case FV_F_WANT:
+			t.want = f;
+			break;
+		case FV_F_END:
+			t.end = f;
+			break;
+		case FV_F_RECEIPT:
+			if (hq || fv_receipt_verify(f.u.receipt.sig,
+			    in->device_id, f.u.receipt.up_to, f.u.receipt.hlc,
+			    f.u.receipt.group, from.sign_pk) != 0)
+				rc = FV_ESIG;
+			t.receipt = f;
+			t.has_receipt = 1;
+			break;
+		case FV_F_DEVICE: {
+			uint8_t id[FV_ID_BYTES];
+
+			crypto_generichash(id, FV_ID_BYTES, f.u.device.pk, 32,
+			    NULL, 0);
+			if (hq || t.ndevs == 64 || memcmp(id, f.u.device.id,
+			    FV_ID_BYTES) != 0)
+				rc = FV_EINVAL;
+			else
+				t.devs[t.ndevs++] = f;
+			break;
+		}
+		case FV_F_OPS: {
+			struct fv_frame_ops_iter oi;
+			const uint8_t *op;
+			size_t oplen;
+
+			fv_frame_ops_iter_init(&oi, &f);
+			while (rc == 0 && fv_frame_ops_next(&oi, &op, &oplen))
+				rc = take_op(&t, op, oplen);
+			break;
+		}
+		case FV_F_OP_PART:
+			if (f.u.part.offset != big.len)
+				rc = FV_EINVAL;
+			fv_buf_put(&big, f.u.part.p, f.u.part.len);
+			if (rc == 0 && (rc = big.err) == 0 &&
+			    big.len == f.u.part.total) {
+				rc = take_op(&t, big.p, big.len);
+				sodium_memzero(big.p, big.len);
+				big.len = 0;
+			}
+			break;
+		}
+	}
+	if (rc != 0 || big.len > 0) {
+		snprintf(why, whylen, "the bundle's content is malformed");
+		rc = rc ? rc : FV_EINVAL;
+		goto out;
+	}
+	/* keys: the sender's own up; down, the author's as known here or
+	 * as HQ vouches for it in this bundle */
+	if (t.nops > 0 && ((t.ok = calloc(t.nops, 1)) == NULL ||
+	    (t.pk = calloc(t.nops, 32)) == NULL)) {
+		rc = FV_ENOMEM;
+		goto out;
+	}
+	for (k = 0; k < t.nops; k++) {
+		const uint8_t *author = t.ops.p + t.off[k] + 3;
+		struct fv_device a;
+		int i;
+
+		if (fv_store_device_get(s, author, &a) == 0 && !a.revoked)
+			memcpy(t.pk[k], a.sign_pk, 32);
+		for (i = 0; !hq && i < t.ndevs; i++)
+			if (memcmp(t.devs[i].u.device.id, author,
+			    FV_ID_BYTES) == 0)
+				memcpy(t.pk[k], t.devs[i].u.device.pk, 32);
+	}
+	fv_par_run(t.nops, take_verify, &t);
+	for (k = 0; k < t.nops; k++)
+		if (!t.ok[k]) {
+			snprintf(why, whylen, "an op in the bundle has a bad "
+			    "signature: nothing imported");
+			rc = FV_ESIG;
+			goto out;
+		}
+	ss.d = d;
+	ss.hq = hq;
+	TAILQ_INIT(&ss.inq);
+	if ((rc = in_txn(&ss, take_apply, &t)) != 0) {
+		snprintf(why, whylen, "%s: nothing imported", fv_strerror(rc));
+		goto out;
+	}
+	log_info("sync: bundle from '%s': %zu ops, %d new%s", from.name,
+	    t.nops, t.applied, t.purged ? ", purged what HQ holds" : "");
+	*result = json_pack("{s:s, s:s, s:I, s:I, s:I}", "from", from.name,
+	    "direction", hq ? "up" : "down", "ops", (json_int_t)t.nops,
+	    "applied", (json_int_t)t.applied, "purged",
+	    (json_int_t)t.purged);
+out:
+	fv_secmem_free(xsk);
+	fv_buf_free(&payload);
+	fv_buf_free(&big);
+	fv_buf_free(&t.ops);
+	free(t.off);
+	free(t.len);
+	free(t.ok);
+	free(t.pk);
+	return rc;
 }

@@ -9,7 +9,10 @@
 #ifndef FV_SYNC_H
 #define FV_SYNC_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "daemon.h"
 
@@ -45,5 +48,21 @@ int	fv_sync_auto(struct fvd *d);
 /* HQ: a one-time enrollment token for a new device. */
 int	fv_sync_invite(struct fvd *d, const char *name, const char *group,
 	    long valid_s, char *token, size_t len, int64_t *expires);
+
+/*
+ * Bundles (docs/protocol.md §7): a session in a file.  create: a field
+ * device's is for its HQ (for_dev NULL): every op HQ has not acknowledged;
+ * HQ's is for one device (for_dev: its id in hex): HQ's receipt of what it
+ * holds of the device's ops, and what the device may see after the cursor
+ * it last reported.  Appends the bundle to out; *info says what it holds;
+ * why, on error, says it for a person.  import: all or nothing, in one
+ * transaction, after the signature, the seal and every op's signature are
+ * checked; importing twice changes nothing.
+ */
+struct fv_buf;
+int	fv_sync_bundle_create(struct fvd *d, const char *for_dev,
+	    struct fv_buf *out, json_t **info, char *why, size_t whylen);
+int	fv_sync_bundle_import(struct fvd *d, const uint8_t *buf, size_t len,
+	    json_t **result, char *why, size_t whylen);
 
 #endif
