@@ -408,6 +408,8 @@ write_atomic(const char *path, const void *p, size_t len)
 	return EX_DONE;
 }
 
+#define BUNDLE_PART	((size_t)4 << 20)	/* bytes a request */
+
 int
 cmd_bundle(struct cli *c)
 {
@@ -415,7 +417,7 @@ cmd_bundle(struct cli *c)
 	struct fv_resp r;
 	json_t *info = NULL;
 	char *buf, *body;
-	size_t len;
+	size_t len, off, n, part;
 	int rc;
 
 	if (strcmp(verb, "create") == 0 && c->nargs == 2) {
@@ -454,7 +456,24 @@ cmd_bundle(struct cli *c)
 		if ((rc = read_input(c->args[2], FV_BUNDLE_MAX, &buf, &len)) !=
 		    0)
 			return rc;
-		rc = cli_call(c, "POST", "/v1/bundle/import", buf, len, &r);
+		/* in parts of at most a request body, in order (tests make
+		 * them small) */
+		part = BUNDLE_PART;
+		if (getenv("FIELDVAULT_BUNDLE_PART") != NULL &&
+		    (part = strtoul(getenv("FIELDVAULT_BUNDLE_PART"), NULL,
+		    10)) == 0)
+			part = BUNDLE_PART;
+		for (off = 0, rc = 0; rc == 0; off += n) {
+			char path[96];
+
+			n = len - off < part ? len - off : part;
+			snprintf(path, sizeof(path), "/v1/bundle/import?"
+			    "size=%zu&offset=%zu", len, off);
+			if ((rc = cli_call(c, "POST", path, buf + off, n,
+			    &r)) != 0 || off + n == len)
+				break;
+			fv_resp_free(&r);
+		}
 		free_input(buf, len);
 		if (rc != 0)
 			return rc;

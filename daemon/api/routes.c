@@ -596,18 +596,73 @@ post_bundle_create(struct fvd *d, struct evhttp_request *req)
 	fv_buf_free(&out);
 }
 
-/* POST /v1/bundle/import (the bundle's bytes) */
+/*
+ * POST /v1/bundle/import?size=N&offset=K (a part of the bundle's bytes):
+ * a bundle may be larger than a request body, so it comes in parts, in
+ * order, one upload at a time; the last part imports it.  An upload left
+ * for FV_API_TIMEOUT seconds is dropped when another begins.
+ */
+static struct {
+	struct fv_buf	 b;
+	uint64_t	 size;
+	int64_t		 last_ms;
+} upload;
+
 static void
 post_bundle_import(struct fvd *d, struct evhttp_request *req)
 {
+	const char *uq = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(
+	    req));
+	struct evkeyvalq q;
+	const char *sz, *off;
 	size_t len;
 	char *p = body_of(req, &len), why[256] = "";
+	uint64_t size, offset;
 	json_t *res;
 	int rc;
 
-	rc = fv_sync_bundle_import(d, (const uint8_t *)p, len, &res, why,
+	TAILQ_INIT(&q);
+	if (uq == NULL || evhttp_parse_query_str(uq, &q) != 0 ||
+	    (sz = evhttp_find_header(&q, "size")) == NULL ||
+	    (off = evhttp_find_header(&q, "offset")) == NULL ||
+	    (size = strtoull(sz, NULL, 10)) == 0 || size > FV_BUNDLE_MAX ||
+	    (offset = strtoull(off, NULL, 10)) + len > size) {
+		evhttp_clear_headers(&q);
+		fv_api_error(req, 400, NULL, "bundle import: ?size=N&offset=K "
+		    "(N at most %u), the part within it", FV_BUNDLE_MAX);
+		return;
+	}
+	evhttp_clear_headers(&q);
+	if (offset == 0) {
+		if (upload.b.len > 0 && fv_now_ms() - upload.last_ms <
+		    FV_API_TIMEOUT * 1000LL) {
+			fv_api_error(req, 429, NULL, "another bundle is being "
+			    "imported");
+			return;
+		}
+		fv_buf_free(&upload.b);
+		upload.size = size;
+	} else if (offset != upload.b.len || size != upload.size) {
+		fv_api_error(req, 409, NULL, "bundle import: parts out of "
+		    "order; start again");
+		return;
+	}
+	fv_buf_put(&upload.b, p, len);
+	upload.last_ms = fv_now_ms();
+	if (upload.b.err) {
+		fv_buf_free(&upload.b);
+		fv_api_error(req, 500, NULL, "out of memory");
+		return;
+	}
+	if (upload.b.len < upload.size) {
+		fv_api_reply(req, 202, json_pack("{s:I}", "received",
+		    (json_int_t)upload.b.len));
+		return;
+	}
+	rc = fv_sync_bundle_import(d, upload.b.p, upload.b.len, &res, why,
 	    sizeof(why));
-	body_wipe(req);
+	fv_buf_free(&upload.b);
+	upload.size = 0;
 	if (rc != 0) {
 		log_warnx("sync: bundle refused: %s", why[0] ? why :
 		    fv_strerror(rc));
@@ -826,13 +881,7 @@ fv_routes_dispatch(struct fvd *d, struct evhttp_request *req)
 		fv_api_error(req, 503, NULL, "daemon is stopping");
 		return;
 	}
-	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
-	    FV_API_BODY_MAX && strcmp(path, "/v1/bundle/import") != 0) {
-		body_wipe(req);
-		fv_api_error(req, 413, NULL, "body over %d bytes",
-		    FV_API_BODY_MAX);
-		return;
-	}
+
 	/* a status probe is not use: it must not keep the keys in memory */
 	if (strcmp(path, "/v1/status") == 0 && m == EVHTTP_REQ_GET) {
 		get_status(d, req);

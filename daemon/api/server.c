@@ -44,6 +44,7 @@ reason(int code)
 	switch (code) {
 	case 200: return "OK";
 	case 201: return "Created";
+	case 202: return "Accepted";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 404: return "Not Found";
@@ -194,9 +195,7 @@ fv_api_start(struct fvd *d, char *err, size_t errlen)
 		snprintf(err, errlen, "evhttp_new failed");
 		return FV_ENOMEM;
 	}
-	/* a bundle may be larger: routes other than its import refuse
-	 * bodies over FV_API_BODY_MAX themselves */
-	evhttp_set_max_body_size(d->http, FV_API_BUNDLE_MAX);
+	evhttp_set_max_body_size(d->http, FV_API_BODY_MAX);
 	evhttp_set_max_headers_size(d->http, FV_API_HEADERS_MAX);
 	evhttp_set_timeout(d->http, FV_API_TIMEOUT);
 	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |

@@ -12,7 +12,6 @@
 #include "daemon.h"
 
 #define FV_API_BODY_MAX		(8 * 1024 * 1024)	/* import chunks */
-#define FV_API_BUNDLE_MAX	(FV_BUNDLE_MAX + 65536)	/* bundle import */
 #define FV_API_HEADERS_MAX	(16 * 1024)
 #define FV_API_TIMEOUT		60			/* seconds */
 

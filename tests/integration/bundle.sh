@@ -12,6 +12,16 @@ fv_new f2 field "[sync]
 retention = purge_after_sync"
 fv_new f3 field
 for n in hq f1 f2 f3; do fv_init $n; fv_start $n; fv_unlock $n; done
+raw_part() {	# raw_part SIZE OFFSET: one part of 4 bytes, the HTTP status
+	python3 - "$(datadir hq)/control.sock" "$1" "$2" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(("POST /v1/bundle/import?size=%s&offset=%s HTTP/1.1\r\nHost: x\r\n"
+           "Content-Length: 4\r\nConnection: close\r\n\r\nabcd" % (sys.argv[2], sys.argv[3])).encode())
+print(s.recv(100).split(b" ")[1].decode())
+PY
+}
 count() { fv "$1" status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
 devid() { fv hq device list --json | python3 -c "import json,sys; print([d['id'] for d in json.load(sys.stdin) if d['name'] == '$1'][0])"; }
 flip() {	# flip FILE OFFSET-FROM-END: a copy with one byte changed
@@ -46,7 +56,7 @@ is "$rc" 1 "a bundle for another installation is refused"
 like "$out" "addressed to another" "saying so"
 is "$(count hq appeals)" 0 "nothing of them reached HQ"
 
-out=$(fv hq bundle import "$T_ROOT/up.fvb" --json); ok $? "HQ imports the device's bundle"
+out=$(FIELDVAULT_BUNDLE_PART=65536 fv hq bundle import "$T_ROOT/up.fvb" --json); ok $? "HQ imports the device's bundle (sent in parts of 64 KiB)"
 is "$(echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["from"], r["ops"], r["applied"])')" "f1 4 4" "4 ops, all new"
 is "$(fv hq appeal get "$A" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["applicant"]["full_name"], r["created_by"])')" "Bundled Person 1 f1" "HQ has the appeal, by the device"
 fv hq note get "$BIG" | python3 -c 'import json,sys; t=json.load(sys.stdin)["text"]; sys.exit(t != json.load(open(sys.argv[1]))["text"])' "$T_ROOT/big.json"
@@ -54,6 +64,8 @@ ok $? "and the 190 KB note, whole"
 out=$(fv hq bundle import "$T_ROOT/up.fvb" --json)
 is "$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["applied"])') $(count hq appeals)" "0 3" "importing it twice changes nothing"
 is "$(count f1 pending)" 4 "the device still counts its 4 ops pending (no receipt yet)"
+
+is "$(raw_part 1000 10 | head -1)" "409" "a part out of order is refused"
 
 # HQ -> device: work assigned to the device's group, and HQ's receipt
 D=$(printf '{"applicant":{"full_name":"Assigned By File"},"concerns_country":"RU","category":"health","summary":"visit in Kazan","assigned_to":"tashkent"}' | fv hq appeal add -)
