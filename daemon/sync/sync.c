@@ -1240,6 +1240,14 @@ closed_cb(struct fv_conn *c, int err, void *arg)
 	if (!ss->hq)
 		field_done(ss, err ? err : FV_EIO, ss->res.why[0] ?
 		    ss->res.why : "connection to HQ lost");
+	else if (err != 0 && err != FV_EIO)
+		/* a broken handshake or frame (tampered, replayed, too
+		 * long): the Noise layer refused it */
+		log_warnx("sync: connection from %s dropped: %s",
+		    ss->peer_name[0] ? ss->peer_name : "a peer before its "
+		    "handshake", err == FV_ECRYPTO ? "a message that does not "
+		    "decrypt (tampered or replayed)" : err == FV_EINVAL ?
+		    "a malformed message or frame" : fv_strerror(err));
 	sess_free(ss);
 }
 
