@@ -80,6 +80,7 @@ struct sess {
 						 * HQ: the last arrival looked
 						 * at */
 	uint8_t			 peer_pk[32];	/* HQ: the device's Ed25519 */
+	int			 in_hs;		/* HQ: counted in handshaking */
 	struct fv_buf		*sink;		/* making a bundle: frames go
 						 * here, not to a peer */
 	struct items		 inq;		/* frames waiting, in order */
@@ -96,7 +97,13 @@ struct sess {
  * the store */
 #define SYNC_WINDOW	(1u << 20)
 
+/* handshakes HQ runs at once: each holds about 1 KiB of the secure
+ * memory arena until it completes; more connections wait in the kernel's
+ * accept queue */
+#define HS_MAX		16
+
 static struct evconnlistener *listener;
+static int handshaking, listener_off;
 static struct sess *field_sess;
 static LIST_HEAD(, sess) sessions = LIST_HEAD_INITIALIZER(sessions);
 
@@ -194,11 +201,26 @@ item_free_job(struct fv_vjob *j)
 	item_free((struct item *)j);
 }
 
+/* HQ: a handshake is over (done or failed): let the next one in. */
+static void
+hs_over(struct sess *ss)
+{
+	if (!ss->in_hs)
+		return;
+	ss->in_hs = 0;
+	handshaking--;
+	if (listener_off && handshaking < HS_MAX && listener != NULL) {
+		evconnlistener_enable(listener);
+		listener_off = 0;
+	}
+}
+
 static void
 sess_free(struct sess *ss)
 {
 	struct item *it;
 
+	hs_over(ss);
 	while ((it = TAILQ_FIRST(&ss->inq)) != NULL) {
 		TAILQ_REMOVE(&ss->inq, it, entry);
 		if (it->in_verifier)
@@ -653,6 +675,7 @@ ready_cb(struct fv_conn *c, void *arg)
 	struct fv_buf b = { 0 };
 
 	if (ss->hq) {
+		hs_over(ss);
 		if (ss->refuse) {
 			log_warnx("sync: refused device '%s': %s",
 			    ss->peer_name, pe_text(ss->refuse));
@@ -1036,9 +1059,13 @@ key_for(struct sess *ss, const uint8_t *op, size_t len, uint8_t out[32])
 
 	if (len < FV_OP_HDR)
 		return NULL;
-	if (ss->hq)
-		return memcmp(op + 3, ss->peer, FV_ID_BYTES) == 0 ?
-		    ss->peer_pk : NULL;
+	if (ss->hq) {
+		/* a copy: the session may end while a thread reads it */
+		if (memcmp(op + 3, ss->peer, FV_ID_BYTES) != 0)
+			return NULL;
+		memcpy(out, ss->peer_pk, 32);
+		return out;
+	}
 	if (fv_store_device_get(ss->d->store, op + 3, &dev) != 0 ||
 	    dev.revoked)
 		return NULL;
@@ -1269,6 +1296,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	evutil_make_socket_nonblocking(fd);
 	if ((sk = fv_secmem_alloc(32)) == NULL) {
 		evutil_closesocket(fd);
+		log_warnx("sync: connection refused: out of secure memory");
 		return;
 	}
 	if (fv_store_noise_keys(d->store, sk, pk) != 0 ||
@@ -1282,8 +1310,17 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	ss->hq = 1;
 	fv_frame_hq_hello(&b, in->device_id, in->name);
 	if (b.err || fv_conn_new(d->base, fd, 0, sk, b.p, b.len, &cbs, ss,
-	    &ss->c) != 0)
+	    &ss->c) != 0) {
+		log_warnx("sync: connection refused: out of %smemory",
+		    b.err ? "" : "secure ");
 		sess_free(ss);
+	} else {
+		ss->in_hs = 1;
+		if (++handshaking >= HS_MAX) {
+			evconnlistener_disable(listener);
+			listener_off = 1;
+		}
+	}
 	fv_secmem_free(sk);
 	fv_buf_free(&b);
 }

@@ -1,8 +1,9 @@
 /*
  * verify.c - the verifier thread (verify.h).
  *
- * Jobs wait in `todo` (under mu); the thread takes the oldest, checks it
- * without the lock, and moves it to `done`; an event wakes the loop, which
+ * Jobs wait in `todo` (under mu); a thread takes the oldest, checks it
+ * without the lock, and moves it to `done` (jobs may finish out of order:
+ * a session applies its frames in order anyway); an event wakes the loop, which
  * calls each done job's callback in order.  A job cancelled while queued
  * is freed at once; one cancelled while being checked is freed by the loop
  * when it comes back.
@@ -21,10 +22,9 @@ TAILQ_HEAD(vjobs, fv_vjob);
 static struct {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
-	pthread_t	 thread;
+	pthread_t	 thread[FV_VERIFY_THREADS];
 	int		 running, stopping;
 	struct vjobs	 todo, done;
-	struct fv_vjob	*busy;		/* being checked */
 	void		(*busy_free)(struct fv_vjob *);	/* cancelled */
 	struct event	*ev;
 } v = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
@@ -43,13 +43,11 @@ verifier_main(void *arg)
 			break;
 		j = TAILQ_FIRST(&v.todo);
 		TAILQ_REMOVE(&v.todo, j, entry);
-		v.busy = j;
 		pthread_mutex_unlock(&v.mu);
 		for (i = 0; i < j->n; i++)
 			j->ok[i] = j->pk[i] != NULL &&
 			    fv_op_verify(j->op[i], j->len[i], j->pk[i]) == 0;
 		pthread_mutex_lock(&v.mu);
-		v.busy = NULL;
 		TAILQ_INSERT_TAIL(&v.done, j, entry);
 		event_active(v.ev, 0, 0);
 	}
@@ -79,6 +77,8 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 int
 fv_verifier_start(struct event_base *base)
 {
+	int i;
+
 	if (v.running)
 		return 0;
 	TAILQ_INIT(&v.todo);
@@ -86,25 +86,32 @@ fv_verifier_start(struct event_base *base)
 	if ((v.ev = event_new(base, -1, 0, done_cb, NULL)) == NULL)
 		return FV_ENOMEM;
 	v.stopping = 0;
-	if (pthread_create(&v.thread, NULL, verifier_main, NULL) != 0) {
+	for (i = 0; i < FV_VERIFY_THREADS; i++)
+		if (pthread_create(&v.thread[i], NULL, verifier_main, NULL) !=
+		    0)
+			break;
+	v.running = i;
+	if (i == 0) {
 		event_free(v.ev);
 		v.ev = NULL;
 		return FV_ENOMEM;
 	}
-	v.running = 1;
 	return 0;
 }
 
 void
 fv_verifier_stop(void)
 {
+	int i;
+
 	if (!v.running)
 		return;
 	pthread_mutex_lock(&v.mu);
 	v.stopping = 1;
-	pthread_cond_signal(&v.cv);
+	pthread_cond_broadcast(&v.cv);
 	pthread_mutex_unlock(&v.mu);
-	pthread_join(v.thread, NULL);
+	for (i = 0; i < v.running; i++)
+		pthread_join(v.thread[i], NULL);
 	v.running = 0;
 	done_cb(-1, 0, NULL);	/* cancelled jobs checked meanwhile */
 	event_free(v.ev);

@@ -18,6 +18,10 @@
 
 #include <event2/event.h>
 
+/* Threads that check: two, so that both cores verify while the loop waits
+ * for the disk. */
+#define FV_VERIFY_THREADS	2
+
 struct fv_vjob {
 	/* filled by the caller */
 	size_t		  n;
@@ -34,7 +38,7 @@ struct fv_vjob {
 	int		  cancelled;
 };
 
-/* Starts the thread (done() callbacks run on base).  0 or FV_ENOMEM. */
+/* Starts the threads (done() callbacks run on base).  0 or FV_ENOMEM. */
 int	fv_verifier_start(struct event_base *base);
 /* Stops and joins it; jobs not done are dropped (their done() is not
  * called; cancelled ones are freed with free_cancelled). */
