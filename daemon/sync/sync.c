@@ -40,10 +40,12 @@
  * A frame received and not yet taken into effect.  An OPS frame waits for
  * its signatures to be checked on the verifier thread (verify.h) while the
  * loop applies the one before; every frame after one that waits, waits
- * too, so frames take effect in the order they came.  At most IN_MAX wait
+ * too, so frames take effect in the order they came.  At most in_cap() wait
  * per session: then the session stops reading and TCP holds the sender.
  */
-#define IN_MAX		16
+#define IN_MAX		64	/* frames waiting in one session, at most */
+#define IN_ALL		256	/* ... in all sessions (16 MiB), roughly */
+#define GROUP_MIN	8	/* frames worth waiting for, to commit once */
 struct item {
 	struct fv_vjob	 job;		/* first: a job is its item */
 	TAILQ_ENTRY(item) entry;
@@ -74,6 +76,8 @@ struct sess {
 	uint8_t			 hq_pk[32];	/* pinned (Ed25519) */
 	uint64_t		 start_acked, last_sent;
 	int			 got_end, got_receipt, done, wanted;
+	uint64_t		 ack_seen;	/* the last ACK, maybe unwritten */
+	int64_t			 ack_written;	/* when one was last written */
 	/* sending, paced by what waits in the connection (both sides) */
 	int			 sending;	/* more to send */
 	uint64_t		 next;		/* field: the last seq queued;
@@ -107,6 +111,18 @@ static int handshaking, listener_off;
 static struct sess *field_sess;
 static LIST_HEAD(, sess) sessions = LIST_HEAD_INITIALIZER(sessions);
 
+static int nsess;			/* live sessions */
+
+/* How many frames a session may keep waiting: many for one device (the
+ * verifier threads run ahead), few each when many devices sync at once. */
+static int
+in_cap(void)
+{
+	int cap = IN_ALL / (nsess > 0 ? nsess : 1);
+
+	return cap < 4 ? 4 : cap > IN_MAX ? IN_MAX : cap;
+}
+
 static struct sess *
 sess_new(struct fvd *d)
 {
@@ -115,6 +131,7 @@ sess_new(struct fvd *d)
 	if (ss != NULL) {
 		ss->d = d;
 		TAILQ_INIT(&ss->inq);
+		nsess++;
 		LIST_INSERT_HEAD(&sessions, ss, entry);
 	}
 	return ss;
@@ -229,6 +246,7 @@ sess_free(struct sess *ss)
 			item_free(it);
 	}
 	fv_buf_free(&ss->big);
+	nsess--;
 	LIST_REMOVE(ss, entry);
 	if (ss == field_sess)
 		field_sess = NULL;
@@ -992,8 +1010,16 @@ handle(struct sess *ss, const struct fv_frame *fp)
 		ss->sending = 1;
 		return pump(ss);
 	case FV_F_ACK:
+		/* written down at most once a second: an acknowledgement
+		 * lost with a crash comes back in the next session's WANT,
+		 * and HQ's receipt ends every session with one */
+		if (f.u.ack.up_to > ss->ack_seen)
+			ss->ack_seen = f.u.ack.up_to;
+		if (fv_now_ms() - ss->ack_written < 1000)
+			return 0;
+		ss->ack_written = fv_now_ms();
 		if (fv_store_begin(s) != 0 ||
-		    fv_store_set_acked(s, f.u.ack.up_to, fv_now_ms()) != 0 ||
+		    fv_store_set_acked(s, ss->ack_seen, fv_now_ms()) != 0 ||
 		    fv_store_commit(s) != 0) {
 			fv_store_abort(s);
 			return FV_EIO;
@@ -1169,12 +1195,17 @@ run_queue(struct sess *ss)
 		struct item *grp[IN_MAX];
 		int n = 0, k;
 
-		/* the OPS frames checked so far, together */
+		/* the OPS frames checked so far, together; a few while more
+		 * are being checked right behind them wait for those: one
+		 * commit (two fsyncs) for many frames */
 		while (it != NULL && it->ready && it->job.done != NULL &&
 		    n < IN_MAX) {
 			grp[n++] = it;
 			it = TAILQ_NEXT(it, entry);
 		}
+		if (n > 0 && n < GROUP_MIN && it != NULL && !it->ready &&
+		    it->job.done != NULL)
+			break;
 		if (n > 0) {
 			for (k = 0; k < n; k++) {
 				TAILQ_REMOVE(&ss->inq, grp[k], entry);
@@ -1192,7 +1223,7 @@ run_queue(struct sess *ss)
 		    handle(ss, &f);
 		item_free(it);
 	}
-	if (rc == 0 && ss->nin < IN_MAX)
+	if (rc == 0 && ss->nin < in_cap())
 		fv_conn_pause(ss->c, 0);
 	return rc;
 }
@@ -1248,7 +1279,7 @@ frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
 	else if ((it = item_new(ss, p, len, &rc)) == NULL)
 		return rc;
 	TAILQ_INSERT_TAIL(&ss->inq, it, entry);
-	if (++ss->nin >= IN_MAX)
+	if (++ss->nin >= in_cap())
 		fv_conn_pause(c, 1);
 	if (!it->ready) {
 		if (fv_verify_submit(&it->job) == 0)

@@ -69,9 +69,9 @@ def main():
                 fate, down = "cutdown", int(f.read())
             os.unlink(portfile + ".cutdown")
         if fate == "up":
-            up = rnd.randint(0, 150000)
+            up = rnd.randint(0, 60000)
         elif fate == "down":
-            down = rnd.randint(0, 3000)
+            down = rnd.randint(0, 500)
         elif fate == "stall":
             stall = rnd.randint(0, 20000)
         state = {"done": 0}
