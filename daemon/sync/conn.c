@@ -141,6 +141,7 @@ on_msg(struct fv_conn *c, const uint8_t *m, size_t len)
 }
 
 static void really_free(struct fv_conn *);
+static void leave(struct fv_conn *);
 
 static void
 read_cb(struct bufferevent *bev, void *arg)
@@ -174,6 +175,13 @@ read_cb(struct bufferevent *bev, void *arg)
 	}
 	if (rc != 0)
 		die(c, rc);
+	leave(c);
+}
+
+/* Out of a callback: a free or a close asked for inside it happens now. */
+static void
+leave(struct fv_conn *c)
+{
 	c->busy = 0;
 	if (c->freeme)
 		really_free(c);
@@ -209,12 +217,7 @@ fv_conn_run(struct fv_conn *c, int (*fn)(struct fv_conn *, void *),
 	c->busy = 1;
 	if ((rc = fn(c, arg)) != 0)
 		die(c, rc);
-	c->busy = 0;
-	if (c->freeme)
-		really_free(c);
-	else if (c->closing && evbuffer_get_length(bufferevent_get_output(
-	    c->bev)) == 0)
-		die(c, 0);
+	leave(c);
 	return rc;
 }
 

@@ -46,6 +46,10 @@
 #define IN_MAX		64	/* frames waiting in one session, at most */
 #define IN_ALL		256	/* ... in all sessions (16 MiB), roughly */
 #define GROUP_MIN	8	/* frames worth waiting for, to commit once */
+#define GROUP_OPS	256	/* ops in one commit, at most: LMDB keeps a
+				 * transaction's pages in memory, and
+				 * the file's pages it read stay mapped
+				 * until the commit */
 struct item {
 	struct fv_vjob	 job;		/* first: a job is its item */
 	TAILQ_ENTRY(item) entry;
@@ -1193,18 +1197,20 @@ run_queue(struct sess *ss)
 	while (rc == 0 && !ss->done && (it = TAILQ_FIRST(&ss->inq)) != NULL &&
 	    it->ready) {
 		struct item *grp[IN_MAX];
+		size_t nops = 0;
 		int n = 0, k;
 
 		/* the OPS frames checked so far, together; a few while more
 		 * are being checked right behind them wait for those: one
 		 * commit (two fsyncs) for many frames */
 		while (it != NULL && it->ready && it->job.done != NULL &&
-		    n < IN_MAX) {
+		    n < IN_MAX && nops < GROUP_OPS) {
+			nops += it->job.n;
 			grp[n++] = it;
 			it = TAILQ_NEXT(it, entry);
 		}
-		if (n > 0 && n < GROUP_MIN && it != NULL && !it->ready &&
-		    it->job.done != NULL)
+		if (n > 0 && n < GROUP_MIN && nops < GROUP_OPS && it != NULL &&
+		    !it->ready && it->job.done != NULL)
 			break;
 		if (n > 0) {
 			for (k = 0; k < n; k++) {

@@ -45,18 +45,6 @@ static const char RECEIVER_SEED[crypto_sign_SEEDBYTES] =
     "fieldvault fuzz bundle receiver";
 static uint8_t spk[32], ssk[64], rpk[32], rsk[64], rxpk[32], rxsk[32];
 
-static int
-is_zero(const void *v, size_t n)
-{
-	const uint8_t *p = v;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != 0)
-			return 0;
-	return 1;
-}
-
 /* fv_bundle_peek(): what it accepts has the layout of bundle.h. */
 static void
 peek_path(const uint8_t *data, size_t size)
@@ -64,7 +52,7 @@ peek_path(const uint8_t *data, size_t size)
 	struct fv_bundle_hdr h;
 
 	if (fv_bundle_peek(data, size, &h) != 0) {
-		CHECK(is_zero(&h, sizeof(h)));
+		CHECK(sodium_is_zero((const unsigned char *)&h, sizeof(h)));
 		return;
 	}
 	CHECK(size >= FV_BUNDLE_HDR + SEAL + SIG && size <= FV_BUNDLE_MAX);
@@ -177,7 +165,7 @@ open_path(const uint8_t *data, size_t size)
 	rc = fv_bundle_open(data, size, spk, rxpk, rxsk, &h, &pl);
 	if (rc != 0) {
 		CHECK(rc == FV_EINVAL || rc == FV_ESIG);
-		CHECK(is_zero(&h, sizeof(h)));
+		CHECK(sodium_is_zero((const unsigned char *)&h, sizeof(h)));
 		CHECK(pl.p == NULL && pl.len == 0 && pl.cap == 0);
 		return;
 	}

@@ -13,6 +13,10 @@
 
 static int tap_n, tap_fail;
 
+/* All n bytes at p are zero (libsodium's check; the test includes
+ * sodium.h). */
+#define is_zero(p, n)	sodium_is_zero((const unsigned char *)(p), (n))
+
 static inline void
 tap_vok(int cond, const char *fmt, va_list ap)
 {

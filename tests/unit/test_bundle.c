@@ -63,18 +63,6 @@ hdr_eq(const struct fv_bundle_hdr *a, const struct fv_bundle_hdr *b)
 }
 
 static int
-is_zero(const void *v, size_t n)
-{
-	const uint8_t *p = v;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != 0)
-			return 0;
-	return 1;
-}
-
-static int
 open_as(const uint8_t *b, size_t len, const struct party *from,
     const struct party *to, struct fv_bundle_hdr *h, struct fv_buf *pl)
 {

@@ -39,18 +39,6 @@ canonical(const uint8_t *p, size_t len)
 	return c;
 }
 
-static int
-is_zero(const void *v, size_t n)
-{
-	const uint8_t *p = v;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != 0)
-			return 0;
-	return 1;
-}
-
 /* One sample frame of each kind, for the refusal sweeps. */
 #define NSAMPLES 12
 static struct fv_buf samples[NSAMPLES];

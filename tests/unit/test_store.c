@@ -341,15 +341,6 @@ kf_slot(const struct kf *k, size_t i)
 	return k->p + 64 + i * FV_SLOT_BYTES;
 }
 
-static int
-is_zero(const uint8_t *p, size_t n)
-{
-	while (n-- > 0)
-		if (*p++ != 0)
-			return 0;
-	return 1;
-}
-
 static size_t
 kf_used(const struct kf *k)
 {

@@ -45,18 +45,6 @@ same(const struct fv_token *a, const struct fv_token *b)
 	    strcmp(a->addr, b->addr) == 0;
 }
 
-static int
-is_zero(const void *v, size_t n)
-{
-	const uint8_t *p = v;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != 0)
-			return 0;
-	return 1;
-}
-
 /* "fv1." + base64url of bin[0..n) into out. */
 static void
 text_of(const uint8_t *bin, size_t n, char *out, size_t outlen)
