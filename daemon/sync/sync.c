@@ -190,6 +190,8 @@ field_done(struct sess *ss, int rc, const char *why)
 }
 
 static void item_checked(struct fv_vjob *, void *);
+static void flush_soon(struct fvd *);
+static void flush_cb(evutil_socket_t, short, void *);
 static uint64_t hq_down_of(struct fv_store *, const uint8_t *);
 static int hq_set_down_of(struct fv_store *, const uint8_t *, uint64_t);
 
@@ -1212,6 +1214,12 @@ run_queue(struct sess *ss)
 		if (n > 0 && n < GROUP_MIN && nops < GROUP_OPS && it != NULL &&
 		    !it->ready && it->job.done != NULL)
 			break;
+		if (n > 0 && ss->hq) {
+			/* HQ: the committer applies them, with what other
+			 * sessions have ready, in one transaction */
+			flush_soon(ss->d);
+			break;
+		}
 		if (n > 0) {
 			for (k = 0; k < n; k++) {
 				TAILQ_REMOVE(&ss->inq, grp[k], entry);
@@ -1238,6 +1246,140 @@ static int
 run_queue_cb(struct fv_conn *c, void *arg)
 {
 	return run_queue(arg);
+}
+
+/*
+ * HQ's committer: the OPS frames every session has ready at the head of
+ * its queue, applied in one transaction (one commit, two fsyncs, for many
+ * devices syncing at once), at the loop's lowest priority so that what is
+ * ready meanwhile joins.  A session whose ops are refused is taken out and
+ * the rest applied again; it gets its ERROR.
+ */
+#define FLUSH_OPS	1024	/* ops in one commit, over all sessions */
+
+struct pick {
+	struct sess	*ss;
+	struct batch	 bt;
+	struct item	*grp[IN_MAX];
+	int		 rc;
+};
+
+struct flush {
+	struct pick	*p;
+	int		 n, failed;
+};
+
+static struct event *flush_ev;
+
+static void
+flush_soon(struct fvd *d)
+{
+	if (flush_ev == NULL) {
+		if ((flush_ev = event_new(d->base, -1, 0, flush_cb, d)) == NULL)
+			return;
+		event_priority_set(flush_ev, 2);
+	}
+	event_active(flush_ev, 0, 0);
+}
+
+static int
+apply_picks(struct sess *any, void *arg)
+{
+	struct flush *fl = arg;
+	int i, rc;
+
+	for (i = 0; i < fl->n; i++) {
+		if (fl->p[i].rc != 0)
+			continue;
+		if ((rc = apply_batch(fl->p[i].ss, &fl->p[i].bt)) != 0) {
+			fl->failed = i;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* One session's part, once the transaction is over (0 or its error). */
+static int
+pick_done(struct fv_conn *c, void *arg)
+{
+	struct pick *pk = arg;
+	struct sess *ss = pk->ss;
+	struct fv_buf b = { 0 };
+	int k, pe = 0;
+
+	for (k = 0; k < pk->bt.nits; k++) {
+		TAILQ_REMOVE(&ss->inq, pk->grp[k], entry);
+		ss->nin--;
+		item_free(pk->grp[k]);
+	}
+	if (pk->rc != 0) {
+		log_warnx("sync: device '%s': op refused: %s", ss->peer_name,
+		    fv_strerror(pk->rc));
+		pe = pk->rc == FV_ESIG ? FV_PE_BAD_SIG : pk->rc == FV_EFORK ?
+		    FV_PE_FORK : pk->rc == FV_EINVAL || pk->rc == FV_EUNKNOWN ||
+		    pk->rc == FV_ECLOCK ? FV_PE_PROTOCOL : pk->rc == FV_ELOCKED ?
+		    FV_PE_LOCKED : FV_PE_INTERNAL;
+		send_error(ss, pe, pe_text(pe));
+		fv_conn_close_after_flush(c);
+		return 0;
+	}
+	ss->res.down += (uint64_t)pk->bt.n;
+	fv_frame_ack(&b, pk->bt.last);
+	if (send_buf(ss, &b) != 0)
+		return FV_EIO;
+	return run_queue(ss);		/* what came after them */
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct flush fl = { NULL, 0, -1 };
+	struct sess *ss;
+	struct item *it;
+	size_t total = 0, nops;
+	int i, rc, grown = 0;
+
+	for (ss = LIST_FIRST(&sessions); ss != NULL; ss = LIST_NEXT(ss, entry))
+		fl.n++;
+	if (fl.n == 0 || (fl.p = calloc((size_t)fl.n, sizeof(*fl.p))) == NULL)
+		return;
+	fl.n = 0;
+	LIST_FOREACH(ss, &sessions, entry) {
+		struct pick *pk = &fl.p[fl.n];
+
+		if (!ss->hq || ss->refuse || ss->c == NULL || total >= FLUSH_OPS)
+			continue;
+		nops = 0;
+		for (it = TAILQ_FIRST(&ss->inq); it != NULL && it->ready &&
+		    it->job.done != NULL && pk->bt.nits < IN_MAX &&
+		    nops < GROUP_OPS; it = TAILQ_NEXT(it, entry)) {
+			nops += it->job.n;
+			pk->grp[pk->bt.nits++] = it;
+		}
+		if (pk->bt.nits == 0)
+			continue;
+		pk->ss = ss;
+		pk->bt.its = pk->grp;
+		total += nops;
+		fl.n++;
+	}
+	/* one transaction; without a session whose ops are refused */
+	for (;;) {
+		fl.failed = -1;
+		if (fl.n == 0 || (rc = in_txn(fl.p[0].ss, apply_picks, &fl)) == 0)
+			break;
+		if (fl.failed < 0 || grown++ > fl.n) {
+			for (i = 0; i < fl.n; i++)	/* the store failed */
+				if (fl.p[i].rc == 0)
+					fl.p[i].rc = rc;
+			break;
+		}
+		fl.p[fl.failed].rc = rc;
+	}
+	for (i = 0; i < fl.n; i++)
+		fv_conn_run(fl.p[i].ss->c, pick_done, &fl.p[i]);
+	free(fl.p);
 }
 
 /* On the loop: the verifier is through with an item's ops. */
@@ -1396,6 +1538,9 @@ fv_sync_stop(struct fvd *d)
 	if (listener != NULL)
 		evconnlistener_free(listener);
 	listener = NULL;
+	if (flush_ev != NULL)
+		event_free(flush_ev);
+	flush_ev = NULL;
 	/* sessions cut by the stop: nothing unacknowledged is lost, the
 	 * next session resends it */
 	while ((ss = LIST_FIRST(&sessions)) != NULL) {
