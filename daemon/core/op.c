@@ -293,7 +293,7 @@ wire(const uint8_t *in, size_t len, struct fv_buf *out, int pack)
 	if ((rc = wire_copy(&r, out, pack)) == 0 && out->len - start >
 	    FV_OP_MAX)
 		rc = FV_EINVAL;
-	if (rc != 0 && out->len >= start) {
+	if (rc != 0 && out->len > start) {
 		sodium_memzero(out->p + start, out->len - start);
 		out->len = start;
 	}

@@ -434,26 +434,6 @@ apply_batch(struct sess *ss, void *arg)
 	return 0;
 }
 
-/* HQ: 0, or the ERROR code to close with. */
-static int
-hq_ops(struct sess *ss, struct batch *bt)
-{
-	struct fv_buf b = { 0 };
-	int rc;
-
-	if ((rc = in_txn(ss, apply_batch, bt)) != 0) {
-		log_warnx("sync: device '%s': op refused: %s", ss->peer_name,
-		    fv_strerror(rc));
-		return rc == FV_ESIG ? FV_PE_BAD_SIG : rc == FV_EFORK ?
-		    FV_PE_FORK : rc == FV_EINVAL || rc == FV_EUNKNOWN ||
-		    rc == FV_ECLOCK ? FV_PE_PROTOCOL : rc == FV_ELOCKED ?
-		    FV_PE_LOCKED : FV_PE_INTERNAL;
-	}
-	ss->res.down += (uint64_t)bt->n;
-	fv_frame_ack(&b, bt->last);
-	return send_buf(ss, &b) == 0 ? 0 : FV_PE_INTERNAL;
-}
-
 /* HQ: may the device see this record?  Its own records, appeals assigned
  * to its group, notes on those; deletes go to every device (they carry no
  * content, and a device that never had the record just keeps a
@@ -674,22 +654,14 @@ field_ops(struct sess *ss, struct batch *bt)
 	return 0;
 }
 
-/* OPS frames that have waited, applied together; non-zero closes. */
+/* Field: OPS frames from HQ that have waited, applied together (HQ's go
+ * through its committer, flush_cb()); non-zero closes. */
 static int
 ops_batch(struct sess *ss, struct item **its, int n)
 {
 	struct batch bt = { its, n, 0, 0 };
-	int pe;
 
-	if (!ss->hq)
-		return field_ops(ss, &bt) == 0 ? 0 : FV_EINVAL;
-	if (ss->refuse)
-		return 0;	/* the ERROR is on its way out */
-	if ((pe = hq_ops(ss, &bt)) != 0) {
-		send_error(ss, pe, pe_text(pe));
-		fv_conn_close_after_flush(ss->c);
-	}
-	return 0;
+	return field_ops(ss, &bt) == 0 ? 0 : FV_EINVAL;
 }
 
 static void
