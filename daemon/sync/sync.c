@@ -1310,7 +1310,7 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	struct sess *ss;
 	struct item *it;
 	size_t total = 0, nops;
-	int i, rc, grown = 0;
+	int i, rc, grown = 0, more = 0;
 
 	for (ss = LIST_FIRST(&sessions); ss != NULL; ss = LIST_NEXT(ss, entry))
 		fl.n++;
@@ -1320,8 +1320,12 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	LIST_FOREACH(ss, &sessions, entry) {
 		struct pick *pk = &fl.p[fl.n];
 
-		if (!ss->hq || ss->refuse || ss->c == NULL || total >= FLUSH_OPS)
+		if (!ss->hq || ss->refuse || ss->c == NULL)
 			continue;
+		if (total >= FLUSH_OPS) {
+			more = 1;	/* the next round takes the rest */
+			continue;
+		}
 		nops = 0;
 		for (it = TAILQ_FIRST(&ss->inq); it != NULL && it->ready &&
 		    it->job.done != NULL && pk->bt.nits < IN_MAX &&
@@ -1352,6 +1356,8 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < fl.n; i++)
 		fv_conn_run(fl.p[i].ss->c, pick_done, &fl.p[i]);
 	free(fl.p);
+	if (more)
+		flush_soon(arg);
 }
 
 /* On the loop: the verifier is through with an item's ops. */
