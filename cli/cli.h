@@ -22,7 +22,9 @@ struct cli {
 	const char		*status, *country, *category, *assigned_to;
 	const char		*query, *appeal;
 	const char		*out, *for_dev;	/* bundle create */
-	const char		*args[8];	/* positional words */
+	const char		*format, *from, *to, *type;	/* export */
+	const char		*partner;	/* exchange send */
+	const char		*args[10016];	/* positional words (ids) */
 	int			 nargs;
 };
 
@@ -49,6 +51,13 @@ int	cmd_history(struct cli *c);
 int	cmd_sync(struct cli *c);
 int	cmd_device(struct cli *c);
 int	cmd_bundle(struct cli *c);
+int	cmd_export(struct cli *c);
+int	cmd_plugin(struct cli *c);
+int	cmd_exchange(struct cli *c);
+int	cmd_keys(struct cli *c);
+/* Writes len bytes to path whole or not at all (a temporary file, synced,
+ * renamed); prints why and returns EX_FAIL on error. */
+int	write_atomic(const char *path, const void *p, size_t len);
 
 /* Reads FILE or stdin ("-") whole (at most max bytes), NUL-terminated;
  * prints why and returns EX_FAIL on error.  free_input() wipes. */

@@ -194,3 +194,161 @@ fv_query_add(char *path, size_t n, const char *key, const char *val)
 	}
 	path[at < n ? at : n - 1] = '\0';
 }
+
+/* --- streamed answers (export) ------------------------------------------- */
+
+struct rd {
+	int	 fd;
+	char	 buf[65536];
+	size_t	 at, len;
+};
+
+/* Up to n bytes of the answer (at least 1), or 0 at EOF, -1 on error. */
+static ssize_t
+rd_some(struct rd *r, char *out, size_t n)
+{
+	struct pollfd pfd = { r->fd, POLLIN, 0 };
+	ssize_t got;
+
+	if (r->at == r->len) {
+		for (;;) {
+			if (poll(&pfd, 1, IO_TIMEOUT_MS) <= 0) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			if ((got = read(r->fd, r->buf, sizeof(r->buf))) >= 0)
+				break;
+			if (errno != EINTR)
+				return -1;
+		}
+		if (got == 0)
+			return 0;
+		r->at = 0;
+		r->len = (size_t)got;
+	}
+	if (n > r->len - r->at)
+		n = r->len - r->at;
+	memcpy(out, r->buf + r->at, n);
+	r->at += n;
+	return (ssize_t)n;
+}
+
+/* A line ending in CRLF (at most n - 1 bytes, NUL-terminated). */
+static int
+rd_line(struct rd *r, char *out, size_t n)
+{
+	size_t i = 0;
+	char ch;
+
+	for (;;) {
+		if (rd_some(r, &ch, 1) != 1 || i + 1 >= n)
+			return -1;
+		if (ch == '\n')
+			break;
+		out[i++] = ch;
+	}
+	if (i > 0 && out[i - 1] == '\r')
+		i--;
+	out[i] = '\0';
+	return 0;
+}
+
+static int
+rd_copy(struct rd *r, size_t n, int outfd)
+{
+	char b[65536];
+	ssize_t got;
+
+	while (n > 0) {
+		if ((got = rd_some(r, b, n < sizeof(b) ? n : sizeof(b))) <= 0)
+			return -1;
+		if (write_all(outfd, b, (size_t)got) != 0) {
+			sodium_memzero(b, sizeof(b));
+			return -4;
+		}
+		n -= (size_t)got;
+	}
+	sodium_memzero(b, sizeof(b));
+	return 0;
+}
+
+int
+fv_http_stream(const char *sock, const char *path, int outfd,
+    struct fv_resp *r)
+{
+	struct rd *rd;
+	char line[8192], *body = NULL;
+	size_t clen = (size_t)-1, n = 0;
+	int fd, chunked = 0, rc = -2;
+	unsigned long sz;
+
+	memset(r, 0, sizeof(*r));
+	if ((fd = fv_http_send(sock, "GET", path, NULL, 0)) < 0)
+		return -1;
+	if ((rd = calloc(1, sizeof(*rd))) == NULL) {
+		close(fd);
+		return -2;
+	}
+	rd->fd = fd;
+	if (rd_line(rd, line, sizeof(line)) != 0 ||
+	    strncmp(line, "HTTP/1.", 7) != 0)
+		goto out;
+	r->status = atoi(line + 9);
+	for (;;) {
+		if (rd_line(rd, line, sizeof(line)) != 0)
+			goto out;
+		if (line[0] == '\0')
+			break;
+		if (strncasecmp(line, "Content-Length:", 15) == 0)
+			clen = strtoul(line + 15, NULL, 10);
+		else if (strncasecmp(line, "Transfer-Encoding:", 18) == 0 &&
+		    strstr(line + 18, "chunked") != NULL)
+			chunked = 1;
+	}
+	if (r->status != 200) {
+		/* an error: a small JSON body, read whole */
+		if (clen == (size_t)-1 || clen > 65536 ||
+		    (body = malloc(clen + 1)) == NULL)
+			goto out;
+		while (n < clen) {
+			ssize_t got = rd_some(rd, body + n, clen - n);
+
+			if (got <= 0)
+				break;
+			n += (size_t)got;
+		}
+		body[n] = '\0';
+		r->body = body;
+		r->len = n;
+		r->json = json_loadb(body, n, 0, NULL);
+		rc = 0;
+		goto out;
+	}
+	if (!chunked) {
+		rc = clen == (size_t)-1 ? -3 : rd_copy(rd, clen, outfd) == 0 ?
+		    0 : -3;
+		goto out;
+	}
+	/* chunked: the answer is whole only with its last, empty chunk */
+	for (;;) {
+		if (rd_line(rd, line, sizeof(line)) != 0) {
+			rc = -3;
+			break;
+		}
+		sz = strtoul(line, NULL, 16);
+		if (sz == 0) {
+			rc = 0;
+			break;
+		}
+		if ((rc = rd_copy(rd, sz, outfd)) != 0 ||
+		    rd_line(rd, line, sizeof(line)) != 0) {
+			rc = rc == -4 ? -4 : -3;
+			break;
+		}
+	}
+out:
+	sodium_memzero(rd, sizeof(*rd));
+	free(rd);
+	close(fd);
+	return rc;
+}

@@ -29,6 +29,13 @@ int	fv_http(const char *sock, const char *method, const char *path,
 int	fv_http_send(const char *sock, const char *method, const char *path,
 	    const void *body, size_t len);
 int	fv_http_recv(int fd, struct fv_resp *r);
+/* GET path and write the body of a 200 answer to outfd as it comes.
+ * Returns 0 with r->status 200 when the whole body was written; 0 with
+ * another status and r->body/json holding the error; -1 daemon not
+ * reachable, -2 malformed answer, -3 the answer was cut off (the daemon
+ * failed half way), -4 writing to outfd failed (errno set). */
+int	fv_http_stream(const char *sock, const char *path, int outfd,
+	    struct fv_resp *r);
 /* Wipes (records are plaintext here) and frees the response. */
 void	fv_resp_free(struct fv_resp *r);
 /* Appends "&key=value" (URL-encoded) to a path buffer of size n. */

@@ -370,7 +370,7 @@ cmd_device(struct cli *c)
 
 /* Writes len bytes to path whole or not at all: a temporary file in the
  * same directory (0600), synced, renamed over path. */
-static int
+int
 write_atomic(const char *path, const void *p, size_t len)
 {
 	char tmp[PATH_MAX];

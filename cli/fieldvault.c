@@ -46,6 +46,13 @@ static const char usage_text[] =
 "  bundle create --out FILE [--for DEVICE-ID]\n"
 "                             sync by file: for HQ, or (HQ) for a device\n"
 "  bundle import FILE         take a bundle in: all or nothing\n"
+"  export --format NAME [--out FILE] [--type appeal|note] [filters as for\n"
+"         list] [--from DATE --to DATE]   run an exporter plugin\n"
+"  plugin list                loaded plugins, versions, kinds, ABI\n"
+"  exchange send --partner NAME --out FILE ID...   (HQ) a package of\n"
+"                             appeals (or replies) for a partner ombudsman\n"
+"  exchange import FILE       (HQ) take a partner's package in\n"
+"  keys show                  this installation's public keys\n"
 "\n"
 "  -c CONFIG                  default " SYSCONFDIR "/fieldvault/"
 "fieldvault.conf\n"
@@ -95,6 +102,11 @@ parse_args(struct cli *c, int argc, char **argv)
 		{ "--appeal", offsetof(struct cli, appeal) },
 		{ "--out", offsetof(struct cli, out) },
 		{ "--for", offsetof(struct cli, for_dev) },
+		{ "--format", offsetof(struct cli, format) },
+		{ "--from", offsetof(struct cli, from) },
+		{ "--to", offsetof(struct cli, to) },
+		{ "--type", offsetof(struct cli, type) },
+		{ "--partner", offsetof(struct cli, partner) },
 	};
 	int i;
 	size_t k;
@@ -183,6 +195,14 @@ main(int argc, char **argv)
 		rc = cmd_device(&c);
 	else if (strcmp(cmd, "bundle") == 0)
 		rc = cmd_bundle(&c);
+	else if (strcmp(cmd, "export") == 0)
+		rc = cmd_export(&c);
+	else if (strcmp(cmd, "plugin") == 0)
+		rc = cmd_plugin(&c);
+	else if (strcmp(cmd, "exchange") == 0)
+		rc = cmd_exchange(&c);
+	else if (strcmp(cmd, "keys") == 0)
+		rc = cmd_keys(&c);
 	else
 		rc = cli_usage("unknown command '%s'", cmd);
 	fv_config_free(c.conf);

@@ -15,6 +15,7 @@
 
 struct fv_writer;
 struct fv_unlocker;
+struct fvp_host;
 
 struct fvd {
 	struct event_base	*base;
@@ -28,6 +29,7 @@ struct fvd {
 	int			 sync_failures;	/* in a row */
 	struct fv_writer	*writer;
 	struct fv_unlocker	*unlocker;
+	struct fvp_host		*plugins;	/* plugin/host.h */
 	int			 stopping;
 	long			 started;
 };

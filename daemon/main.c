@@ -27,7 +27,11 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include <fieldvault/plugin.h>
+
 #include "api/server.h"
+#include "plugin/host.h"
+#include "plugin/plugin.h"
 #include "sync/sync.h"
 #include "sync/verify.h"
 #include "buf.h"
@@ -100,6 +104,7 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	fv_config_free(d->conf);
 	d->conf = nc;
 	log_setlevel(nc->log_level);
+	fvp_host_reload(d->plugins, d->conf);
 	fvd_activity(d);
 	log_info("config: reloaded %s", d->conf_path);
 }
@@ -210,6 +215,9 @@ main(int argc, char **argv)
 	    fv_unlocker_new(&d, &d.unlocker) != 0 ||
 	    fv_verifier_start(d.base) != 0)
 		fatalx("fieldvaultd: cannot set up the event loop");
+	if (fvp_host_new(&d, &d.plugins) != 0)
+		fatalx("fieldvaultd: cannot start the plugin thread");
+	fv_store_set_observer(d.store, fvp_hooks_observe, &d);
 	if (fv_api_start(&d, err, sizeof(err)) != 0) {
 		log_error("api: %s", err);
 		return 1;
@@ -250,6 +258,9 @@ main(int argc, char **argv)
 
 	fv_sync_stop(&d);		/* HQ's listener, any session */
 	fv_verifier_stop();
+	fv_writer_flush(d.writer);	/* its hooks' changes */
+	fvp_host_free(d.plugins);	/* fini, unload, the answers due */
+	fvp_hooks_free();
 	fv_api_stop(&d);
 	fv_writer_free(d.writer);
 	fv_unlocker_free(d.unlocker);

@@ -21,6 +21,7 @@
 #include "writer.h"
 #include "frame.h"
 #include "sync/sync.h"
+#include "plugin/plugin.h"
 #include "token.h"
 
 struct wctx {
@@ -867,6 +868,23 @@ records(struct fvd *d, struct evhttp_request *req, enum fv_rtype t,
 		fv_api_error(req, 405, NULL, "use GET, PATCH or DELETE");
 }
 
+/* GET /v1/keys: this installation's public keys (keys show). */
+static void
+get_keys(struct fvd *d, struct evhttp_request *req)
+{
+	const struct fv_store_info *in = fv_store_info(d->store);
+	char pk[65], id[2 * FV_ID_BYTES + 1], partner[FV_PARTNER_KEY_LEN + 1];
+	char fp[40];
+
+	sodium_bin2hex(pk, sizeof(pk), in->sign_pk, 32);
+	fv_id_hex(in->device_id, id);
+	fv_partner_key_format(in->sign_pk, partner);
+	fvp_fingerprint(in->sign_pk, fp);
+	fv_api_reply(req, 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "name", in->name, "role", in->role, "device_id", id,
+	    "signing_key", pk, "partner_key", partner, "fingerprint", fp));
+}
+
 void
 fv_routes_dispatch(struct fvd *d, struct evhttp_request *req)
 {
@@ -888,6 +906,10 @@ fv_routes_dispatch(struct fvd *d, struct evhttp_request *req)
 		return;
 	}
 	fvd_activity(d);
+	if (strcmp(path, "/v1/keys") == 0 && m == EVHTTP_REQ_GET) {
+		get_keys(d, req);	/* public: works locked too */
+		return;
+	}
 	if (strcmp(path, "/v1/unlock") == 0 && m == EVHTTP_REQ_POST) {
 		post_unlock(d, req);
 		return;
@@ -916,6 +938,16 @@ fv_routes_dispatch(struct fvd *d, struct evhttp_request *req)
 	else if (strcmp(path, "/v1/bundle/import") == 0 &&
 	    m == EVHTTP_REQ_POST)
 		post_bundle_import(d, req);
+	else if (strcmp(path, "/v1/plugins") == 0 && m == EVHTTP_REQ_GET)
+		fvp_list(d, req);
+	else if (strcmp(path, "/v1/export") == 0 && m == EVHTTP_REQ_GET)
+		fvp_export(d, req);
+	else if (strcmp(path, "/v1/exchange/send") == 0 &&
+	    m == EVHTTP_REQ_POST)
+		fvp_exchange_send(d, req);
+	else if (strcmp(path, "/v1/exchange/import") == 0 &&
+	    m == EVHTTP_REQ_POST)
+		fvp_exchange_import(d, req);
 	else if (strcmp(path, "/v1/enroll") == 0 && m == EVHTTP_REQ_POST)
 		post_sync(d, req, 1);
 	else if (strncmp(path, "/v1/devices", 11) == 0)

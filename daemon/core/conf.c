@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "conf.h"
 #include "fv_error.h"
 
@@ -41,6 +43,30 @@ fail(struct parse *p, const char *fmt, ...)
 	else
 		snprintf(p->err, p->errlen, "%s: %s", p->path, msg);
 	return FV_EINVAL;
+}
+
+int
+fv_partner_key_parse(const char *s, unsigned char pk[32])
+{
+	size_t n, pre = strlen(FV_PARTNER_KEY_PREFIX);
+
+	if (s == NULL || strlen(s) != FV_PARTNER_KEY_LEN ||
+	    strncmp(s, FV_PARTNER_KEY_PREFIX, pre) != 0 ||
+	    sodium_base642bin(pk, 32, s + pre, strlen(s + pre), NULL, &n,
+	    NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || n != 32)
+		return -1;
+	return 0;
+}
+
+void
+fv_partner_key_format(const unsigned char pk[32],
+    char out[FV_PARTNER_KEY_LEN + 1])
+{
+	size_t pre = strlen(FV_PARTNER_KEY_PREFIX);
+
+	memcpy(out, FV_PARTNER_KEY_PREFIX, pre);
+	sodium_bin2base64(out + pre, FV_PARTNER_KEY_LEN + 1 - pre, pk, 32,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 int
@@ -194,11 +220,17 @@ section_key(struct parse *p, const char *k, const char *v)
 {
 	struct fv_conf_section *s = p->cur;
 	struct fv_conf_kv *kv;
+	unsigned char pk[32];
 	size_t i;
 
 	if (strncmp(p->section, "partner.", 8) == 0 &&
 	    strcmp(k, "public_key") != 0)
 		return fail(p, "unknown key '%s' in [%s]", k, p->section);
+	if (strncmp(p->section, "partner.", 8) == 0 &&
+	    fv_partner_key_parse(v, pk) != 0)
+		return fail(p, "public_key: not a partner key (\"%s\" and 43 "
+		    "base64url characters, as the partner's 'fieldvault keys "
+		    "show' prints it)", FV_PARTNER_KEY_PREFIX);
 	for (i = 0; i < s->nkv; i++)
 		if (strcmp(s->kv[i].key, k) == 0)
 			return fail(p, "'%s' set twice in [%s]", k, p->section);

@@ -398,6 +398,8 @@ match(const struct fv_ientry *e, const struct fv_filter *f)
 		return 0;
 	if (f->country && strcmp(f->country, e->country) != 0)
 		return 0;
+	if (f->channel && strcmp(f->channel, e->channel) != 0)
+		return 0;
 	if (f->category && strcmp(f->category, e->category) != 0)
 		return 0;
 	if (f->assigned_to && (e->assigned_to == NULL ||

@@ -29,6 +29,7 @@ struct fv_ientry {
 struct fv_filter {
 	int		 rtype;		/* 0: any */
 	const char	*status, *country, *category, *assigned_to;
+	const char	*channel;
 	const uint8_t	*appeal_id;	/* notes of this appeal */
 };
 

@@ -87,6 +87,16 @@ LOGFN(log_info, FV_LOG_INFO, 0)
 LOGFN(log_debug, FV_LOG_DEBUG, 0)
 
 void
+log_at(enum fv_loglevel level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
 fatalx(const char *fmt, ...)
 {
 	va_list ap;

@@ -8,7 +8,13 @@
 #ifndef FV_LOG_H
 #define FV_LOG_H
 
+/* The plugin SDK (fieldvault/host.h) names the same levels: a file that
+ * includes both includes the SDK's first. */
+#ifndef FIELDVAULT_HOST_H
 enum fv_loglevel { FV_LOG_ERROR = 0, FV_LOG_WARN, FV_LOG_INFO, FV_LOG_DEBUG };
+#else
+#define fv_loglevel fv_level
+#endif
 
 void	log_init(enum fv_loglevel level, const char *progname);
 void	log_setlevel(enum fv_loglevel level);
@@ -18,6 +24,9 @@ void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A line at level, for the plugins' fv_log. */
+void	log_at(enum fv_loglevel level, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 void	fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 

@@ -89,6 +89,15 @@ int	fv_store_delete(struct fv_store *s, enum fv_rtype t,
  * FV_EIO and nothing of the transaction is kept. */
 int	fv_store_commit(struct fv_store *s);
 void	fv_store_abort(struct fv_store *s);
+/* Called at each commit, for each record the transaction changed, in
+ * order, once the transaction is durable (plugins' hooks).  rtype is an
+ * enum fv_rtype.  A record purged from a field device counts as deleted
+ * there.  Must not call the store. */
+enum { FV_STORE_CREATED = 1, FV_STORE_UPDATED, FV_STORE_DELETED };
+typedef void (*fv_store_observer)(void *arg, const uint8_t rid[16],
+	    int rtype, int change);
+void	fv_store_set_observer(struct fv_store *s, fv_store_observer cb,
+	    void *arg);
 /* Doubles the map; call after FV_EMAPFULL and fv_store_abort. */
 int	fv_store_grow(struct fv_store *s);
 
@@ -142,6 +151,11 @@ int	fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
 /* Sync: this installation's Noise static key pair (the X25519 form of its
  * signing key; sk: 32 bytes of secret memory, caller wipes). */
 int	fv_store_noise_keys(struct fv_store *s, uint8_t *sk, uint8_t pk[32]);
+/* Partner exchange: copies of this installation's signing key (ed_sk, 64
+ * bytes) and its X25519 form (x_sk, 32), both secret memory the caller
+ * wipes, for the plugin thread's signing and opening on our behalf. */
+int	fv_store_exchange_keys(struct fv_store *s, uint8_t *ed_sk,
+	    uint8_t *x_sk);
 /* The X25519 form of a device's signing key (what its Noise static is). */
 int	fv_store_x25519_of(const uint8_t sign_pk[32], uint8_t pk[32]);
 /* The highest seq of author's ops this store holds (0: none). */
@@ -200,6 +214,19 @@ int	fv_store_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
  * location or summary contains it (case- and script-insensitively). */
 int	fv_store_list(struct fv_store *s, const struct fv_filter *f,
 	    const char *query, json_t **out);
+
+/* A scan: the records a list would give, read a batch at a time (an
+ * export of 100,000 records in flat memory).  new selects the matching ids
+ * now; next appends up to max of the records (new references) to arr and
+ * sets *done at the end; a record deleted since new is skipped.  A scan
+ * holds no pointer into the store: free it any time. */
+struct fv_store_scan;
+int	fv_store_scan_new(struct fv_store *s, const struct fv_filter *f,
+	    const char *query, struct fv_store_scan **out);
+int	fv_store_scan_next(struct fv_store *s, struct fv_store_scan *sc,
+	    size_t max, json_t *arr, int *done);
+size_t	fv_store_scan_count(const struct fv_store_scan *sc);
+void	fv_store_scan_free(struct fv_store_scan *sc);
 
 struct fv_store_stats {
 	size_t		appeals, notes;

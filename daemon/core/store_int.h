@@ -72,6 +72,8 @@ struct fv_store {
 	struct fv_hlc		 t_clock;
 	struct pend		*pend;
 	size_t			 npend, cappend;
+	fv_store_observer	 observe;
+	void			*observe_arg;
 	uint32_t		*newslots, *wipeslots;
 	size_t			 nnew, capnew, nwipe, capwipe;
 	struct fv_buf		 b1, b2;

@@ -202,51 +202,136 @@ text_matches(const struct fv_state *st, const char *q, size_t qlen)
 	return m;
 }
 
+struct fv_store_scan {
+	uint8_t		*rids;		/* the matching ids, as selected */
+	uint8_t		*hit;		/* matched by name or location */
+	size_t		 n, at;
+	char		*q;		/* folded query, or NULL */
+	size_t		 qlen;
+};
+
+void
+fv_store_scan_free(struct fv_store_scan *sc)
+{
+	if (sc == NULL)
+		return;
+	if (sc->q != NULL) {
+		sodium_memzero(sc->q, sc->qlen);
+		free(sc->q);
+	}
+	free(sc->rids);
+	free(sc->hit);
+	free(sc);
+}
+
+int
+fv_store_scan_new(struct fv_store *s, const struct fv_filter *f,
+    const char *query, struct fv_store_scan **out)
+{
+	const struct fv_ientry **v = NULL;
+	struct fv_store_scan *sc;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (s->keys == NULL)
+		return FV_ELOCKED;
+	if ((sc = calloc(1, sizeof(*sc))) == NULL)
+		return FV_ENOMEM;
+	if ((query != NULL && (rc = fv_fold(query, strlen(query), &sc->q,
+	    &sc->qlen)) != 0) ||
+	    (rc = fv_index_select(s->idx, f, &v, &sc->n)) != 0)
+		goto fail;
+	rc = FV_ENOMEM;
+	if ((sc->rids = malloc(sc->n * FV_ID_BYTES + 1)) == NULL ||
+	    (sc->hit = malloc(sc->n + 1)) == NULL)
+		goto fail;
+	for (i = 0; i < sc->n; i++) {
+		const struct fv_ientry *e = v[i];
+
+		memcpy(sc->rids + i * FV_ID_BYTES, e->rid, FV_ID_BYTES);
+		sc->hit[i] = sc->q == NULL ||
+		    (e->fname && fv_fold_contains(e->fname, strlen(e->fname),
+		    sc->q, sc->qlen)) ||
+		    (e->floc && fv_fold_contains(e->floc, strlen(e->floc),
+		    sc->q, sc->qlen));
+	}
+	free(v);
+	*out = sc;
+	return 0;
+fail:
+	free(v);
+	fv_store_scan_free(sc);
+	return rc;
+}
+
+int
+fv_store_scan_next(struct fv_store *s, struct fv_store_scan *sc, size_t max,
+    json_t *arr, int *done)
+{
+	struct fv_state st;
+	MDB_txn *txn;
+	json_t *j;
+	size_t got = 0;
+	int rc;
+
+	if ((rc = fv_st_read_begin(s, &txn)) != 0)
+		return rc;
+	for (; sc->at < sc->n && got < max; sc->at++) {
+		const uint8_t *rid = sc->rids + sc->at * FV_ID_BYTES;
+
+		rc = fv_st_load_live(s, txn, rid, 0, &st);
+		if (rc == FV_ENOTFOUND || rc == FV_EDELETED) {
+			rc = 0;		/* gone since the scan began */
+			continue;
+		}
+		if (rc != 0)
+			break;
+		if (sc->hit[sc->at] || text_matches(&st, sc->q, sc->qlen)) {
+			if ((j = fv_st_record_json(s, txn, &st, rid)) == NULL ||
+			    json_array_append_new(arr, j) != 0) {
+				fv_state_free(&st);
+				rc = FV_ENOMEM;
+				break;
+			}
+			got++;
+		}
+		fv_state_free(&st);
+	}
+	fv_st_read_end(s, txn);
+	/* a long scan reads the whole file: leave its pages to the cache,
+	 * not to this process's memory */
+	if (txn != s->txn)
+		fv_st_drop_mapped(s, got);
+	*done = sc->at == sc->n;
+	return rc;
+}
+
+size_t
+fv_store_scan_count(const struct fv_store_scan *sc)
+{
+	return sc->n;
+}
+
 int
 fv_store_list(struct fv_store *s, const struct fv_filter *f,
     const char *query, json_t **out)
 {
-	const struct fv_ientry **v = NULL;
-	struct fv_state st;
-	MDB_txn *txn;
+	struct fv_store_scan *sc;
 	json_t *arr;
-	char *q = NULL;
-	size_t n, i, qlen = 0;
-	int rc;
+	int rc, done = 0;
 
 	*out = NULL;
-	if ((rc = fv_st_read_begin(s, &txn)) != 0)
+	if ((rc = fv_store_scan_new(s, f, query, &sc)) != 0)
 		return rc;
-	if ((arr = json_array()) == NULL ||
-	    (query != NULL && (rc = fv_fold(query, strlen(query), &q,
-	    &qlen)) != 0) ||
-	    (rc = fv_index_select(s->idx, f, &v, &n)) != 0)
-		goto out;
-	for (i = 0; i < n; i++) {
-		const struct fv_ientry *e = v[i];
-		int hit = q == NULL ||
-		    (e->fname && fv_fold_contains(e->fname, strlen(e->fname),
-		    q, qlen)) ||
-		    (e->floc && fv_fold_contains(e->floc, strlen(e->floc), q,
-		    qlen));
-
-		if ((rc = fv_st_load_live(s, txn, e->rid, 0, &st)) != 0)
-			goto out;
-		if (hit || text_matches(&st, q, qlen))
-			json_array_append_new(arr, fv_st_record_json(s, txn, &st,
-			    e->rid));
-		fv_state_free(&st);
-	}
-out:
-	free(v);
-	if (q != NULL) {
-		sodium_memzero(q, qlen);
-		free(q);
-	}
-	fv_st_read_end(s, txn);
-	if (rc != 0 || arr == NULL) {
+	if ((arr = json_array()) == NULL)
+		rc = FV_ENOMEM;
+	while (rc == 0 && !done)
+		rc = fv_store_scan_next(s, sc, SIZE_MAX, arr, &done);
+	fv_store_scan_free(sc);
+	if (rc != 0) {
 		json_decref(arr);
-		return rc ? rc : FV_ENOMEM;
+		return rc;
 	}
 	*out = arr;
 	return 0;

@@ -340,6 +340,16 @@ fv_store_noise_keys(struct fv_store *s, uint8_t *sk, uint8_t pk[32])
 }
 
 int
+fv_store_exchange_keys(struct fv_store *s, uint8_t *ed_sk, uint8_t *x_sk)
+{
+	if (s->keys == NULL)
+		return FV_ELOCKED;
+	memcpy(ed_sk, K_SK(s), crypto_sign_SECRETKEYBYTES);
+	return crypto_sign_ed25519_sk_to_curve25519(x_sk, K_SK(s)) == 0 ? 0 :
+	    FV_ECRYPTO;
+}
+
+int
 fv_store_x25519_of(const uint8_t sign_pk[32], uint8_t pk[32])
 {
 	return crypto_sign_ed25519_pk_to_curve25519(pk, sign_pk) == 0 ? 0 :

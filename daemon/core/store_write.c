@@ -585,6 +585,27 @@ reopen_check(struct fv_store *s, int why)
 	return why;
 }
 
+/* The observer hears of a change as the index takes it. */
+static void
+tell(struct fv_store *s, const struct pend *p)
+{
+	const struct fv_ientry *was = fv_index_get(s->idx, p->rid);
+
+	if (p->entry != NULL)
+		s->observe(s->observe_arg, p->rid, p->entry->rtype, was ?
+		    FV_STORE_UPDATED : FV_STORE_CREATED);
+	else if (was != NULL)
+		s->observe(s->observe_arg, p->rid, was->rtype,
+		    FV_STORE_DELETED);
+}
+
+void
+fv_store_set_observer(struct fv_store *s, fv_store_observer cb, void *arg)
+{
+	s->observe = cb;
+	s->observe_arg = arg;
+}
+
 int
 fv_store_commit(struct fv_store *s)
 {
@@ -625,6 +646,8 @@ fv_store_commit(struct fv_store *s)
 	s->seq = s->t_seq;
 	s->clock = s->t_clock;
 	for (i = 0; i < s->npend; i++) {
+		if (s->observe != NULL)
+			tell(s, &s->pend[i]);
 		if (s->pend[i].entry != NULL)
 			fv_index_put(s->idx, s->pend[i].entry);
 		else

@@ -1,0 +1,878 @@
+/*
+ * exchange.c - partner exchange: fieldvault exchange send | import, and
+ * keys show's partner key.
+ *
+ * send: the loop reads the appeals, the exchange plugin writes the package
+ * on its thread (signing through the host), then the loop marks the
+ * appeals sent to the partner as forwarded and answers with the package.
+ * import: the plugin opens and checks the package on its thread and says
+ * what it holds (fv_exchange_add_*); the loop checks all of it against the
+ * schema and the store before it writes any of it, then writes it in one
+ * group commit.  A package refused is refused whole.
+ */
+#include <fieldvault/plugin.h>
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sodium.h>
+
+#include "api/server.h"
+#include "fv_error.h"
+#include "hlc.h"
+#include "log.h"
+#include "op.h"
+#include "plugin/host.h"
+#include "plugin/plugin.h"
+#include "record.h"
+#include "sdkimpl.h"
+#include "secmem.h"
+#include "writer.h"
+
+#define PKG_MAX		FV_API_BODY_MAX
+#define REF_MAX		200
+#define OUTCOME_MAX	1000		/* characters */
+#define KEYS_BYTES	(64 + 32)	/* Ed25519 sk, X25519 sk */
+
+struct partner {
+	char	name[FV_NAME_MAX + 1];
+	uint8_t	pk[32];
+};
+
+struct inappeal {
+	char	 ref[REF_MAX + 1];
+	json_t	*body;
+};
+
+struct inreply {
+	uint8_t	 id[FV_ID_BYTES];
+	char	 ref[REF_MAX + 1];
+	char	 status[24];
+	char	*outcome;
+};
+
+/* The SDK's exchange run. */
+struct fv_exchange {
+	int			 importing;
+	uint8_t			*keys;		/* secmem: KEYS_BYTES */
+	uint8_t			 self_pk[32];
+	struct partner		*partners;	/* configured */
+	size_t			 npartners;
+	struct partner		*partner;	/* send: to; import: from */
+	struct fv_output	 out;
+	struct inappeal		*ap;
+	size_t			 nap, capap;
+	struct inreply		*rp;
+	size_t			 nrp, caprp;
+	char			 why[256];
+};
+
+struct xchg {
+	struct fvp_job		 j;
+	struct fvd		*d;
+	struct evhttp_request	*req;
+	struct evhttp_connection *evcon;
+	char			 format[FVP_NAME_MAX + 1];
+	struct fv_exchange	 x;
+	json_t			*recs;		/* send */
+	uint8_t			*pkg;		/* import */
+	size_t			 pkglen;
+	int			 rc;
+	/* the writes of the outcome */
+	struct fv_write		*w;
+	size_t			 nw, wdone;
+	size_t			 created, skipped, updated, unchanged, sent;
+	size_t			 replies;
+	int			 wfail;
+	char			 wwhy[512];
+};
+
+/* --- keys -------------------------------------------------------------------- */
+
+void
+fvp_fingerprint(const uint8_t pk[32], char out[40])
+{
+	uint8_t h[32];
+	char hex[33];
+	int i, o = 0;
+
+	crypto_generichash(h, sizeof(h), pk, 32, NULL, 0);
+	sodium_bin2hex(hex, sizeof(hex), h, 16);
+	for (i = 0; i < 32; i += 4) {
+		memcpy(out + o, hex + i, 4);
+		o += 4;
+		out[o++] = i < 28 ? ' ' : '\0';
+	}
+}
+
+/* --- the SDK (plugin thread) ------------------------------------------------- */
+
+int
+fv_exchange_self_key(const fv_exchange *x, uint8_t pk[FV_KEY_BYTES])
+{
+	memcpy(pk, x->self_pk, 32);
+	return 0;
+}
+
+int
+fv_exchange_sign(fv_exchange *x, const void *msg, size_t len,
+    uint8_t sig[FV_SIG_BYTES])
+{
+	uint8_t *m;
+
+	if (x->keys == NULL || len > SIZE_MAX - FV_EXCHANGE_SIG_CONTEXT_LEN ||
+	    (m = fv_alloc(FV_EXCHANGE_SIG_CONTEXT_LEN + len)) == NULL)
+		return -1;
+	/* the plain concatenation, as docs/exchange-format.md says */
+	memcpy(m, FV_EXCHANGE_SIG_CONTEXT, FV_EXCHANGE_SIG_CONTEXT_LEN);
+	memcpy(m + FV_EXCHANGE_SIG_CONTEXT_LEN, msg, len);
+	crypto_sign_detached(sig, NULL, m, FV_EXCHANGE_SIG_CONTEXT_LEN + len,
+	    x->keys);
+	fv_free(m);
+	return 0;
+}
+
+int
+fv_exchange_open(fv_exchange *x, const uint8_t *sealed, size_t len,
+    uint8_t *out)
+{
+	uint8_t xpk[32];
+
+	if (x->keys == NULL || len < crypto_box_SEALBYTES ||
+	    crypto_sign_ed25519_pk_to_curve25519(xpk, x->self_pk) != 0)
+		return -1;
+	return crypto_box_seal_open(out, sealed, len, xpk, x->keys + 64) == 0 ?
+	    0 : -1;
+}
+
+const char *
+fv_exchange_partner(const fv_exchange *x)
+{
+	return x->partner != NULL ? x->partner->name : NULL;
+}
+
+int
+fv_exchange_partner_key(const fv_exchange *x, uint8_t pk[FV_KEY_BYTES])
+{
+	if (x->partner == NULL)
+		return -1;
+	memcpy(pk, x->partner->pk, 32);
+	return 0;
+}
+
+fv_output *
+fv_exchange_output(fv_exchange *x)
+{
+	return x->importing ? NULL : &x->out;
+}
+
+int
+fv_exchange_refuse(fv_exchange *x, const char *fmt, ...)
+{
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	vsnprintf(x->why, sizeof(x->why), fmt, ap);
+	va_end(ap);
+	for (i = 0; x->why[i] != '\0'; i++)
+		if ((unsigned char)x->why[i] < 0x20)
+			x->why[i] = ' ';
+	return -1;
+}
+
+int
+fv_exchange_sender(fv_exchange *x, const uint8_t pk[FV_KEY_BYTES])
+{
+	size_t i;
+
+	if (!x->importing)
+		return -1;
+	for (i = 0; i < x->npartners; i++)
+		if (sodium_memcmp(x->partners[i].pk, pk, 32) == 0) {
+			x->partner = &x->partners[i];
+			return 0;
+		}
+	return -1;
+}
+
+static int
+valid_ref(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n > REF_MAX)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s < 0x21 || *s > 0x7e)
+			return 0;
+	return 1;
+}
+
+int
+fv_exchange_add_appeal(fv_exchange *x, const char *ref, const char *json,
+    size_t len)
+{
+	struct inappeal *n;
+	json_t *j;
+	size_t c;
+
+	if (!x->importing || x->partner == NULL)
+		return fv_exchange_refuse(x, "plugin: an appeal before the "
+		    "sender is known");
+	if (!valid_ref(ref))
+		return fv_exchange_refuse(x, "entry %zu: ref: 1..%d printable "
+		    "characters", x->nap + x->nrp + 1, REF_MAX);
+	if (x->nap + x->nrp >= FVP_EXCHANGE_IDS_MAX)
+		return fv_exchange_refuse(x, "more than %d entries",
+		    FVP_EXCHANGE_IDS_MAX);
+	if (len > FV_RECORD_MAX || (j = json_loadb(json, len, 0, NULL)) ==
+	    NULL || !json_is_object(j)) {
+		if (len <= FV_RECORD_MAX)
+			json_decref(j);
+		return fv_exchange_refuse(x, "entry %zu: not a JSON object",
+		    x->nap + x->nrp + 1);
+	}
+	if (x->nap == x->capap) {
+		c = x->capap ? 2 * x->capap : 16;
+		if ((n = realloc(x->ap, c * sizeof(*n))) == NULL) {
+			json_decref(j);
+			return fv_exchange_refuse(x, "out of memory");
+		}
+		x->ap = n;
+		x->capap = c;
+	}
+	snprintf(x->ap[x->nap].ref, sizeof(x->ap[x->nap].ref), "%s", ref);
+	x->ap[x->nap++].body = j;
+	return 0;
+}
+
+static int
+valid_utf8(const char *s)
+{
+	json_t *t = json_string(s);	/* NULL for bad UTF-8 */
+	int ok = t != NULL;
+
+	json_decref(t);
+	return ok;
+}
+
+int
+fv_exchange_add_reply(fv_exchange *x, const char *id, const char *ref,
+    const char *status, const char *outcome)
+{
+	static const char *statuses[] = { "received", "under_review",
+	    "forwarded", "resolved_positive", "resolved_negative", "closed",
+	    NULL };
+	struct inreply *n;
+	size_t c, k = x->nap + x->nrp + 1;
+	int i, ok = 0;
+
+	if (!x->importing || x->partner == NULL)
+		return fv_exchange_refuse(x, "plugin: a reply before the "
+		    "sender is known");
+	if (x->nap + x->nrp >= FVP_EXCHANGE_IDS_MAX)
+		return fv_exchange_refuse(x, "more than %d entries",
+		    FVP_EXCHANGE_IDS_MAX);
+	for (i = 0; status != NULL && statuses[i] != NULL; i++)
+		ok |= strcmp(statuses[i], status) == 0;
+	if (!ok)
+		return fv_exchange_refuse(x, "entry %zu: status: not an "
+		    "appeal status", k);
+	if (ref != NULL && !valid_ref(ref))
+		return fv_exchange_refuse(x, "entry %zu: ref: 1..%d printable "
+		    "characters", k, REF_MAX);
+	if (outcome != NULL && (!valid_utf8(outcome) ||
+	    fv_utf8_chars(outcome, strlen(outcome)) > OUTCOME_MAX))
+		return fv_exchange_refuse(x, "entry %zu: outcome: UTF-8 text "
+		    "of at most %d characters", k, OUTCOME_MAX);
+	if (x->nrp == x->caprp) {
+		c = x->caprp ? 2 * x->caprp : 16;
+		if ((n = realloc(x->rp, c * sizeof(*n))) == NULL)
+			return fv_exchange_refuse(x, "out of memory");
+		x->rp = n;
+		x->caprp = c;
+	}
+	n = &x->rp[x->nrp];
+	memset(n, 0, sizeof(*n));
+	if (id == NULL || strlen(id) != 2 * FV_ID_BYTES ||
+	    fv_id_parse(id, n->id) != 0)
+		return fv_exchange_refuse(x, "entry %zu: id: not an appeal id",
+		    k);
+	snprintf(n->ref, sizeof(n->ref), "%s", ref ? ref : "");
+	snprintf(n->status, sizeof(n->status), "%s", status);
+	if (outcome != NULL && (n->outcome = strdup(outcome)) == NULL)
+		return fv_exchange_refuse(x, "out of memory");
+	x->nrp++;
+	return 0;
+}
+
+/* --- plugin thread -------------------------------------------------------------- */
+
+static void
+send_run(struct fvp_job *j)
+{
+	struct xchg *c = (struct xchg *)j;
+	struct fv_host *p;
+	struct fv_record *r;
+	const fv_record **v;
+	size_t i, n = json_array_size(c->recs);
+
+	if ((p = fvp_find(j->host, c->format, FV_KIND_EXCHANGE)) == NULL) {
+		snprintf(c->x.why, sizeof(c->x.why), "no exchange plugin '%s' "
+		    "is loaded (see 'fieldvault plugin list')", c->format);
+		c->rc = -1;
+		return;
+	}
+	r = calloc(n + 1, sizeof(*r));
+	v = calloc(n + 1, sizeof(*v));
+	c->rc = r != NULL && v != NULL ? 0 : -1;
+	for (i = 0; i < n && c->rc == 0; i++) {
+		c->rc = fv_sdk_record_wrap(&r[i], json_array_get(c->recs, i));
+		v[i] = &r[i];
+	}
+	if (c->rc == 0)
+		c->rc = p->desc->exchange_send(p->state, &c->x, v, n);
+	if (c->rc == 0 && c->x.out.err)
+		c->rc = fv_exchange_refuse(&c->x, "the package is larger than "
+		    "%u bytes", FVP_OUTPUT_MAX);
+	for (i = 0; r != NULL && i < n; i++)
+		fv_sdk_record_release(&r[i]);
+	free(r);
+	free(v);
+	fvp_unref(p);
+}
+
+static void
+import_run(struct fvp_job *j)
+{
+	struct xchg *c = (struct xchg *)j;
+	struct fv_host *p;
+
+	if ((p = fvp_find(j->host, c->format, FV_KIND_EXCHANGE)) == NULL) {
+		snprintf(c->x.why, sizeof(c->x.why), "no exchange plugin '%s' "
+		    "is loaded (see 'fieldvault plugin list')", c->format);
+		c->rc = -1;
+		return;
+	}
+	c->rc = p->desc->exchange_import(p->state, &c->x, c->pkg, c->pkglen);
+	if (c->rc == 0 && c->x.partner == NULL)
+		c->rc = fv_exchange_refuse(&c->x, "the plugin named no sender");
+	fvp_unref(p);
+}
+
+/* --- loop ---------------------------------------------------------------------- */
+
+static void
+xchg_free(struct xchg *c)
+{
+	size_t i;
+
+	if (c->evcon != NULL)
+		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+	if (c->x.keys != NULL)
+		fv_secmem_free(c->x.keys);
+	fv_sdk_output_free(&c->x.out);
+	for (i = 0; i < c->x.nap; i++)
+		json_decref(c->x.ap[i].body);
+	for (i = 0; i < c->x.nrp; i++)
+		free(c->x.rp[i].outcome);
+	free(c->x.ap);
+	free(c->x.rp);
+	free(c->x.partners);
+	json_decref(c->recs);
+	if (c->pkg != NULL) {
+		sodium_memzero(c->pkg, c->pkglen);
+		free(c->pkg);
+	}
+	for (i = 0; i < c->nw; i++) {
+		json_decref(c->w[i].body);
+		free(c->w[i].rids);
+	}
+	free(c->w);
+	free(c);
+}
+
+static void
+closed_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct xchg *c = arg;
+
+	c->req = NULL;
+	c->evcon = NULL;
+}
+
+/* The run's keys and partners, from the store and the config. */
+static int
+xchg_setup(struct fvd *d, struct xchg *c, struct evhttp_request *req)
+{
+	const struct fv_config *cf = d->conf;
+	size_t i, k;
+
+	c->d = d;
+	c->req = req;
+	fv_sdk_output_init(&c->x.out, FVP_OUTPUT_MAX, NULL, NULL);
+	memcpy(c->x.self_pk, fv_store_info(d->store)->sign_pk, 32);
+	if ((c->x.keys = fv_secmem_alloc(KEYS_BYTES)) == NULL ||
+	    fv_store_exchange_keys(d->store, c->x.keys, c->x.keys + 64) != 0)
+		return FV_ENOMEM;
+	if (cf->npartners > 0 && (c->x.partners = calloc(cf->npartners,
+	    sizeof(*c->x.partners))) == NULL)
+		return FV_ENOMEM;
+	for (i = 0; i < cf->npartners; i++) {
+		const struct fv_conf_section *s = &cf->partners[i];
+
+		snprintf(c->x.partners[c->x.npartners].name,
+		    sizeof(c->x.partners[0].name), "%s", s->name);
+		for (k = 0; k < s->nkv; k++)
+			if (strcmp(s->kv[k].key, "public_key") == 0 &&
+			    fv_partner_key_parse(s->kv[k].val,
+			    c->x.partners[c->x.npartners].pk) == 0) {
+				c->x.npartners++;
+				break;
+			}
+	}
+	c->evcon = evhttp_request_get_connection(req);
+	evhttp_connection_set_closecb(c->evcon, closed_cb, c);
+	return 0;
+}
+
+static const char *
+jstr(json_t *o, const char *path)
+{
+	const char *dot = strchr(path, '.');
+	char part[32];
+
+	if (dot != NULL) {
+		snprintf(part, sizeof(part), "%.*s", (int)(dot - path), path);
+		return jstr(json_object_get(o, part), dot + 1);
+	}
+	return json_string_value(json_object_get(o, path));
+}
+
+static struct fv_write *
+add_write(struct xchg *c, enum fv_wkind kind, json_t *body,
+    const uint8_t *rid)
+{
+	struct fv_write *w = &c->w[c->nw++];
+
+	memset(w, 0, sizeof(*w));
+	w->kind = kind;
+	w->rtype = FV_RTYPE_APPEAL;
+	w->body = body;
+	w->n = 1;
+	if ((w->rids = malloc(FV_ID_BYTES)) == NULL)
+		fatalx("exchange: out of memory");
+	if (rid != NULL)
+		memcpy(w->rids, rid, FV_ID_BYTES);
+	else
+		randombytes_buf(w->rids, FV_ID_BYTES);
+	return w;
+}
+
+/* Answers, once every write of the run is done. */
+static void
+finish(struct xchg *c)
+{
+	if (c->req == NULL) {
+		log_warnx("exchange: the client left before the answer");
+		xchg_free(c);
+		return;
+	}
+	if (c->wfail) {
+		fv_api_error(c->req, 500, NULL, "exchange: the store refused "
+		    "a write: %s", c->wwhy);
+	} else if (c->x.importing) {
+		log_info("exchange: imported a package from %s: %zu appeals "
+		    "created, %zu already held, %zu replies (%zu changed "
+		    "nothing)", c->x.partner->name, c->created, c->skipped,
+		    c->replies, c->unchanged);
+		fv_api_reply(c->req, 200, json_pack("{s:s, s:I, s:I, s:I, "
+		    "s:I}", "partner", c->x.partner->name, "created",
+		    (json_int_t)c->created, "already_held",
+		    (json_int_t)c->skipped, "replies", (json_int_t)c->replies,
+		    "unchanged", (json_int_t)c->unchanged));
+	} else {
+		log_info("exchange: package for %s: %zu appeals, %zu replies, "
+		    "%zu bytes", c->x.partner->name, c->sent, c->replies,
+		    c->x.out.len);
+		fv_api_reply_bytes(c->req, c->x.out.p, c->x.out.len,
+		    json_pack("{s:s, s:I, s:I}", "partner", c->x.partner->name,
+		    "appeals", (json_int_t)c->sent, "replies",
+		    (json_int_t)c->replies));
+	}
+	xchg_free(c);
+}
+
+static void
+writes_done(struct fv_write *w)
+{
+	struct xchg *c = w->arg;
+
+	if (w->rc != 0 && !c->wfail) {
+		c->wfail = 1;
+		snprintf(c->wwhy, sizeof(c->wwhy), "%s%s%s", fv_strerror(w->rc),
+		    w->err.field[0] ? ": " : "", w->err.field);
+	}
+	if (w->kind == FV_W_UPDATE && !w->changed && c->x.importing)
+		c->unchanged++;
+	if (++c->wdone == c->nw)
+		finish(c);
+}
+
+static void
+submit_writes(struct xchg *c)
+{
+	size_t i, n = c->nw;
+
+	if (n == 0) {
+		finish(c);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		c->w[i].done = writes_done;
+		c->w[i].arg = c;
+	}
+	/* all queued in this loop turn: one group, one commit */
+	for (i = 0; i < n; i++)
+		fv_writer_submit(c->d->writer, &c->w[i]);
+}
+
+static int
+is_reply(json_t *rec, const char *partner)
+{
+	const char *ch = jstr(rec, "channel"), *p = jstr(rec, "partner");
+
+	return ch != NULL && strcmp(ch, "partner") == 0 && p != NULL &&
+	    strcmp(p, partner) == 0 && jstr(rec, "partner_ref") != NULL;
+}
+
+static void
+send_done(struct fvp_job *j)
+{
+	struct xchg *c = (struct xchg *)j;
+	const char *name, *st;
+	uint8_t rid[FV_ID_BYTES];
+	json_t *rec, *patch;
+	size_t i;
+
+	if (c->req == NULL) {
+		xchg_free(c);
+		return;
+	}
+	if (c->rc != 0) {
+		fv_api_error(c->req, 422, NULL, "exchange: %s", c->x.why[0] ?
+		    c->x.why : "the plugin failed (see the daemon's log)");
+		xchg_free(c);
+		return;
+	}
+	name = c->x.partner->name;
+	if ((c->w = calloc(json_array_size(c->recs) + 1, sizeof(*c->w))) ==
+	    NULL)
+		fatalx("exchange: out of memory");
+	/* what went to the partner is now theirs to follow up */
+	json_array_foreach(c->recs, i, rec) {
+		if (is_reply(rec, name)) {
+			c->replies++;
+			continue;
+		}
+		c->sent++;
+		st = jstr(rec, "status");
+		patch = json_pack("{s:s}", "partner", name);
+		if (st == NULL || strcmp(st, "received") == 0 ||
+		    strcmp(st, "under_review") == 0)
+			json_object_set_new(patch, "status",
+			    json_string("forwarded"));
+		fv_id_parse(jstr(rec, "id"), rid);
+		add_write(c, FV_W_UPDATE, patch, rid);
+	}
+	submit_writes(c);
+}
+
+static int
+hq_only(struct fvd *d, struct evhttp_request *req)
+{
+	if (strcmp(d->conf->role, "hq") == 0)
+		return 0;
+	fv_api_error(req, 400, NULL, "exchange: partner exchange is HQ's "
+	    "(this is a field device)");
+	return -1;
+}
+
+static const char *
+format_of(json_t *o)
+{
+	const char *f = json_string_value(json_object_get(o, "format"));
+
+	return f != NULL ? f : "ombx";
+}
+
+void
+fvp_exchange_send(struct fvd *d, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in), i, k;
+	json_t *body = NULL, *ids, *v, *rec;
+	const char *pname;
+	struct xchg *c = NULL;
+	uint8_t rid[FV_ID_BYTES];
+	int rc;
+
+	if (hq_only(d, req) != 0)
+		return;
+	if (len > 4 * 1024 * 1024 || (body = json_loadb((const char *)
+	    evbuffer_pullup(in, -1), len, 0, NULL)) == NULL ||
+	    (pname = json_string_value(json_object_get(body, "partner"))) ==
+	    NULL || !json_is_array(ids = json_object_get(body, "ids")) ||
+	    json_array_size(ids) == 0 ||
+	    json_array_size(ids) > FVP_EXCHANGE_IDS_MAX) {
+		fv_api_error(req, 400, NULL, "exchange send: {\"partner\": "
+		    "NAME, \"ids\": [1..%d appeal ids]}", FVP_EXCHANGE_IDS_MAX);
+		goto out;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->recs = json_array()) == NULL) {
+		fv_api_error(req, 500, NULL, "out of memory");
+		goto out;
+	}
+	snprintf(c->format, sizeof(c->format), "%s", format_of(body));
+	json_array_foreach(ids, i, v) {
+		if (!json_is_string(v) || fv_id_parse(json_string_value(v),
+		    rid) != 0) {
+			fv_api_error(req, 400, "ids", "exchange send: id %zu: "
+			    "not an id", i + 1);
+			goto out;
+		}
+		for (k = 0; k < i; k++)
+			if (json_equal(json_array_get(ids, k), v)) {
+				fv_api_error(req, 400, "ids", "exchange send: "
+				    "%s named twice", json_string_value(v));
+				goto out;
+			}
+		if ((rc = fv_store_get(d->store, FV_RTYPE_APPEAL, rid,
+		    &rec)) != 0) {
+			fv_api_error(req, fv_api_status(rc), "ids", "exchange "
+			    "send: appeal %s: %s", json_string_value(v),
+			    fv_strerror(rc));
+			goto out;
+		}
+		fv_sdk_redact(rec);
+		json_array_append_new(c->recs, rec);
+	}
+	if ((rc = xchg_setup(d, c, req)) != 0) {
+		fv_api_error(req, fv_api_status(rc), NULL, "exchange: %s",
+		    fv_strerror(rc));
+		goto out;
+	}
+	for (i = 0; i < c->x.npartners; i++)
+		if (strcmp(c->x.partners[i].name, pname) == 0)
+			c->x.partner = &c->x.partners[i];
+	if (c->x.partner == NULL) {
+		fv_api_error(req, 400, "partner", "exchange send: no partner "
+		    "'%s' in %s (a [partner.%s] section with its public_key)",
+		    pname, d->conf->path, pname);
+		goto out;
+	}
+	json_decref(body);
+	c->j.run = send_run;
+	c->j.done = send_done;
+	fvp_submit(d->plugins, &c->j);
+	return;
+out:
+	json_decref(body);
+	if (c != NULL)
+		xchg_free(c);
+}
+
+/* The refs this partner's appeals already hold here. */
+static json_t *
+held_refs(struct fvd *d, const char *partner)
+{
+	struct fv_filter f;
+	json_t *all = NULL, *set = json_object(), *rec;
+	const char *p, *ref;
+	size_t i;
+
+	memset(&f, 0, sizeof(f));
+	f.rtype = FV_RTYPE_APPEAL;
+	f.channel = "partner";
+	if (set == NULL || fv_store_list(d->store, &f, NULL, &all) != 0) {
+		json_decref(set);
+		return NULL;
+	}
+	json_array_foreach(all, i, rec)
+		if ((p = jstr(rec, "partner")) != NULL &&
+		    strcmp(p, partner) == 0 &&
+		    (ref = jstr(rec, "partner_ref")) != NULL)
+			json_object_set_new(set, ref, json_true());
+	json_decref(all);
+	return set;
+}
+
+/* A partner's appeal as it is stored here, or NULL with why. */
+static json_t *
+appeal_from(struct inappeal *a, const char *partner, size_t k, char *why,
+    size_t wlen)
+{
+	static const char *travel[] = { "applicant", "concerns_country",
+	    "category", "received_at", "summary", "tags", NULL };
+	json_t *b = json_object(), *ap;
+	struct fv_verr e;
+	int i;
+
+	for (i = 0; b != NULL && travel[i] != NULL; i++)
+		if ((ap = json_object_get(a->body, travel[i])) != NULL)
+			json_object_set(b, travel[i], ap);
+	ap = json_object_get(b, "applicant");
+	if (json_is_object(ap) && json_is_true(json_object_get(ap,
+	    "confidential")) && json_object_get(ap, "full_name") == NULL) {
+		/* the name stayed with the partner, as the applicant asked */
+		ap = json_deep_copy(ap);
+		json_object_set_new(ap, "full_name", json_string("(withheld)"));
+		json_object_set_new(b, "applicant", ap);
+	}
+	json_object_set_new(b, "channel", json_string("partner"));
+	json_object_set_new(b, "partner", json_string(partner));
+	json_object_set_new(b, "partner_ref", json_string(a->ref));
+	memset(&e, 0, sizeof(e));
+	if (fv_record_check(b, FV_RTYPE_APPEAL, &e) != 0) {
+		snprintf(why, wlen, "entry %zu (ref %.40s): %.90s: %.100s", k,
+		    a->ref, e.field, e.msg);
+		json_decref(b);
+		return NULL;
+	}
+	fv_record_strip_readonly(b);
+	fv_record_defaults(b, FV_RTYPE_APPEAL, fv_now_ms());
+	return b;
+}
+
+static void
+import_done(struct fvp_job *j)
+{
+	struct xchg *c = (struct xchg *)j;
+	const char *name;
+	char why[512] = "", hex[2 * FV_ID_BYTES + 1];
+	json_t *held = NULL, *b, *rec, *patch;
+	size_t i;
+	int rc;
+
+	if (c->req == NULL) {
+		xchg_free(c);
+		return;
+	}
+	if (c->rc != 0) {
+		log_warnx("exchange: package refused: %s", c->x.why[0] ?
+		    c->x.why : "the plugin failed");
+		fv_api_error(c->req, 422, NULL, "exchange: package refused: %s",
+		    c->x.why[0] ? c->x.why : "the plugin failed (see the "
+		    "daemon's log)");
+		xchg_free(c);
+		return;
+	}
+	name = c->x.partner->name;
+	if ((c->w = calloc(c->x.nap + c->x.nrp + 1, sizeof(*c->w))) == NULL ||
+	    (held = held_refs(c->d, name)) == NULL)
+		fatalx("exchange: out of memory");
+	/* everything is checked before anything is written */
+	for (i = 0; i < c->x.nap && why[0] == '\0'; i++) {
+		if (json_object_get(held, c->x.ap[i].ref) != NULL) {
+			c->skipped++;
+			continue;
+		}
+		if ((b = appeal_from(&c->x.ap[i], name, i + 1, why,
+		    sizeof(why))) == NULL)
+			break;
+		json_object_set_new(held, c->x.ap[i].ref, json_true());
+		add_write(c, FV_W_CREATE, b, NULL);
+		c->created++;
+	}
+	for (i = 0; i < c->x.nrp && why[0] == '\0'; i++) {
+		struct inreply *r = &c->x.rp[i];
+		const char *p;
+
+		fv_id_hex(r->id, hex);
+		if ((rc = fv_store_get(c->d->store, FV_RTYPE_APPEAL, r->id,
+		    &rec)) != 0) {
+			snprintf(why, sizeof(why), "reply on appeal %s: %s",
+			    hex, fv_strerror(rc));
+			break;
+		}
+		p = jstr(rec, "partner");
+		if (p == NULL || strcmp(p, name) != 0) {
+			snprintf(why, sizeof(why), "reply on appeal %s, which "
+			    "was not sent to %s", hex, name);
+			json_decref(rec);
+			break;
+		}
+		json_decref(rec);
+		patch = json_pack("{s:s}", "status", r->status);
+		if (r->ref[0] != '\0')
+			json_object_set_new(patch, "partner_ref",
+			    json_string(r->ref));
+		if (r->outcome != NULL)
+			json_object_set_new(patch, "x_partner_outcome",
+			    json_string(r->outcome));
+		add_write(c, FV_W_UPDATE, patch, r->id);
+		c->replies++;
+	}
+	json_decref(held);
+	if (why[0] != '\0') {
+		log_warnx("exchange: package from %s refused: %s", name, why);
+		fv_api_error(c->req, 422, NULL, "exchange: package refused: %s",
+		    why);
+		xchg_free(c);
+		return;
+	}
+	submit_writes(c);
+}
+
+void
+fvp_exchange_import(struct fvd *d, struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *uq = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(
+	    req)), *f;
+	struct evkeyvalq q;
+	struct xchg *c;
+	int rc;
+
+	if (hq_only(d, req) != 0)
+		return;
+	if (len == 0 || len > PKG_MAX) {
+		fv_api_error(req, 413, NULL, "exchange import: a package of "
+		    "1..%d bytes", PKG_MAX);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->pkg = malloc(len)) == NULL) {
+		free(c);
+		fv_api_error(req, 500, NULL, "out of memory");
+		return;
+	}
+	c->pkglen = len;
+	evbuffer_remove(in, c->pkg, len);
+	TAILQ_INIT(&q);
+	if (uq != NULL && evhttp_parse_query_str(uq, &q) == 0 &&
+	    (f = evhttp_find_header(&q, "format")) != NULL)
+		snprintf(c->format, sizeof(c->format), "%s", f);
+	else
+		snprintf(c->format, sizeof(c->format), "ombx");
+	evhttp_clear_headers(&q);
+	c->x.importing = 1;
+	if ((rc = xchg_setup(d, c, req)) != 0) {
+		fv_api_error(req, fv_api_status(rc), NULL, "exchange: %s",
+		    fv_strerror(rc));
+		xchg_free(c);
+		return;
+	}
+	c->j.run = import_run;
+	c->j.done = import_done;
+	fvp_submit(d->plugins, &c->j);
+}
