@@ -68,7 +68,7 @@ cmd_export(struct cli *c)
 		close(fd);
 		unlink(tmp);	/* nothing half written is left */
 	}
-	if (rc == -3)
+	if (rc == -3 || rc == -2)
 		ex = cli_fail("export cut off: the daemon failed half way (see "
 		    "its log)%s", c->out ? "; nothing written" : "");
 	else if (rc == -4)

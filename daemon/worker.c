@@ -66,6 +66,9 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 	if (rc == 0) {
 		u->failures = 0;
 		log_info("unlock: store unlocked");
+		/* the idle time counts from now: a timer that fired while
+		 * Argon2id ran found the store locked and did nothing */
+		fvd_activity(u->d);
 	} else
 		log_error("unlock: failed: %s", fv_strerror(rc));
 	answer(u, rc);

@@ -71,6 +71,7 @@ struct fv_exchange {
 	struct inreply		*rp;
 	size_t			 nrp, caprp;
 	char			 why[256];
+	int			 refused;	/* a call was refused */
 };
 
 struct xchg {
@@ -178,6 +179,9 @@ fv_exchange_refuse(fv_exchange *x, const char *fmt, ...)
 	va_list ap;
 	size_t i;
 
+	if (x->refused)		/* the first reason is the cause */
+		return -1;
+	x->refused = 1;
 	va_start(ap, fmt);
 	vsnprintf(x->why, sizeof(x->why), fmt, ap);
 	va_end(ap);
@@ -194,6 +198,9 @@ fv_exchange_sender(fv_exchange *x, const uint8_t pk[FV_KEY_BYTES])
 
 	if (!x->importing)
 		return -1;
+	if (x->partner != NULL)		/* one package, one sender */
+		return sodium_memcmp(x->partner->pk, pk, 32) == 0 ? 0 :
+		    fv_exchange_refuse(x, "plugin: a second sender");
 	for (i = 0; i < x->npartners; i++)
 		if (sodium_memcmp(x->partners[i].pk, pk, 32) == 0) {
 			x->partner = &x->partners[i];
@@ -339,9 +346,12 @@ send_run(struct fvp_job *j)
 	}
 	if (c->rc == 0)
 		c->rc = p->desc->exchange_send(p->state, &c->x, v, n);
-	if (c->rc == 0 && c->x.out.err)
-		c->rc = fv_exchange_refuse(&c->x, "the package is larger than "
-		    "%u bytes", FVP_OUTPUT_MAX);
+	if (c->rc == 0 && c->x.refused)
+		c->rc = -1;
+	/* what a partner's fieldvault can import in one request */
+	if (c->rc == 0 && (c->x.out.err || c->x.out.len > PKG_MAX))
+		c->rc = fv_exchange_refuse(&c->x, "the package would be larger "
+		    "than %d bytes: send fewer appeals at once", PKG_MAX);
 	for (i = 0; r != NULL && i < n; i++)
 		fv_sdk_record_release(&r[i]);
 	free(r);
@@ -362,6 +372,9 @@ import_run(struct fvp_job *j)
 		return;
 	}
 	c->rc = p->desc->exchange_import(p->state, &c->x, c->pkg, c->pkglen);
+	if (c->rc == 0 && c->x.refused)	/* refused whole, even if the
+					 * plugin went on */
+		c->rc = -1;
 	if (c->rc == 0 && c->x.partner == NULL)
 		c->rc = fv_exchange_refuse(&c->x, "the plugin named no sender");
 	fvp_unref(p);

@@ -153,6 +153,14 @@ xjob_run(struct fvp_job *j)
 			return;
 		}
 		take_output(xj);
+		if (xj->rc != 0) {	/* its output failed already */
+			d->export_end(xp->run, &xp->x, 0);
+			snprintf(xp->why, sizeof(xp->why), "the %s plugin's "
+			    "output failed", xp->format);
+			fv_sdk_output_free(&xp->x.out);
+			fvp_unref(xp->plug);
+			xp->plug = NULL;
+		}
 		break;
 	case X_BATCH:
 		d = xp->plug->desc;
@@ -337,12 +345,9 @@ xjob_done(struct fvp_job *j)
 	double secs;
 
 	xp->inflight--;
-	if (rc == 0)
-		send_bytes(xp, xj->out, xj->outlen);
-	wipe_free(xj->out, xj->outlen);
-	json_decref(xj->recs);
-	free(xj);
 	if (kind == X_BEGIN && rc != 0) {
+		wipe_free(xj->out, xj->outlen);
+		free(xj);
 		unwatch(xp);
 		if (xp->req != NULL)
 			fv_api_error(xp->req, 404, "format", "export: %s",
@@ -352,6 +357,11 @@ xjob_done(struct fvp_job *j)
 	}
 	if (kind == X_BEGIN && xp->req != NULL)
 		evhttp_send_reply_start(xp->req, 200, "OK");
+	if (rc == 0)
+		send_bytes(xp, xj->out, xj->outlen);
+	wipe_free(xj->out, xj->outlen);
+	json_decref(xj->recs);
+	free(xj);
 	if (rc != 0 && !xp->failed) {
 		log_error("export: %s: the plugin failed (record %zu)",
 		    xp->format, xp->records);

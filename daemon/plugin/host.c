@@ -5,6 +5,7 @@
  */
 #include <fieldvault/plugin.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -372,9 +373,14 @@ load_one(struct fvp_host *h, const struct loadset *ls, const char *name)
 		p->dl = lt_dlopenadvise(path, adv);
 	lt_dladvise_destroy(&adv);
 	if (p->dl == NULL) {
-		const char *e = lt_dlerror();
+		/* libltdl says "file not found" whatever went wrong: ask
+		 * dlopen itself (an undefined symbol, a bad ELF file) */
+		void *dh = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		const char *e = dh == NULL ? dlerror() : lt_dlerror();
 
-		refuse(h, name, "%s: %s", path, e ? e : "cannot load");
+		if (dh != NULL)
+			dlclose(dh);
+		refuse(h, name, "%s", e ? e : "cannot load");
 		free(p);
 		return;
 	}

@@ -31,15 +31,23 @@ fv_sdk_record_release(struct fv_record *r)
 void
 fv_sdk_redact(json_t *j)
 {
-	static const char *ident[] = { "full_name", "birth_date", "location",
-	    "contact" };
-	json_t *a = json_object_get(j, "applicant");
-	size_t i;
+	/* what may stay: nothing that identifies the person (an x_ field
+	 * inside applicant might) */
+	static const char *keep[] = { "citizenship", "residence_country",
+	    "confidential", NULL };
+	json_t *a = json_object_get(j, "applicant"), *v;
+	const char *k;
+	void *tmp;
+	int i, kept;
 
 	if (!json_is_true(json_object_get(a, "confidential")))
 		return;
-	for (i = 0; i < sizeof(ident) / sizeof(ident[0]); i++)
-		json_object_del(a, ident[i]);
+	json_object_foreach_safe(a, tmp, k, v) {
+		for (i = 0, kept = 0; keep[i] != NULL; i++)
+			kept |= strcmp(k, keep[i]) == 0;
+		if (!kept)
+			json_object_del(a, k);
+	}
 }
 
 /* Keeps s (fv_alloc'd) until the record is released; NULL if out of

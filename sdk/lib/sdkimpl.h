@@ -22,12 +22,13 @@ struct fv_record {
 };
 
 /* Wraps the record object j (borrowed; it must outlive r): r's accessors
- * read it.  Returns 0, or -1 if j is not a record (no id or type). */
+ * read it.  r must be zeroed before its first wrap.  Returns 0, or -1 if j is not a record (no id or type). */
 int	fv_sdk_record_wrap(struct fv_record *r, json_t *j);
 /* Wipes and frees what the accessors made; r may be wrapped again. */
 void	fv_sdk_record_release(struct fv_record *r);
 /* Removes, in place, the identifying fields of an appeal whose applicant
- * is confidential (full_name, birth_date, location, contact). */
+ * is confidential: every applicant field but citizenship,
+ * residence_country and confidential. */
 void	fv_sdk_redact(json_t *j);
 
 /* An output stream: bytes gather in p; when flush is set, it gets them

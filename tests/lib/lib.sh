@@ -25,6 +25,7 @@ fv_cleanup() {
 	rm -rf "$T_ROOT"
 }
 trap fv_cleanup EXIT
+[ -n "${FV_KEEP:-}" ] && trap - EXIT
 trap 'exit 1' INT TERM
 
 ok() {	# ok COND-EXIT-STATUS NAME

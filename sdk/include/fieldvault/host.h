@@ -137,7 +137,7 @@ fv_output *fv_exchange_output(fv_exchange *x);
  * otherwise.  Call it before adding anything. */
 int	fv_exchange_sender(fv_exchange *x, const uint8_t pk[FV_KEY_BYTES]);
 /* import: a new appeal from the partner.  ref is the partner's id for it
- * (1..200 bytes of printable ASCII); json an appeal object as in the
+ * (1..200 bytes of printable ASCII without space, 0x21..0x7e); json an appeal object as in the
  * records' schema (read-only fields are ignored).  The host sets channel
  * "partner", partner (the sender's name) and partner_ref (ref), and does
  * nothing for a ref it already holds from this partner. */
@@ -150,7 +150,7 @@ int	fv_exchange_add_appeal(fv_exchange *x, const char *ref,
 int	fv_exchange_add_reply(fv_exchange *x, const char *id, const char *ref,
 	    const char *status, const char *outcome);
 /* Refuses the whole import (or send) with a reason for the user (no record
- * content in it).  Returns -1, for "return fv_exchange_refuse(...)". */
+ * content in it); the first reason given is the one reported.  Returns -1, for "return fv_exchange_refuse(...)". */
 int	fv_exchange_refuse(fv_exchange *x, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 

@@ -54,9 +54,10 @@ fv_mock_host *fv_mock_host_new(const char *name, const char *role,
  * first. */
 void	fv_mock_host_free(fv_mock_host *h);
 
-/* What was logged so far, one "LEVEL: text\n" line per fv_log call and
- * per refusal of the mock (LEVEL: error, warn, info or debug), as the
- * daemon would log it (control characters replaced, cut at 1,000 bytes).
+/* What was logged so far, one "LEVEL: text\n" line per fv_log call (LEVEL:
+ * error, warn, info or debug), as the daemon would log it (control
+ * characters replaced, cut at 1,000 bytes), and the mock's own lines
+ * ("mock: ...": loads, unloads, refusals and failures).
  * Owned by h, valid until the next call on h.  Each line is also written
  * to stderr when the environment variable FV_MOCK_VERBOSE is set. */
 const char *fv_mock_log(const fv_mock_host *h);
@@ -85,6 +86,13 @@ void	fv_mock_unload(fv_mock_host *h, const struct fv_plugin *p,
 int	fv_mock_export(fv_mock_host *h, const struct fv_plugin *p,
 	    void *state, const char *const *options,
 	    const char *records_jsonl, FILE *out);
+
+/* Calls the hook p for each record of records_jsonl, in order, as a
+ * change of kind change, with the plugin's fv_host; for FV_CHANGE_DELETE
+ * the record is cut to its id and type, as the daemon passes a deleted
+ * record.  -1 if p is not a hook or a line is not a record. */
+int	fv_mock_hook(fv_mock_host *h, const struct fv_plugin *p, void *state,
+	    enum fv_change change, const char *records_jsonl);
 
 /* The mock installation's Ed25519 key pair, as crypto_sign_keypair()
  * makes it (sk holds the seed, then pk): used by fv_exchange_self_key,
@@ -115,18 +123,25 @@ int	fv_mock_exchange_send(fv_mock_host *h, const struct fv_plugin *p,
  *	{"reply":{"id":ID,"ref":REF|null,"status":S,"outcome":T|null}}
  *						fv_exchange_add_reply
  *
- * the appeal as the daemon would take it (read-only fields removed,
- * channel "partner", partner and partner_ref set); an appeal with a ref
- * already added in this import is ignored, as the daemon does.  (The
- * daemon also checks the appeal against the records' schema; the mock
- * does not.)  The mock
- * refuses each call the daemon refuses: a sender that is not a partner,
- * adding before the sender is known, a ref not of 1..200 printable ASCII
- * bytes, an appeal that is not a JSON object, an id not of 32 lowercase
- * hex digits, a status that is not an appeal status, an outcome over
- * 1,000 characters.  The import fails (err gets why) when the plugin
- * returns -1, calls fv_exchange_refuse, or returns 0 after a call of its
- * was refused: the daemon applies all of a package or nothing. */
+ * the appeal as the daemon keeps it, before its schema check and
+ * defaults: the fields that travel (applicant, concerns_country, category,
+ * received_at, summary, tags), channel "partner", partner and partner_ref
+ * (the daemon then stores a confidential applicant's absent name as
+ * "(withheld)"; the mock shows it absent); an appeal with a ref already
+ * added in this import is left out, as the daemon does.  The mock does
+ * not check the appeal against the records' schema: the daemon does, and
+ * refuses the package.
+ *
+ * The mock refuses (-1, logged) each call the daemon refuses: a sender
+ * that is not a partner, adding before the sender is known, a ref not of
+ * 1..200 printable ASCII bytes without space, an appeal that is not a
+ * JSON object, an id not of 32 lowercase hex digits, a status that is not
+ * an appeal status, an outcome not UTF-8 or over 1,000 characters, more
+ * than 10,000 entries; and, stricter than the daemon, a second, other
+ * sender.  The import fails (err gets why) on an empty package, when the
+ * plugin returns -1, calls fv_exchange_refuse, names no sender, or
+ * returns 0 after a call of its was refused (stricter than the daemon,
+ * which would apply the rest: a plugin must stop at a refused call). */
 int	fv_mock_exchange_import(fv_mock_host *h, const struct fv_plugin *p,
 	    void *state, const uint8_t *pkg, size_t len, char **result,
 	    char *err, size_t errlen);
