@@ -1078,15 +1078,9 @@ key_for(struct sess *ss, const uint8_t *op, size_t len, uint8_t out[32])
 }
 
 /* A copy of a frame that must wait; an OPS frame gets its job, its ops
- * unpacked.  NULL, with *rc FV_ENOMEM or FV_EINVAL (an op that does not
+ * unpacked.  whole: p is one op (put together from OP_PART frames), not a
+ * frame.  NULL, with *rc FV_ENOMEM or FV_EINVAL (an op that does not
  * unpack). */
-static struct item *
-item_new(struct sess *ss, const uint8_t *p, size_t len, int *rc)
-{
-	return item_make(ss, p, len, 0, rc);
-}
-
-/* whole: p is one op (put together from OP_PART frames), not a frame */
 static struct item *
 item_make(struct sess *ss, const uint8_t *p, size_t len, int whole, int *rc)
 {
@@ -1402,7 +1396,7 @@ frame_cb(struct fv_conn *c, const uint8_t *p, size_t len, void *arg)
 		return FV_EINVAL;
 	else if (f.type != FV_F_OPS && TAILQ_EMPTY(&ss->inq))
 		return handle(ss, &f);
-	else if ((it = item_new(ss, p, len, &rc)) == NULL)
+	else if ((it = item_make(ss, p, len, 0, &rc)) == NULL)
 		return rc;
 	TAILQ_INSERT_TAIL(&ss->inq, it, entry);
 	if (++ss->nin >= in_cap())

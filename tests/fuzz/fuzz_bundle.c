@@ -26,14 +26,6 @@
 #include "fv_error.h"
 #include "op.h"
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "fuzz_bundle: %s:%d: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
-
 #define SEAL	crypto_box_SEALBYTES
 #define SIG	crypto_sign_BYTES
 

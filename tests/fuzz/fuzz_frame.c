@@ -21,14 +21,6 @@
 #include "op.h"
 #include "token.h"
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "fuzz_frame: %s:%d: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
-
 static void
 frame_path(const uint8_t *data, size_t size)
 {

@@ -60,14 +60,6 @@
 #include "worker.h"
 #include "writer.h"
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "fuzz_http: %s:%d: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
-
 #define KNOWN_APPEAL	"0123456789abcdef0123456789abcdef"
 #define KNOWN_NOTE	"fedcba9876543210fedcba9876543210"
 #define PASS		"correct horse battery staple"

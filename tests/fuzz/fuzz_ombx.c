@@ -34,14 +34,6 @@
 #include "fuzz.h"
 #include "ombx_format.h"
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "fuzz_ombx: %s:%d: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
-
 /* The same seeds as mkcorpus_ombx.c. */
 static const char SENDER_SEED[crypto_sign_SEEDBYTES] =
     "fieldvault fuzz ombx sender!!!!";

@@ -23,14 +23,6 @@
 #include "op.h"
 #include "state.h"
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "fuzz_op: %s:%d: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
-
 /* The key tests/fuzz/mkcorpus_op.c signs the seed ops with. */
 static const char SEED[crypto_sign_SEEDBYTES] =
     "fieldvault fuzz op corpus key!!";

@@ -30,14 +30,6 @@
 #include "record.h"
 #include "state.h"
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "fuzz_record: %s:%d: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		abort();						\
-	}								\
-} while (0)
-
 #define NOW_MS	1764000000000LL		/* 2025-11-24T16:00:00Z */
 #define HLC1	((uint64_t)NOW_MS << 16)
 #define HLC2	(HLC1 + (5000 << 16) + 3)	/* 5 s later */
