@@ -27,7 +27,6 @@
 #include "daemon.h"
 
 #define FVP_NAME_MAX	32
-#define FVP_HOOKQ_MAX	4096		/* hook changes waiting for the thread */
 #define FVP_OUTPUT_MAX	(64u * 1024 * 1024)	/* one callback's output */
 
 struct fvp_host;

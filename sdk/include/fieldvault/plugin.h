@@ -8,7 +8,8 @@
  *
  * and is loaded by fieldvaultd from [plugins] dir when its name is in
  * [plugins] load.  The host refuses (one log line each, and goes on
- * without it) a plugin whose file is missing or writable by others, that
+ * without it) a plugin whose file is missing or writable by group or
+ * others, that
  * lacks the symbol, whose ABI major differs from the host's or whose minor
  * is newer, whose name differs from its file's, that names no kind or
  * lacks a callback of a kind it names, or whose init fails.
@@ -98,6 +99,10 @@ struct fv_plugin {
 	void	(*hook)(void *state, fv_host *h, enum fv_change change,
 		    const fv_record *r);
 };
+
+/* What every plugin defines (declared here so that the compiler checks
+ * its type, and C++ gives it C linkage). */
+extern const struct fv_plugin fieldvault_plugin_v1;
 
 #ifdef __cplusplus
 }
