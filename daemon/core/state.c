@@ -486,6 +486,18 @@ bad:
 	return FV_ECORRUPT;
 }
 
+/* A leaf's value as JSON.  Most are strings without escapes: those skip
+ * the parser (a list or an export of 100,000 records reads 1.5 million
+ * leaves). */
+static json_t *
+leaf_json(const char *p, size_t n)
+{
+	if (n >= 2 && p[0] == '"' && p[n - 1] == '"' &&
+	    memchr(p + 1, '\\', n - 2) == NULL)
+		return json_stringn(p + 1, n - 2);	/* checks the UTF-8 */
+	return json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+}
+
 json_t *
 fv_state_to_json(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
     const char *created_by_name)
@@ -507,8 +519,7 @@ fv_state_to_json(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
 
 		if (f->val == NULL)
 			continue;
-		if ((v = json_loadb(f->val, f->vallen, JSON_DECODE_ANY |
-		    JSON_ALLOW_NUL, NULL)) == NULL)
+		if ((v = leaf_json(f->val, f->vallen)) == NULL)
 			goto fail;
 		if (dot != NULL && (size_t)(dot - f->path) < sizeof(head)) {
 			memcpy(head, f->path, (size_t)(dot - f->path));

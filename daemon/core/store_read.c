@@ -208,7 +208,13 @@ struct fv_store_scan {
 	size_t		 n, at;
 	char		*q;		/* folded query, or NULL */
 	size_t		 qlen;
+	size_t		 since_drop;	/* records read since pages dropped */
 };
+
+/* Records a scan reads between unmappings of the file pages: often
+ * enough to keep memory flat, rarely enough not to fault the same
+ * branch pages in again at every batch. */
+#define SCAN_DROP_EVERY	512
 
 void
 fv_store_scan_free(struct fv_store_scan *sc)
@@ -301,8 +307,12 @@ fv_store_scan_next(struct fv_store *s, struct fv_store_scan *sc, size_t max,
 	fv_st_read_end(s, txn);
 	/* a long scan reads the whole file: leave its pages to the cache,
 	 * not to this process's memory */
-	if (txn != s->txn)
-		fv_st_drop_mapped(s, got);
+	sc->since_drop += got;
+	if (txn != s->txn && (sc->since_drop >= SCAN_DROP_EVERY ||
+	    sc->at == sc->n)) {
+		fv_st_drop_mapped(s, FV_DROP_EVERY);
+		sc->since_drop = 0;
+	}
 	*done = sc->at == sc->n;
 	return rc;
 }
