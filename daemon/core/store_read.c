@@ -211,10 +211,10 @@ struct fv_store_scan {
 	size_t		 since_drop;	/* records read since pages dropped */
 };
 
-/* Records a scan reads between unmappings of the file pages: often
- * enough to keep memory flat, rarely enough not to fault the same
- * branch pages in again at every batch. */
-#define SCAN_DROP_EVERY	512
+/* Records a scan reads between unmappings of the file pages: each read
+ * may map 64 KiB (the kernel's fault-around), so 64 reads hold at most
+ * 4 MiB.  It costs speed: docs/benchmarks.md, bench/export. */
+#define SCAN_DROP_EVERY	64
 
 void
 fv_store_scan_free(struct fv_store_scan *sc)
@@ -293,6 +293,12 @@ fv_store_scan_next(struct fv_store *s, struct fv_store_scan *sc, size_t max,
 		}
 		if (rc != 0)
 			break;
+		/* records sit at random pages (keys are keyed hashes), and
+		 * each fault maps the pages around it too: unmap often */
+		if (++sc->since_drop >= SCAN_DROP_EVERY && txn != s->txn) {
+			fv_st_drop_mapped(s, FV_DROP_EVERY);
+			sc->since_drop = 0;
+		}
 		if (sc->hit[sc->at] || text_matches(&st, sc->q, sc->qlen)) {
 			if ((j = fv_st_record_json(s, txn, &st, rid)) == NULL ||
 			    json_array_append_new(arr, j) != 0) {
@@ -307,12 +313,6 @@ fv_store_scan_next(struct fv_store *s, struct fv_store_scan *sc, size_t max,
 	fv_st_read_end(s, txn);
 	/* a long scan reads the whole file: leave its pages to the cache,
 	 * not to this process's memory */
-	sc->since_drop += got;
-	if (txn != s->txn && (sc->since_drop >= SCAN_DROP_EVERY ||
-	    sc->at == sc->n)) {
-		fv_st_drop_mapped(s, FV_DROP_EVERY);
-		sc->since_drop = 0;
-	}
 	*done = sc->at == sc->n;
 	return rc;
 }
