@@ -23,6 +23,7 @@
 #include "log.h"
 #include "plugin/host.h"
 #include "plugin/plugin.h"
+#include "sdkimpl.h"
 
 TAILQ_HEAD(jobq, fvp_job);
 TAILQ_HEAD(plugq, fv_host);
@@ -235,20 +236,6 @@ refuse(struct fvp_host *h, const char *name, const char *fmt, ...)
 	return -1;
 }
 
-static int
-valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > FVP_NAME_MAX)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		    *s == '_' || *s == '-'))
-			return 0;
-	return 1;
-}
-
 /* Only a file nobody else may change is loaded: libltdl would otherwise
  * run whatever code someone could put there. */
 static int
@@ -273,29 +260,14 @@ trusted(struct fvp_host *h, const char *name, const char *path, int dir)
 static int
 check_desc(struct fvp_host *h, const char *name, const struct fv_plugin *d)
 {
-	unsigned k = d->kinds;
+	char why[256];
 
-	if (d->abi_major != FV_ABI_MAJOR || d->abi_minor > FV_ABI_MINOR)
-		return refuse(h, name, "built for plugin ABI %u.%u; this "
-		    "fieldvaultd has %u.%u", d->abi_major, d->abi_minor,
-		    FV_ABI_MAJOR, FV_ABI_MINOR);
-	if (d->name == NULL || strcmp(d->name, name) != 0)
+	if (fv_sdk_check_desc(d, "fieldvaultd", why, sizeof(why)) != 0)
+		return refuse(h, name, "%s", why);
+	/* the file's name is the plugin's (Knot's rule) */
+	if (strcmp(d->name, name) != 0)
 		return refuse(h, name, "its descriptor names it '%.32s', its "
-		    "file '%s'", d->name ? d->name : "(null)", name);
-	if (k == 0 || (k & ~(FV_KIND_EXPORTER | FV_KIND_EXCHANGE |
-	    FV_KIND_HOOK)) != 0)
-		return refuse(h, name, "kinds 0x%x: none, or unknown to this "
-		    "fieldvaultd", k);
-	if ((k & FV_KIND_EXPORTER) && (d->export_begin == NULL ||
-	    d->export_record == NULL || d->export_end == NULL))
-		return refuse(h, name, "an exporter without export_begin, "
-		    "export_record and export_end");
-	if ((k & FV_KIND_EXCHANGE) && (d->exchange_send == NULL ||
-	    d->exchange_import == NULL))
-		return refuse(h, name, "an exchange without exchange_send and "
-		    "exchange_import");
-	if ((k & FV_KIND_HOOK) && d->hook == NULL)
-		return refuse(h, name, "a hook without its hook function");
+		    "file '%s'", d->name, name);
 	return 0;
 }
 
@@ -345,7 +317,7 @@ load_one(struct fvp_host *h, const struct loadset *ls, const char *name)
 	char path[PATH_MAX + 64];
 	lt_dladvise adv;
 
-	if (!valid_name(name)) {
+	if (!fv_sdk_valid_name(name)) {
 		refuse(h, name, "not a plugin name (1..%d of a-z 0-9 _ -)",
 		    FVP_NAME_MAX);
 		return;

@@ -31,6 +31,15 @@ void	fv_sdk_record_release(struct fv_record *r);
  * residence_country and confidential. */
 void	fv_sdk_redact(json_t *j);
 
+/* A plugin name: 1..FV_SDK_NAME_MAX of a-z 0-9 _ - (it becomes a file
+ * name: no dot, no slash). */
+#define FV_SDK_NAME_MAX		32
+int	fv_sdk_valid_name(const char *s);
+/* The descriptor's ABI, name, kinds and their callbacks: 0, or -1 with the
+ * reason in why ("this HOST has ..."). */
+int	fv_sdk_check_desc(const struct fv_plugin *d, const char *host,
+	    char *why, size_t len);
+
 /* An output stream: bytes gather in p; when flush is set, it gets them
  * once more than FV_OUTPUT_FLUSH are waiting (and at fv_sdk_output_flush);
  * a -1 from flush fails the stream.  max bounds what may wait. */

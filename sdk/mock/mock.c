@@ -18,7 +18,6 @@
 
 #include "sdkimpl.h"
 
-#define NAME_MAX_LEN	32		/* a plugin's name */
 #define PARTNER_MAX_LEN	64		/* a partner's name */
 #define LOG_LINE_MAX	1000		/* as the daemon cuts */
 #define OUTPUT_MAX	(64u * 1024 * 1024)	/* as the daemon bounds */
@@ -271,48 +270,15 @@ refuse(struct fv_mock_host *m, const char *name, const char *fmt, ...)
 	return -1;
 }
 
-static int
-valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > NAME_MAX_LEN)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		    *s == '_' || *s == '-'))
-			return 0;
-	return 1;
-}
-
 /* The checks of daemon/plugin/host.c, check_desc() and take_section(). */
 static int
 check_desc(struct fv_mock_host *m, const struct fv_plugin *d)
 {
-	const char *name = d->name != NULL ? d->name : "(null)";
-	unsigned k = d->kinds;
+	char why[WHY_MAX];
 
-	if (d->abi_major != FV_ABI_MAJOR || d->abi_minor > FV_ABI_MINOR)
-		return refuse(m, name, "built for plugin ABI %u.%u; this "
-		    "host has %u.%u", d->abi_major, d->abi_minor,
-		    FV_ABI_MAJOR, FV_ABI_MINOR);
-	if (d->name == NULL || !valid_name(d->name))
-		return refuse(m, name, "not a plugin name (1..%d of a-z 0-9 "
-		    "_ -)", NAME_MAX_LEN);
-	if (k == 0 || (k & ~(FV_KIND_EXPORTER | FV_KIND_EXCHANGE |
-	    FV_KIND_HOOK)) != 0)
-		return refuse(m, name, "kinds 0x%x: none, or unknown to this "
-		    "host", k);
-	if ((k & FV_KIND_EXPORTER) && (d->export_begin == NULL ||
-	    d->export_record == NULL || d->export_end == NULL))
-		return refuse(m, name, "an exporter without export_begin, "
-		    "export_record and export_end");
-	if ((k & FV_KIND_EXCHANGE) && (d->exchange_send == NULL ||
-	    d->exchange_import == NULL))
-		return refuse(m, name, "an exchange without exchange_send and "
-		    "exchange_import");
-	if ((k & FV_KIND_HOOK) && d->hook == NULL)
-		return refuse(m, name, "a hook without its hook function");
+	if (fv_sdk_check_desc(d, "host", why, sizeof(why)) != 0)
+		return refuse(m, d->name != NULL ? d->name : "(null)", "%s",
+		    why);
 	return 0;
 }
 
