@@ -122,6 +122,101 @@ fv_buf_free(struct fv_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+#define ARENA_CHUNK	(256 * 1024)
+
+struct fv_arena_chunk {
+	struct fv_arena_chunk	*next;
+	size_t			 size, used;
+	max_align_t		 data[];
+};
+
+void *
+fv_arena_alloc(struct fv_arena *a, size_t n)
+{
+	struct fv_arena_chunk *c = a->head;
+	size_t need = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	void *p;
+
+	if (need < n)
+		return NULL;
+	if (c == NULL || c->size - c->used < need) {
+		size_t size = need > ARENA_CHUNK / 4 ? need : ARENA_CHUNK;
+
+		if (size == ARENA_CHUNK && a->spare != NULL) {
+			c = a->spare;
+			a->spare = c->next;
+			a->nspare--;
+		} else if (size > SIZE_MAX - sizeof(*c) ||
+		    (c = malloc(sizeof(*c) + size)) == NULL)
+			return NULL;
+		c->size = size;
+		c->used = 0;
+		/* a big block gets a chunk of its own, behind the current
+		 * one, which may still have room */
+		if (a->head != NULL && size != ARENA_CHUNK) {
+			c->next = a->head->next;
+			a->head->next = c;
+		} else {
+			c->next = a->head;
+			a->head = c;
+		}
+	}
+	p = (uint8_t *)c->data + c->used;
+	c->used += need;
+	return p;
+}
+
+void
+fv_arena_recycle(struct fv_arena *to, struct fv_arena *from, size_t max)
+{
+	struct fv_arena_chunk *c, *next;
+
+	for (c = from->head; c != NULL; c = next) {
+		next = c->next;
+		sodium_memzero(c->data, c->used);
+		if (c->size == ARENA_CHUNK && to->nspare < max) {
+			c->next = to->spare;
+			to->spare = c;
+			to->nspare++;
+		} else
+			free(c);
+	}
+	from->head = NULL;
+	if (from != to)
+		fv_arena_free(from);	/* its spares */
+}
+
+void
+fv_arena_lend(struct fv_arena *to, struct fv_arena *from, size_t n)
+{
+	struct fv_arena_chunk *c;
+
+	while (n-- > 0 && (c = from->spare) != NULL) {
+		from->spare = c->next;
+		from->nspare--;
+		c->next = to->spare;
+		to->spare = c;
+		to->nspare++;
+	}
+}
+
+void
+fv_arena_free(struct fv_arena *a)
+{
+	struct fv_arena_chunk *c, *next;
+
+	for (c = a->head; c != NULL; c = next) {
+		next = c->next;
+		sodium_memzero(c->data, c->used);
+		free(c);
+	}
+	for (c = a->spare; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	memset(a, 0, sizeof(*a));
+}
+
 const uint8_t *
 fv_rd_bytes(struct fv_rd *r, size_t n)
 {

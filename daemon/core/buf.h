@@ -25,6 +25,27 @@ int	fv_buf_reserve(struct fv_buf *b, size_t n);
 /* Wipes (the content may be plaintext) and frees; b is left empty. */
 void	fv_buf_free(struct fv_buf *b);
 
+/* An arena: blocks carved from big chunks and freed all at once, wiped
+ * (they may hold plaintext).  Not thread-safe: one per thread.  Chunks
+ * can be kept as spares for the next blocks (fv_arena_recycle): fresh
+ * memory costs a page fault and a zeroed page for every 4 KiB. */
+struct fv_arena_chunk;
+struct fv_arena {
+	struct fv_arena_chunk	*head;
+	struct fv_arena_chunk	*spare;		/* wiped, unused */
+	size_t			 nspare;
+};
+/* n bytes, aligned for any type, or NULL when out of memory. */
+void	*fv_arena_alloc(struct fv_arena *a, size_t n);
+/* Frees every chunk, spares too. */
+void	 fv_arena_free(struct fv_arena *a);
+/* Wipes from's chunks and makes them spares of to (up to max spares; the
+ * rest are freed); from is left empty. */
+void	 fv_arena_recycle(struct fv_arena *to, struct fv_arena *from,
+	    size_t max);
+/* Moves up to n spares of from to to. */
+void	 fv_arena_lend(struct fv_arena *to, struct fv_arena *from, size_t n);
+
 /* A bounded reader: every get checks the remaining length; after a short
  * read r->err is set and the values read are zero. */
 struct fv_rd {

@@ -251,7 +251,7 @@ leaf_fold(const struct fv_state *st, const char *path, char **out)
 
 int
 fv_index_make(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
-    struct fv_ientry **out)
+    uint32_t slot, struct fv_ientry **out)
 {
 	struct fv_ientry *e = calloc(1, sizeof(*e));
 	char buf[2 * FV_ID_BYTES + 1], grp[128];
@@ -263,6 +263,9 @@ fv_index_make(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
 	memcpy(e->rid, rid, FV_ID_BYTES);
 	e->rtype = st->rtype;
 	e->created_hlc = st->created_hlc;
+	e->slot = slot;
+	if ((e->single = st->nops == 1))
+		memcpy(e->opref, st->oprefs, sizeof(e->opref));
 	if ((rc = leaf_str(st, "status", e->status, sizeof(e->status))) ||
 	    (rc = leaf_str(st, "category", e->category, sizeof(e->category))) ||
 	    (rc = leaf_str(st, "channel", e->channel, sizeof(e->channel))) ||

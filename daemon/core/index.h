@@ -24,6 +24,12 @@ struct fv_ientry {
 	char		*assigned_to;
 	char		*fname, *floc;			/* folded */
 	uint64_t	 created_hlc;
+	/* where it is read fastest: a record never edited is stored as its
+	 * one op (FV_ST_FROMOP), which a reader can open with the record's
+	 * key without the state (an export reads ops in the order written) */
+	uint32_t	 slot;				/* of its key */
+	uint8_t		 single;			/* one op, at opref */
+	uint8_t		 opref[FV_ID_BYTES + 8];
 };
 
 struct fv_filter {
@@ -38,10 +44,11 @@ struct fv_index;
 int	fv_index_new(struct fv_index **out);
 /* Wipes every entry and frees the index; NULL is a no-op. */
 void	fv_index_free(struct fv_index *idx);
-/* Makes a detached entry from a record's state (caller owns it until
- * fv_index_put).  Returns 0, FV_ENOMEM or FV_EINVAL (bad stored value). */
+/* Makes a detached entry from a live record's state, its key in this
+ * slot (caller owns it until fv_index_put).  Returns 0, FV_ENOMEM or
+ * FV_EINVAL (bad stored value). */
 int	fv_index_make(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
-	    struct fv_ientry **out);
+	    uint32_t slot, struct fv_ientry **out);
 void	fv_index_entry_free(struct fv_ientry *e);
 /* Inserts (a compact copy of) e, replacing an entry with the same id;
  * takes e (it is freed).  Entries got from the index are valid until the

@@ -103,8 +103,11 @@ fv_op_sign(const struct fv_op *op, const uint8_t *sk, struct fv_buf *out)
 	return 0;
 }
 
-int
-fv_op_decode(const uint8_t *buf, size_t len, struct fv_op *op)
+/* Decodes into fields (room for FV_OP_FIELDS_MAX), or into a calloc'd
+ * array when fields is NULL. */
+static int
+op_decode(const uint8_t *buf, size_t len, struct fv_op *op,
+    struct fv_leaf *fields)
 {
 	struct fv_rd r = { buf, len, 0 };
 	uint32_t i;
@@ -127,7 +130,9 @@ fv_op_decode(const uint8_t *buf, size_t len, struct fv_op *op)
 	    op->nfields > FV_OP_FIELDS_MAX ||
 	    (op->kind == FV_OP_DELETE) != (op->nfields == 0))
 		return FV_EINVAL;
-	if ((op->fields = calloc(op->nfields, sizeof(*op->fields))) == NULL)
+	if (fields != NULL)
+		memset(op->fields = fields, 0, op->nfields * sizeof(*fields));
+	else if ((op->fields = calloc(op->nfields, sizeof(*fields))) == NULL)
 		return FV_ENOMEM;
 	for (i = 0; i < op->nfields && !r.err; i++) {
 		struct fv_leaf *f = &op->fields[i];
@@ -163,9 +168,23 @@ fv_op_decode(const uint8_t *buf, size_t len, struct fv_op *op)
 		goto bad;
 	return 0;
 bad:
-	free(op->fields);
+	if (fields == NULL)
+		free(op->fields);
 	op->fields = NULL;
 	return FV_EINVAL;
+}
+
+int
+fv_op_decode(const uint8_t *buf, size_t len, struct fv_op *op)
+{
+	return op_decode(buf, len, op, NULL);
+}
+
+int
+fv_op_decode_in(const uint8_t *buf, size_t len, struct fv_op *op,
+    struct fv_leaf fields[FV_OP_FIELDS_MAX])
+{
+	return op_decode(buf, len, op, fields);
 }
 
 int

@@ -66,6 +66,9 @@ int	fv_op_sign(const struct fv_op *op, const uint8_t *sk, struct fv_buf *out);
  * Checks every bound and canonical order; does not check the signature.
  * Returns 0 or FV_EINVAL. */
 int	fv_op_decode(const uint8_t *buf, size_t len, struct fv_op *op);
+/* The same with op->fields in the caller's array (nothing to free). */
+int	fv_op_decode_in(const uint8_t *buf, size_t len, struct fv_op *op,
+	    struct fv_leaf fields[FV_OP_FIELDS_MAX]);
 /* Checks the signature of a signed op against the author's public key.
  * Returns 0 or FV_ESIG. */
 int	fv_op_verify(const uint8_t *buf, size_t len, const uint8_t pk[32]);

@@ -420,8 +420,11 @@ fv_state_encode(const struct fv_state *st, struct fv_buf *out)
 	return out->err;
 }
 
-int
-fv_state_decode(const uint8_t *p, size_t len, struct fv_state *st)
+/* Decodes into owned copies, or, with an arena, into a view: leaves and
+ * oprefs point into p, the leaf array comes from the arena. */
+static int
+state_decode(const uint8_t *p, size_t len, struct fv_state *st,
+    struct fv_arena *a)
 {
 	struct fv_rd r = { p, len, 0 };
 	uint32_t i, n;
@@ -440,7 +443,9 @@ fv_state_decode(const uint8_t *p, size_t len, struct fv_state *st)
 	if (r.err || st->nops > FV_STATE_OPS_MAX ||
 	    (x = fv_rd_bytes(&r, (size_t)st->nops * FV_OPREF_BYTES)) == NULL)
 		goto bad;
-	if (st->nops > 0) {
+	if (a != NULL)
+		st->oprefs = (uint8_t *)x;
+	else if (st->nops > 0) {
 		if ((st->oprefs = malloc((size_t)st->nops *
 		    FV_OPREF_BYTES)) == NULL)
 			goto bad;
@@ -448,6 +453,9 @@ fv_state_decode(const uint8_t *p, size_t len, struct fv_state *st)
 	}
 	n = fv_rd_u32(&r);
 	if (r.err || n > FV_OP_FIELDS_MAX * 4)
+		goto bad;
+	if (a != NULL && n > 0 && (st->leaves.v = fv_arena_alloc(a,
+	    n * sizeof(*st->leaves.v))) == NULL)
 		goto bad;
 	for (i = 0; i < n; i++) {
 		struct fv_leaf src, *f;
@@ -474,7 +482,9 @@ fv_state_decode(const uint8_t *p, size_t len, struct fv_state *st)
 		    fv_path_cmp(st->leaves.v[i - 1].path,
 		    st->leaves.v[i - 1].pathlen, src.path, src.pathlen) >= 0))
 			goto bad;
-		if ((f = leaves_insert(&st->leaves, i)) == NULL ||
+		if (a != NULL)
+			st->leaves.v[st->leaves.n++] = src;
+		else if ((f = leaves_insert(&st->leaves, i)) == NULL ||
 		    leaf_set(f, src.path, src.pathlen, &src) != 0)
 			goto bad;
 	}
@@ -482,8 +492,23 @@ fv_state_decode(const uint8_t *p, size_t len, struct fv_state *st)
 		goto bad;
 	return 0;
 bad:
-	fv_state_free(st);
+	if (a == NULL)
+		fv_state_free(st);
+	memset(st, 0, sizeof(*st));
 	return FV_ECORRUPT;
+}
+
+int
+fv_state_decode(const uint8_t *p, size_t len, struct fv_state *st)
+{
+	return state_decode(p, len, st, NULL);
+}
+
+int
+fv_state_view(const uint8_t *p, size_t len, struct fv_state *st,
+    struct fv_arena *a)
+{
+	return state_decode(p, len, st, a);
 }
 
 /* A leaf's value as JSON.  Most are strings without escapes: those skip
@@ -515,7 +540,8 @@ fv_state_to_json(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
 		const struct fv_leaf *f = &st->leaves.v[i];
 		const char *dot = memchr(f->path, '.', f->pathlen);
 		json_t *parent = o;
-		const char *key = f->path;
+		const char *key = f->path;	/* not NUL-ended in a view */
+		size_t keylen = f->pathlen;
 
 		if (f->val == NULL)
 			continue;
@@ -531,9 +557,11 @@ fv_state_to_json(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
 				}
 				parent = sub;
 				key = dot + 1;
+				keylen = f->pathlen - (size_t)(dot + 1 - f->path);
 			}
 		}
-		if (parent == NULL || json_object_set_new(parent, key, v) != 0)
+		if (parent == NULL ||
+		    json_object_setn_new(parent, key, keylen, v) != 0)
 			goto fail;
 	}
 	fv_format_rfc3339((long long)((st->created_hlc) >> 16), ts);

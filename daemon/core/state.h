@@ -70,6 +70,10 @@ int	fv_state_diff(const struct fv_state *st, const struct fv_leaves *nl,
 int	fv_state_encode(const struct fv_state *st, struct fv_buf *out);
 /* Parses an encoded state into st (owned copies).  0 or FV_ECORRUPT. */
 int	fv_state_decode(const uint8_t *p, size_t len, struct fv_state *st);
+/* The same as a view: st's leaves and oprefs point into p (which must
+ * outlive st), its leaf array comes from a.  Never fv_state_free a view. */
+int	fv_state_view(const uint8_t *p, size_t len, struct fv_state *st,
+	    struct fv_arena *a);
 /* The record as clients see it.  New reference or NULL on error. */
 json_t	*fv_state_to_json(const struct fv_state *st,
 	    const uint8_t rid[FV_ID_BYTES], const char *created_by_name);

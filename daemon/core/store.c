@@ -468,7 +468,8 @@ fv_store_unlock(struct fv_store *s, const uint8_t *kek)
 			goto fail;
 		fv_st_drop_mapped(s, 1);
 		if (class == CLASS_RECORD && !(st.flags & FV_ST_DELETED)) {
-			if ((rc = fv_index_make(&st, rid, &e)) == 0)
+			if ((rc = fv_index_make(&st, rid, s->cur_slot,
+			    &e)) == 0)
 				rc = fv_index_put(s->idx, e);
 		}
 		fv_state_free(&st);

@@ -217,12 +217,31 @@ int	fv_store_list(struct fv_store *s, const struct fv_filter *f,
 
 /* A scan: the records a list would give, read a batch at a time (an
  * export of 100,000 records in flat memory).  new selects the matching ids
- * now; next appends up to max of the records (new references) to arr and
- * sets *done at the end; a record deleted since new is skipped.  A scan
- * holds no pointer into the store: free it any time. */
+ * now.  read reads the next max of them, on both cores, into a batch:
+ * those still live that match the query, in order, as views of their
+ * state (plaintext: the batch wipes it when freed); it sets *done at the
+ * end.  next does the same and appends the records as JSON to arr (new
+ * references).  A scan holds no pointer into the store and a batch none
+ * into the scan: free them in any order, any time. */
 struct fv_store_scan;
+struct fv_scan_rec {
+	uint8_t		 rid[FV_ID_BYTES];
+	struct fv_state	 st;		/* a view: see fv_state_view */
+	const char	*created_by;	/* the author's name */
+};
+struct fv_scan_batch {
+	struct fv_scan_rec	*rec;
+	size_t			 n;
+	struct fv_arena		 arena[2];
+};
 int	fv_store_scan_new(struct fv_store *s, const struct fv_filter *f,
 	    const char *query, struct fv_store_scan **out);
+int	fv_store_scan_read(struct fv_store *s, struct fv_store_scan *sc,
+	    size_t max, struct fv_scan_batch **out, int *done);
+void	fv_scan_batch_free(struct fv_scan_batch *b);
+/* Frees b and keeps its memory (wiped) for the scan's next reads. */
+void	fv_store_scan_recycle(struct fv_store_scan *sc,
+	    struct fv_scan_batch *b);
 int	fv_store_scan_next(struct fv_store *s, struct fv_store_scan *sc,
 	    size_t max, json_t *arr, int *done);
 size_t	fv_store_scan_count(const struct fv_store_scan *sc);

@@ -125,6 +125,23 @@ int	fv_st_load_tag(struct fv_store *, MDB_txn *, const uint8_t *,
 	    uint8_t [FV_ID_BYTES], struct fv_state *, int *);
 int	fv_st_load_live(struct fv_store *, MDB_txn *, const uint8_t *, int,
 	    struct fv_state *);
+/* What a thread reading records as views needs of its own. */
+struct fv_st_viewer {
+	uint8_t		*key;			/* 32 bytes, secret memory */
+	struct fv_arena	 arena;			/* the plaintexts */
+	struct fv_leaf	 fields[FV_OP_FIELDS_MAX];
+};
+/* Reads the live record rid as a view (fv_state_view) whose memory is
+ * vw's arena.  Safe on any thread with its own read txn while the store's
+ * thread waits (it uses the store's keys).  0, FV_ENOTFOUND, FV_EDELETED,
+ * FV_ECORRUPT or FV_ENOMEM. */
+int	fv_st_view_live(struct fv_store *, MDB_txn *, const uint8_t *,
+	    struct fv_st_viewer *, struct fv_state *);
+/* The same for a record of one op (its index entry says so): the op
+ * alone, at ref, opened with the key in slot.  FV_ECORRUPT if it is not
+ * there or not that record's. */
+int	fv_st_view_op(struct fv_store *, MDB_txn *, const uint8_t *, uint32_t,
+	    const uint8_t *, struct fv_st_viewer *, struct fv_state *);
 int	fv_st_poison(struct fv_store *, int);
 void	fv_st_op_header(struct fv_store *, struct fv_op *, int, int,
 	    const uint8_t *);
@@ -139,6 +156,10 @@ int	fv_st_relog(struct fv_store *, const struct fv_state *,
 int	fv_st_read_begin(struct fv_store *, MDB_txn **);
 void	fv_st_read_end(struct fv_store *, MDB_txn *);
 void	fv_st_drop_mapped(struct fv_store *, uint64_t);
+/* Finds LMDB's map (on the store's thread); unmaps its pages (on any
+ * thread: they are the file's, and come back on the next read). */
+void	fv_st_find_map(struct fv_store *);
+void	fv_st_unmap(const struct fv_store *);
 void	fv_st_device_name(struct fv_store *, MDB_txn *, const uint8_t *,
 	    char *, size_t);
 json_t	*fv_st_record_json(struct fv_store *, MDB_txn *,

@@ -202,31 +202,56 @@ text_matches(const struct fv_state *st, const char *q, size_t qlen)
 	return m;
 }
 
+#define SCAN_CACHE	32		/* device names a scan remembers */
+
 struct fv_store_scan {
 	uint8_t		*rids;		/* the matching ids, as selected */
 	uint8_t		*hit;		/* matched by name or location */
 	size_t		 n, at;
 	char		*q;		/* folded query, or NULL */
 	size_t		 qlen;
-	size_t		 since_drop;	/* records read since pages dropped */
+	struct fv_st_viewer *vw[FV_PAR_WORKERS];
+	struct fv_arena	 pool;		/* spare chunks for the viewers */
+	struct {
+		uint8_t	 id[FV_ID_BYTES];
+		char	 name[FV_NAME_MAX + 1];
+	}		 dev[SCAN_CACHE];
+	size_t		 ndev;
 };
 
-/* Records a scan reads between unmappings of the file pages: each read
+/* Records a reader reads between unmappings of the file pages: each read
  * may map 64 KiB (the kernel's fault-around), so 64 reads hold at most
- * 4 MiB.  It costs speed: docs/benchmarks.md, bench/export. */
+ * 4 MiB a reader.  It costs speed: docs/benchmarks.md, bench/export. */
 #define SCAN_DROP_EVERY	64
+#define SCAN_SPARES	32		/* chunks of 256 KiB kept for reuse */
+
+static void
+viewer_free(struct fv_st_viewer *vw)
+{
+	if (vw != NULL) {
+		fv_secmem_free(vw->key);
+		fv_arena_free(&vw->arena);
+		free(vw);
+	}
+}
 
 void
 fv_store_scan_free(struct fv_store_scan *sc)
 {
+	int w;
+
 	if (sc == NULL)
 		return;
 	if (sc->q != NULL) {
 		sodium_memzero(sc->q, sc->qlen);
 		free(sc->q);
 	}
+	for (w = 0; w < FV_PAR_WORKERS; w++)
+		viewer_free(sc->vw[w]);
+	fv_arena_free(&sc->pool);
 	free(sc->rids);
 	free(sc->hit);
+	sodium_memzero(sc->dev, sizeof(sc->dev));
 	free(sc);
 }
 
@@ -237,7 +262,7 @@ fv_store_scan_new(struct fv_store *s, const struct fv_filter *f,
 	const struct fv_ientry **v = NULL;
 	struct fv_store_scan *sc;
 	size_t i;
-	int rc;
+	int rc, w;
 
 	*out = NULL;
 	if (s->keys == NULL)
@@ -252,6 +277,10 @@ fv_store_scan_new(struct fv_store *s, const struct fv_filter *f,
 	if ((sc->rids = malloc(sc->n * FV_ID_BYTES + 1)) == NULL ||
 	    (sc->hit = malloc(sc->n + 1)) == NULL)
 		goto fail;
+	for (w = 0; w < FV_PAR_WORKERS; w++)
+		if ((sc->vw[w] = calloc(1, sizeof(*sc->vw[w]))) == NULL ||
+		    (sc->vw[w]->key = fv_secmem_alloc(FV_KEY_BYTES)) == NULL)
+			goto fail;
 	for (i = 0; i < sc->n; i++) {
 		const struct fv_ientry *e = v[i];
 
@@ -271,49 +300,235 @@ fail:
 	return rc;
 }
 
-int
-fv_store_scan_next(struct fv_store *s, struct fv_store_scan *sc, size_t max,
-    json_t *arr, int *done)
+/* One fv_store_scan_read: the candidates [base, base + n) of the scan. */
+struct scanrun {
+	struct fv_store		*s;
+	struct fv_store_scan	*sc;
+	MDB_txn			*txn;	/* the store's write txn, or NULL */
+	struct fv_scan_rec	*rec;
+	uint8_t			*keep;
+	struct plan {			/* from the index, as the read begins */
+		uint32_t	 slot;
+		uint8_t		 state;
+		uint8_t		 opref[FV_OPREF_BYTES];
+	}			*plan;
+	size_t			 base;
+	int			 rc[FV_PAR_WORKERS];
+};
+
+enum { P_STATE, P_OP, P_GONE };	/* plan: read the state, the op, nothing */
+
+/* Reads candidates [lo, hi) on one core, in a read txn of its own. */
+static void
+read_range(void *arg, size_t lo, size_t hi, int w)
 {
-	struct fv_state st;
-	MDB_txn *txn;
-	json_t *j;
-	size_t got = 0;
-	int rc;
+	struct scanrun *r = arg;
+	struct fv_store *s = r->s;
+	struct fv_store_scan *sc = r->sc;
+	MDB_txn *txn = r->txn;
+	size_t i, since = 0;
+	int rc = 0;
 
-	if ((rc = fv_st_read_begin(s, &txn)) != 0)
-		return rc;
-	for (; sc->at < sc->n && got < max; sc->at++) {
-		const uint8_t *rid = sc->rids + sc->at * FV_ID_BYTES;
+	if (txn == NULL && (rc = fv_mdb_err(mdb_txn_begin(s->env, NULL,
+	    MDB_RDONLY, &txn))) != 0) {
+		r->rc[w] = rc;
+		return;
+	}
+	for (i = lo; i < hi && rc == 0; i++) {
+		struct fv_scan_rec *sr = &r->rec[i];
+		size_t at = r->base + i;
 
-		rc = fv_st_load_live(s, txn, rid, 0, &st);
+		memcpy(sr->rid, sc->rids + at * FV_ID_BYTES, FV_ID_BYTES);
+		switch (r->plan != NULL ? r->plan[i].state : P_STATE) {
+		case P_GONE:
+			continue;
+		case P_OP:
+			/* its op alone; the state is the authority if that
+			 * fails */
+			if (fv_st_view_op(s, txn, sr->rid, r->plan[i].slot,
+			    r->plan[i].opref, sc->vw[w], &sr->st) == 0) {
+				rc = 0;
+				break;
+			}
+			/* FALLTHROUGH */
+		default:
+			rc = fv_st_view_live(s, txn, sr->rid, sc->vw[w],
+			    &sr->st);
+		}
 		if (rc == FV_ENOTFOUND || rc == FV_EDELETED) {
 			rc = 0;		/* gone since the scan began */
 			continue;
 		}
-		if (rc != 0)
-			break;
+		if (rc == 0)
+			r->keep[i] = sc->hit[at] || text_matches(&sr->st,
+			    sc->q, sc->qlen);
 		/* records sit at random pages (keys are keyed hashes), and
 		 * each fault maps the pages around it too: unmap often */
-		if (++sc->since_drop >= SCAN_DROP_EVERY && txn != s->txn) {
-			fv_st_drop_mapped(s, FV_DROP_EVERY);
-			sc->since_drop = 0;
+		if (++since >= SCAN_DROP_EVERY && r->txn == NULL) {
+			fv_st_unmap(s);
+			since = 0;
 		}
-		if (sc->hit[sc->at] || text_matches(&st, sc->q, sc->qlen)) {
-			if ((j = fv_st_record_json(s, txn, &st, rid)) == NULL ||
-			    json_array_append_new(arr, j) != 0) {
-				fv_state_free(&st);
+	}
+	if (r->txn == NULL)
+		mdb_txn_abort(txn);
+	r->rc[w] = rc;
+}
+
+/* The name of a record's author, remembered for the rest of the scan. */
+static const char *
+scan_device(struct fv_store *s, struct fv_store_scan *sc, MDB_txn *txn,
+    const uint8_t *id)
+{
+	size_t i;
+
+	for (i = 0; i < sc->ndev; i++)
+		if (memcmp(sc->dev[i].id, id, FV_ID_BYTES) == 0)
+			return sc->dev[i].name;
+	i = sc->ndev < SCAN_CACHE ? sc->ndev++ : SCAN_CACHE - 1;
+	memcpy(sc->dev[i].id, id, FV_ID_BYTES);
+	fv_st_device_name(s, txn, id, sc->dev[i].name, sizeof(sc->dev[i].name));
+	return sc->dev[i].name;
+}
+
+void
+fv_store_scan_recycle(struct fv_store_scan *sc, struct fv_scan_batch *b)
+{
+	int w;
+
+	if (b == NULL)
+		return;
+	for (w = 0; w < FV_PAR_WORKERS; w++)
+		fv_arena_recycle(&sc->pool, &b->arena[w], SCAN_SPARES);
+	fv_scan_batch_free(b);
+}
+
+void
+fv_scan_batch_free(struct fv_scan_batch *b)
+{
+	int w;
+
+	if (b == NULL)
+		return;
+	for (w = 0; w < FV_PAR_WORKERS; w++)
+		fv_arena_free(&b->arena[w]);
+	if (b->rec != NULL)
+		sodium_memzero(b->rec, b->n * sizeof(*b->rec));
+	free(b->rec);
+	free(b);
+}
+
+int
+fv_store_scan_read(struct fv_store *s, struct fv_store_scan *sc, size_t max,
+    struct fv_scan_batch **out, int *done)
+{
+	struct scanrun r;
+	struct fv_scan_batch *b;
+	MDB_txn *txn;
+	size_t i, k = sc->n - sc->at < max ? sc->n - sc->at : max;
+	int rc, w;
+
+	*out = NULL;
+	*done = sc->at == sc->n;
+	if (s->keys == NULL)
+		return FV_ELOCKED;
+	r.keep = NULL;
+	r.plan = NULL;
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->rec = calloc(k + 1, sizeof(*b->rec))) == NULL ||
+	    (r.keep = calloc(k + 1, 1)) == NULL ||
+	    (s->txn == NULL && (r.plan = calloc(k + 1,
+	    sizeof(*r.plan))) == NULL)) {
+		if (b != NULL)
+			free(b->rec);
+		free(b);
+		free(r.keep);
+		return FV_ENOMEM;
+	}
+	/* the index is the committed state the reads will see */
+	for (i = 0; r.plan != NULL && i < k; i++) {
+		const struct fv_ientry *e = fv_index_get(s->idx,
+		    sc->rids + (sc->at + i) * FV_ID_BYTES);
+
+		if (e == NULL)
+			r.plan[i].state = P_GONE;
+		else if (e->single) {
+			r.plan[i].state = P_OP;
+			r.plan[i].slot = e->slot;
+			memcpy(r.plan[i].opref, e->opref, FV_OPREF_BYTES);
+		}
+	}
+	r.s = s;
+	r.sc = sc;
+	r.txn = s->txn;		/* inside a write: see its changes */
+	r.rec = b->rec;
+	r.base = sc->at;
+	memset(r.rc, 0, sizeof(r.rc));
+	fv_st_find_map(s);
+	for (w = 0; w < FV_PAR_WORKERS; w++)
+		fv_arena_lend(&sc->vw[w]->arena, &sc->pool,
+		    (sc->pool.nspare + 1) / 2);
+	if (r.txn != NULL)
+		read_range(&r, 0, k, 0);
+	else
+		fv_par_run(k, read_range, &r);
+	for (w = 0; w < FV_PAR_WORKERS; w++) {
+		struct fv_arena *a = &sc->vw[w]->arena;
+
+		fv_arena_lend(&sc->pool, a, a->nspare);
+		b->arena[w] = *a;		/* the batch's now */
+		memset(a, 0, sizeof(*a));
+	}
+	rc = r.rc[0] != 0 ? r.rc[0] : r.rc[1];
+	if (rc == 0)
+		rc = fv_st_read_begin(s, &txn);
+	if (rc == 0) {
+		for (i = 0; i < k; i++) {
+			if (!r.keep[i])
+				continue;
+			const char *nm = scan_device(s, sc, txn,
+			    b->rec[i].st.created_by);
+			char *cp = fv_arena_alloc(&b->arena[0], strlen(nm) + 1);
+
+			if (cp == NULL) {
 				rc = FV_ENOMEM;
 				break;
 			}
-			got++;
+			b->rec[b->n] = b->rec[i];
+			b->rec[b->n++].created_by = strcpy(cp, nm);
 		}
-		fv_state_free(&st);
+		fv_st_read_end(s, txn);
 	}
-	fv_st_read_end(s, txn);
-	/* a long scan reads the whole file: leave its pages to the cache,
-	 * not to this process's memory */
+	free(r.keep);
+	free(r.plan);
+	if (rc != 0) {
+		fv_scan_batch_free(b);
+		return rc;
+	}
+	sc->at += k;
 	*done = sc->at == sc->n;
+	*out = b;
+	return 0;
+}
+
+int
+fv_store_scan_next(struct fv_store *s, struct fv_store_scan *sc, size_t max,
+    json_t *arr, int *done)
+{
+	struct fv_scan_batch *b;
+	json_t *j;
+	size_t i;
+	int rc;
+
+	if ((rc = fv_store_scan_read(s, sc, max, &b, done)) != 0)
+		return rc;
+	for (i = 0; i < b->n && rc == 0; i++) {
+		const struct fv_scan_rec *sr = &b->rec[i];
+
+		if ((j = fv_state_to_json(&sr->st, sr->rid,
+		    sr->created_by)) == NULL || json_array_append_new(arr, j))
+			rc = FV_ENOMEM;
+	}
+	fv_store_scan_recycle(sc, b);
 	return rc;
 }
 
@@ -337,7 +552,7 @@ fv_store_list(struct fv_store *s, const struct fv_filter *f,
 	if ((arr = json_array()) == NULL)
 		rc = FV_ENOMEM;
 	while (rc == 0 && !done)
-		rc = fv_store_scan_next(s, sc, SIZE_MAX, arr, &done);
+		rc = fv_store_scan_next(s, sc, 512, arr, &done);
 	fv_store_scan_free(sc);
 	if (rc != 0) {
 		json_decref(arr);

@@ -44,24 +44,67 @@ fv_st_tag_of(const struct fv_store *s, const uint8_t *rid, uint8_t tag[TAG_BYTES
 	crypto_generichash(tag, TAG_BYTES, rid, FV_ID_BYTES, K_TAG(s), 32);
 }
 
+/* The associated data that binds each sealed value to its place: a
+ * wrapped record key to its slot and tag, an op to its LMDB key, class and
+ * tag, a state to its tag and class. */
+#define KEY_AD_BYTES	(1 + 4 + TAG_BYTES)
+#define OP_AD_BYTES	(2 + OPKEY_BYTES + 1 + TAG_BYTES)
+#define REC_AD_BYTES	(3 + TAG_BYTES + 1)
+
+static void
+key_ad(uint8_t ad[KEY_AD_BYTES], uint32_t slot, const uint8_t *tag)
+{
+	ad[0] = 'k';
+	fv_put_u32(ad + 1, slot);
+	memcpy(ad + 5, tag, TAG_BYTES);
+}
+
+static void
+op_ad(uint8_t ad[OP_AD_BYTES], const uint8_t *ref, int class,
+    const uint8_t *tag)
+{
+	memcpy(ad, "op", 2);
+	memcpy(ad + 2, ref, OPKEY_BYTES);
+	ad[2 + OPKEY_BYTES] = (uint8_t)class;
+	memcpy(ad + 3 + OPKEY_BYTES, tag, TAG_BYTES);
+}
+
+static void
+rec_ad(uint8_t ad[REC_AD_BYTES], const uint8_t *tag, int class)
+{
+	memcpy(ad, "rec", 3);
+	memcpy(ad + 3, tag, TAG_BYTES);
+	ad[3 + TAG_BYTES] = (uint8_t)class;
+}
+
+/* Unwraps the key of the record with this tag, kept in this slot of the
+ * record key file, into key (32 bytes of secret memory).  Thread-safe. */
+static int
+rkey_open(struct fv_store *s, uint32_t slot, const uint8_t *tag,
+    uint8_t *key)
+{
+	uint8_t wrapped[FV_SLOT_BYTES], ad[KEY_AD_BYTES];
+	int rc;
+
+	key_ad(ad, slot, tag);
+	if ((rc = fv_keyfile_read(s->kf, slot, wrapped)) != 0)
+		return rc;
+	if (fv_open_key(K_MK(s), ad, sizeof(ad), wrapped, FV_SLOT_BYTES,
+	    key) != 0)
+		return FV_ECORRUPT;
+	return 0;
+}
+
 /* Loads the key of the record with this tag, kept in this slot of the
  * record key file, into K_REC (and its slot into cur_slot). */
 int
 fv_st_rkey_load(struct fv_store *s, uint32_t slot, const uint8_t *tag)
 {
-	uint8_t wrapped[FV_SLOT_BYTES], ad[1 + 4 + TAG_BYTES];
 	int rc;
 
-	ad[0] = 'k';
-	fv_put_u32(ad + 1, slot);
-	memcpy(ad + 5, tag, TAG_BYTES);
-	if ((rc = fv_keyfile_read(s->kf, slot, wrapped)) != 0)
-		return rc;
-	if (fv_open_key(K_MK(s), ad, sizeof(ad), wrapped, FV_SLOT_BYTES,
-	    K_REC(s)) != 0)
-		return FV_ECORRUPT;
-	s->cur_slot = slot;
-	return 0;
+	if ((rc = rkey_open(s, slot, tag, K_REC(s))) == 0)
+		s->cur_slot = slot;
+	return rc;
 }
 
 /* Wraps a record key for its slot: the AD ties it to slot and tag. */
@@ -69,11 +112,9 @@ void
 fv_st_wrap_key(const uint8_t *mk, uint32_t slot, const uint8_t *tag,
     const uint8_t *key, uint8_t wrapped[FV_SLOT_BYTES])
 {
-	uint8_t ad[1 + 4 + TAG_BYTES];
+	uint8_t ad[KEY_AD_BYTES];
 
-	ad[0] = 'k';
-	fv_put_u32(ad + 1, slot);
-	memcpy(ad + 5, tag, TAG_BYTES);
+	key_ad(ad, slot, tag);
 	fv_seal_key(mk, ad, sizeof(ad), key, 32, wrapped);
 }
 
@@ -112,16 +153,14 @@ int
 fv_st_seal_op(const uint8_t *sk, const uint8_t *key, const struct fv_op *op,
     int class, const uint8_t *tag, struct fv_buf *tmp, struct fv_buf *out)
 {
-	uint8_t ad[2 + OPKEY_BYTES + 1 + TAG_BYTES];
+	uint8_t ad[OP_AD_BYTES], ref[OPKEY_BYTES];
 	int rc;
 
 	tmp->len = out->len = 0;
 	if ((rc = fv_op_sign(op, sk, tmp)) != 0)
 		return rc;
-	memcpy(ad, "op", 2);
-	fv_st_opkey(ad + 2, op->author, op->seq);
-	ad[2 + OPKEY_BYTES] = (uint8_t)class;
-	memcpy(ad + 3 + OPKEY_BYTES, tag, TAG_BYTES);
+	fv_st_opkey(ref, op->author, op->seq);
+	op_ad(ad, ref, class, tag);
 	fv_buf_u8(out, (uint8_t)class);
 	fv_buf_put(out, tag, TAG_BYTES);
 	if (fv_seal(key, ad, sizeof(ad), tmp->p, tmp->len, out) != 0 ||
@@ -139,7 +178,7 @@ fv_st_seal_state(const uint8_t *key, const uint8_t *tag, const uint8_t *rid,
     const struct fv_state *st, int class, uint32_t slot, struct fv_buf *tmp,
     struct fv_buf *out)
 {
-	uint8_t ad[3 + TAG_BYTES + 1];
+	uint8_t ad[REC_AD_BYTES];
 	int rc;
 
 	tmp->len = out->len = 0;
@@ -154,9 +193,7 @@ fv_st_seal_state(const uint8_t *key, const uint8_t *tag, const uint8_t *rid,
 		rc = fv_state_encode(st, tmp);
 	if (rc != 0)
 		return rc;
-	memcpy(ad, "rec", 3);
-	memcpy(ad + 3, tag, TAG_BYTES);
-	ad[3 + TAG_BYTES] = (uint8_t)class;
+	rec_ad(ad, tag, class);
 	fv_buf_u8(out, (uint8_t)class);
 	if (class == CLASS_RECORD)
 		fv_buf_u32(out, slot);
@@ -191,14 +228,12 @@ int
 fv_st_put_signed(struct fv_store *s, const uint8_t *op, size_t len,
     const struct fv_op *hdr, int class, const uint8_t *tag)
 {
-	uint8_t ad[2 + OPKEY_BYTES + 1 + TAG_BYTES];
-	MDB_val kv = { OPKEY_BYTES, ad + 2 }, v;
+	uint8_t ad[OP_AD_BYTES], ref[OPKEY_BYTES];
+	MDB_val kv = { OPKEY_BYTES, ref }, v;
 	int rc;
 
-	memcpy(ad, "op", 2);
-	fv_st_opkey(ad + 2, hdr->author, hdr->seq);
-	ad[2 + OPKEY_BYTES] = (uint8_t)class;
-	memcpy(ad + 3 + OPKEY_BYTES, tag, TAG_BYTES);
+	fv_st_opkey(ref, hdr->author, hdr->seq);
+	op_ad(ad, ref, class, tag);
 	s->b2.len = 0;
 	fv_buf_u8(&s->b2, (uint8_t)class);
 	fv_buf_put(&s->b2, tag, TAG_BYTES);
@@ -235,7 +270,7 @@ int
 fv_st_load_op(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
     const uint8_t *tag, struct fv_buf *pt, struct fv_op *op)
 {
-	uint8_t ad[2 + OPKEY_BYTES + 1 + TAG_BYTES];
+	uint8_t ad[OP_AD_BYTES];
 	MDB_val k = { OPKEY_BYTES, (void *)ref }, v;
 	int rc, c;
 
@@ -245,10 +280,7 @@ fv_st_load_op(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
 	    memcmp((const uint8_t *)v.mv_data + 1, tag, TAG_BYTES) != 0)
 		return FV_ECORRUPT;
 	c = ((const uint8_t *)v.mv_data)[0];
-	memcpy(ad, "op", 2);
-	memcpy(ad + 2, ref, OPKEY_BYTES);
-	ad[2 + OPKEY_BYTES] = (uint8_t)c;
-	memcpy(ad + 3 + OPKEY_BYTES, tag, TAG_BYTES);
+	op_ad(ad, ref, c, tag);
 	pt->len = 0;
 	if (fv_open(c == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad, sizeof(ad),
 	    (const uint8_t *)v.mv_data + 1 + TAG_BYTES,
@@ -296,7 +328,7 @@ int
 fv_st_load_tag(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
     uint8_t rid[FV_ID_BYTES], struct fv_state *st, int *class)
 {
-	uint8_t ad[3 + TAG_BYTES + 1];
+	uint8_t ad[REC_AD_BYTES];
 	struct fv_buf pt = { 0 };
 	MDB_val k = { TAG_BYTES, (void *)tag }, v;
 	size_t off;
@@ -317,9 +349,7 @@ fv_st_load_tag(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
 	if (*class == CLASS_RECORD && (rc = fv_st_rkey_load(s,
 	    fv_get_u32((const uint8_t *)v.mv_data + 1), tag)) != 0)
 		return rc;
-	memcpy(ad, "rec", 3);
-	memcpy(ad + 3, tag, TAG_BYTES);
-	ad[3 + TAG_BYTES] = (uint8_t)*class;
+	rec_ad(ad, tag, *class);
 	rc = fv_open(*class == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
 	    sizeof(ad), (const uint8_t *)v.mv_data + off, v.mv_size - off, &pt);
 	if (rc == 0 && pt.len < FV_ID_BYTES)
@@ -355,6 +385,129 @@ fv_st_load_live(struct fv_store *s, MDB_txn *txn, const uint8_t *rid, int t,
 	if (rc != 0)
 		fv_state_free(st);
 	return rc;
+}
+
+/* Opens the sealed value at c (clen bytes) into a block of the arena. */
+static int
+open_into(const uint8_t *key, const uint8_t *ad, size_t adlen,
+    const uint8_t *c, size_t clen, struct fv_arena *a, const uint8_t **pt,
+    size_t *ptlen)
+{
+	uint8_t *p;
+
+	if (clen < FV_SEAL_OVERHEAD)
+		return FV_ECORRUPT;
+	*ptlen = clen - FV_SEAL_OVERHEAD;
+	if ((p = fv_arena_alloc(a, *ptlen + 1)) == NULL)
+		return FV_ENOMEM;
+	*pt = p;
+	return fv_open_to(key, ad, adlen, c, clen, p) == 0 ? 0 : FV_ECORRUPT;
+}
+
+int
+fv_st_view_live(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
+    struct fv_st_viewer *vw, struct fv_state *st)
+{
+	uint8_t tag[TAG_BYTES], ad[OP_AD_BYTES];
+	MDB_val k = { TAG_BYTES, tag }, v;
+	const uint8_t *pt, *val;
+	struct fv_op op;
+	size_t len;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	fv_st_tag_of(s, rid, tag);
+	if ((rc = mdb_get(txn, s->db_recs, &k, &v)) != 0)
+		return fv_mdb_err(rc);
+	val = v.mv_data;
+	if (v.mv_size < 1)
+		return FV_ECORRUPT;
+	if (val[0] == CLASS_PURGED)
+		return FV_ENOTFOUND;
+	if (val[0] != CLASS_RECORD)
+		return FV_EDELETED;
+	if (v.mv_size < 5)
+		return FV_ECORRUPT;
+	if ((rc = rkey_open(s, fv_get_u32(val + 1), tag, vw->key)) != 0)
+		return rc;
+	rec_ad(ad, tag, CLASS_RECORD);
+	if ((rc = open_into(vw->key, ad, REC_AD_BYTES, val + 5, v.mv_size - 5,
+	    &vw->arena, &pt, &len)) != 0)
+		return rc;
+	if (len < FV_ID_BYTES || memcmp(pt, rid, FV_ID_BYTES) != 0 ||
+	    fv_state_view(pt + FV_ID_BYTES, len - FV_ID_BYTES, st,
+	    &vw->arena) != 0)
+		return FV_ECORRUPT;
+	if (st->flags & FV_ST_DELETED)
+		return FV_EDELETED;
+	if (!(st->flags & FV_ST_FROMOP))
+		return 0;
+	/* stored compactly: the leaves are those of its only op */
+	k.mv_size = OPKEY_BYTES;
+	k.mv_data = st->oprefs;
+	if (st->nops != 1 || mdb_get(txn, s->db_ops, &k, &v) != 0 ||
+	    v.mv_size < 1 + TAG_BYTES ||
+	    ((const uint8_t *)v.mv_data)[0] != CLASS_RECORD ||
+	    memcmp((const uint8_t *)v.mv_data + 1, tag, TAG_BYTES) != 0)
+		return FV_ECORRUPT;
+	op_ad(ad, st->oprefs, CLASS_RECORD, tag);
+	if ((rc = open_into(vw->key, ad, OP_AD_BYTES, (const uint8_t *)
+	    v.mv_data + 1 + TAG_BYTES, v.mv_size - 1 - TAG_BYTES, &vw->arena,
+	    &pt, &len)) != 0)
+		return rc;
+	if (fv_op_decode_in(pt, len, &op, vw->fields) != 0 ||
+	    op.kind != FV_OP_PUT)
+		return FV_ECORRUPT;
+	if ((st->leaves.v = fv_arena_alloc(&vw->arena, op.nfields *
+	    sizeof(*op.fields))) == NULL)
+		return FV_ENOMEM;
+	memcpy(st->leaves.v, op.fields, op.nfields * sizeof(*op.fields));
+	st->leaves.n = st->leaves.cap = op.nfields;
+	st->flags &= (uint8_t)~FV_ST_FROMOP;
+	return 0;
+}
+
+int
+fv_st_view_op(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
+    uint32_t slot, const uint8_t *ref, struct fv_st_viewer *vw,
+    struct fv_state *st)
+{
+	uint8_t tag[TAG_BYTES], ad[OP_AD_BYTES];
+	MDB_val k = { OPKEY_BYTES, (void *)ref }, v;
+	const uint8_t *pt;
+	struct fv_op op;
+	size_t len;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	fv_st_tag_of(s, rid, tag);
+	if (mdb_get(txn, s->db_ops, &k, &v) != 0 ||
+	    v.mv_size < 1 + TAG_BYTES ||
+	    ((const uint8_t *)v.mv_data)[0] != CLASS_RECORD ||
+	    memcmp((const uint8_t *)v.mv_data + 1, tag, TAG_BYTES) != 0 ||
+	    rkey_open(s, slot, tag, vw->key) != 0)
+		return FV_ECORRUPT;
+	op_ad(ad, ref, CLASS_RECORD, tag);
+	if ((rc = open_into(vw->key, ad, OP_AD_BYTES, (const uint8_t *)
+	    v.mv_data + 1 + TAG_BYTES, v.mv_size - 1 - TAG_BYTES, &vw->arena,
+	    &pt, &len)) != 0)
+		return rc;
+	if (fv_op_decode_in(pt, len, &op, vw->fields) != 0 ||
+	    op.kind != FV_OP_PUT || memcmp(op.rid, rid, FV_ID_BYTES) != 0)
+		return FV_ECORRUPT;
+	/* the state of a record of one op (fv_state_apply on nothing) */
+	if ((st->leaves.v = fv_arena_alloc(&vw->arena, op.nfields *
+	    sizeof(*op.fields) + FV_OPREF_BYTES)) == NULL)
+		return FV_ENOMEM;
+	memcpy(st->leaves.v, op.fields, op.nfields * sizeof(*op.fields));
+	st->leaves.n = st->leaves.cap = op.nfields;
+	st->oprefs = (uint8_t *)(st->leaves.v + op.nfields);
+	memcpy(st->oprefs, ref, FV_OPREF_BYTES);
+	st->nops = 1;
+	st->rtype = op.rtype;
+	st->created_hlc = st->updated_hlc = op.hlc;
+	memcpy(st->created_by, op.author, FV_ID_BYTES);
+	return 0;
 }
 
 /* HQ numbers every op it stores, in order of arrival: the down stream of

@@ -114,7 +114,7 @@ fv_st_save_live(struct fv_store *s, const uint8_t *tag, const uint8_t *rid,
 
 	if ((rc = fv_st_put_state(s, tag, rid, st, CLASS_RECORD)) != 0)
 		return rc;
-	if ((rc = fv_index_make(st, rid, &e)) != 0)
+	if ((rc = fv_index_make(st, rid, s->cur_slot, &e)) != 0)
 		return rc;
 	return fv_st_pend_push(s, rid, e);
 }
@@ -207,36 +207,47 @@ fv_store_create(struct fv_store *s, enum fv_rtype t, const json_t *body,
 void
 fv_st_drop_mapped(struct fv_store *s, uint64_t wrote)
 {
+	s->since_drop += wrote;
+	if (s->since_drop < FV_DROP_EVERY)
+		return;
+	s->since_drop = 0;
+	fv_st_find_map(s);
+	fv_st_unmap(s);
+}
+
+void
+fv_st_find_map(struct fv_store *s)
+{
 	char line[PATH_MAX + 128], want[PATH_MAX + 16];
 	unsigned long lo, hi;
 	FILE *f;
 	int off;
 
-	s->since_drop += wrote;
-	if (s->since_drop < FV_DROP_EVERY)
+	if (s->map_len == s->mapsize)
 		return;
-	s->since_drop = 0;
-	if (s->map_len != s->mapsize) {
-		/* LMDB does not say where its map is (me_mapaddr is set only
-		 * for MDB_FIXEDMAP): find it by name, once per map size */
-		s->map_lo = NULL;
-		s->map_len = 0;
-		snprintf(want, sizeof(want), "%s/data.mdb", s->dir);
-		if ((f = fopen("/proc/self/maps", "re")) == NULL)
-			return;
-		while (fgets(line, sizeof(line), f) != NULL) {
-			line[strcspn(line, "\n")] = '\0';
-			if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi,
-			    &off) >= 2 && strcmp(line + off, want) == 0) {
-				s->map_lo = (void *)lo;
-				s->map_len = hi - lo;
-			}
+	/* LMDB does not say where its map is (me_mapaddr is set only for
+	 * MDB_FIXEDMAP): find it by name, once per map size */
+	s->map_lo = NULL;
+	s->map_len = 0;
+	snprintf(want, sizeof(want), "%s/data.mdb", s->dir);
+	if ((f = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi,
+		    &off) >= 2 && strcmp(line + off, want) == 0) {
+			s->map_lo = (void *)lo;
+			s->map_len = hi - lo;
 		}
-		fclose(f);
-		if (s->map_len != s->mapsize)
-			return;
 	}
-	madvise(s->map_lo, s->map_len, MADV_DONTNEED);
+	fclose(f);
+}
+
+void
+fv_st_unmap(const struct fv_store *s)
+{
+	if (s->map_len == s->mapsize && s->map_lo != NULL)
+		madvise(s->map_lo, s->map_len, MADV_DONTNEED);
 }
 
 /* One record of a bulk create, prepared off the transaction. */
@@ -292,7 +303,8 @@ prep_range(void *arg, size_t lo, size_t hi, int w)
 		    &m->tmp[w], &p->opv)) == 0 &&
 		    (p->rc = fv_st_seal_state(key, p->tag, p->op.rid, &st,
 		    CLASS_RECORD, p->slot, &m->tmp[w], &p->stv)) == 0)
-			p->rc = fv_index_make(&st, p->op.rid, &p->ie);
+			p->rc = fv_index_make(&st, p->op.rid, p->slot,
+			    &p->ie);
 		p->op.fields = NULL;
 	}
 	sodium_memzero(key, 32);

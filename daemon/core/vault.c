@@ -107,16 +107,25 @@ int
 fv_open(const uint8_t *key, const void *ad, size_t adlen, const uint8_t *c,
     size_t clen, struct fv_buf *out)
 {
-	unsigned long long mlen;
+	int rc;
 
 	if (clen < NONCE + ABYTES)
 		return FV_ECRYPTO;
 	if (fv_buf_reserve(out, clen - NONCE - ABYTES) != 0)
 		return FV_ENOMEM;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out->p + out->len,
-	    &mlen, NULL, c + NONCE, clen - NONCE, ad, adlen, c, key) != 0)
+	if ((rc = fv_open_to(key, ad, adlen, c, clen, out->p + out->len)) == 0)
+		out->len += clen - NONCE - ABYTES;
+	return rc;
+}
+
+int
+fv_open_to(const uint8_t *key, const void *ad, size_t adlen,
+    const uint8_t *c, size_t clen, uint8_t *out)
+{
+	if (clen < NONCE + ABYTES ||
+	    crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL,
+	    c + NONCE, clen - NONCE, ad, adlen, c, key) != 0)
 		return FV_ECRYPTO;
-	out->len += (size_t)mlen;
 	return 0;
 }
 

@@ -56,6 +56,9 @@ int	fv_seal(const uint8_t *key, const void *ad, size_t adlen,
  * FV_ECRYPTO (wrong key, moved or tampered) or FV_ENOMEM. */
 int	fv_open(const uint8_t *key, const void *ad, size_t adlen,
 	    const uint8_t *c, size_t clen, struct fv_buf *out);
+/* The same into out, which has room for clen - FV_SEAL_OVERHEAD bytes. */
+int	fv_open_to(const uint8_t *key, const void *ad, size_t adlen,
+	    const uint8_t *c, size_t clen, uint8_t *out);
 /* The same for a fixed-size secret: m and out are secret memory. */
 int	fv_seal_key(const uint8_t *key, const void *ad, size_t adlen,
 	    const uint8_t *m, size_t mlen, uint8_t *out /* mlen+OVERHEAD */);

@@ -341,7 +341,8 @@ send_run(struct fvp_job *j)
 	v = calloc(n + 1, sizeof(*v));
 	c->rc = r != NULL && v != NULL ? 0 : -1;
 	for (i = 0; i < n && c->rc == 0; i++) {
-		c->rc = fv_sdk_record_wrap(&r[i], json_array_get(c->recs, i));
+		c->rc = fv_sdk_record_from_json(&r[i], json_array_get(c->recs,
+		    i));
 		v[i] = &r[i];
 	}
 	if (c->rc == 0)
@@ -353,7 +354,7 @@ send_run(struct fvp_job *j)
 		c->rc = fv_exchange_refuse(&c->x, "the package would be larger "
 		    "than %d bytes: send fewer appeals at once", PKG_MAX);
 	for (i = 0; r != NULL && i < n; i++)
-		fv_sdk_record_release(&r[i]);
+		fv_sdk_record_free(&r[i]);
 	free(r);
 	free(v);
 	fvp_unref(p);
@@ -675,8 +676,7 @@ fvp_exchange_send(struct fvd *d, struct evhttp_request *req)
 			    fv_strerror(rc));
 			goto out;
 		}
-		fv_sdk_redact(rec);
-		json_array_append_new(c->recs, rec);
+		json_array_append_new(c->recs, rec);	/* redacted when set */
 	}
 	if ((rc = xchg_setup(d, c, req)) != 0) {
 		fv_api_error(req, fv_api_status(rc), NULL, "exchange: %s",

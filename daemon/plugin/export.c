@@ -2,9 +2,10 @@
  * export.c - fieldvault export: GET /v1/export streams what an exporter
  * plugin makes of the records.
  *
- * The loop reads the records a batch at a time (fv_store_scan), the
- * plugin thread turns each batch into bytes, the loop sends them as one
- * HTTP chunk.  At most EXPORT_WINDOW batches are at the thread and a new
+ * The loop reads the records a batch at a time (fv_store_scan_read,
+ * which decrypts on both cores), the plugin thread makes each record's
+ * leaves an fv_record (no JSON tree is built) and turns the batch into
+ * bytes, the loop sends them as one HTTP chunk.  At most EXPORT_WINDOW batches are at the thread and a new
  * one is read only while less than EXPORT_QUEUED bytes wait in the
  * connection: memory stays flat whatever the number of records, and a slow
  * reader slows the export instead of filling memory.  A run that fails
@@ -62,6 +63,12 @@ struct xport {
 	struct fv_host		*plug;
 	void			*run;
 	struct fv_export	 x;
+	struct fv_record	 rec;		/* reused record to record */
+	struct fv_sdk_leaf	*lv;		/* its leaves */
+	struct {				/* the text of those not stored */
+		char		 id[2 * FV_ID_BYTES + 3], ca[48], ua[48];
+		char		 by[FV_SDK_QUOTED(FV_NAME_MAX)];
+	}			 meta;
 	char			 why[256];
 };
 
@@ -69,10 +76,14 @@ struct xjob {
 	struct fvp_job		 j;
 	struct xport		*xp;
 	int			 kind, rc, complete;
-	json_t			*recs;
+	struct fv_scan_batch	*recs;
+	size_t			 records;	/* in the period */
 	uint8_t			*out;		/* the bytes made */
 	size_t			 outlen;
 };
+
+#define LEAVES_MAX	(4 * FV_OP_FIELDS_MAX + 8)	/* a record's, and
+							   id, type, ... */
 
 const char *
 fv_export_option(const fv_export *x, const char *name)
@@ -92,6 +103,70 @@ fv_export_output(fv_export *x)
 }
 
 /* --- plugin thread ---------------------------------------------------------- */
+
+/* Is the record inside the period asked for? */
+static int
+in_period(const struct xport *xp, const fv_record *r)
+{
+	long long ms;
+	const char *t;
+
+	if (xp->from_ms == LLONG_MIN && xp->to_ms == LLONG_MAX)
+		return 1;
+	t = fv_record_get(r, xp->type == FV_RTYPE_APPEAL ? "received_at" :
+	    "created_at");
+	if (t == NULL || !fv_valid_rfc3339(t, &ms))
+		return 0;
+	return ms >= xp->from_ms && ms <= xp->to_ms;
+}
+
+/* The record's leaves as the API shows it (fv_state_to_json's order):
+ * id, type, its fields, created_at, updated_at, created_by, conflict.
+ * The record borrows their text: the batch's, and xp->meta. */
+static int
+make_record(struct xport *xp, const struct fv_scan_rec *sr)
+{
+	char *id = xp->meta.id, *ca = xp->meta.ca, *ua = xp->meta.ua;
+	char *by = xp->meta.by, ts[32];
+	const char *type = sr->st.rtype == FV_RTYPE_APPEAL ? "\"appeal\"" :
+	    "\"note\"";
+	struct fv_sdk_leaf *v = xp->lv;
+	size_t n = 0, i;
+
+#define LEAF(p, j, jl)	do {						\
+		v[n].path = (p);					\
+		v[n].pathlen = strlen(p);				\
+		v[n].json = (j);					\
+		v[n++].jsonlen = (jl);					\
+	} while (0)
+	id[0] = '"';
+	fv_id_hex(sr->rid, id + 1);
+	id[2 * FV_ID_BYTES + 1] = '"';
+	LEAF("id", id, 2 * FV_ID_BYTES + 2);
+	LEAF("type", type, strlen(type));
+	for (i = 0; i < sr->st.leaves.n && n < LEAVES_MAX - 6; i++) {
+		const struct fv_leaf *f = &sr->st.leaves.v[i];
+
+		if (f->val == NULL)
+			continue;
+		v[n].path = f->path;
+		v[n].pathlen = f->pathlen;
+		v[n].json = f->val;
+		v[n++].jsonlen = f->vallen;
+	}
+	fv_format_rfc3339((long long)(sr->st.created_hlc >> 16), ts);
+	LEAF("created_at", ca, (size_t)snprintf(ca, sizeof(xp->meta.ca),
+	    "\"%s\"", ts));
+	fv_format_rfc3339((long long)(sr->st.updated_hlc >> 16), ts);
+	LEAF("updated_at", ua, (size_t)snprintf(ua, sizeof(xp->meta.ua),
+	    "\"%s\"", ts));
+	LEAF("created_by", by, fv_sdk_quote(sr->created_by,
+	    strnlen(sr->created_by, FV_NAME_MAX), by));
+	if (sr->st.flags & FV_ST_CONFLICT)
+		LEAF("conflict", "true", 4);
+#undef LEAF
+	return fv_sdk_record_set(&xp->rec, v, n);
+}
 
 /* Hands what the plugin wrote to the job, and readies the buffer. */
 static void
@@ -113,7 +188,6 @@ xjob_run(struct fvp_job *j)
 	struct xjob *xj = (struct xjob *)j;
 	struct xport *xp = xj->xp;
 	const struct fv_plugin *d;
-	struct fv_record r;
 	size_t i;
 	int k = 0;
 	int64_t t0;
@@ -129,6 +203,13 @@ xjob_run(struct fvp_job *j)
 			return;
 		}
 		d = xp->plug->desc;
+		if ((xp->lv = calloc(LEAVES_MAX, sizeof(*xp->lv))) == NULL) {
+			snprintf(xp->why, sizeof(xp->why), "out of memory");
+			xj->rc = -1;
+			fvp_unref(xp->plug);
+			xp->plug = NULL;
+			return;
+		}
 		fv_sdk_output_init(&xp->x.out, FVP_OUTPUT_MAX, NULL, NULL);
 		xp->x.opt[k++] = "type";
 		xp->x.opt[k++] = fv_rtype_name(xp->type);
@@ -168,16 +249,18 @@ xjob_run(struct fvp_job *j)
 	case X_BATCH:
 		t0 = fv_now_us();
 		d = xp->plug->desc;
-		memset(&r, 0, sizeof(r));
-		for (i = 0; i < json_array_size(xj->recs) && xj->rc == 0; i++) {
-			if (fv_sdk_record_wrap(&r, json_array_get(xj->recs,
-			    i)) != 0 ||
-			    d->export_record(xp->run, &xp->x, &r) != 0)
+		for (i = 0; i < xj->recs->n && xj->rc == 0; i++) {
+			if (make_record(xp, &xj->recs->rec[i]) != 0)
 				xj->rc = -1;
-			fv_sdk_record_release(&r);
+			else if (in_period(xp, &xp->rec)) {
+				xj->records++;
+				if (d->export_record(xp->run, &xp->x,
+				    &xp->rec) != 0)
+					xj->rc = -1;
+			}
+			fv_sdk_record_release(&xp->rec);
 		}
-		json_decref(xj->recs);	/* freed here: the loop goes on */
-		xj->recs = NULL;
+
 		take_output(xj);
 		xp->thread_us += fv_now_us() - t0;
 		break;
@@ -187,6 +270,9 @@ xjob_run(struct fvp_job *j)
 			xj->rc = -1;
 		take_output(xj);
 		fv_sdk_output_free(&xp->x.out);
+		fv_sdk_record_free(&xp->rec);
+		free(xp->lv);
+		xp->lv = NULL;
 		fvp_unref(xp->plug);
 		xp->plug = NULL;
 		break;
@@ -199,7 +285,7 @@ static void pump(struct xport *);
 static void xjob_done(struct fvp_job *);
 
 static void
-submit(struct xport *xp, int kind, json_t *recs, int complete)
+submit(struct xport *xp, int kind, struct fv_scan_batch *recs, int complete)
 {
 	struct xjob *xj = calloc(1, sizeof(*xj));
 
@@ -236,6 +322,8 @@ static void
 xport_free(struct xport *xp)
 {
 	fv_store_scan_free(xp->scan);
+	fv_sdk_record_free(&xp->rec);
+	free(xp->lv);
 	free(xp);
 }
 
@@ -283,58 +371,28 @@ queued(const struct xport *xp)
 	return evbuffer_get_length(bufferevent_get_output(bev));
 }
 
-/* Is the record inside the period asked for? */
-static int
-in_period(const struct xport *xp, json_t *rec)
-{
-	long long ms;
-	const char *t = json_string_value(json_object_get(rec,
-	    xp->type == FV_RTYPE_APPEAL ? "received_at" : "created_at"));
-
-	if (xp->from_ms == LLONG_MIN && xp->to_ms == LLONG_MAX)
-		return 1;
-	if (t == NULL || !fv_valid_rfc3339(t, &ms))
-		return 0;
-	return ms >= xp->from_ms && ms <= xp->to_ms;
-}
-
 static void
 pump(struct xport *xp)
 {
-	json_t *batch, *all, *rec;
+	struct fv_scan_batch *batch;
 	int64_t t0;
-	size_t i;
 	int rc;
 
 	while (!xp->ending && !xp->failed && xp->req != NULL &&
 	    !xp->scan_done && xp->inflight < EXPORT_WINDOW &&
 	    queued(xp) < EXPORT_QUEUED) {
-		if ((all = json_array()) == NULL ||
-		    (batch = json_array()) == NULL) {
-			json_decref(all);
-			xp->failed = 1;
-			break;
-		}
 		t0 = fv_now_us();
-		rc = fv_store_scan_next(xp->d->store, xp->scan, EXPORT_BATCH,
-		    all, &xp->scan_done);
+		rc = fv_store_scan_read(xp->d->store, xp->scan, EXPORT_BATCH,
+		    &batch, &xp->scan_done);
 		xp->scan_us += fv_now_us() - t0;
 		if (rc != 0) {
 			log_error("export: %s: reading the records: %s",
 			    xp->format, fv_strerror(rc));
 			xp->failed = 1;
-		}
-		json_array_foreach(all, i, rec)
-			if (in_period(xp, rec)) {
-				fv_sdk_redact(rec);
-				json_array_append(batch, rec);
-			}
-		json_decref(all);
-		xp->records += json_array_size(batch);
-		if (json_array_size(batch) > 0)
+		} else if (batch->n > 0)
 			submit(xp, X_BATCH, batch, 0);
 		else
-			json_decref(batch);
+			fv_scan_batch_free(batch);
 	}
 	if (xp->inflight > 0 || xp->ending)
 		return;
@@ -353,6 +411,7 @@ xjob_done(struct fvp_job *j)
 	double secs;
 
 	xp->inflight--;
+	xp->records += xj->records;
 	if (kind == X_BEGIN && rc != 0) {
 		wipe_free(xj->out, xj->outlen);
 		free(xj);
@@ -368,7 +427,7 @@ xjob_done(struct fvp_job *j)
 	if (rc == 0)
 		send_bytes(xp, xj->out, xj->outlen);
 	wipe_free(xj->out, xj->outlen);
-	json_decref(xj->recs);
+	fv_store_scan_recycle(xp->scan, xj->recs);	/* for the next read */
 	free(xj);
 	if (rc != 0 && !xp->failed) {
 		log_error("export: %s: the plugin failed (record %zu)",

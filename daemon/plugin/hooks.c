@@ -136,10 +136,11 @@ hjob_run(struct fvp_job *j)
 		c.change = (int)json_integer_value(json_object_get(rec,
 		    "_change"));
 		json_object_del(rec, "_change");
-		if (fv_sdk_record_wrap(&r, rec) == 0)
+		if (fv_sdk_record_from_json(&r, rec) == 0)
 			fvp_each(j->host, FV_KIND_HOOK, call_hook, &c);
 		fv_sdk_record_release(&r);
 	}
+	fv_sdk_record_free(&r);
 	json_decref(hj->recs);
 	hj->recs = NULL;
 }
@@ -173,8 +174,7 @@ read_change(struct fvd *d, const struct change *c)
 		    fv_rtype_name(c->rtype));
 	} else if (rc != 0)
 		return NULL;
-	if (rec != NULL) {
-		fv_sdk_redact(rec);
+	if (rec != NULL) {	/* redacted when set (hjob_run) */
 		json_object_set_new(rec, "_change", json_integer(
 		    rc == 0 ? c->kind : FV_CHANGE_DELETE));
 	}

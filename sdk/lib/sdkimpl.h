@@ -14,22 +14,54 @@
 
 #include <fieldvault/plugin.h>
 
+/* A record as plugins see it (record.c): its leaves, each a path and its
+ * value as JSON text, in the record's order. */
+struct fv_rleaf {
+	const char	*path, *json;	/* not NUL-ended: the source's */
+	const char	*text;		/* NUL-ended: a string decoded, a
+					   number or boolean as written;
+					   NULL for null, object, array */
+	uint32_t	 pathlen, jsonlen;
+};
 struct fv_record {
-	json_t		*j;		/* borrowed from the wrapper */
 	const char	*id, *type;
+	struct fv_rleaf	*leaf;
+	uint32_t	*by_path;	/* leaf indexes sorted by path */
+	size_t		 n;
+	const char	**tags;
+	size_t		 ntags;
+	int		 conflict;
+	uint8_t		*mem;		/* the above, reused record to record */
+	size_t		 memcap;
+	char		*src;		/* the text of a record from jansson */
 	char		**owned;	/* strings made by accessors */
 	size_t		 nowned, capowned;
 };
+/* A leaf given to fv_sdk_record_set: path and JSON text (not NUL-ended). */
+struct fv_sdk_leaf {
+	const char	*path, *json;
+	size_t		 pathlen, jsonlen;
+};
 
-/* Wraps the record object j (borrowed; it must outlive r): r's accessors
- * read it.  r must be zeroed before its first wrap.  Returns 0, or -1 if j is not a record (no id or type). */
-int	fv_sdk_record_wrap(struct fv_record *r, json_t *j);
-/* Wipes and frees what the accessors made; r may be wrapped again. */
+/* Makes r the record of these leaves (in the record's order; "id" and
+ * "type" among them).  The leaves' text is borrowed: it must outlive r's
+ * use.  An appeal whose applicant.confidential is true loses every
+ * applicant field but citizenship, residence_country and confidential.
+ * r must be zeroed before its first use; it can be set again and again.
+ * Returns 0, or -1 (no id or type; out of memory). */
+int	fv_sdk_record_set(struct fv_record *r, const struct fv_sdk_leaf *v,
+	    size_t n);
+/* The same from a record object as the API gives it (j is not kept). */
+int	fv_sdk_record_from_json(struct fv_record *r, const json_t *j);
+/* Wipes what the record's accessors made and what it holds; r may be set
+ * again. */
 void	fv_sdk_record_release(struct fv_record *r);
-/* Removes, in place, the identifying fields of an appeal whose applicant
- * is confidential: every applicant field but citizenship,
- * residence_country and confidential. */
-void	fv_sdk_redact(json_t *j);
+/* The same, and frees r's memory. */
+void	fv_sdk_record_free(struct fv_record *r);
+/* Writes s (n bytes) as a JSON string into out, which has room for
+ * FV_SDK_QUOTED(n) bytes; returns the length written. */
+#define FV_SDK_QUOTED(n)	(6 * (n) + 2)
+size_t	fv_sdk_quote(const char *s, size_t n, char *out);
 
 /* A plugin name: 1..FV_SDK_NAME_MAX of a-z 0-9 _ - (it becomes a file
  * name: no dot, no slash). */

@@ -378,8 +378,6 @@ records_load(const char *text, int appeals, json_t **out, char *why,
 			json_decref(j);
 			goto fail;
 		}
-		/* what the daemon does before any plugin sees a record */
-		fv_sdk_redact(j);
 		if (json_array_append_new(a, j) != 0) {
 			snprintf(why, whylen, "out of memory");
 			goto fail;
@@ -462,14 +460,15 @@ export_run(struct fv_mock_host *m, const struct fv_plugin *p, void *state,
 	memset(&r, 0, sizeof(r));
 	for (i = 0; i < json_array_size(recs) && !failed && !x->out.err;
 	    i++) {
-		if (fv_sdk_record_wrap(&r, json_array_get(recs, i)) != 0 ||
-		    p->export_record(run, x, &r) != 0) {
+		if (fv_sdk_record_from_json(&r, json_array_get(recs,
+		    i)) != 0 || p->export_record(run, x, &r) != 0) {
 			mlog(m, FV_LOG_ERROR, "mock: export: %s: export_record "
 			    "failed (record %zu)", p->name, i + 1);
 			failed = 1;
 		}
 		fv_sdk_record_release(&r);
 	}
+	fv_sdk_record_free(&r);
 	if (x->out.err) {
 		mlog(m, FV_LOG_ERROR, "mock: export: %s: the output failed",
 		    p->name);
@@ -561,10 +560,11 @@ fv_mock_hook(fv_mock_host *m, const struct fv_plugin *p, void *state,
 	for (i = 0; i < json_array_size(recs); i++) {
 		if (change == FV_CHANGE_DELETE)
 			cut_to_id(json_array_get(recs, i));
-		fv_sdk_record_wrap(&r, json_array_get(recs, i));
-		p->hook(state, &m->host, change, &r);
+		if (fv_sdk_record_from_json(&r, json_array_get(recs, i)) == 0)
+			p->hook(state, &m->host, change, &r);
 		fv_sdk_record_release(&r);
 	}
+	fv_sdk_record_free(&r);
 	json_decref(recs);
 	return 0;
 }
@@ -988,7 +988,9 @@ wrap_all(json_t *recs, struct fv_record **rv, const fv_record ***pv)
 	if (*rv == NULL || *pv == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
-		fv_sdk_record_wrap(&(*rv)[i], json_array_get(recs, i));
+		if (fv_sdk_record_from_json(&(*rv)[i], json_array_get(recs,
+		    i)) != 0)
+			return -1;
 		(*pv)[i] = &(*rv)[i];
 	}
 	return 0;
@@ -1000,7 +1002,7 @@ release_all(struct fv_record *rv, size_t n)
 	size_t i;
 
 	for (i = 0; rv != NULL && i < n; i++)
-		fv_sdk_record_release(&rv[i]);
+		fv_sdk_record_free(&rv[i]);
 	free(rv);
 }
 
