@@ -362,8 +362,8 @@ read_range(void *arg, size_t lo, size_t hi, int w)
 		if (rc == 0)
 			r->keep[i] = sc->hit[at] || text_matches(&sr->st,
 			    sc->q, sc->qlen);
-		/* records sit at random pages (keys are keyed hashes), and
-		 * each fault maps the pages around it too: unmap often */
+		/* each fault maps the 64 KiB around it: unmap often, or a
+		 * scan holds the file (states sit at random pages) */
 		if (++since >= SCAN_DROP_EVERY && r->txn == NULL) {
 			fv_st_unmap(s);
 			since = 0;

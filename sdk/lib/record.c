@@ -257,10 +257,11 @@ fv_sdk_record_set(struct fv_record *r, const struct fv_sdk_leaf *v, size_t n)
 		r->mem = m;
 		r->memcap = need;
 	}
+	/* most aligned first */
 	r->leaf = (struct fv_rleaf *)r->mem;
-	r->by_path = (uint32_t *)(r->leaf + n);
-	slots = (const char **)(void *)(r->by_path + n);
-	text = (char *)(slots + maxtags);
+	slots = (const char **)(r->leaf + n);
+	r->by_path = (uint32_t *)(slots + maxtags);
+	text = (char *)(r->by_path + n);
 	for (i = 0; i < n; i++) {
 		struct fv_rleaf *f = &r->leaf[r->n];
 		const char *j0 = v[i].json;

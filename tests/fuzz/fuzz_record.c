@@ -6,7 +6,10 @@
  * the way into the store and back out unchanged: read-only fields
  * stripped, defaults, leaves, the put op (encoded and decoded again), the
  * state that op makes (encoded and decoded again), and the record a client
- * reads back, which must equal the body that went in.  Whatever it is, it
+ * reads back, which must equal the body that went in.  The state read as
+ * a view (an export's way) must have the same leaves, and the record as a
+ * plugin sees it (sdk/lib/record.c) must write back the record the client
+ * reads, confidential applicants redacted.  Whatever it is, it
  * is also applied as a merge patch to a fixed stored appeal, as
  * fv_store_update does: the result must be what RFC 7396 says and share
  * nothing with its arguments, and if it is valid, the diff op and the new
@@ -28,6 +31,7 @@
 #include "op.h"
 #include "patch.h"
 #include "record.h"
+#include "sdkimpl.h"
 #include "state.h"
 
 #define NOW_MS	1764000000000LL		/* 2025-11-24T16:00:00Z */
@@ -191,6 +195,71 @@ op_roundtrip(const struct fv_op *op)
 	fv_buf_free(&b);
 }
 
+/* The encoded state read as a view must be the state decoded. */
+static void
+view_is(const struct fv_buf *enc, const struct fv_state *want)
+{
+	struct fv_arena a = { 0 };
+	struct fv_state v;
+	uint32_t i;
+
+	CHECK(fv_state_view(enc->p, enc->len, &v, &a) == 0);
+	CHECK(v.rtype == want->rtype && v.flags == want->flags &&
+	    v.created_hlc == want->created_hlc &&
+	    v.updated_hlc == want->updated_hlc && v.nops == want->nops &&
+	    v.leaves.n == want->leaves.n);
+	CHECK(memcmp(v.oprefs, want->oprefs, (size_t)v.nops *
+	    FV_OPREF_BYTES) == 0);
+	for (i = 0; i < v.leaves.n; i++) {
+		const struct fv_leaf *x = &v.leaves.v[i], *y = &want->leaves.v[i];
+
+		CHECK(x->pathlen == y->pathlen &&
+		    memcmp(x->path, y->path, x->pathlen) == 0);
+		CHECK((x->val == NULL) == (y->val == NULL));
+		CHECK(x->val == NULL || (x->vallen == y->vallen &&
+		    memcmp(x->val, y->val, x->vallen) == 0));
+	}
+	fv_arena_free(&a);
+}
+
+/* rec as a plugin gets it: written back whole, it must be rec, with
+ * only citizenship, residence_country and confidential left of a
+ * confidential applicant. */
+static void
+plugin_sees(const json_t *rec)
+{
+	static const char *keep[] = { "citizenship", "residence_country",
+	    "confidential" };
+	struct fv_record r;
+	json_t *want = json_deep_copy(rec), *a, *back, *v;
+	const char *k, *text;
+	void *tmp;
+	size_t i, len;
+	int kept;
+
+	CHECK(want != NULL);
+	a = json_object_get(want, "applicant");
+	if (json_is_true(json_object_get(a, "confidential")))
+		json_object_foreach_safe(a, tmp, k, v) {
+			for (i = 0, kept = 0; i < 3; i++)
+				kept |= strcmp(k, keep[i]) == 0;
+			if (!kept)
+				json_object_del(a, k);
+		}
+	memset(&r, 0, sizeof(r));
+	CHECK(fv_sdk_record_from_json(&r, rec) == 0);
+	CHECK((text = fv_record_get_json(&r, "", &len)) != NULL);
+	CHECK((back = json_loadb(text, len, 0, NULL)) != NULL);
+	CHECK(json_equal(back, want));
+	json_object_foreach(back, k, v)
+		if (json_is_string(v))
+			CHECK(strcmp(fv_record_get(&r, k), json_string_value(v))
+			    == 0);
+	json_decref(back);
+	json_decref(want);
+	fv_sdk_record_free(&r);
+}
+
 /* st must encode and decode to a state that encodes the same. */
 static void
 state_roundtrip(const struct fv_state *st, struct fv_buf *out)
@@ -202,6 +271,7 @@ state_roundtrip(const struct fv_state *st, struct fv_buf *out)
 	CHECK(fv_state_decode(out->p, out->len, &back) == 0);
 	CHECK(fv_state_encode(&back, &b2) == 0);
 	CHECK(b2.len == out->len && memcmp(b2.p, out->p, b2.len) == 0);
+	view_is(out, &back);
 	fv_state_free(&back);
 	fv_buf_free(&b2);
 }
@@ -220,6 +290,7 @@ state_is(const struct fv_state *st, enum fv_rtype t, const json_t *want)
 	CHECK(str_is(rec, "created_by", "fuzz"));
 	CHECK(json_object_get(rec, "conflict") == NULL);
 	CHECK(fv_record_check(rec, t, NULL) == 0);
+	plugin_sees(rec);
 	as_body(rec);
 	CHECK((w = json_deep_copy(want)) != NULL);
 	as_body(w);
