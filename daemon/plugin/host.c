@@ -133,25 +133,13 @@ fvp_have_hooks(const struct fvp_host *h)
 /* --- the registry (plugin thread) ---------------------------------------- */
 
 static void
-kv_free(char **kv)
-{
-	size_t i;
-
-	if (kv == NULL)
-		return;
-	for (i = 0; kv[i] != NULL; i++)
-		free(kv[i]);
-	free(kv);
-}
-
-static void
 unload(struct fv_host *p)
 {
 	if (p->desc->fini != NULL)
 		p->desc->fini(p->state);
 	lt_dlclose(p->dl);
 	log_info("plugin %s: unloaded", p->name);
-	kv_free(p->kv);
+	fv_sdk_kv_free(p->kv);
 	free(p);
 }
 
@@ -277,35 +265,22 @@ static int
 take_section(struct fvp_host *h, const struct loadset *ls, const char *name,
     const struct fv_plugin *d, char ***kv)
 {
-	size_t i, j, n;
-	int known;
+	const char *const *sec = NULL;
+	size_t i;
+	long k;
 
 	*kv = NULL;
 	for (i = 0; i < ls->nsec; i++)
-		if (strcmp(ls->sec[i].name, name) == 0)
+		if (strcmp(ls->sec[i].name, name) == 0) {
+			sec = (const char *const *)ls->sec[i].kv;
 			break;
-	if (i == ls->nsec)
-		return (*kv = calloc(1, sizeof(char *))) != NULL ? 0 :
-		    refuse(h, name, "out of memory");
-	for (n = 0; ls->sec[i].kv[n] != NULL; n += 2) {
-		known = 0;
-		for (j = 0; d->config_keys != NULL &&
-		    d->config_keys[j] != NULL; j++)
-			known |= strcmp(d->config_keys[j],
-			    ls->sec[i].kv[n]) == 0;
-		if (!known)
-			return refuse(h, name, "%s:%d: [plugin.%s] %s: not a "
-			    "key of this plugin", ls->conf_path,
-			    ls->sec[i].lines[n / 2], name, ls->sec[i].kv[n]);
-	}
-	if ((*kv = calloc(n + 1, sizeof(char *))) == NULL)
-		return refuse(h, name, "out of memory");
-	for (j = 0; j < n; j++)
-		if (((*kv)[j] = strdup(ls->sec[i].kv[j])) == NULL) {
-			kv_free(*kv);
-			*kv = NULL;
-			return refuse(h, name, "out of memory");
 		}
+	if ((k = fv_sdk_kv_unknown(d, sec)) >= 0)
+		return refuse(h, name, "%s:%d: [plugin.%s] %s: not a key of "
+		    "this plugin", ls->conf_path, ls->sec[i].lines[k / 2],
+		    name, sec[k]);
+	if ((*kv = fv_sdk_kv_copy(sec)) == NULL)
+		return refuse(h, name, "out of memory");
 	return 0;
 }
 
@@ -374,7 +349,7 @@ load_one(struct fvp_host *h, const struct loadset *ls, const char *name)
 	    d->version ? d->version : "?", d->abi_major, d->abi_minor);
 	return;
 fail:
-	kv_free(p->kv);
+	fv_sdk_kv_free(p->kv);
 	lt_dlclose(p->dl);
 	free(p);
 }
@@ -402,7 +377,7 @@ loadset_free(struct loadset *ls)
 	if (ls == NULL)
 		return;
 	for (i = 0; i < ls->nsec; i++) {
-		kv_free(ls->sec[i].kv);
+		fv_sdk_kv_free(ls->sec[i].kv);
 		free(ls->sec[i].lines);
 	}
 	free(ls->sec);

@@ -3,6 +3,7 @@
  * daemon's and the mock's alike, so that a plugin the mock accepts loads.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sdkimpl.h"
@@ -50,5 +51,54 @@ fv_sdk_check_desc(const struct fv_plugin *d, const char *host, char *why,
 		snprintf(why, len, "a hook without its hook function");
 	else
 		return 0;
+	return -1;
+}
+
+void
+fv_sdk_kv_free(char **kv)
+{
+	size_t i;
+
+	if (kv == NULL)
+		return;
+	for (i = 0; kv[i] != NULL; i++)
+		free(kv[i]);
+	free(kv);
+}
+
+char **
+fv_sdk_kv_copy(const char *const *kv)
+{
+	size_t i, n = 0;
+	char **c;
+
+	while (kv != NULL && kv[n] != NULL && kv[n + 1] != NULL)
+		n += 2;
+	if (kv != NULL && kv[n] != NULL)	/* a key without its value */
+		return NULL;
+	if ((c = calloc(n + 1, sizeof(*c))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if ((c[i] = strdup(kv[i])) == NULL) {
+			fv_sdk_kv_free(c);
+			return NULL;
+		}
+	return c;
+}
+
+long
+fv_sdk_kv_unknown(const struct fv_plugin *d, const char *const *kv)
+{
+	size_t i, j;
+	int known;
+
+	for (i = 0; kv != NULL && kv[i] != NULL; i += 2) {
+		known = 0;
+		for (j = 0; d->config_keys != NULL &&
+		    d->config_keys[j] != NULL; j++)
+			known |= strcmp(d->config_keys[j], kv[i]) == 0;
+		if (!known)
+			return (long)i;
+	}
 	return -1;
 }

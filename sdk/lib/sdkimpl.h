@@ -72,6 +72,14 @@ int	fv_sdk_valid_name(const char *s);
 int	fv_sdk_check_desc(const struct fv_plugin *d, const char *host,
 	    char *why, size_t len);
 
+/* A plugin's [plugin.NAME] section: name, value, ..., NULL.  copy gives
+ * NULL when out of memory or a name lacks its value; unknown gives the
+ * index of the first name the plugin does not accept (config_keys), or
+ * -1. */
+char	**fv_sdk_kv_copy(const char *const *kv);
+void	 fv_sdk_kv_free(char **kv);
+long	 fv_sdk_kv_unknown(const struct fv_plugin *d, const char *const *kv);
+
 /* An output stream: bytes gather in p; when flush is set, it gets them
  * once more than FV_OUTPUT_FLUSH are waiting (and at fv_sdk_output_flush);
  * a -1 from flush fails the stream.  max bounds what may wait. */

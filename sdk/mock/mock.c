@@ -163,38 +163,6 @@ fv_mock_log(const fv_mock_host *m)
 
 /* --- the installation and the plugin's section ---------------------------- */
 
-static void
-kv_free(char **kv)
-{
-	size_t i;
-
-	if (kv == NULL)
-		return;
-	for (i = 0; kv[i] != NULL; i++)
-		free(kv[i]);
-	free(kv);
-}
-
-static char **
-kv_copy(const char *const *kv)
-{
-	size_t i, n = 0;
-	char **c;
-
-	while (kv != NULL && kv[n] != NULL && kv[n + 1] != NULL)
-		n += 2;
-	if (kv != NULL && kv[n] != NULL)	/* a key without its value */
-		return NULL;
-	if ((c = calloc(n + 1, sizeof(*c))) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if ((c[i] = strdup(kv[i])) == NULL) {
-			kv_free(c);
-			return NULL;
-		}
-	return c;
-}
-
 fv_mock_host *
 fv_mock_host_new(const char *name, const char *role, const char *const *kv)
 {
@@ -209,7 +177,7 @@ fv_mock_host_new(const char *name, const char *role, const char *const *kv)
 	m->verbose = getenv("FV_MOCK_VERBOSE") != NULL;
 	if ((m->name = strdup(name)) == NULL ||
 	    (m->role = strdup(role)) == NULL ||
-	    (m->kv = kv_copy(kv)) == NULL) {
+	    (m->kv = fv_sdk_kv_copy(kv)) == NULL) {
 		fv_mock_host_free(m);
 		return NULL;
 	}
@@ -223,7 +191,7 @@ fv_mock_host_free(fv_mock_host *m)
 		return;
 	free(m->name);
 	free(m->role);
-	kv_free(m->kv);
+	fv_sdk_kv_free(m->kv);
 	free(m->log);
 	free(m->partners);
 	sodium_memzero(m, sizeof(*m));	/* the secret key */
@@ -285,18 +253,11 @@ check_desc(struct fv_mock_host *m, const struct fv_plugin *d)
 static int
 check_section(struct fv_mock_host *m, const struct fv_plugin *d)
 {
-	size_t i, j;
-	int known;
+	long k = fv_sdk_kv_unknown(d, (const char *const *)m->kv);
 
-	for (i = 0; m->kv[i] != NULL; i += 2) {
-		known = 0;
-		for (j = 0; d->config_keys != NULL &&
-		    d->config_keys[j] != NULL; j++)
-			known |= strcmp(d->config_keys[j], m->kv[i]) == 0;
-		if (!known)
-			return refuse(m, d->name, "[plugin.%s] %s: not a key "
-			    "of this plugin", d->name, m->kv[i]);
-	}
+	if (k >= 0)
+		return refuse(m, d->name, "[plugin.%s] %s: not a key of this "
+		    "plugin", d->name, m->kv[k]);
 	return 0;
 }
 
