@@ -5,9 +5,9 @@
  * The loop reads the records a batch at a time (fv_store_scan_read,
  * which decrypts on both cores), the plugin thread makes each record's
  * leaves an fv_record (no JSON tree is built) and turns the batch into
- * bytes, the loop sends them as one HTTP chunk.  At most EXPORT_WINDOW batches are at the thread and a new
- * one is read only while less than EXPORT_QUEUED bytes wait in the
- * connection: memory stays flat whatever the number of records, and a slow
+ * bytes, the loop sends them as one HTTP chunk.  At most EXPORT_WINDOW
+ * batches are at the thread and a new one is read only while less than
+ * EXPORT_QUEUED bytes wait in the connection: memory stays flat whatever the number of records, and a slow
  * reader slows the export instead of filling memory.  A run that fails
  * half way (the plugin, the store) is cut off without the final chunk, so
  * the client knows it is incomplete.
