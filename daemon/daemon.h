@@ -25,6 +25,7 @@ struct fvd {
 	struct evhttp		*http;
 	int			 listen_fd;
 	struct event		*ev_term, *ev_int, *ev_hup, *ev_autolock;
+	struct event		*ev_trim;	/* gives free heap back */
 	struct event		*ev_autosync;	/* field: the next sync */
 	int			 sync_failures;	/* in a row */
 	struct fv_writer	*writer;
