@@ -157,8 +157,8 @@ harden(void)
  * every TRIM_EVERY_S while the heap changes and more than TRIM_FREE of it
  * is free: 10,000 single updates had left 50 MiB of it resident, the
  * writer trimming only after bulk groups.  malloc_trim returns the free
- * pages inside the heap too, not only its top (a millisecond or two for
- * a heap of 50 MiB). */
+ * pages inside the heap too, not only its top (2 to 12 ms for a
+ * fragmented heap of 60 MiB). */
 #define TRIM_EVERY_S	2
 #define TRIM_FREE	((size_t)1024 * 1024)
 
