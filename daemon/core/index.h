@@ -29,7 +29,7 @@ struct fv_ientry {
 	 * key without the state (an export reads ops in the order written) */
 	uint32_t	 slot;				/* of its key */
 	uint8_t		 single;			/* one op, at opref */
-	uint8_t		 opref[FV_ID_BYTES + 8];
+	uint8_t		 opref[FV_OPREF_BYTES];
 };
 
 struct fv_filter {

@@ -27,6 +27,7 @@
 
 #include "index.h"
 #include "op.h"
+#include "par.h"
 #include "record.h"
 #include "state.h"
 
@@ -232,7 +233,7 @@ struct fv_scan_rec {
 struct fv_scan_batch {
 	struct fv_scan_rec	*rec;
 	size_t			 n;
-	struct fv_arena		 arena[2];
+	struct fv_arena		 arena[FV_PAR_WORKERS];	/* one a reader */
 };
 int	fv_store_scan_new(struct fv_store *s, const struct fv_filter *f,
 	    const char *query, struct fv_store_scan **out);

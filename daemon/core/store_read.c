@@ -478,7 +478,8 @@ fv_store_scan_read(struct fv_store *s, struct fv_store_scan *sc, size_t max,
 		b->arena[w] = *a;		/* the batch's now */
 		memset(a, 0, sizeof(*a));
 	}
-	rc = r.rc[0] != 0 ? r.rc[0] : r.rc[1];
+	for (w = 0, rc = 0; w < FV_PAR_WORKERS && rc == 0; w++)
+		rc = r.rc[w];
 	if (rc == 0)
 		rc = fv_st_read_begin(s, &txn);
 	if (rc == 0) {

@@ -404,11 +404,45 @@ open_into(const uint8_t *key, const uint8_t *ad, size_t adlen,
 	return fv_open_to(key, ad, adlen, c, clen, p) == 0 ? 0 : FV_ECORRUPT;
 }
 
+/* The op at ref of the live record rid (tag), opened with vw->key: its
+ * leaves copied into vw's arena as st's, *op its header. */
+static int
+view_one_op(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
+    const uint8_t *tag, const uint8_t *ref, struct fv_st_viewer *vw,
+    struct fv_op *op, struct fv_state *st)
+{
+	uint8_t ad[OP_AD_BYTES];
+	MDB_val k = { OPKEY_BYTES, (void *)ref }, v;
+	const uint8_t *pt;
+	size_t len;
+	int rc;
+
+	if (mdb_get(txn, s->db_ops, &k, &v) != 0 ||
+	    v.mv_size < 1 + TAG_BYTES ||
+	    ((const uint8_t *)v.mv_data)[0] != CLASS_RECORD ||
+	    memcmp((const uint8_t *)v.mv_data + 1, tag, TAG_BYTES) != 0)
+		return FV_ECORRUPT;
+	op_ad(ad, ref, CLASS_RECORD, tag);
+	if ((rc = open_into(vw->key, ad, OP_AD_BYTES, (const uint8_t *)
+	    v.mv_data + 1 + TAG_BYTES, v.mv_size - 1 - TAG_BYTES, &vw->arena,
+	    &pt, &len)) != 0)
+		return rc;
+	if (fv_op_decode_in(pt, len, op, vw->fields) != 0 ||
+	    op->kind != FV_OP_PUT || memcmp(op->rid, rid, FV_ID_BYTES) != 0)
+		return FV_ECORRUPT;
+	if ((st->leaves.v = fv_arena_alloc(&vw->arena, op->nfields *
+	    sizeof(*op->fields))) == NULL)
+		return FV_ENOMEM;
+	memcpy(st->leaves.v, op->fields, op->nfields * sizeof(*op->fields));
+	st->leaves.n = st->leaves.cap = op->nfields;
+	return 0;
+}
+
 int
 fv_st_view_live(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
     struct fv_st_viewer *vw, struct fv_state *st)
 {
-	uint8_t tag[TAG_BYTES], ad[OP_AD_BYTES];
+	uint8_t tag[TAG_BYTES], ad[REC_AD_BYTES];
 	MDB_val k = { TAG_BYTES, tag }, v;
 	const uint8_t *pt, *val;
 	struct fv_op op;
@@ -443,26 +477,10 @@ fv_st_view_live(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
 	if (!(st->flags & FV_ST_FROMOP))
 		return 0;
 	/* stored compactly: the leaves are those of its only op */
-	k.mv_size = OPKEY_BYTES;
-	k.mv_data = st->oprefs;
-	if (st->nops != 1 || mdb_get(txn, s->db_ops, &k, &v) != 0 ||
-	    v.mv_size < 1 + TAG_BYTES ||
-	    ((const uint8_t *)v.mv_data)[0] != CLASS_RECORD ||
-	    memcmp((const uint8_t *)v.mv_data + 1, tag, TAG_BYTES) != 0)
+	if (st->nops != 1)
 		return FV_ECORRUPT;
-	op_ad(ad, st->oprefs, CLASS_RECORD, tag);
-	if ((rc = open_into(vw->key, ad, OP_AD_BYTES, (const uint8_t *)
-	    v.mv_data + 1 + TAG_BYTES, v.mv_size - 1 - TAG_BYTES, &vw->arena,
-	    &pt, &len)) != 0)
+	if ((rc = view_one_op(s, txn, rid, tag, st->oprefs, vw, &op, st)) != 0)
 		return rc;
-	if (fv_op_decode_in(pt, len, &op, vw->fields) != 0 ||
-	    op.kind != FV_OP_PUT)
-		return FV_ECORRUPT;
-	if ((st->leaves.v = fv_arena_alloc(&vw->arena, op.nfields *
-	    sizeof(*op.fields))) == NULL)
-		return FV_ENOMEM;
-	memcpy(st->leaves.v, op.fields, op.nfields * sizeof(*op.fields));
-	st->leaves.n = st->leaves.cap = op.nfields;
 	st->flags &= (uint8_t)~FV_ST_FROMOP;
 	return 0;
 }
@@ -472,36 +490,18 @@ fv_st_view_op(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
     uint32_t slot, const uint8_t *ref, struct fv_st_viewer *vw,
     struct fv_state *st)
 {
-	uint8_t tag[TAG_BYTES], ad[OP_AD_BYTES];
-	MDB_val k = { OPKEY_BYTES, (void *)ref }, v;
-	const uint8_t *pt;
+	uint8_t tag[TAG_BYTES];
 	struct fv_op op;
-	size_t len;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
 	fv_st_tag_of(s, rid, tag);
-	if (mdb_get(txn, s->db_ops, &k, &v) != 0 ||
-	    v.mv_size < 1 + TAG_BYTES ||
-	    ((const uint8_t *)v.mv_data)[0] != CLASS_RECORD ||
-	    memcmp((const uint8_t *)v.mv_data + 1, tag, TAG_BYTES) != 0 ||
-	    rkey_open(s, slot, tag, vw->key) != 0)
+	if (rkey_open(s, slot, tag, vw->key) != 0)
 		return FV_ECORRUPT;
-	op_ad(ad, ref, CLASS_RECORD, tag);
-	if ((rc = open_into(vw->key, ad, OP_AD_BYTES, (const uint8_t *)
-	    v.mv_data + 1 + TAG_BYTES, v.mv_size - 1 - TAG_BYTES, &vw->arena,
-	    &pt, &len)) != 0)
-		return rc;
-	if (fv_op_decode_in(pt, len, &op, vw->fields) != 0 ||
-	    op.kind != FV_OP_PUT || memcmp(op.rid, rid, FV_ID_BYTES) != 0)
-		return FV_ECORRUPT;
+	if ((rc = view_one_op(s, txn, rid, tag, ref, vw, &op, st)) != 0 ||
+	    (st->oprefs = fv_arena_alloc(&vw->arena, FV_OPREF_BYTES)) == NULL)
+		return rc != 0 ? rc : FV_ENOMEM;
 	/* the state of a record of one op (fv_state_apply on nothing) */
-	if ((st->leaves.v = fv_arena_alloc(&vw->arena, op.nfields *
-	    sizeof(*op.fields) + FV_OPREF_BYTES)) == NULL)
-		return FV_ENOMEM;
-	memcpy(st->leaves.v, op.fields, op.nfields * sizeof(*op.fields));
-	st->leaves.n = st->leaves.cap = op.nfields;
-	st->oprefs = (uint8_t *)(st->leaves.v + op.nfields);
 	memcpy(st->oprefs, ref, FV_OPREF_BYTES);
 	st->nops = 1;
 	st->rtype = op.rtype;

@@ -43,6 +43,13 @@ leaf_is(const struct fv_rleaf *f, const char *path, size_t n)
 	return f->pathlen == n && memcmp(f->path, path, n) == 0;
 }
 
+/* Is the JSON text the literal true? */
+static int
+is_true(const char *json, size_t len)
+{
+	return len == 4 && memcmp(json, "true", 4) == 0;
+}
+
 static int
 path_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -234,8 +241,7 @@ fv_sdk_record_set(struct fv_record *r, const struct fv_sdk_leaf *v, size_t n)
 	for (i = 0; i < n; i++) {
 		if (v[i].pathlen == 22 && memcmp(v[i].path,
 		    "applicant.confidential", 22) == 0)
-			confidential = v[i].jsonlen == 4 &&
-			    memcmp(v[i].json, "true", 4) == 0;
+			confidential = is_true(v[i].json, v[i].jsonlen);
 		if (v[i].pathlen == 4 && memcmp(v[i].path, "tags", 4) == 0) {
 			tags = &v[i];
 			maxtags = v[i].jsonlen / 2;
@@ -295,9 +301,6 @@ fv_sdk_record_set(struct fv_record *r, const struct fv_sdk_leaf *v, size_t n)
 			r->id = f->text;
 		else if (leaf_is(f, "type", 4))
 			r->type = f->text;
-		else if (leaf_is(f, "conflict", 8))
-			r->conflict = f->jsonlen == 4 &&
-			    memcmp(f->json, "true", 4) == 0;
 		else if (leaf_is(f, "tags", 4))
 			text = parse_tags(r, f, text, slots, maxtags);
 	}
@@ -450,7 +453,6 @@ fv_sdk_record_release(struct fv_record *r)
 	r->n = r->ntags = 0;
 	r->tags = NULL;
 	r->id = r->type = NULL;
-	r->conflict = 0;
 }
 
 void
@@ -592,7 +594,7 @@ fv_record_get_bool(const fv_record *r, const char *path)
 	if (path == NULL)
 		return 0;
 	if ((f = find(r, path, strlen(path))) != NULL)
-		return f->jsonlen == 4 && memcmp(f->json, "true", 4) == 0;
+		return is_true(f->json, f->jsonlen);
 	v = inside(r, path, strlen(path));
 	t = json_is_true(v);
 	json_decref(v);
@@ -739,5 +741,5 @@ fv_record_tag(const fv_record *r, size_t i)
 int
 fv_record_conflict(const fv_record *r)
 {
-	return r->conflict;
+	return fv_record_get_bool(r, "conflict");
 }

@@ -30,7 +30,6 @@ struct fv_record {
 	size_t		 n;
 	const char	**tags;
 	size_t		 ntags;
-	int		 conflict;
 	uint8_t		*mem;		/* the above, reused record to record */
 	size_t		 memcap;
 	char		*src;		/* the text of a record from jansson */
