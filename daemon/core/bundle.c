@@ -43,7 +43,8 @@ dir_ok(uint8_t dir)
  * end of the payload, or FV_EINVAL (sticky in r->err, *f zeroed).
  */
 static int
-next_frame(struct fv_rd *r, struct fv_frame *f)
+next_frame(struct fv_rd *r, struct fv_frame *f, const uint8_t **raw,
+    size_t *rawlen)
 {
 	const uint8_t *p;
 	uint32_t n;
@@ -56,6 +57,10 @@ next_frame(struct fv_rd *r, struct fv_frame *f)
 	if (r->err || n == 0 || n > FV_FRAME_MAX ||
 	    (p = fv_rd_bytes(r, n)) == NULL || fv_frame_decode(p, n, f) != 0)
 		goto bad;
+	if (raw != NULL) {
+		*raw = p;
+		*rawlen = n;
+	}
 	return 1;
 bad:
 	r->err = FV_EINVAL;
@@ -86,7 +91,7 @@ fv_bundle_check(const uint8_t *payload, size_t len)
 	size_t i;
 	int rc, end = 0;
 
-	for (i = 0; (rc = next_frame(&r, &f)) == 1; i++) {
+	for (i = 0; (rc = next_frame(&r, &f, NULL, NULL)) == 1; i++) {
 		if (end)
 			return FV_EINVAL;	/* nothing after END */
 		if (i == 0) {
@@ -115,7 +120,17 @@ fv_bundle_iter_init(struct fv_bundle_iter *it, const uint8_t *payload,
 int
 fv_bundle_next(struct fv_bundle_iter *it, struct fv_frame *f)
 {
-	int rc = next_frame(&it->r, f);
+	const uint8_t *p;
+	size_t n;
+
+	return fv_bundle_next_raw(it, f, &p, &n);
+}
+
+int
+fv_bundle_next_raw(struct fv_bundle_iter *it, struct fv_frame *f,
+    const uint8_t **p, size_t *len)
+{
+	int rc = next_frame(&it->r, f, p, len);
 
 	if (rc == 0)
 		memset(f, 0, sizeof(*f));

@@ -102,5 +102,8 @@ struct fv_bundle_iter {
 void	fv_bundle_iter_init(struct fv_bundle_iter *it, const uint8_t *payload,
 	    size_t len);
 int	fv_bundle_next(struct fv_bundle_iter *it, struct fv_frame *f);
+/* The same, with the frame's bytes in the payload (*p, *len). */
+int	fv_bundle_next_raw(struct fv_bundle_iter *it, struct fv_frame *f,
+	    const uint8_t **p, size_t *len);
 
 #endif

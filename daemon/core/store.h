@@ -99,6 +99,9 @@ typedef void (*fv_store_observer)(void *arg, const uint8_t rid[16],
 	    int rtype, int change);
 void	fv_store_set_observer(struct fv_store *s, fv_store_observer cb,
 	    void *arg);
+/* The error that spoilt the open transaction (a write that failed after
+ * it began to change it), or 0: the transaction may go on. */
+int	fv_store_spoilt(const struct fv_store *s);
 /* Doubles the map; call after FV_EMAPFULL and fv_store_abort. */
 int	fv_store_grow(struct fv_store *s);
 

@@ -71,6 +71,12 @@ fv_st_poison(struct fv_store *s, int rc)
 	return rc;
 }
 
+int
+fv_store_spoilt(const struct fv_store *s)
+{
+	return s->poisoned;
+}
+
 void
 fv_st_op_header(struct fv_store *s, struct fv_op *op, int kind, int rtype,
     const uint8_t *rid)
