@@ -163,8 +163,8 @@ again:
 	return rc;
 }
 
-/* One group: what is queued, up to FV_GROUP_MAX (the rest in the next
- * turn); a caller's write says then how much it brings. */
+/* One group: what is queued, up to FV_GROUP_MAX (the rest in groups of
+ * their own); a caller's write says then how much it brings. */
 static void
 flush_group(struct fv_writer *w)
 {
