@@ -28,9 +28,7 @@ fv_sync_inbound_item_free(struct fv_sync_item *it)
 {
 	if (it == NULL)
 		return;
-	if (it->ops.p != NULL)
-		sodium_memzero(it->ops.p, it->ops.len);	/* record content */
-	fv_buf_free(&it->ops);
+	fv_buf_free(&it->ops);		/* wiped: record content */
 	free(it->job.op);
 	free(it);
 }
