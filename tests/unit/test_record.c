@@ -1,6 +1,6 @@
 /*
- * test_record.c - the record schema (SPEC §3): every required field, every
- * bound at its limit and one past it, every enum, types, unknown and x_
+ * test_record.c - the record schema (docs/records.md): every required field,
+ * every bound at its limit and one past it, every enum, types, unknown and x_
  * fields, dates, countries, RFC 3339, NUL, defaults, read-only fields.
  */
 #include <stdlib.h>
