@@ -322,6 +322,28 @@ cases[] = {
 	{ N, "text", "\"\\u0000\"", "text", "must not contain U+0000" },
 	{ N, "visit.institution", "\"a\\u0000\"", "visit.institution",
 	    "must not contain U+0000" },
+	/* The rest of docs/records.md's rules, each at its edge. */
+	{ A, "x_a", "1", NULL, NULL },
+	{ A, "xfoo", "1", "xfoo", "unknown field" },
+	{ A, "x_a\tb", "1", "x_a\tb", "must not contain control characters" },
+	{ A, "x_\037", "1", "x_\037", "must not contain control characters" },
+	{ N, "visit.x_\177", "1", "visit.x_\177",
+	    "must not contain control characters" },
+	{ N, "text", "\" \\n\\u00a0\"", "text", "must not be only white space" },
+	{ A, "received_at", "\"1900-01-01T00:00:00Z\"", NULL, NULL },
+	{ A, "received_at", "\"2100-12-31T23:59:60.999999999z\"", NULL, NULL },
+	{ A, "received_at", "\"1899-12-31T23:59:59Z\"", "received_at", NULL },
+	{ A, "received_at", "\"2101-01-01T00:00:00Z\"", "received_at", NULL },
+	{ A, "received_at", "\"2026-11-24T14:16:37\"", "received_at", NULL },
+	{ A, "received_at", "\"2026-11-24T14:16:37+0500\"", "received_at",
+	    NULL },
+	{ A, "assigned_to", "\"a\"", NULL, NULL },
+	{ A, "tags", "[\"a\"]", NULL, NULL },
+	{ A, "applicant.contact", "\"\"", NULL, NULL },
+	{ A, "partner", "\"\"", NULL, NULL },
+	{ A, "partner_ref", "\"\"", NULL, NULL },
+	{ A, "concerns_country", "\"SU\"", "concerns_country", NULL },
+	{ A, "concerns_country", "\"EU\"", "concerns_country", NULL },
 };
 
 /* Every value of an enum is accepted, and a bad one names them all. */
@@ -448,6 +470,17 @@ bounds(void)
 	expect(json_deep_copy(o), A, NULL, NULL, "32 x_ fields");
 	put(o, "x_t16", json_integer(16));
 	expect(o, A, "x_t16", "too many x_ fields", "33 x_ fields");
+	/* and a note's visit counts with its top level */
+	o = base(N);
+	for (i = 0; i < 16; i++) {
+		snprintf(name, sizeof(name), "visit.x_v%02zu", i);
+		put(o, name, json_integer(i));
+		snprintf(name, sizeof(name), "x_t%02zu", i);
+		put(o, name, json_integer(i));
+	}
+	expect(json_deep_copy(o), N, NULL, NULL, "32 x_ fields in a note");
+	put(o, "x_t16", json_integer(16));
+	expect(o, N, "x_t16", "too many x_ fields", "33 x_ fields in a note");
 	memset(name, 'n', sizeof(name));
 	memcpy(name, "x_", 2);
 	name[FV_X_NAME_MAX] = '\0';
@@ -462,8 +495,12 @@ bounds(void)
 	for (i = 0; i < FV_X_DEPTH_MAX; i++)
 		a = i % 2 ? json_pack("[o]", a) : json_pack("{s:o}", "k", a);
 	tryv(A, "x_deep", json_deep_copy(a), NULL, NULL, "x_ 16 deep");
-	tryv(A, "x_deep", json_pack("[o]", a), "x_deep",
+	tryv(A, "applicant.x_deep", json_deep_copy(a), NULL, NULL,
+	    "applicant.x_ 16 deep");
+	tryv(A, "x_deep", json_pack("[o]", json_deep_copy(a)), "x_deep",
 	    "must be nested at most 16 deep", "x_ 17 deep");
+	tryv(A, "applicant.x_deep", json_pack("[o]", a), "applicant.x_deep",
+	    "must be nested at most 16 deep", "applicant.x_ 17 deep");
 }
 
 /* Grow o with x_ fields until it serializes to exactly size bytes. */
