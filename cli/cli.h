@@ -6,7 +6,7 @@
 
 #include "conf.h"
 
-/* exit codes (SPEC §4) */
+/* exit codes (README.md) */
 #define EX_DONE		0
 #define EX_FAIL		1
 #define EX_USAGE	2

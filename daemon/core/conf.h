@@ -1,5 +1,5 @@
 /*
- * conf.h - the INI configuration (SPEC §4).
+ * conf.h - the INI configuration (docs/config.md).
  *
  * Parsed whole, validated, then handed over: a bad file changes nothing
  * and the error reads "FILE:LINE: reason".

@@ -1,12 +1,12 @@
 /*
- * record.h - the schema of appeals and notes (SPEC §3) and its validation.
+ * record.h - the record schema (docs/records.md) and its validation.
  *
  * A record body is a jansson object.  fv_record_check() says whether a body
  * may be stored, naming the first bad field; fv_record_strip_readonly()
  * removes what a client may send but not set; fv_record_defaults() fills
  * in what a new appeal gets when the client leaves it out.
  *
- * Limits, where SPEC §3 gives a number and where it is silent.  "chars"
+ * Limits, as docs/records.md states them.  "chars"
  * are Unicode code points, "bytes" are bytes of UTF-8.
  *
  *   applicant.full_name	1..200 chars, not only white space
@@ -97,7 +97,8 @@ void fv_record_strip_readonly(json_t *obj);
  *
  * Returns 0, or FV_EINVAL with *e (if e is not NULL) naming the first bad
  * field, fields taken in the order of the body, then missing required
- * fields in the order of the table in SPEC §3.  obj and e are borrowed.
+ * fields in the order of the tables of docs/records.md.  obj and e are
+ * borrowed.
  */
 int fv_record_check(const json_t *obj, enum fv_rtype t, struct fv_verr *e);
 

@@ -1,5 +1,6 @@
 #!/bin/bash
-# The plugin host: every refusal of SPEC §7 costs only the refused plugin
+# The plugin host: every refusal of docs/plugin-guide.md §13 costs only
+# the refused plugin
 # (one log line naming it and why; the daemon goes on); plugin list;
 # exports (csv read back by Python's csv module, jsonl, stats); hooks after
 # each committed change, without holding the daemon; a run cut off half

@@ -1,5 +1,5 @@
 /*
- * test_config.c - the INI configuration (conf.h, SPEC §4): a full file
+ * test_config.c - the INI configuration (conf.h, docs/config.md): a full file
  * and its values, the defaults, every kind of error as "PATH:LINE: reason"
  * on the right line, and durations.
  */
@@ -33,7 +33,7 @@ write_conf(const char *text)
 	return path;
 }
 
-/* The SPEC §4 example, filled in. */
+/* The example of docs/config.md, filled in. */
 static const char full_conf[] =
     "; fieldvault configuration\n"					/* 1 */
     "\n"								/* 2 */

@@ -1,6 +1,6 @@
 /*
- * test_record.c - the record schema (SPEC §3): every required field, every
- * bound at its limit and one past it, every enum, types, unknown and x_
+ * test_record.c - the record schema (docs/records.md): every required field,
+ * every bound at its limit and one past it, every enum, types, unknown and x_
  * fields, dates, countries, RFC 3339, NUL, defaults, read-only fields.
  */
 #include <stdlib.h>
@@ -322,6 +322,28 @@ cases[] = {
 	{ N, "text", "\"\\u0000\"", "text", "must not contain U+0000" },
 	{ N, "visit.institution", "\"a\\u0000\"", "visit.institution",
 	    "must not contain U+0000" },
+	/* The rest of docs/records.md's rules, each at its edge. */
+	{ A, "x_a", "1", NULL, NULL },
+	{ A, "xfoo", "1", "xfoo", "unknown field" },
+	{ A, "x_a\tb", "1", "x_a\tb", "must not contain control characters" },
+	{ A, "x_\037", "1", "x_\037", "must not contain control characters" },
+	{ N, "visit.x_\177", "1", "visit.x_\177",
+	    "must not contain control characters" },
+	{ N, "text", "\" \\n\\u00a0\"", "text", "must not be only white space" },
+	{ A, "received_at", "\"1900-01-01T00:00:00Z\"", NULL, NULL },
+	{ A, "received_at", "\"2100-12-31T23:59:60.999999999z\"", NULL, NULL },
+	{ A, "received_at", "\"1899-12-31T23:59:59Z\"", "received_at", NULL },
+	{ A, "received_at", "\"2101-01-01T00:00:00Z\"", "received_at", NULL },
+	{ A, "received_at", "\"2026-11-24T14:16:37\"", "received_at", NULL },
+	{ A, "received_at", "\"2026-11-24T14:16:37+0500\"", "received_at",
+	    NULL },
+	{ A, "assigned_to", "\"a\"", NULL, NULL },
+	{ A, "tags", "[\"a\"]", NULL, NULL },
+	{ A, "applicant.contact", "\"\"", NULL, NULL },
+	{ A, "partner", "\"\"", NULL, NULL },
+	{ A, "partner_ref", "\"\"", NULL, NULL },
+	{ A, "concerns_country", "\"SU\"", "concerns_country", NULL },
+	{ A, "concerns_country", "\"EU\"", "concerns_country", NULL },
 };
 
 /* Every value of an enum is accepted, and a bad one names them all. */
@@ -369,13 +391,35 @@ enums(void)
 	json_decref(o);
 }
 
+/* x_ count: the top level and the sub-object sub of a record of type t
+ * together, 32 then 33. */
+static void
+x_count(enum fv_rtype t, const char *sub)
+{
+	json_t	*o = base(t);
+	char	 name[64];
+	size_t	 i;
+
+	for (i = 0; i < FV_X_FIELDS_MAX / 2; i++) {
+		snprintf(name, sizeof(name), "%s.x_s%02zu", sub, i);
+		put(o, name, json_integer(i));
+		snprintf(name, sizeof(name), "x_t%02zu", i);
+		put(o, name, json_integer(i));
+	}
+	snprintf(name, sizeof(name), "32 x_ fields, top level and %s", sub);
+	expect(json_deep_copy(o), t, NULL, NULL, name);
+	put(o, "x_t16", json_integer(16));
+	snprintf(name, sizeof(name), "33 x_ fields, top level and %s", sub);
+	expect(o, t, "x_t16", "too many x_ fields", name);
+}
+
 /* Each bound at its limit and one past it. */
 static void
 bounds(void)
 {
 	static const char *const texts[] = { "applicant.location",
 	    "applicant.contact", "partner", "partner_ref" };
-	json_t	*o, *a;
+	json_t	*a;
 	char	 name[FV_X_NAME_MAX + 2];
 	size_t	 i;
 
@@ -437,17 +481,8 @@ bounds(void)
 	tryv(N, "visit.x_blob", rep("a", 65535), "visit.x_blob", NULL,
 	    "nested x_ field of 65537 bytes serialized");
 
-	/* x_ count: all objects of the record together. */
-	o = base(A);
-	for (i = 0; i < 16; i++) {
-		snprintf(name, sizeof(name), "applicant.x_a%02zu", i);
-		put(o, name, json_integer(i));
-		snprintf(name, sizeof(name), "x_t%02zu", i);
-		put(o, name, json_integer(i));
-	}
-	expect(json_deep_copy(o), A, NULL, NULL, "32 x_ fields");
-	put(o, "x_t16", json_integer(16));
-	expect(o, A, "x_t16", "too many x_ fields", "33 x_ fields");
+	x_count(A, "applicant");
+	x_count(N, "visit");
 	memset(name, 'n', sizeof(name));
 	memcpy(name, "x_", 2);
 	name[FV_X_NAME_MAX] = '\0';
@@ -462,8 +497,12 @@ bounds(void)
 	for (i = 0; i < FV_X_DEPTH_MAX; i++)
 		a = i % 2 ? json_pack("[o]", a) : json_pack("{s:o}", "k", a);
 	tryv(A, "x_deep", json_deep_copy(a), NULL, NULL, "x_ 16 deep");
-	tryv(A, "x_deep", json_pack("[o]", a), "x_deep",
+	tryv(A, "applicant.x_deep", json_deep_copy(a), NULL, NULL,
+	    "applicant.x_ 16 deep");
+	tryv(A, "x_deep", json_pack("[o]", json_deep_copy(a)), "x_deep",
 	    "must be nested at most 16 deep", "x_ 17 deep");
+	tryv(A, "applicant.x_deep", json_pack("[o]", a), "applicant.x_deep",
+	    "must be nested at most 16 deep", "applicant.x_ 17 deep");
 }
 
 /* Grow o with x_ fields until it serializes to exactly size bytes. */

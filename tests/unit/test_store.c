@@ -2,8 +2,8 @@
  * test_store.c - the encrypted record store (store.h) on a real directory:
  * init and open, locked refusals, the passphrase, grouped writes, reads,
  * merge-patch updates, history, delete, lists and search, persistence,
- * crypto-shredding (SPEC §6: no plaintext on disk, a deleted record's key
- * slot zeroed), aborts, map growth and replay, file descriptors.
+ * crypto-shredding (docs/design.md: no plaintext on disk, a deleted
+ * record's key slot zeroed), aborts, map growth and replay, file descriptors.
  *
  * Argon2id runs 5 times (2 inits, 3 derivations); one KEK buffer serves
  * every unlock of a store.
