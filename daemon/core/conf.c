@@ -185,9 +185,16 @@ sync_key(struct parse *p, const char *k, const char *v)
 		return copy(p, k[0] == 'l' ? c->listen : c->hq, 128, k, v);
 	}
 	if (strcmp(k, "interval") == 0) {
-		if (fv_parse_duration(v, &c->interval) != 0 || c->interval < 1)
-			return fail(p, "interval: not a duration of at least "
-			    "1s (e.g. 5m)");
+		long secs;
+
+		if (fv_parse_duration(v, &secs) != 0)
+			return fail(p, "interval: not a duration (e.g. 0, "
+			    "5m)");
+		/* 0: a device syncs only when asked (fieldvault sync, a
+		 * bundle); the interval keeps its default */
+		c->autosync = secs > 0;
+		if (secs > 0)
+			c->interval = secs;
 		return 0;
 	}
 	if (strcmp(k, "retention") == 0) {
@@ -390,6 +397,7 @@ fv_config_load(const char *path, struct fv_config **out, char *err,
 	c->log_level = FV_LOG_INFO;
 	c->auto_lock = 15 * 60;
 	c->interval = 5 * 60;
+	c->autosync = 1;
 	snprintf(c->plugins_dir, sizeof(c->plugins_dir), "%s", FV_PLUGINDIR);
 	memset(&p, 0, sizeof(p));
 	p.c = c;

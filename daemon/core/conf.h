@@ -41,6 +41,7 @@ struct fv_config {
 	/* [sync] */
 	char		 listen[128], hq[128];
 	long		 interval;		/* seconds */
+	int		 autosync;		/* 0: "interval = 0" */
 	int		 purge_after_sync;
 	/* [plugins] */
 	char		 plugins_dir[PATH_MAX];

@@ -4,13 +4,21 @@
 # tampered, truncated or misaddressed bundle is refused whole.
 . "${top_srcdir:-.}/tests/lib/lib.sh"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The devices enroll over the network, then carry their ops by file alone:
+# they sync only when asked (interval 0), and their [sync] hq is a port
+# nobody listens on, so no sync of theirs can bring HQ what a step below
+# expects a bundle to bring.
+fv_port port
+fv_port nowhere
 fv_new hq hq "[sync]
 listen = 127.0.0.1:$port"
-fv_new f1 field
-fv_new f2 field "[sync]
+offline="[sync]
+hq = 127.0.0.1:$nowhere
+interval = 0"
+fv_new f1 field "$offline"
+fv_new f2 field "$offline
 retention = purge_after_sync"
-fv_new f3 field
+fv_new f3 field "$offline"
 for n in hq f1 f2 f3; do fv_init $n; fv_start $n; fv_unlock $n; done
 raw_part() {	# raw_part SIZE OFFSET: one part of 4 bytes, the HTTP status
 	python3 - "$(datadir hq)/control.sock" "$1" "$2" <<'PY'

@@ -7,13 +7,13 @@
 SEED=${FV_CONVERGE_SEED:-42}
 ROUNDS=${FV_CONVERGE_ROUNDS:-200}
 RANDOM=$SEED
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fv_port port
 fv_new hq hq "[sync]
 listen = 127.0.0.1:$port"
 fv_init hq; fv_start hq; fv_unlock hq
 for n in d1 d2 d3; do
 	fv_new $n field "[sync]
-interval = 1h"
+interval = 0"
 	fv_init $n; fv_start $n; fv_unlock $n
 	fv $n enroll "$(fv hq device invite $n --assigned-to g)" > /dev/null ||
 	    diag "enroll $n failed"

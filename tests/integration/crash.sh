@@ -34,7 +34,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 	# let a varying number of writes through, then pull the plug
 	want=$((base + 3 + (r * 7) % 23))
-	wait_for 30 sh -c "[ \$(cat '$ack'.* | wc -l) -ge $want ]"
+	wait_for "$FV_WAIT" sh -c "[ \$(cat '$ack'.* | wc -l) -ge $want ]"
 	kill -9 "$(pid_of c1)"
 	wait $pids 2>/dev/null
 	wait "$(pid_of c1)" 2>/dev/null

@@ -11,7 +11,7 @@ limit_kb=1536
 ( ulimit -f $limit_kb; exec "$FVD" -c "$(conf d1)" ) >> "$T_ROOT/d1/log" 2>&1 &
 PID_d1=$!
 T_PIDS="$T_PIDS $!"
-wait_for 10 fv d1 status; ok $? "daemon started with a ${limit_kb} KiB file size limit"
+wait_for "$FV_WAIT" fv d1 status; ok $? "daemon started with a ${limit_kb} KiB file size limit"
 fv_unlock d1
 acked="$T_ROOT/acked"
 : > "$acked"

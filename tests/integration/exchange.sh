@@ -27,7 +27,7 @@ printf '[partner.ru-ombudsman]\npublic_key = %s\n' "$KB" >> "$(conf uzo)"
 printf '[partner.uz-ombudsman]\npublic_key = %s\n' "$KA" >> "$(conf ruo)"
 printf '[partner.ru-ombudsman]\npublic_key = %s\n' "$KB" >> "$(conf kzo)"
 for n in uzo ruo kzo; do kill -HUP "$(pid_of $n)"; done
-for n in uzo ruo kzo; do wait_for 10 grep -q "config: reloaded" "$T_ROOT/$n/log"; done
+for n in uzo ruo kzo; do wait_for "$FV_WAIT" grep -q "config: reloaded" "$T_ROOT/$n/log"; done
 
 bad_key=$(mktemp -p "$T_ROOT")
 cp "$(conf uzo)" "$bad_key"

@@ -4,17 +4,17 @@
 # the cuts stop.
 . "${top_srcdir:-.}/tests/lib/lib.sh"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fv_port port
 fv_new hq hq "[sync]
 listen = 127.0.0.1:$port"
 fv_init hq; fv_start hq; fv_unlock hq
 python3 "$top_srcdir/tests/lib/faultproxy.py" 0 "$port" "${FV_FAULT_SEED:-7}" "$T_ROOT/proxyport" &
 T_PIDS="$T_PIDS $!"
-wait_for 10 test -s "$T_ROOT/proxyport"; ok $? "fault proxy up"
+wait_for "$FV_WAIT" test -s "$T_ROOT/proxyport"; ok $? "fault proxy up"
 pport=$(cat "$T_ROOT/proxyport")
 fv_new f1 field "[sync]
 hq = 127.0.0.1:$pport
-interval = 1h"
+interval = 0"
 fv_init f1; fv_start f1; fv_unlock f1
 tok=$(fv hq device invite f1 --assigned-to g)
 touch "$T_ROOT/proxyport.clean"		# enrollment itself goes through clean
@@ -44,7 +44,8 @@ echo 190 > "$T_ROOT/proxyport.cutdown"
 fv f1 sync > /dev/null 2>&1
 t0=$(date +%s)
 fv f1 sync > /dev/null; ok $? "a session after a lost acknowledgement completes"
-ok $([ $(( $(date +%s) - t0 )) -lt 10 ]; echo $?) "at once, not after the idle timeout"
+# the idle timeout is 60 s: half of it is "at once" even on a loaded machine
+ok $([ $(( $(date +%s) - t0 )) -lt 30 ]; echo $?) "at once, not after the idle timeout"
 is "$(fv f1 status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])')" 0 "nothing pending"
 ids() { python3 -c 'import json,sys; print("\n".join(sorted(r["id"] for r in json.load(sys.stdin))))'; }
 fv f1 appeal list --json | ids > "$T_ROOT/f1.ids"

@@ -145,17 +145,17 @@ else
 	a0=$(anon)
 	n=$(fv f1 appeal list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 	a1=$(anon)
-	wait_for 10 sh -c "[ \$(awk '/^RssAnon:/ { print \$2 }' /proc/$(pid_of f1)/status) -le $((a0 + 4096)) ]"
+	wait_for "$FV_WAIT" sh -c "[ \$(awk '/^RssAnon:/ { print \$2 }' /proc/$(pid_of f1)/status) -le $((a0 + 4096)) ]"
 	ok $? "the heap a list of $n appeals leaves is given back (RssAnon: $a0 KiB unlocked, $a1 KiB after the list, $(anon) KiB in the end)"
 fi
 
 # --- SIGHUP reload ------------------------------------------------------------
 sed -i 's/^log_level = debug/log_level = info/' "$(conf f1)"
 kill -HUP "$(pid_of f1)"
-wait_for 5 grep -q "config: reloaded" "$T_ROOT/f1/log"; ok $? "SIGHUP reloads the config"
+wait_for "$FV_WAIT" grep -q "config: reloaded" "$T_ROOT/f1/log"; ok $? "SIGHUP reloads the config"
 echo "[daemon]" >> "$(conf f1)"; echo "colour = blue" >> "$(conf f1)"
 kill -HUP "$(pid_of f1)"
-wait_for 5 grep -q "reload refused" "$T_ROOT/f1/log"; ok $? "a bad config on SIGHUP is refused, the old one kept"
+wait_for "$FV_WAIT" grep -q "reload refused" "$T_ROOT/f1/log"; ok $? "a bad config on SIGHUP is refused, the old one kept"
 kill -0 "$(pid_of f1)"; ok $? "and the daemon keeps running"
 sed -i '/colour = blue/d' "$(conf f1)"
 sed -i '$d' "$(conf f1)"
@@ -166,6 +166,6 @@ fv_stop f1
 sed -i 's/^auto_lock = 0/auto_lock = 1s/' "$(conf f1)"
 fv_start f1; fv_unlock f1
 locked() { fv f1 status --json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["locked"] else 1)'; }
-wait_for 10 locked; ok $? "auto_lock wipes the keys after the idle time"
+wait_for "$FV_WAIT" locked; ok $? "auto_lock wipes the keys after the idle time"
 grep -q "auto_lock" "$T_ROOT/f1/log"; ok $? "and logs it"
 done_testing

@@ -6,12 +6,14 @@
 # everything.
 . "${top_srcdir:-.}/tests/lib/lib.sh"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fv_port port
 fv_new hq hq "[sync]
 listen = 127.0.0.1:$port"
 fv_new f1 field "[sync]
+interval = 0
 retention = purge_after_sync"
-fv_new f2 field
+fv_new f2 field "[sync]
+interval = 0"
 for n in hq f1 f2; do fv_init $n; fv_start $n; fv_unlock $n; done
 
 ids() { fv "$1" appeal list --json | python3 -c 'import json,sys; print(" ".join(sorted(r["id"] for r in json.load(sys.stdin))))'; }

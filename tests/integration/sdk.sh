@@ -45,11 +45,11 @@ fv_start hq
 fv_unlock hq
 like "$(fv hq plugin list)" "hello .*exporter,hook" "the daemon loads the example"
 id=$(fv hq appeal add - <<< "$(appeal_json "Hello Person")")
-wait_for 10 grep -q "create $id" "$T_ROOT/hooks.txt"
+wait_for "$FV_WAIT" grep -q "create $id" "$T_ROOT/hooks.txt"
 ok $? "its hook hears of the new appeal"
 like "$(fv hq export --format hello)" "^$id	appeal	" "its exporter writes the appeal"
 fv hq appeal delete "$id" > /dev/null
-wait_for 10 grep -q "delete $id" "$T_ROOT/hooks.txt"
+wait_for "$FV_WAIT" grep -q "delete $id" "$T_ROOT/hooks.txt"
 ok $? "and of its deletion"
 fv_stop hq
 done_testing

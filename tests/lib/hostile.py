@@ -19,7 +19,9 @@ usage:
       sends the bytes (hex) and prints "closed N" / "open N" the same way
   hostile.py stall TARGET_PORT SECONDS
       opens a connection, sends half a handshake message and nothing more,
-      holds it SECONDS, prints "held" (HQ must go on serving others)
+      holds it SECONDS or until the file named by $HOSTILE_RELEASE (if
+      set) exists, then prints "held" if HQ still holds it open too,
+      "dropped" if HQ closed it (HQ must go on serving others meanwhile)
 
 The proxies listen on LISTEN_PORT (127.0.0.1), create the file named by
 $HOSTILE_READY (if set) once listening, and serve one connection.  Nothing here speaks Noise: it only breaks what the device
@@ -95,6 +97,32 @@ def watch(s):
     return "open", got
 
 
+def still_open(s):
+    """True if the peer has neither closed s nor sent anything on it."""
+    s.setblocking(False)
+    try:
+        s.recv(1)           # b"": closed; a byte: answered
+    except BlockingIOError:
+        return True         # nothing to read yet
+    except OSError:
+        pass                # reset
+    return False
+
+
+def stall(target, seconds):
+    s = socket.create_connection(("127.0.0.1", target))
+    s.sendall(b"\x00\x20" + b"\x11" * 10)   # 10 of 32 bytes
+    if os.environ.get("HOSTILE_READY"):
+        open(os.environ["HOSTILE_READY"], "w").close()
+    release = os.environ.get("HOSTILE_RELEASE")
+    deadline = time.time() + seconds
+    while time.time() < deadline and not (release and
+                                          os.path.exists(release)):
+        time.sleep(0.02)
+    print("held" if still_open(s) else "dropped")
+    s.close()
+
+
 def send_and_watch(target, data):
     s = socket.create_connection(("127.0.0.1", target))
     result = {}
@@ -126,13 +154,7 @@ def main():
     elif mode == "raw":
         send_and_watch(int(sys.argv[2]), bytes.fromhex(sys.argv[3]))
     elif mode == "stall":
-        s = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
-        s.sendall(b"\x00\x20" + b"\x11" * 10)   # 10 of 32 bytes
-        if os.environ.get("HOSTILE_READY"):
-            open(os.environ["HOSTILE_READY"], "w").close()
-        time.sleep(float(sys.argv[3]))
-        print("held")
-        s.close()
+        stall(int(sys.argv[2]), float(sys.argv[3]))
     else:
         sys.exit("hostile.py: unknown mode " + mode)
 

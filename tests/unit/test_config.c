@@ -85,6 +85,7 @@ test_full(void)
 	is_str(c->listen, "0.0.0.0:7443", "listen");
 	is_str(c->hq, "192.0.2.10:7443", "hq");
 	is_int(c->interval, 300, "interval 5m = 300 s");
+	is_int(c->autosync, 1, "automatic sync on");
 	is_int(c->purge_after_sync, 1, "retention purge_after_sync");
 	is_str(c->plugins_dir, "/usr/lib/fieldvault/plugins", "plugins dir");
 	is_str(c->plugins_load, "csv, jsonl, stats, ombx", "plugins load");
@@ -133,6 +134,7 @@ test_defaults(void)
 	is_int(c->log_level, FV_LOG_INFO, "default log_level info");
 	is_int(c->auto_lock, 900, "default auto_lock 15m = 900");
 	is_int(c->interval, 300, "default interval 5m = 300");
+	is_int(c->autosync, 1, "automatic sync on by default");
 	is_int(c->purge_after_sync, 0, "default retention keep");
 	is_str(c->listen, "", "no listen by default");
 	is_str(c->hq, "", "no hq by default");
@@ -162,6 +164,14 @@ test_defaults(void)
 		is_str(c->socket, "/d/control.sock", "  default socket");
 	} else
 		diag("error: %s", err);
+	fv_config_free(c);
+
+	/* interval 0: no automatic sync; the interval keeps its default */
+	c = NULL;
+	rc = fv_config_load(write_conf("[daemon]\nrole = field\nname = a\n"
+	    "data_dir = /d\n[sync]\ninterval = 0\n"), &c, err, sizeof(err));
+	ok(rc == 0 && c != NULL && c->autosync == 0 && c->interval == 300,
+	    "interval 0: automatic sync off");
 	fv_config_free(c);
 
 	/* a comment character inside a value is part of it */
@@ -252,7 +262,8 @@ test_errors(void)
 	bad("bad duration (negative)", D "auto_lock = -1\n", 5, "auto_lock");
 	bad("bad duration (space)", D "[sync]\ninterval = 5 m\n", 6,
 	    "interval");
-	bad("interval 0", D "[sync]\ninterval = 0\n", 6, "interval");
+	bad("bad duration (interval)", D "[sync]\ninterval = -5m\n", 6,
+	    "interval");
 	bad("relative data_dir", "[daemon]\nrole = field\nname = n\n"
 	    "data_dir = var/lib/fv\n", 4, "data_dir");
 	bad("relative socket", D "socket = run/x.sock\n", 5, "socket");
