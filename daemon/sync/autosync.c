@@ -1,7 +1,8 @@
 /*
  * autosync.c - a field device syncs by itself: at start (once unlocked),
  * every [sync] interval, and after a failure again after
- * FV_SYNC_RETRY_MIN s, doubling up to the interval, with jitter.
+ * FV_SYNC_RETRY_MIN s, doubling up to the interval, with jitter.  With
+ * interval = 0 it syncs only when asked (fieldvault sync, bundles).
  */
 #include <string.h>
 
@@ -20,6 +21,8 @@ arm(struct fvd *d, long base_s)
 	struct timeval tv;
 	long ms = base_s * 1000;
 
+	if (!d->conf->autosync)
+		return;		/* interval = 0: only when asked */
 	/* jitter, so that devices cut off together do not return together */
 	ms += (long)randombytes_uniform((uint32_t)(ms / 4 + 1)) - ms / 8;
 	tv.tv_sec = ms / 1000;
