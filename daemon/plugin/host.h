@@ -25,8 +25,8 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "plugin/plugin.h"
 
-#define FVP_NAME_MAX	32
 #define FVP_OUTPUT_MAX	(64u * 1024 * 1024)	/* one callback's output */
 
 struct fvp_host;
