@@ -18,6 +18,7 @@
 
 #include "fv_error.h"
 #include "hlc.h"
+#include "json.h"
 #include "par.h"
 #include "routes.h"
 #include "server.h"
@@ -380,7 +381,7 @@ fv_route_history(struct fvd *d, struct evhttp_request *req,
 		fv_api_error(req, 404, NULL, "no such resource");
 		return;
 	}
-	if ((rc = fv_store_history(d->store, rid, &o)) == 0)
+	if ((rc = fv_json_history(d->store, rid, &o)) == 0)
 		fv_api_reply(req, 200, o);
 	else if (rc == FV_ENOTFOUND)
 		fv_api_error(req, 404, NULL, "no such record %s", hex);
@@ -457,7 +458,7 @@ fv_route_records_list(struct fvd *d, struct evhttp_request *req,
 		evhttp_clear_headers(&q);
 		return;
 	}
-	rc = fv_store_list(d->store, &f, evhttp_find_header(&q, "query"),
+	rc = fv_json_list(d->store, &f, evhttp_find_header(&q, "query"),
 	    &out);
 	evhttp_clear_headers(&q);
 	if (rc == 0)

@@ -208,22 +208,24 @@ int	fv_store_setting_get(struct fv_store *s, const char *key, char *out,
 /* The record as JSON (new reference).  FV_ENOTFOUND, FV_EDELETED. */
 int	fv_store_get(struct fv_store *s, enum fv_rtype t,
 	    const uint8_t rid[FV_ID_BYTES], json_t **out);
-/* The record's ops, oldest first, as a JSON array. */
+/* Calls cb for each op of the record (live or deleted), oldest first,
+ * with its author and seq; op is NULL when it was shredded since (then
+ * the author and seq are all there is), else name is the author's.
+ * Stops at the first non-zero return of cb, and returns it. */
+typedef int (*fv_store_history_cb)(void *arg, const uint8_t *author,
+	    uint64_t seq, const struct fv_op *op, const char *name);
 int	fv_store_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
-	    json_t **out);
-/* Records matching f and, if query is not NULL, whose applicant name,
- * location or summary contains it (case- and script-insensitively). */
-int	fv_store_list(struct fv_store *s, const struct fv_filter *f,
-	    const char *query, json_t **out);
+	    fv_store_history_cb cb, void *arg);
 
-/* A scan: the records a list would give, read a batch at a time (an
- * export of 100,000 records in flat memory).  new selects the matching ids
- * now.  read reads the next max of them, on both cores, into a batch:
- * those still live that match the query, in order, as views of their
- * state (plaintext: the batch wipes it when freed); it sets *done at the
- * end.  next does the same and appends the records as JSON to arr (new
- * references).  A scan holds no pointer into the store and a batch none
- * into the scan: free them in any order, any time. */
+/* A scan: the records matching f and, if query is not NULL, whose
+ * applicant name, location or summary contains it (case- and
+ * script-insensitively), read a batch at a time (an export of 100,000
+ * records in flat memory).  new selects the matching ids now.  read reads
+ * the next max of them, on both cores, into a batch: those still live
+ * that match the query, in order, as views of their state (plaintext:
+ * the batch wipes it when freed); it sets *done at the end.  A scan holds
+ * no pointer into the store and a batch none into the scan: free them in
+ * any order, any time. */
 struct fv_store_scan;
 struct fv_scan_rec {
 	uint8_t		 rid[FV_ID_BYTES];
@@ -243,8 +245,6 @@ void	fv_scan_batch_free(struct fv_scan_batch *b);
 /* Frees b and keeps its memory (wiped) for the scan's next reads. */
 void	fv_store_scan_recycle(struct fv_store_scan *sc,
 	    struct fv_scan_batch *b);
-int	fv_store_scan_next(struct fv_store *s, struct fv_store_scan *sc,
-	    size_t max, json_t *arr, int *done);
 size_t	fv_store_scan_count(const struct fv_store_scan *sc);
 void	fv_store_scan_free(struct fv_store_scan *sc);
 

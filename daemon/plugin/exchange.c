@@ -701,28 +701,69 @@ fvp_exchange_gone(struct fvp_exchange *c)
 	c->gone = 1;
 }
 
+/* A string leaf of st, or NULL (a new reference). */
+static json_t *
+leaf_string(const struct fv_state *st, const char *path)
+{
+	const struct fv_leaf *l = fv_state_leaf(st, path);
+	json_t *v;
+
+	if (l == NULL || l->val == NULL || (v = json_loadb(l->val, l->vallen,
+	    JSON_DECODE_ANY, NULL)) == NULL)
+		return NULL;
+	if (!json_is_string(v)) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Adds the refs of b's appeals from partner to set. */
+static void
+held_in(const struct fv_scan_batch *b, const char *partner, json_t *set)
+{
+	json_t *p, *ref;
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		p = leaf_string(&b->rec[i].st, "partner");
+		ref = leaf_string(&b->rec[i].st, "partner_ref");
+		if (p != NULL && ref != NULL &&
+		    strcmp(json_string_value(p), partner) == 0)
+			json_object_set_new(set, json_string_value(ref),
+			    json_true());
+		json_decref(p);
+		json_decref(ref);
+	}
+}
+
 /* The refs this partner's appeals already hold here. */
 static json_t *
 held_refs(struct fvd *d, const char *partner)
 {
+	struct fv_store_scan *sc;
+	struct fv_scan_batch *b;
 	struct fv_filter f;
-	json_t *all = NULL, *set = json_object(), *rec;
-	const char *p, *ref;
-	size_t i;
+	json_t *set = json_object();
+	int done = 0;
 
 	memset(&f, 0, sizeof(f));
 	f.rtype = FV_RTYPE_APPEAL;
 	f.channel = "partner";
-	if (set == NULL || fv_store_list(d->store, &f, NULL, &all) != 0) {
+	if (set == NULL || fv_store_scan_new(d->store, &f, NULL, &sc) != 0) {
 		json_decref(set);
 		return NULL;
 	}
-	json_array_foreach(all, i, rec)
-		if ((p = jstr(rec, "partner")) != NULL &&
-		    strcmp(p, partner) == 0 &&
-		    (ref = jstr(rec, "partner_ref")) != NULL)
-			json_object_set_new(set, ref, json_true());
-	json_decref(all);
+	while (!done && set != NULL) {
+		if (fv_store_scan_read(d->store, sc, 512, &b, &done) != 0) {
+			json_decref(set);
+			set = NULL;
+			break;
+		}
+		held_in(b, partner, set);
+		fv_store_scan_recycle(sc, b);
+	}
+	fv_store_scan_free(sc);
 	return set;
 }
 
