@@ -122,7 +122,8 @@ int	fv_store_apply_checked(struct fv_store *s, const uint8_t *op,
  * first non-zero return of cb, and returns it. */
 int	fv_store_ops_since(struct fv_store *s,
 	    const uint8_t author[FV_ID_BYTES], uint64_t after, size_t max,
-	    int (*cb)(void *, const uint8_t *, size_t, uint64_t), void *arg);
+	    int (*cb)(void *arg, const uint8_t *op, size_t len, uint64_t seq),
+	    void *arg);
 
 /* A device this installation knows: itself, its HQ, its devices. */
 struct fv_device {
@@ -146,8 +147,9 @@ int	fv_store_device_get(struct fv_store *s,
  * by skip (a device id, or NULL) are passed over unread unless logged
  * again. */
 int	fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
-	    const uint8_t *skip, int (*cb)(void *, uint64_t, const uint8_t *, size_t,
-	    const struct fv_state *, int), void *arg, uint64_t *last);
+	    const uint8_t *skip, int (*cb)(void *arg, uint64_t n,
+	    const uint8_t *op, size_t len, const struct fv_state *st,
+	    int again), void *arg, uint64_t *last);
 
 /* Sync: this installation's Noise static key pair (the X25519 form of its
  * signing key; sk: 32 bytes of secret memory, caller wipes). */

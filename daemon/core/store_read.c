@@ -22,8 +22,8 @@
 #include "store_int.h"
 
 /* The name of a device, from the devices table ("unknown" if absent). */
-void
-fv_st_device_name(struct fv_store *s, MDB_txn *txn, const uint8_t *id, char *out,
+static void
+device_name(struct fv_store *s, MDB_txn *txn, const uint8_t *id, char *out,
     size_t n)
 {
 	MDB_val k = { FV_ID_BYTES, (void *)id }, v;
@@ -64,13 +64,13 @@ fv_st_read_end(struct fv_store *s, MDB_txn *txn)
 		mdb_txn_abort(txn);
 }
 
-json_t *
-fv_st_record_json(struct fv_store *s, MDB_txn *txn, const struct fv_state *st,
+static json_t *
+record_json(struct fv_store *s, MDB_txn *txn, const struct fv_state *st,
     const uint8_t *rid)
 {
 	char name[FV_NAME_MAX + 1];
 
-	fv_st_device_name(s, txn, st->created_by, name, sizeof(name));
+	device_name(s, txn, st->created_by, name, sizeof(name));
 	return fv_state_to_json(st, rid, name);
 }
 
@@ -86,7 +86,7 @@ fv_store_get(struct fv_store *s, enum fv_rtype t,
 	if ((rc = fv_st_read_begin(s, &txn)) != 0)
 		return rc;
 	if ((rc = fv_st_load_live(s, txn, rid, t, &st)) == 0) {
-		if ((*out = fv_st_record_json(s, txn, &st, rid)) == NULL)
+		if ((*out = record_json(s, txn, &st, rid)) == NULL)
 			rc = FV_ENOMEM;
 		fv_state_free(&st);
 	}
@@ -125,7 +125,7 @@ fv_store_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
 		}
 		if (rc != 0)
 			break;
-		fv_st_device_name(s, txn, op.author, name, sizeof(name));
+		device_name(s, txn, op.author, name, sizeof(name));
 		rc = cb(arg, op.author, op.seq, &op, name);
 		free(op.fields);
 	}
@@ -343,7 +343,7 @@ scan_device(struct fv_store *s, struct fv_store_scan *sc, MDB_txn *txn,
 			return sc->dev[i].name;
 	i = sc->ndev < SCAN_CACHE ? sc->ndev++ : SCAN_CACHE - 1;
 	memcpy(sc->dev[i].id, id, FV_ID_BYTES);
-	fv_st_device_name(s, txn, id, sc->dev[i].name, sizeof(sc->dev[i].name));
+	device_name(s, txn, id, sc->dev[i].name, sizeof(sc->dev[i].name));
 	return sc->dev[i].name;
 }
 
