@@ -32,8 +32,7 @@
 #include "writer.h"
 
 #define PKG_MAX		FVP_PACKAGE_MAX
-#define REF_MAX		200
-#define OUTCOME_MAX	1000		/* characters */
+#define REF_MAX		FV_SDK_REF_MAX
 #define KEYS_BYTES	(64 + 32)	/* Ed25519 sk, X25519 sk */
 
 struct partner {
@@ -206,19 +205,6 @@ fv_exchange_sender(fv_exchange *x, const uint8_t pk[FV_KEY_BYTES])
 	return -1;
 }
 
-static int
-valid_ref(const char *s)
-{
-	size_t n = s != NULL ? strlen(s) : 0;
-
-	if (n == 0 || n > REF_MAX)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (*s < 0x21 || *s > 0x7e)
-			return 0;
-	return 1;
-}
-
 int
 fv_exchange_add_appeal(fv_exchange *x, const char *ref, const char *json,
     size_t len)
@@ -230,7 +216,7 @@ fv_exchange_add_appeal(fv_exchange *x, const char *ref, const char *json,
 	if (!x->importing || x->partner == NULL)
 		return fv_exchange_refuse(x, "plugin: an appeal before the "
 		    "sender is known");
-	if (!valid_ref(ref))
+	if (!fv_sdk_valid_ref(ref))
 		return fv_exchange_refuse(x, "entry %zu: ref: 1..%d printable "
 		    "characters", x->nap + x->nrp + 1, REF_MAX);
 	if (x->nap + x->nrp >= FVP_EXCHANGE_IDS_MAX)
@@ -271,12 +257,8 @@ int
 fv_exchange_add_reply(fv_exchange *x, const char *id, const char *ref,
     const char *status, const char *outcome)
 {
-	static const char *statuses[] = { "received", "under_review",
-	    "forwarded", "resolved_positive", "resolved_negative", "closed",
-	    NULL };
 	struct inreply *n;
 	size_t c, k = x->nap + x->nrp + 1;
-	int i, ok = 0;
 
 	if (!x->importing || x->partner == NULL)
 		return fv_exchange_refuse(x, "plugin: a reply before the "
@@ -284,18 +266,16 @@ fv_exchange_add_reply(fv_exchange *x, const char *id, const char *ref,
 	if (x->nap + x->nrp >= FVP_EXCHANGE_IDS_MAX)
 		return fv_exchange_refuse(x, "more than %d entries",
 		    FVP_EXCHANGE_IDS_MAX);
-	for (i = 0; status != NULL && statuses[i] != NULL; i++)
-		ok |= strcmp(statuses[i], status) == 0;
-	if (!ok)
+	if (!fv_sdk_valid_status(status))
 		return fv_exchange_refuse(x, "entry %zu: status: not an "
 		    "appeal status", k);
-	if (ref != NULL && !valid_ref(ref))
+	if (ref != NULL && !fv_sdk_valid_ref(ref))
 		return fv_exchange_refuse(x, "entry %zu: ref: 1..%d printable "
 		    "characters", k, REF_MAX);
 	if (outcome != NULL && (!valid_utf8(outcome) ||
-	    fv_utf8_chars(outcome, strlen(outcome)) > OUTCOME_MAX))
+	    fv_sdk_utf8_chars(outcome) > FV_SDK_OUTCOME_MAX))
 		return fv_exchange_refuse(x, "entry %zu: outcome: UTF-8 text "
-		    "of at most %d characters", k, OUTCOME_MAX);
+		    "of at most %d characters", k, FV_SDK_OUTCOME_MAX);
 	if (x->nrp == x->caprp) {
 		c = x->caprp ? 2 * x->caprp : 16;
 		if ((n = realloc(x->rp, c * sizeof(*n))) == NULL)
@@ -772,15 +752,13 @@ static json_t *
 appeal_from(struct inappeal *a, const char *partner, size_t k, char *why,
     size_t wlen)
 {
-	static const char *travel[] = { "applicant", "concerns_country",
-	    "category", "received_at", "summary", "tags", NULL };
 	json_t *b = json_object(), *ap;
 	struct fv_verr e;
 	int i;
 
-	for (i = 0; b != NULL && travel[i] != NULL; i++)
-		if ((ap = json_object_get(a->body, travel[i])) != NULL)
-			json_object_set(b, travel[i], ap);
+	for (i = 0; b != NULL && fv_sdk_travel[i] != NULL; i++)
+		if ((ap = json_object_get(a->body, fv_sdk_travel[i])) != NULL)
+			json_object_set(b, fv_sdk_travel[i], ap);
 	ap = json_object_get(b, "applicant");
 	if (json_is_object(ap) && json_is_true(json_object_get(ap,
 	    "confidential")) && json_object_get(ap, "full_name") == NULL) {
