@@ -25,32 +25,72 @@
 #include "routes.h"
 #include "server.h"
 
-/* --- the plugins --------------------------------------------------------- */
-
-struct list_reply {
+/*
+ * A reply waiting on a plugin job: the job is told when the reader
+ * leaves (and the reply freed then); job_over ends the wait.
+ */
+struct job_reply {
 	struct evhttp_request	 *req;
 	struct evhttp_connection *evcon;
-	struct fvp_list		 *l;
+	void			 *job;
+	void			(*gone)(void *job);
 };
 
 static void
-list_closed(struct evhttp_connection *evcon, void *arg)
+job_closed(struct evhttp_connection *evcon, void *arg)
 {
-	struct list_reply *lr = arg;
+	struct job_reply *jr = arg;
 
-	fvp_list_gone(lr->l);
-	free(lr);
+	jr->gone(jr->job);	/* evhttp frees the request */
+	free(jr);
 }
+
+/* A reply for req, or NULL after answering 500. */
+static struct job_reply *
+job_reply_new(struct evhttp_request *req)
+{
+	struct job_reply *jr;
+
+	if ((jr = calloc(1, sizeof(*jr))) == NULL) {
+		fv_api_error(req, 500, NULL, "out of memory");
+		return NULL;
+	}
+	jr->req = req;
+	jr->evcon = evhttp_request_get_connection(req);
+	return jr;
+}
+
+static void
+job_watch(struct job_reply *jr, void *job, void (*gone)(void *j))
+{
+	jr->job = job;
+	jr->gone = gone;
+	evhttp_connection_set_closecb(jr->evcon, job_closed, jr);
+}
+
+static void
+job_over(struct job_reply *jr)
+{
+	evhttp_connection_set_closecb(jr->evcon, NULL, NULL);
+	free(jr);
+}
+
+/* --- the plugins --------------------------------------------------------- */
 
 static void
 list_done(json_t *list, void *arg)
 {
-	struct list_reply *lr = arg;
+	struct job_reply *jr = arg;
 
-	evhttp_connection_set_closecb(lr->evcon, NULL, NULL);
-	fv_api_reply(lr->req, 200, json_pack("{s:o, s:i, s:i}", "plugins",
+	fv_api_reply(jr->req, 200, json_pack("{s:o, s:i, s:i}", "plugins",
 	    list, "abi_major", FV_ABI_MAJOR, "abi_minor", FV_ABI_MINOR));
-	free(lr);
+	job_over(jr);
+}
+
+static void
+list_gone(void *job)
+{
+	fvp_list_gone(job);
 }
 
 /* GET /v1/plugins: the loaded (and refused) plugins. */
@@ -58,20 +98,17 @@ void
 fv_route_plugins(struct fvd *d, struct evhttp_request *req,
     const char *rest, int arg)
 {
-	struct list_reply *lr;
+	struct job_reply *jr;
+	struct fvp_list *l;
 
-	if ((lr = calloc(1, sizeof(*lr))) == NULL) {
+	if ((jr = job_reply_new(req)) == NULL)
+		return;
+	if ((l = fvp_list(d, list_done, jr)) == NULL) {
+		free(jr);
 		fv_api_error(req, 500, NULL, "out of memory");
 		return;
 	}
-	lr->req = req;
-	lr->evcon = evhttp_request_get_connection(req);
-	if ((lr->l = fvp_list(d, list_done, lr)) == NULL) {
-		free(lr);
-		fv_api_error(req, 500, NULL, "out of memory");
-		return;
-	}
-	evhttp_connection_set_closecb(lr->evcon, list_closed, lr);
+	job_watch(jr, l, list_gone);
 }
 
 /* --- partner exchange (HQ) ---------------------------------------------- */
@@ -79,19 +116,10 @@ fv_route_plugins(struct fvd *d, struct evhttp_request *req,
 /* a package a partner sends must fit one request */
 _Static_assert(FVP_PACKAGE_MAX <= FV_API_BODY_MAX, "package too large");
 
-struct exchange_reply {
-	struct evhttp_request	 *req;
-	struct evhttp_connection *evcon;
-	struct fvp_exchange	 *x;
-};
-
 static void
-exchange_closed(struct evhttp_connection *evcon, void *arg)
+exchange_gone(void *job)
 {
-	struct exchange_reply *xr = arg;
-
-	fvp_exchange_gone(xr->x);
-	free(xr);
+	fvp_exchange_gone(job);
 }
 
 static void
@@ -119,9 +147,8 @@ exchange_fail(struct evhttp_request *req, const struct fvp_outcome *o)
 static void
 exchange_sent(const struct fvp_outcome *o, void *arg)
 {
-	struct exchange_reply *xr = arg;
+	struct job_reply *xr = arg;
 
-	evhttp_connection_set_closecb(xr->evcon, NULL, NULL);
 	if (o->fault != FVP_FAULT_NONE)
 		exchange_fail(xr->req, o);
 	else
@@ -129,15 +156,14 @@ exchange_sent(const struct fvp_outcome *o, void *arg)
 		    "{s:s, s:I, s:I}", "partner", o->partner, "appeals",
 		    (json_int_t)o->appeals, "replies",
 		    (json_int_t)o->replies));
-	free(xr);
+	job_over(xr);
 }
 
 static void
 exchange_imported(const struct fvp_outcome *o, void *arg)
 {
-	struct exchange_reply *xr = arg;
+	struct job_reply *xr = arg;
 
-	evhttp_connection_set_closecb(xr->evcon, NULL, NULL);
 	if (o->fault != FVP_FAULT_NONE)
 		exchange_fail(xr->req, o);
 	else
@@ -146,7 +172,7 @@ exchange_imported(const struct fvp_outcome *o, void *arg)
 		    (json_int_t)o->created, "already_held",
 		    (json_int_t)o->held, "replies", (json_int_t)o->replies,
 		    "unchanged", (json_int_t)o->unchanged));
-	free(xr);
+	job_over(xr);
 }
 
 /* Partner exchange is HQ's: 0 after answering 400 elsewhere. */
@@ -160,23 +186,9 @@ hq_only(struct fvd *d, struct evhttp_request *req)
 	return 0;
 }
 
-static struct exchange_reply *
-exchange_reply_new(struct evhttp_request *req)
-{
-	struct exchange_reply *xr;
-
-	if ((xr = calloc(1, sizeof(*xr))) == NULL) {
-		fv_api_error(req, 500, NULL, "out of memory");
-		return NULL;
-	}
-	xr->req = req;
-	xr->evcon = evhttp_request_get_connection(req);
-	return xr;
-}
-
 /* The run started (or refused at once, answered). */
 static void
-exchange_started(struct exchange_reply *xr, struct fvp_exchange *x,
+exchange_started(struct job_reply *xr, struct fvp_exchange *x,
     const struct fvp_outcome *o)
 {
 	if (x == NULL) {
@@ -184,8 +196,7 @@ exchange_started(struct exchange_reply *xr, struct fvp_exchange *x,
 		free(xr);
 		return;
 	}
-	xr->x = x;
-	evhttp_connection_set_closecb(xr->evcon, exchange_closed, xr);
+	job_watch(xr, x, exchange_gone);
 }
 
 /* The appeal ids of the JSON array ids, or NULL after answering 400. */
@@ -228,7 +239,7 @@ fv_route_exchange_send(struct fvd *d, struct evhttp_request *req,
 	char *p = fv_api_body(req, &len);
 	json_t *body = NULL, *ids;
 	const char *pname, *format;
-	struct exchange_reply *xr;
+	struct job_reply *xr;
 	struct fvp_outcome o;
 	uint8_t *rid;
 
@@ -248,7 +259,7 @@ fv_route_exchange_send(struct fvd *d, struct evhttp_request *req,
 	    NULL)
 		format = "ombx";
 	if ((rid = exchange_ids(req, ids)) != NULL &&
-	    (xr = exchange_reply_new(req)) != NULL)
+	    (xr = job_reply_new(req)) != NULL)
 		exchange_started(xr, fvp_exchange_send(d, format, pname, rid,
 		    json_array_size(ids), exchange_sent, xr, &o), &o);
 	free(rid);
@@ -265,7 +276,7 @@ fv_route_exchange_import(struct fvd *d, struct evhttp_request *req,
 	const char *uq = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(
 	    req)), *f;
 	char format[FVP_NAME_MAX + 1] = "ombx";
-	struct exchange_reply *xr;
+	struct job_reply *xr;
 	struct fvp_outcome o;
 	struct evkeyvalq q;
 	uint8_t *pkg;
@@ -287,7 +298,7 @@ fv_route_exchange_import(struct fvd *d, struct evhttp_request *req,
 	    (f = evhttp_find_header(&q, "format")) != NULL)
 		snprintf(format, sizeof(format), "%s", f);
 	evhttp_clear_headers(&q);
-	if ((xr = exchange_reply_new(req)) == NULL) {
+	if ((xr = job_reply_new(req)) == NULL) {
 		sodium_memzero(pkg, len);
 		free(pkg);
 		return;
@@ -298,33 +309,16 @@ fv_route_exchange_import(struct fvd *d, struct evhttp_request *req,
 
 /* --- exports: the plugin host's bytes, as one chunked reply -------------- */
 
-struct export_reply {
-	struct evhttp_request	 *req;
-	struct evhttp_connection *evcon;
-	struct fvp_export	 *x;
-};
-
 static void
-export_closed(struct evhttp_connection *evcon, void *arg)
+export_gone(void *job)
 {
-	struct export_reply *er = arg;
-
-	fvp_export_gone(er->x);		/* evhttp frees the request */
-	free(er);
-}
-
-/* The reply is over: the export calls on er no more. */
-static void
-export_over(struct export_reply *er)
-{
-	evhttp_connection_set_closecb(er->evcon, NULL, NULL);
-	free(er);
+	fvp_export_gone(job);
 }
 
 static void
 export_begin(void *arg)
 {
-	struct export_reply *er = arg;
+	struct job_reply *er = arg;
 
 	evhttp_send_reply_start(er->req, 200, "OK");
 }
@@ -332,15 +326,15 @@ export_begin(void *arg)
 static void
 export_sent(struct evhttp_connection *evcon, void *arg)
 {
-	struct export_reply *er = arg;
+	struct job_reply *er = arg;
 
-	fvp_export_sent(er->x);
+	fvp_export_sent(er->job);
 }
 
 static int
 export_bytes(void *arg, const uint8_t *p, size_t len)
 {
-	struct export_reply *er = arg;
+	struct job_reply *er = arg;
 	struct evbuffer *b;
 
 	if ((b = evbuffer_new()) == NULL || evbuffer_add(b, p, len) != 0) {
@@ -356,7 +350,7 @@ export_bytes(void *arg, const uint8_t *p, size_t len)
 static size_t
 export_queued(void *arg)
 {
-	struct export_reply *er = arg;
+	struct job_reply *er = arg;
 	struct bufferevent *bev;
 
 	if ((bev = evhttp_connection_get_bufferevent(er->evcon)) == NULL)
@@ -367,21 +361,21 @@ export_queued(void *arg)
 static void
 export_refused(void *arg, const char *why)
 {
-	struct export_reply *er = arg;
+	struct job_reply *er = arg;
 
 	fv_api_error(er->req, 404, "format", "export: %s", why);
-	export_over(er);
+	job_over(er);
 }
 
 static void
 export_done(void *arg, int complete)
 {
-	struct export_reply *er = arg;
+	struct job_reply *er = arg;
 	struct evhttp_connection *evcon = er->evcon;
 
 	if (complete)
 		evhttp_send_reply_end(er->req);
-	export_over(er);
+	job_over(er);
 	/* no final chunk: the client sees the export is incomplete */
 	if (!complete)
 		evhttp_connection_free(evcon);
@@ -451,7 +445,8 @@ fv_route_export(struct fvd *d, struct evhttp_request *req,
 	    req)), *bad = NULL, *why;
 	struct fvp_export_args a;
 	struct fv_store_scan *scan;
-	struct export_reply *er;
+	struct job_reply *er;
+	struct fvp_export *x;
 	struct fvp_sink s = sink;
 	struct evkeyvalq q;
 	struct fv_filter f;
@@ -489,21 +484,18 @@ fv_route_export(struct fvd *d, struct evhttp_request *req,
 		    fv_strerror(rc));
 		return;
 	}
-	if ((er = calloc(1, sizeof(*er))) == NULL) {
+	if ((er = job_reply_new(req)) == NULL) {
 		fv_store_scan_free(scan);
-		fv_api_error(req, 500, NULL, "out of memory");
 		return;
 	}
-	er->req = req;
-	er->evcon = evhttp_request_get_connection(req);
 	s.arg = er;
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "application/octet-stream");
-	if ((er->x = fvp_export_start(d, &a, scan, &s)) == NULL) {
+	if ((x = fvp_export_start(d, &a, scan, &s)) == NULL) {
 		fv_store_scan_free(scan);
 		free(er);
 		fv_api_error(req, 500, NULL, "out of memory");
 		return;
 	}
-	evhttp_connection_set_closecb(er->evcon, export_closed, er);
+	job_watch(er, x, export_gone);
 }

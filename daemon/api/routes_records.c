@@ -324,6 +324,21 @@ record_id(struct evhttp_request *req, const char *rest, uint8_t *rid)
 	return 0;
 }
 
+/* Answers a read of the record hex (a noun: "appeal", "record"). */
+static void
+read_reply(struct evhttp_request *req, int rc, json_t *o, const char *noun,
+    const char *hex, const char *what)
+{
+	if (rc == 0)
+		fv_api_reply(req, 200, o);
+	else if (rc == FV_ENOTFOUND)
+		fv_api_error(req, 404, NULL, "no such %s %s", noun, hex);
+	else if (rc == FV_EDELETED)
+		fv_api_error(req, 404, NULL, "%s %s was deleted", noun, hex);
+	else
+		fv_api_error_rc(req, rc, what);
+}
+
 void
 fv_route_record_get(struct fvd *d, struct evhttp_request *req,
     const char *hex, int t)
@@ -334,16 +349,8 @@ fv_route_record_get(struct fvd *d, struct evhttp_request *req,
 
 	if (!record_id(req, hex, rid))
 		return;
-	if ((rc = fv_store_get(d->store, t, rid, &o)) == 0)
-		fv_api_reply(req, 200, o);
-	else if (rc == FV_ENOTFOUND)
-		fv_api_error(req, 404, NULL, "no such %s %s",
-		    fv_rtype_name(t), hex);
-	else if (rc == FV_EDELETED)
-		fv_api_error(req, 404, NULL, "%s %s was deleted",
-		    fv_rtype_name(t), hex);
-	else
-		fv_api_error_rc(req, rc, "read");
+	rc = fv_store_get(d->store, t, rid, &o);
+	read_reply(req, rc, o, fv_rtype_name(t), hex, "read");
 }
 
 void
@@ -381,12 +388,8 @@ fv_route_history(struct fvd *d, struct evhttp_request *req,
 		fv_api_error(req, 404, NULL, "no such resource");
 		return;
 	}
-	if ((rc = fv_json_history(d->store, rid, &o)) == 0)
-		fv_api_reply(req, 200, o);
-	else if (rc == FV_ENOTFOUND)
-		fv_api_error(req, 404, NULL, "no such record %s", hex);
-	else
-		fv_api_error_rc(req, rc, "history");
+	rc = fv_json_history(d->store, rid, &o);
+	read_reply(req, rc, o, "record", hex, "history");
 }
 
 int
