@@ -127,6 +127,64 @@ fv_api_error(struct evhttp_request *req, int code, const char *field,
 	fv_api_reply(req, code, o);
 }
 
+void
+fv_api_error_rc(struct evhttp_request *req, int rc, const char *what)
+{
+	fv_api_error(req, fv_api_status(rc), NULL, "%s: %s", what,
+	    fv_strerror(rc));
+}
+
+char *
+fv_api_body(struct evhttp_request *req, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	char *p;
+
+	*len = evbuffer_get_length(in);
+	p = (char *)evbuffer_pullup(in, -1);
+	return p ? p : "";
+}
+
+void
+fv_api_body_wipe(struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len;
+	char *p = fv_api_body(req, &len);
+
+	if (len > 0) {
+		sodium_memzero(p, len);
+		evbuffer_drain(in, len);
+	}
+}
+
+json_t *
+fv_api_body_json(struct evhttp_request *req, size_t max)
+{
+	json_error_t je;
+	size_t len;
+	char *p = fv_api_body(req, &len);
+	json_t *j;
+
+	if (len > max) {
+		fv_api_body_wipe(req);
+		fv_api_error(req, 413, NULL, "body is %zu bytes, at most %zu "
+		    "allowed", len, max);
+		return NULL;
+	}
+	j = json_loadb(p, len, JSON_REJECT_DUPLICATES, &je);
+	fv_api_body_wipe(req);
+	if (j == NULL)
+		fv_api_error(req, 400, NULL, "invalid JSON at line %d column "
+		    "%d: %s", je.line, je.column, je.text);
+	else if (!json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+		fv_api_error(req, 400, NULL, "body must be a JSON object");
+	}
+	return j;
+}
+
 static void
 gencb(struct evhttp_request *req, void *arg)
 {

@@ -30,7 +30,18 @@ void	fv_api_reply_bytes(struct evhttp_request *req, const uint8_t *p,
 /* Sends {"error": msg, "field": field?}. */
 void	fv_api_error(struct evhttp_request *req, int code, const char *field,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Sends {"error": "what: the code's text"} with the code's status. */
+void	fv_api_error_rc(struct evhttp_request *req, int rc, const char *what);
 /* The HTTP status for an FV_E* code. */
 int	fv_api_status(int rc);
+
+/* The request body, contiguous (never NULL); *len its size. */
+char	*fv_api_body(struct evhttp_request *req, size_t *len);
+/* Record content arrived in the body: wipes it once parsed, and lets its
+ * memory go (an import chunk is megabytes). */
+void	fv_api_body_wipe(struct evhttp_request *req);
+/* The body (wiped) as a JSON object of at most max bytes, or NULL after
+ * answering 400 or 413. */
+json_t	*fv_api_body_json(struct evhttp_request *req, size_t max);
 
 #endif

@@ -131,8 +131,8 @@ fv_meta_put(struct fv_store *s, MDB_txn *txn, const char *k, const void *v,
 	return fv_mdb_err(mdb_put(txn, s->db_meta, &key, &val, 0));
 }
 
-int
-fv_meta_get(struct fv_store *s, MDB_txn *txn, const char *k, void *v, size_t n)
+static int
+meta_get(struct fv_store *s, MDB_txn *txn, const char *k, void *v, size_t n)
 {
 	MDB_val key = { strlen(k), (void *)k }, val;
 	int rc;
@@ -168,8 +168,8 @@ fv_read_meta(struct fv_store *s)
 	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return fv_mdb_err(rc);
 	memset(s->info.role, 0, sizeof(s->info.role));
-	if ((rc = fv_meta_get(s, txn, "role", s->info.role, 5)) == FV_ECORRUPT)
-		rc = fv_meta_get(s, txn, "role", s->info.role, 2);
+	if ((rc = meta_get(s, txn, "role", s->info.role, 5)) == FV_ECORRUPT)
+		rc = meta_get(s, txn, "role", s->info.role, 2);
 	if (rc == 0 && (rc = mdb_get(txn, s->db_meta, &key, &val)) == 0) {
 		if (val.mv_size == 0 || val.mv_size > FV_NAME_MAX)
 			rc = FV_ECORRUPT;
@@ -180,24 +180,24 @@ fv_read_meta(struct fv_store *s)
 	} else if (rc > 0)
 		rc = fv_mdb_err(rc);
 	if (rc == 0)
-		rc = fv_meta_get(s, txn, "device_id", s->info.device_id,
+		rc = meta_get(s, txn, "device_id", s->info.device_id,
 		    FV_ID_BYTES);
 	if (rc == 0)
-		rc = fv_meta_get(s, txn, "sign_pk", s->info.sign_pk, 32);
-	if (rc == 0 && (rc = fv_meta_get(s, txn, "kdf", kdf, sizeof(kdf))) == 0) {
+		rc = meta_get(s, txn, "sign_pk", s->info.sign_pk, 32);
+	if (rc == 0 && (rc = meta_get(s, txn, "kdf", kdf, sizeof(kdf))) == 0) {
 		memcpy(s->kdf.salt, kdf, FV_SALT_BYTES);
 		s->kdf.opslimit = fv_get_u64(kdf + FV_SALT_BYTES);
 		s->kdf.memlimit = fv_get_u64(kdf + FV_SALT_BYTES + 8);
 	}
 	if (rc == 0)
-		rc = fv_meta_get(s, txn, "mk", s->mk_wrapped, FV_SLOT_BYTES);
+		rc = meta_get(s, txn, "mk", s->mk_wrapped, FV_SLOT_BYTES);
 	if (rc == 0)
-		rc = fv_meta_get(s, txn, "sign_sk", s->sk_wrapped, SK_WRAPPED);
+		rc = meta_get(s, txn, "sign_sk", s->sk_wrapped, SK_WRAPPED);
 	if (rc == 0) {
 		uint8_t acked[16];
 
 		/* sync state: absent until the first sync */
-		if (fv_meta_get(s, txn, "acked", acked, 16) == 0) {
+		if (meta_get(s, txn, "acked", acked, 16) == 0) {
 			s->acked = fv_get_u64(acked);
 			s->last_sync = (int64_t)fv_get_u64(acked + 8);
 		}
@@ -215,7 +215,7 @@ fv_read_meta(struct fv_store *s)
 			mdb_cursor_close(cur);
 		}
 	}
-	if (rc == 0 && (rc = fv_meta_get(s, txn, "clock", clock, 24)) == 0) {
+	if (rc == 0 && (rc = meta_get(s, txn, "clock", clock, 24)) == 0) {
 		s->seq = fv_get_u64(clock);
 		s->clock.last = fv_get_u64(clock + 8);
 		s->txns = fv_get_u64(clock + 16);

@@ -125,7 +125,8 @@ int	fv_store_apply_checked(struct fv_store *s, const uint8_t *op,
  * first non-zero return of cb, and returns it. */
 int	fv_store_ops_since(struct fv_store *s,
 	    const uint8_t author[FV_ID_BYTES], uint64_t after, size_t max,
-	    int (*cb)(void *, const uint8_t *, size_t, uint64_t), void *arg);
+	    int (*cb)(void *arg, const uint8_t *op, size_t len, uint64_t seq),
+	    void *arg);
 
 /* A device this installation knows: itself, its HQ, its devices. */
 struct fv_device {
@@ -149,8 +150,9 @@ int	fv_store_device_get(struct fv_store *s,
  * by skip (a device id, or NULL) are passed over unread unless logged
  * again. */
 int	fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
-	    const uint8_t *skip, int (*cb)(void *, uint64_t, const uint8_t *, size_t,
-	    const struct fv_state *, int), void *arg, uint64_t *last);
+	    const uint8_t *skip, int (*cb)(void *arg, uint64_t n,
+	    const uint8_t *op, size_t len, const struct fv_state *st,
+	    int again), void *arg, uint64_t *last);
 
 /* Sync: this installation's Noise static key pair (the X25519 form of its
  * signing key; sk: 32 bytes of secret memory, caller wipes). */
@@ -211,22 +213,24 @@ int	fv_store_setting_get(struct fv_store *s, const char *key, char *out,
 /* The record as JSON (new reference).  FV_ENOTFOUND, FV_EDELETED. */
 int	fv_store_get(struct fv_store *s, enum fv_rtype t,
 	    const uint8_t rid[FV_ID_BYTES], json_t **out);
-/* The record's ops, oldest first, as a JSON array. */
+/* Calls cb for each op of the record (live or deleted), oldest first,
+ * with its author and seq; op is NULL when it was shredded since (then
+ * the author and seq are all there is), else name is the author's.
+ * Stops at the first non-zero return of cb, and returns it. */
+typedef int (*fv_store_history_cb)(void *arg, const uint8_t *author,
+	    uint64_t seq, const struct fv_op *op, const char *name);
 int	fv_store_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
-	    json_t **out);
-/* Records matching f and, if query is not NULL, whose applicant name,
- * location or summary contains it (case- and script-insensitively). */
-int	fv_store_list(struct fv_store *s, const struct fv_filter *f,
-	    const char *query, json_t **out);
+	    fv_store_history_cb cb, void *arg);
 
-/* A scan: the records a list would give, read a batch at a time (an
- * export of 100,000 records in flat memory).  new selects the matching ids
- * now.  read reads the next max of them, on both cores, into a batch:
- * those still live that match the query, in order, as views of their
- * state (plaintext: the batch wipes it when freed); it sets *done at the
- * end.  next does the same and appends the records as JSON to arr (new
- * references).  A scan holds no pointer into the store and a batch none
- * into the scan: free them in any order, any time. */
+/* A scan: the records matching f and, if query is not NULL, whose
+ * applicant name, location or summary contains it (case- and
+ * script-insensitively), read a batch at a time (an export of 100,000
+ * records in flat memory).  new selects the matching ids now.  read reads
+ * the next max of them, on both cores, into a batch: those still live
+ * that match the query, in order, as views of their state (plaintext:
+ * the batch wipes it when freed); it sets *done at the end.  A scan holds
+ * no pointer into the store and a batch none into the scan: free them in
+ * any order, any time. */
 struct fv_store_scan;
 struct fv_scan_rec {
 	uint8_t		 rid[FV_ID_BYTES];
@@ -246,8 +250,6 @@ void	fv_scan_batch_free(struct fv_scan_batch *b);
 /* Frees b and keeps its memory (wiped) for the scan's next reads. */
 void	fv_store_scan_recycle(struct fv_store_scan *sc,
 	    struct fv_scan_batch *b);
-int	fv_store_scan_next(struct fv_store *s, struct fv_store_scan *sc,
-	    size_t max, json_t *arr, int *done);
 size_t	fv_store_scan_count(const struct fv_store_scan *sc);
 void	fv_store_scan_free(struct fv_store_scan *sc);
 

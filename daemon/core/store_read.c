@@ -22,8 +22,8 @@
 #include "store_int.h"
 
 /* The name of a device, from the devices table ("unknown" if absent). */
-void
-fv_st_device_name(struct fv_store *s, MDB_txn *txn, const uint8_t *id, char *out,
+static void
+device_name(struct fv_store *s, MDB_txn *txn, const uint8_t *id, char *out,
     size_t n)
 {
 	MDB_val k = { FV_ID_BYTES, (void *)id }, v;
@@ -64,13 +64,13 @@ fv_st_read_end(struct fv_store *s, MDB_txn *txn)
 		mdb_txn_abort(txn);
 }
 
-json_t *
-fv_st_record_json(struct fv_store *s, MDB_txn *txn, const struct fv_state *st,
+static json_t *
+record_json(struct fv_store *s, MDB_txn *txn, const struct fv_state *st,
     const uint8_t *rid)
 {
 	char name[FV_NAME_MAX + 1];
 
-	fv_st_device_name(s, txn, st->created_by, name, sizeof(name));
+	device_name(s, txn, st->created_by, name, sizeof(name));
 	return fv_state_to_json(st, rid, name);
 }
 
@@ -86,7 +86,7 @@ fv_store_get(struct fv_store *s, enum fv_rtype t,
 	if ((rc = fv_st_read_begin(s, &txn)) != 0)
 		return rc;
 	if ((rc = fv_st_load_live(s, txn, rid, t, &st)) == 0) {
-		if ((*out = fv_st_record_json(s, txn, &st, rid)) == NULL)
+		if ((*out = record_json(s, txn, &st, rid)) == NULL)
 			rc = FV_ENOMEM;
 		fv_state_free(&st);
 	}
@@ -94,50 +94,18 @@ fv_store_get(struct fv_store *s, enum fv_rtype t,
 	return rc;
 }
 
-static json_t *
-op_json(struct fv_store *s, MDB_txn *txn, const struct fv_op *op, int first)
-{
-	char hex[2 * FV_ID_BYTES + 1], ts[32], name[FV_NAME_MAX + 1];
-	json_t *o, *fields = json_object();
-	uint32_t i;
-
-	fv_id_hex(op->author, hex);
-	fv_format_rfc3339(FV_HLC_MS(op->hlc), ts);
-	fv_st_device_name(s, txn, op->author, name, sizeof(name));
-	o = json_pack("{s:s, s:s, s:I, s:s, s:I, s:s}", "device", hex,
-	    "device_name", name, "seq", (json_int_t)op->seq, "at", ts,
-	    "hlc", (json_int_t)op->hlc, "op", op->kind == FV_OP_DELETE ?
-	    "delete" : first ? "create" : "update");
-	for (i = 0; i < op->nfields && fields != NULL; i++) {
-		const struct fv_leaf *f = &op->fields[i];
-		char path[FV_PATH_MAX + 1];
-		json_t *v = f->val == NULL ? json_null() : json_loadb(f->val,
-		    f->vallen, JSON_DECODE_ANY, NULL);
-
-		memcpy(path, f->path, f->pathlen);
-		path[f->pathlen] = '\0';
-		json_object_set_new(fields, path, v ? v : json_null());
-	}
-	if (o != NULL && op->kind == FV_OP_PUT)
-		json_object_set_new(o, "fields", fields);
-	else
-		json_decref(fields);
-	return o;
-}
-
 int
 fv_store_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
-    json_t **out)
+    fv_store_history_cb cb, void *arg)
 {
 	struct fv_state st;
 	struct fv_buf pt = { 0 };
 	uint8_t tag[TAG_BYTES], got[FV_ID_BYTES];
+	char name[FV_NAME_MAX + 1];
 	MDB_txn *txn;
-	json_t *arr;
 	uint32_t i;
 	int class, rc;
 
-	*out = NULL;
 	if ((rc = fv_st_read_begin(s, &txn)) != 0)
 		return rc;
 	fv_st_tag_of(s, rid, tag);
@@ -145,36 +113,25 @@ fv_store_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
 		fv_st_read_end(s, txn);
 		return rc;
 	}
-	if ((arr = json_array()) == NULL)
-		rc = FV_ENOMEM;
 	for (i = 0; i < st.nops && rc == 0; i++) {
 		const uint8_t *ref = st.oprefs + (size_t)i * FV_OPREF_BYTES;
 		struct fv_op op;
 
 		if ((rc = fv_st_load_op(s, txn, ref, tag, &pt, &op)) ==
 		    FV_ENOTFOUND) {
-			char hex[2 * FV_ID_BYTES + 1];
-
-			rc = 0;
-			fv_id_hex(ref, hex);
-			json_array_append_new(arr, json_pack("{s:s, s:I, s:b}",
-			    "device", hex, "seq",
-			    (json_int_t)fv_get_u64(ref + FV_ID_BYTES),
-			    "shredded", 1));
+			rc = cb(arg, ref, fv_get_u64(ref + FV_ID_BYTES), NULL,
+			    NULL);
 			continue;
 		}
 		if (rc != 0)
 			break;
-		json_array_append_new(arr, op_json(s, txn, &op, i == 0));
+		device_name(s, txn, op.author, name, sizeof(name));
+		rc = cb(arg, op.author, op.seq, &op, name);
 		free(op.fields);
 	}
 	fv_buf_free(&pt);
 	fv_state_free(&st);
 	fv_st_read_end(s, txn);
-	if (rc != 0)
-		json_decref(arr);
-	else
-		*out = arr;
 	return rc;
 }
 
@@ -386,7 +343,7 @@ scan_device(struct fv_store *s, struct fv_store_scan *sc, MDB_txn *txn,
 			return sc->dev[i].name;
 	i = sc->ndev < SCAN_CACHE ? sc->ndev++ : SCAN_CACHE - 1;
 	memcpy(sc->dev[i].id, id, FV_ID_BYTES);
-	fv_st_device_name(s, txn, id, sc->dev[i].name, sizeof(sc->dev[i].name));
+	device_name(s, txn, id, sc->dev[i].name, sizeof(sc->dev[i].name));
 	return sc->dev[i].name;
 }
 
@@ -511,56 +468,10 @@ fv_store_scan_read(struct fv_store *s, struct fv_store_scan *sc, size_t max,
 	return 0;
 }
 
-int
-fv_store_scan_next(struct fv_store *s, struct fv_store_scan *sc, size_t max,
-    json_t *arr, int *done)
-{
-	struct fv_scan_batch *b;
-	json_t *j;
-	size_t i;
-	int rc;
-
-	if ((rc = fv_store_scan_read(s, sc, max, &b, done)) != 0)
-		return rc;
-	for (i = 0; i < b->n && rc == 0; i++) {
-		const struct fv_scan_rec *sr = &b->rec[i];
-
-		if ((j = fv_state_to_json(&sr->st, sr->rid,
-		    sr->created_by)) == NULL || json_array_append_new(arr, j))
-			rc = FV_ENOMEM;
-	}
-	fv_store_scan_recycle(sc, b);
-	return rc;
-}
-
 size_t
 fv_store_scan_count(const struct fv_store_scan *sc)
 {
 	return sc->n;
-}
-
-int
-fv_store_list(struct fv_store *s, const struct fv_filter *f,
-    const char *query, json_t **out)
-{
-	struct fv_store_scan *sc;
-	json_t *arr;
-	int rc, done = 0;
-
-	*out = NULL;
-	if ((rc = fv_store_scan_new(s, f, query, &sc)) != 0)
-		return rc;
-	if ((arr = json_array()) == NULL)
-		rc = FV_ENOMEM;
-	while (rc == 0 && !done)
-		rc = fv_store_scan_next(s, sc, 512, arr, &done);
-	fv_store_scan_free(sc);
-	if (rc != 0) {
-		json_decref(arr);
-		return rc;
-	}
-	*out = arr;
-	return 0;
 }
 
 int

@@ -291,8 +291,8 @@ fv_st_load_op(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
 }
 
 /* A state stored compactly gets its leaves back from its only op. */
-int
-fv_st_expand(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
+static int
+expand(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
     struct fv_state *st)
 {
 	struct fv_state full;
@@ -360,7 +360,7 @@ fv_st_load_tag(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
 		    st);
 	}
 	fv_buf_free(&pt);
-	if (rc == 0 && (rc = fv_st_expand(s, txn, tag, st)) != 0)
+	if (rc == 0 && (rc = expand(s, txn, tag, st)) != 0)
 		fv_state_free(st);
 	return rc == FV_ECRYPTO ? FV_ECORRUPT : rc;
 }

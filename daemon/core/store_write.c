@@ -77,8 +77,8 @@ fv_store_spoilt(const struct fv_store *s)
 	return s->poisoned;
 }
 
-void
-fv_st_op_header(struct fv_store *s, struct fv_op *op, int kind, int rtype,
+static void
+op_header(struct fv_store *s, struct fv_op *op, int kind, int rtype,
     const uint8_t *rid)
 {
 	memset(op, 0, sizeof(*op));
@@ -177,7 +177,7 @@ create_one(struct fv_store *s, enum fv_rtype t, const struct fv_leaves *lv,
 		if ((rc = mdb_get(s->txn, s->db_recs, &k, &v)) != MDB_NOTFOUND)
 			return rc == 0 ? FV_EEXIST : fv_mdb_err(rc);
 	}
-	fv_st_op_header(s, &op, FV_OP_PUT, t, rid);
+	op_header(s, &op, FV_OP_PUT, t, rid);
 	op.fields = lv->v;
 	op.nfields = lv->n;
 	memset(&st, 0, sizeof(st));
@@ -389,7 +389,7 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 		*failed = i;
 		p->lv = &lv[i];
 		fv_st_tag_of(s, rids + i * FV_ID_BYTES, p->tag);
-		fv_st_op_header(s, &p->op, FV_OP_PUT, t, rids + i * FV_ID_BYTES);
+		op_header(s, &p->op, FV_OP_PUT, t, rids + i * FV_ID_BYTES);
 		if ((rc = fv_keyfile_alloc(s->kf, &p->slot)) == 0 &&
 		    (rc = fv_push_u32(&s->newslots, &s->nnew, &s->capnew,
 		    p->slot)) != 0)
@@ -477,7 +477,7 @@ fv_store_update(struct fv_store *s, enum fv_rtype t,
 		struct fv_leaf *fields = op.fields;
 		uint32_t n = op.nfields;
 
-		fv_st_op_header(s, &op, FV_OP_PUT, t, rid);
+		op_header(s, &op, FV_OP_PUT, t, rid);
 		op.fields = fields;
 		op.nfields = n;
 	}
@@ -533,7 +533,7 @@ fv_store_delete(struct fv_store *s, enum fv_rtype t,
 		return rc;
 	slot = s->cur_slot;
 	fv_st_tag_of(s, rid, tag);
-	fv_st_op_header(s, &op, FV_OP_DELETE, st.rtype, rid);
+	op_header(s, &op, FV_OP_DELETE, st.rtype, rid);
 	if ((rc = fv_st_shred(s, &st, slot)) ||
 	    (rc = fv_st_put_op(s, &op, CLASS_LOG, tag)) ||
 	    (rc = fv_state_apply(&st, &op, &conflict)) ||

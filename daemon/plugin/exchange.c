@@ -18,12 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <sodium.h>
 
-#include "api/server.h"
 #include "fv_error.h"
 #include "hlc.h"
 #include "log.h"
@@ -35,9 +31,8 @@
 #include "secmem.h"
 #include "writer.h"
 
-#define PKG_MAX		FV_API_BODY_MAX
-#define REF_MAX		200
-#define OUTCOME_MAX	1000		/* characters */
+#define PKG_MAX		FVP_PACKAGE_MAX
+#define REF_MAX		FV_SDK_REF_MAX
 #define KEYS_BYTES	(64 + 32)	/* Ed25519 sk, X25519 sk */
 
 struct partner {
@@ -74,11 +69,12 @@ struct fv_exchange {
 	int			 refused;	/* a call was refused */
 };
 
-struct xchg {
+struct fvp_exchange {
 	struct fvp_job		 j;
 	struct fvd		*d;
-	struct evhttp_request	*req;
-	struct evhttp_connection *evcon;
+	fvp_exchange_done	 done;
+	void			*arg;
+	int			 gone;		/* the asker left */
 	char			 format[FVP_NAME_MAX + 1];
 	struct fv_exchange	 x;
 	json_t			*recs;		/* send */
@@ -209,19 +205,6 @@ fv_exchange_sender(fv_exchange *x, const uint8_t pk[FV_KEY_BYTES])
 	return -1;
 }
 
-static int
-valid_ref(const char *s)
-{
-	size_t n = s != NULL ? strlen(s) : 0;
-
-	if (n == 0 || n > REF_MAX)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (*s < 0x21 || *s > 0x7e)
-			return 0;
-	return 1;
-}
-
 int
 fv_exchange_add_appeal(fv_exchange *x, const char *ref, const char *json,
     size_t len)
@@ -233,7 +216,7 @@ fv_exchange_add_appeal(fv_exchange *x, const char *ref, const char *json,
 	if (!x->importing || x->partner == NULL)
 		return fv_exchange_refuse(x, "plugin: an appeal before the "
 		    "sender is known");
-	if (!valid_ref(ref))
+	if (!fv_sdk_valid_ref(ref))
 		return fv_exchange_refuse(x, "entry %zu: ref: 1..%d printable "
 		    "characters", x->nap + x->nrp + 1, REF_MAX);
 	if (x->nap + x->nrp >= FVP_EXCHANGE_IDS_MAX)
@@ -274,12 +257,8 @@ int
 fv_exchange_add_reply(fv_exchange *x, const char *id, const char *ref,
     const char *status, const char *outcome)
 {
-	static const char *statuses[] = { "received", "under_review",
-	    "forwarded", "resolved_positive", "resolved_negative", "closed",
-	    NULL };
 	struct inreply *n;
 	size_t c, k = x->nap + x->nrp + 1;
-	int i, ok = 0;
 
 	if (!x->importing || x->partner == NULL)
 		return fv_exchange_refuse(x, "plugin: a reply before the "
@@ -287,18 +266,16 @@ fv_exchange_add_reply(fv_exchange *x, const char *id, const char *ref,
 	if (x->nap + x->nrp >= FVP_EXCHANGE_IDS_MAX)
 		return fv_exchange_refuse(x, "more than %d entries",
 		    FVP_EXCHANGE_IDS_MAX);
-	for (i = 0; status != NULL && statuses[i] != NULL; i++)
-		ok |= strcmp(statuses[i], status) == 0;
-	if (!ok)
+	if (!fv_sdk_valid_status(status))
 		return fv_exchange_refuse(x, "entry %zu: status: not an "
 		    "appeal status", k);
-	if (ref != NULL && !valid_ref(ref))
+	if (ref != NULL && !fv_sdk_valid_ref(ref))
 		return fv_exchange_refuse(x, "entry %zu: ref: 1..%d printable "
 		    "characters", k, REF_MAX);
 	if (outcome != NULL && (!valid_utf8(outcome) ||
-	    fv_utf8_chars(outcome, strlen(outcome)) > OUTCOME_MAX))
+	    fv_sdk_utf8_chars(outcome) > FV_SDK_OUTCOME_MAX))
 		return fv_exchange_refuse(x, "entry %zu: outcome: UTF-8 text "
-		    "of at most %d characters", k, OUTCOME_MAX);
+		    "of at most %d characters", k, FV_SDK_OUTCOME_MAX);
 	if (x->nrp == x->caprp) {
 		c = x->caprp ? 2 * x->caprp : 16;
 		if ((n = realloc(x->rp, c * sizeof(*n))) == NULL)
@@ -325,7 +302,7 @@ fv_exchange_add_reply(fv_exchange *x, const char *id, const char *ref,
 static void
 send_run(struct fvp_job *j)
 {
-	struct xchg *c = (struct xchg *)j;
+	struct fvp_exchange *c = (struct fvp_exchange *)j;
 	struct fv_host *p;
 	struct fv_record *r;
 	const fv_record **v;
@@ -363,7 +340,7 @@ send_run(struct fvp_job *j)
 static void
 import_run(struct fvp_job *j)
 {
-	struct xchg *c = (struct xchg *)j;
+	struct fvp_exchange *c = (struct fvp_exchange *)j;
 	struct fv_host *p;
 
 	if ((p = fvp_find(j->host, c->format, FV_KIND_EXCHANGE)) == NULL) {
@@ -384,12 +361,10 @@ import_run(struct fvp_job *j)
 /* --- loop ---------------------------------------------------------------------- */
 
 static void
-xchg_free(struct xchg *c)
+xchg_free(struct fvp_exchange *c)
 {
 	size_t i;
 
-	if (c->evcon != NULL)
-		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
 	if (c->x.keys != NULL)
 		fv_secmem_free(c->x.keys);
 	fv_sdk_output_free(&c->x.out);
@@ -413,24 +388,14 @@ xchg_free(struct xchg *c)
 	free(c);
 }
 
-static void
-closed_cb(struct evhttp_connection *evcon, void *arg)
-{
-	struct xchg *c = arg;
-
-	c->req = NULL;
-	c->evcon = NULL;
-}
-
 /* The run's keys and partners, from the store and the config. */
 static int
-xchg_setup(struct fvd *d, struct xchg *c, struct evhttp_request *req)
+xchg_setup(struct fvd *d, struct fvp_exchange *c)
 {
 	const struct fv_config *cf = d->conf;
 	size_t i, k;
 
 	c->d = d;
-	c->req = req;
 	fv_sdk_output_init(&c->x.out, FVP_OUTPUT_MAX, NULL, NULL);
 	memcpy(c->x.self_pk, fv_store_info(d->store)->sign_pk, 32);
 	if ((c->x.keys = fv_secmem_alloc(KEYS_BYTES)) == NULL ||
@@ -452,8 +417,6 @@ xchg_setup(struct fvd *d, struct xchg *c, struct evhttp_request *req)
 				break;
 			}
 	}
-	c->evcon = evhttp_request_get_connection(req);
-	evhttp_connection_set_closecb(c->evcon, closed_cb, c);
 	return 0;
 }
 
@@ -471,7 +434,7 @@ jstr(json_t *o, const char *path)
 }
 
 static struct fv_write *
-add_write(struct xchg *c, enum fv_wkind kind, json_t *body,
+add_write(struct fvp_exchange *c, enum fv_wkind kind, json_t *body,
     const uint8_t *rid)
 {
 	struct fv_write *w = &c->w[c->nw++];
@@ -490,36 +453,58 @@ add_write(struct xchg *c, enum fv_wkind kind, json_t *body,
 	return w;
 }
 
+/* Tells the asker the outcome of c (fault: NONE, or what failed). */
+static void
+outcome(struct fvp_exchange *c, enum fvp_fault fault, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+outcome(struct fvp_exchange *c, enum fvp_fault fault, const char *fmt, ...)
+{
+	struct fvp_outcome o;
+	va_list ap;
+
+	memset(&o, 0, sizeof(o));
+	o.fault = fault;
+	va_start(ap, fmt);
+	vsnprintf(o.why, sizeof(o.why), fmt, ap);
+	va_end(ap);
+	if (fault == FVP_FAULT_NONE) {
+		o.partner = c->x.partner->name;
+		o.appeals = c->sent;
+		o.replies = c->replies;
+		o.pkg = c->x.out.p;
+		o.pkglen = c->x.out.len;
+		o.created = c->created;
+		o.held = c->skipped;
+		o.unchanged = c->unchanged;
+	}
+	c->done(&o, c->arg);
+}
+
 /* Answers, once every write of the run is done. */
 static void
-finish(struct xchg *c)
+finish(struct fvp_exchange *c)
 {
-	if (c->req == NULL) {
+	if (c->gone) {
 		log_warnx("exchange: the client left before the answer");
 		xchg_free(c);
 		return;
 	}
-	if (c->wfail) {
-		fv_api_error(c->req, 500, NULL, "exchange: the store refused "
-		    "a write: %s", c->wwhy);
-	} else if (c->x.importing) {
+	if (c->wfail)
+		outcome(c, FVP_FAULT_WRITE, "exchange: the store refused a "
+		    "write: %s", c->wwhy);
+	else if (c->x.importing) {
 		log_info("exchange: imported a package from %s: %zu appeals "
 		    "created, %zu already held, %zu replies (%zu changed "
 		    "nothing)", c->x.partner->name, c->created, c->skipped,
 		    c->replies, c->unchanged);
-		fv_api_reply(c->req, 200, json_pack("{s:s, s:I, s:I, s:I, "
-		    "s:I}", "partner", c->x.partner->name, "created",
-		    (json_int_t)c->created, "already_held",
-		    (json_int_t)c->skipped, "replies", (json_int_t)c->replies,
-		    "unchanged", (json_int_t)c->unchanged));
+		outcome(c, FVP_FAULT_NONE, "%s", "");
 	} else {
 		log_info("exchange: package for %s: %zu appeals, %zu replies, "
 		    "%zu bytes", c->x.partner->name, c->sent, c->replies,
 		    c->x.out.len);
-		fv_api_reply_bytes(c->req, c->x.out.p, c->x.out.len,
-		    json_pack("{s:s, s:I, s:I}", "partner", c->x.partner->name,
-		    "appeals", (json_int_t)c->sent, "replies",
-		    (json_int_t)c->replies));
+		outcome(c, FVP_FAULT_NONE, "%s", "");
 	}
 	xchg_free(c);
 }
@@ -527,7 +512,7 @@ finish(struct xchg *c)
 static void
 writes_done(struct fv_write *w)
 {
-	struct xchg *c = w->arg;
+	struct fvp_exchange *c = w->arg;
 
 	if (w->rc != 0 && !c->wfail) {
 		c->wfail = 1;
@@ -541,7 +526,7 @@ writes_done(struct fv_write *w)
 }
 
 static void
-submit_writes(struct xchg *c)
+submit_writes(struct fvp_exchange *c)
 {
 	size_t i, n = c->nw;
 
@@ -570,18 +555,18 @@ is_reply(json_t *rec, const char *partner)
 static void
 send_done(struct fvp_job *j)
 {
-	struct xchg *c = (struct xchg *)j;
+	struct fvp_exchange *c = (struct fvp_exchange *)j;
 	const char *name, *st;
 	uint8_t rid[FV_ID_BYTES];
 	json_t *rec, *patch;
 	size_t i;
 
-	if (c->req == NULL) {
+	if (c->gone) {
 		xchg_free(c);
 		return;
 	}
 	if (c->rc != 0) {
-		fv_api_error(c->req, 422, NULL, "exchange: %s", c->x.why[0] ?
+		outcome(c, FVP_FAULT_REFUSED, "exchange: %s", c->x.why[0] ?
 		    c->x.why : "the plugin failed (see the daemon's log)");
 		xchg_free(c);
 		return;
@@ -609,122 +594,156 @@ send_done(struct fvp_job *j)
 	submit_writes(c);
 }
 
-static int
-hq_only(struct fvd *d, struct evhttp_request *req)
+/* Refused at once: *o says why. */
+static struct fvp_exchange *
+refuse(struct fvp_exchange *c, struct fvp_outcome *o, enum fvp_fault fault,
+    int rc, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static struct fvp_exchange *
+refuse(struct fvp_exchange *c, struct fvp_outcome *o, enum fvp_fault fault,
+    int rc, const char *field, const char *fmt, ...)
 {
-	if (strcmp(d->conf->role, "hq") == 0)
-		return 0;
-	fv_api_error(req, 400, NULL, "exchange: partner exchange is HQ's "
-	    "(this is a field device)");
-	return -1;
+	va_list ap;
+
+	memset(o, 0, sizeof(*o));
+	o->fault = fault;
+	o->rc = rc;
+	o->field = field;
+	va_start(ap, fmt);
+	vsnprintf(o->why, sizeof(o->why), fmt, ap);
+	va_end(ap);
+	if (c != NULL)
+		xchg_free(c);
+	return NULL;
 }
 
-static const char *
-format_of(json_t *o)
+static struct fvp_exchange *
+xchg_new(struct fvd *d, const char *format, fvp_exchange_done done,
+    void *arg)
 {
-	const char *f = json_string_value(json_object_get(o, "format"));
+	struct fvp_exchange *c;
 
-	return f != NULL ? f : "ombx";
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	snprintf(c->format, sizeof(c->format), "%s", format);
+	c->done = done;
+	c->arg = arg;
+	c->d = d;
+	return c;
 }
 
-void
-fvp_exchange_send(struct fvd *d, struct evhttp_request *req)
+struct fvp_exchange *
+fvp_exchange_send(struct fvd *d, const char *format, const char *partner,
+    const uint8_t *ids, size_t n, fvp_exchange_done done, void *arg,
+    struct fvp_outcome *o)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in), i, k;
-	json_t *body = NULL, *ids, *v, *rec;
-	const char *pname;
-	struct xchg *c = NULL;
-	uint8_t rid[FV_ID_BYTES];
+	struct fvp_exchange *c;
+	char hex[2 * FV_ID_BYTES + 1];
+	json_t *rec;
+	size_t i;
 	int rc;
 
-	if (hq_only(d, req) != 0)
-		return;
-	if (len > 4 * 1024 * 1024 || (body = json_loadb((const char *)
-	    evbuffer_pullup(in, -1), len, 0, NULL)) == NULL ||
-	    (pname = json_string_value(json_object_get(body, "partner"))) ==
-	    NULL || !json_is_array(ids = json_object_get(body, "ids")) ||
-	    json_array_size(ids) == 0 ||
-	    json_array_size(ids) > FVP_EXCHANGE_IDS_MAX) {
-		fv_api_error(req, 400, NULL, "exchange send: {\"partner\": "
-		    "NAME, \"ids\": [1..%d appeal ids]}", FVP_EXCHANGE_IDS_MAX);
-		goto out;
-	}
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->recs = json_array()) == NULL) {
-		fv_api_error(req, 500, NULL, "out of memory");
-		goto out;
-	}
-	snprintf(c->format, sizeof(c->format), "%s", format_of(body));
-	json_array_foreach(ids, i, v) {
-		if (!json_is_string(v) || fv_id_parse(json_string_value(v),
-		    rid) != 0) {
-			fv_api_error(req, 400, "ids", "exchange send: id %zu: "
-			    "not an id", i + 1);
-			goto out;
-		}
-		for (k = 0; k < i; k++)
-			if (json_equal(json_array_get(ids, k), v)) {
-				fv_api_error(req, 400, "ids", "exchange send: "
-				    "%s named twice", json_string_value(v));
-				goto out;
-			}
-		if ((rc = fv_store_get(d->store, FV_RTYPE_APPEAL, rid,
-		    &rec)) != 0) {
-			fv_api_error(req, fv_api_status(rc), "ids", "exchange "
-			    "send: appeal %s: %s", json_string_value(v),
+	if ((c = xchg_new(d, format, done, arg)) == NULL ||
+	    (c->recs = json_array()) == NULL)
+		return refuse(c, o, FVP_FAULT_STORE, FV_ENOMEM, NULL,
+		    "out of memory");
+	for (i = 0; i < n; i++) {
+		if ((rc = fv_store_get(d->store, FV_RTYPE_APPEAL,
+		    ids + i * FV_ID_BYTES, &rec)) != 0) {
+			fv_id_hex(ids + i * FV_ID_BYTES, hex);
+			return refuse(c, o, FVP_FAULT_STORE, rc, "ids",
+			    "exchange send: appeal %s: %s", hex,
 			    fv_strerror(rc));
-			goto out;
 		}
 		json_array_append_new(c->recs, rec);	/* redacted when set */
 	}
-	if ((rc = xchg_setup(d, c, req)) != 0) {
-		fv_api_error(req, fv_api_status(rc), NULL, "exchange: %s",
+	if ((rc = xchg_setup(d, c)) != 0)
+		return refuse(c, o, FVP_FAULT_STORE, rc, NULL, "exchange: %s",
 		    fv_strerror(rc));
-		goto out;
-	}
 	for (i = 0; i < c->x.npartners; i++)
-		if (strcmp(c->x.partners[i].name, pname) == 0)
+		if (strcmp(c->x.partners[i].name, partner) == 0)
 			c->x.partner = &c->x.partners[i];
-	if (c->x.partner == NULL) {
-		fv_api_error(req, 400, "partner", "exchange send: no partner "
-		    "'%s' in %s (a [partner.%s] section with its public_key)",
-		    pname, d->conf->path, pname);
-		goto out;
-	}
-	json_decref(body);
+	if (c->x.partner == NULL)
+		return refuse(c, o, FVP_FAULT_INPUT, 0, "partner",
+		    "exchange send: no partner '%s' in %s (a [partner.%s] "
+		    "section with its public_key)", partner, d->conf->path,
+		    partner);
 	c->j.run = send_run;
 	c->j.done = send_done;
 	fvp_submit(d->plugins, &c->j);
-	return;
-out:
-	json_decref(body);
-	if (c != NULL)
-		xchg_free(c);
+	return c;
+}
+
+void
+fvp_exchange_gone(struct fvp_exchange *c)
+{
+	c->gone = 1;
+}
+
+/* A string leaf of st, or NULL (a new reference). */
+static json_t *
+leaf_string(const struct fv_state *st, const char *path)
+{
+	const struct fv_leaf *l = fv_state_leaf(st, path);
+	json_t *v;
+
+	if (l == NULL || l->val == NULL || (v = json_loadb(l->val, l->vallen,
+	    JSON_DECODE_ANY, NULL)) == NULL)
+		return NULL;
+	if (!json_is_string(v)) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Adds the refs of b's appeals from partner to set. */
+static void
+held_in(const struct fv_scan_batch *b, const char *partner, json_t *set)
+{
+	json_t *p, *ref;
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		p = leaf_string(&b->rec[i].st, "partner");
+		ref = leaf_string(&b->rec[i].st, "partner_ref");
+		if (p != NULL && ref != NULL &&
+		    strcmp(json_string_value(p), partner) == 0)
+			json_object_set_new(set, json_string_value(ref),
+			    json_true());
+		json_decref(p);
+		json_decref(ref);
+	}
 }
 
 /* The refs this partner's appeals already hold here. */
 static json_t *
 held_refs(struct fvd *d, const char *partner)
 {
+	struct fv_store_scan *sc;
+	struct fv_scan_batch *b;
 	struct fv_filter f;
-	json_t *all = NULL, *set = json_object(), *rec;
-	const char *p, *ref;
-	size_t i;
+	json_t *set = json_object();
+	int done = 0;
 
 	memset(&f, 0, sizeof(f));
 	f.rtype = FV_RTYPE_APPEAL;
 	f.channel = "partner";
-	if (set == NULL || fv_store_list(d->store, &f, NULL, &all) != 0) {
+	if (set == NULL || fv_store_scan_new(d->store, &f, NULL, &sc) != 0) {
 		json_decref(set);
 		return NULL;
 	}
-	json_array_foreach(all, i, rec)
-		if ((p = jstr(rec, "partner")) != NULL &&
-		    strcmp(p, partner) == 0 &&
-		    (ref = jstr(rec, "partner_ref")) != NULL)
-			json_object_set_new(set, ref, json_true());
-	json_decref(all);
+	while (!done && set != NULL) {
+		if (fv_store_scan_read(d->store, sc, 512, &b, &done) != 0) {
+			json_decref(set);
+			set = NULL;
+			break;
+		}
+		held_in(b, partner, set);
+		fv_store_scan_recycle(sc, b);
+	}
+	fv_store_scan_free(sc);
 	return set;
 }
 
@@ -733,15 +752,13 @@ static json_t *
 appeal_from(struct inappeal *a, const char *partner, size_t k, char *why,
     size_t wlen)
 {
-	static const char *travel[] = { "applicant", "concerns_country",
-	    "category", "received_at", "summary", "tags", NULL };
 	json_t *b = json_object(), *ap;
 	struct fv_verr e;
 	int i;
 
-	for (i = 0; b != NULL && travel[i] != NULL; i++)
-		if ((ap = json_object_get(a->body, travel[i])) != NULL)
-			json_object_set(b, travel[i], ap);
+	for (i = 0; b != NULL && fv_sdk_travel[i] != NULL; i++)
+		if ((ap = json_object_get(a->body, fv_sdk_travel[i])) != NULL)
+			json_object_set(b, fv_sdk_travel[i], ap);
 	ap = json_object_get(b, "applicant");
 	if (json_is_object(ap) && json_is_true(json_object_get(ap,
 	    "confidential")) && json_object_get(ap, "full_name") == NULL) {
@@ -768,21 +785,21 @@ appeal_from(struct inappeal *a, const char *partner, size_t k, char *why,
 static void
 import_done(struct fvp_job *j)
 {
-	struct xchg *c = (struct xchg *)j;
+	struct fvp_exchange *c = (struct fvp_exchange *)j;
 	const char *name;
 	char why[512] = "", hex[2 * FV_ID_BYTES + 1];
 	json_t *held = NULL, *b, *rec, *patch;
 	size_t i;
 	int rc;
 
-	if (c->req == NULL) {
+	if (c->gone) {
 		xchg_free(c);
 		return;
 	}
 	if (c->rc != 0) {
 		log_warnx("exchange: package refused: %s", c->x.why[0] ?
 		    c->x.why : "the plugin failed");
-		fv_api_error(c->req, 422, NULL, "exchange: package refused: %s",
+		outcome(c, FVP_FAULT_REFUSED, "exchange: package refused: %s",
 		    c->x.why[0] ? c->x.why : "the plugin failed (see the "
 		    "daemon's log)");
 		xchg_free(c);
@@ -837,7 +854,7 @@ import_done(struct fvp_job *j)
 	json_decref(held);
 	if (why[0] != '\0') {
 		log_warnx("exchange: package from %s refused: %s", name, why);
-		fv_api_error(c->req, 422, NULL, "exchange: package refused: %s",
+		outcome(c, FVP_FAULT_REFUSED, "exchange: package refused: %s",
 		    why);
 		xchg_free(c);
 		return;
@@ -845,47 +862,27 @@ import_done(struct fvp_job *j)
 	submit_writes(c);
 }
 
-void
-fvp_exchange_import(struct fvd *d, struct evhttp_request *req)
+struct fvp_exchange *
+fvp_exchange_import(struct fvd *d, const char *format, uint8_t *pkg,
+    size_t len, fvp_exchange_done done, void *arg, struct fvp_outcome *o)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	const char *uq = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(
-	    req)), *f;
-	struct evkeyvalq q;
-	struct xchg *c;
+	struct fvp_exchange *c;
 	int rc;
 
-	if (hq_only(d, req) != 0)
-		return;
-	if (len == 0 || len > PKG_MAX) {
-		fv_api_error(req, 413, NULL, "exchange import: a package of "
-		    "1..%d bytes", PKG_MAX);
-		return;
+	if ((c = xchg_new(d, format, done, arg)) == NULL) {
+		sodium_memzero(pkg, len);
+		free(pkg);
+		return refuse(NULL, o, FVP_FAULT_STORE, FV_ENOMEM, NULL,
+		    "out of memory");
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->pkg = malloc(len)) == NULL) {
-		free(c);
-		fv_api_error(req, 500, NULL, "out of memory");
-		return;
-	}
+	c->pkg = pkg;
 	c->pkglen = len;
-	evbuffer_remove(in, c->pkg, len);
-	TAILQ_INIT(&q);
-	if (uq != NULL && evhttp_parse_query_str(uq, &q) == 0 &&
-	    (f = evhttp_find_header(&q, "format")) != NULL)
-		snprintf(c->format, sizeof(c->format), "%s", f);
-	else
-		snprintf(c->format, sizeof(c->format), "ombx");
-	evhttp_clear_headers(&q);
 	c->x.importing = 1;
-	if ((rc = xchg_setup(d, c, req)) != 0) {
-		fv_api_error(req, fv_api_status(rc), NULL, "exchange: %s",
+	if ((rc = xchg_setup(d, c)) != 0)
+		return refuse(c, o, FVP_FAULT_STORE, rc, NULL, "exchange: %s",
 		    fv_strerror(rc));
-		xchg_free(c);
-		return;
-	}
 	c->j.run = import_run;
 	c->j.done = import_done;
 	fvp_submit(d->plugins, &c->j);
+	return c;
 }

@@ -16,9 +16,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
 
-#include "api/server.h"
 #include "fv_error.h"
 #include "log.h"
 #include "plugin/host.h"
@@ -588,57 +586,48 @@ fv_log(const fv_host *p, enum fv_level level, const char *fmt, ...)
 
 /* --- plugin list --------------------------------------------------------------- */
 
-struct list_job {
+struct fvp_list {
 	struct fvp_job		 j;
-	struct evhttp_request	*req;
-	struct evhttp_connection *evcon;
+	void			(*done)(json_t *, void *);
+	void			*arg;		/* NULL: the asker left */
 	json_t			*list;
 };
 
 static void
-list_closed(struct evhttp_connection *evcon, void *arg)
-{
-	struct list_job *lj = arg;
-
-	lj->req = NULL;
-	lj->evcon = NULL;
-}
-
-static void
 list_run(struct fvp_job *j)
 {
-	((struct list_job *)j)->list = fvp_list_json(j->host);
+	((struct fvp_list *)j)->list = fvp_list_json(j->host);
 }
 
 static void
 list_done(struct fvp_job *j)
 {
-	struct list_job *lj = (struct list_job *)j;
+	struct fvp_list *l = (struct fvp_list *)j;
 
-	if (lj->evcon != NULL)
-		evhttp_connection_set_closecb(lj->evcon, NULL, NULL);
-	if (lj->req != NULL)
-		fv_api_reply(lj->req, 200, json_pack("{s:o, s:i, s:i}",
-		    "plugins", lj->list ? lj->list : json_array(), "abi_major",
-		    FV_ABI_MAJOR, "abi_minor", FV_ABI_MINOR));
+	if (l->arg != NULL)
+		l->done(l->list ? l->list : json_array(), l->arg);
 	else
-		json_decref(lj->list);
-	free(lj);
+		json_decref(l->list);
+	free(l);
+}
+
+struct fvp_list *
+fvp_list(struct fvd *d, void (*done)(json_t *list, void *arg), void *arg)
+{
+	struct fvp_list *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
+	l->done = done;
+	l->arg = arg;
+	l->j.run = list_run;
+	l->j.done = list_done;
+	fvp_submit(d->plugins, &l->j);
+	return l;
 }
 
 void
-fvp_list(struct fvd *d, struct evhttp_request *req)
+fvp_list_gone(struct fvp_list *l)
 {
-	struct list_job *lj = calloc(1, sizeof(*lj));
-
-	if (lj == NULL) {
-		fv_api_error(req, 500, NULL, "out of memory");
-		return;
-	}
-	lj->req = req;
-	lj->evcon = evhttp_request_get_connection(req);
-	evhttp_connection_set_closecb(lj->evcon, list_closed, lj);
-	lj->j.run = list_run;
-	lj->j.done = list_done;
-	fvp_submit(d->plugins, &lj->j);
+	l->arg = NULL;
 }

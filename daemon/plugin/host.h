@@ -25,8 +25,8 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "plugin/plugin.h"
 
-#define FVP_NAME_MAX	32
 #define FVP_OUTPUT_MAX	(64u * 1024 * 1024)	/* one callback's output */
 
 struct fvp_host;
@@ -46,8 +46,8 @@ struct fv_host {
 };
 
 struct fvp_job {
-	void			(*run)(struct fvp_job *);	/* thread */
-	void			(*done)(struct fvp_job *);	/* loop */
+	void			(*run)(struct fvp_job *j);	/* thread */
+	void			(*done)(struct fvp_job *j);	/* loop */
 	struct fvp_host		*host;
 	TAILQ_ENTRY(fvp_job)	 entry;
 };
@@ -73,7 +73,7 @@ struct fv_host *fvp_find(struct fvp_host *h, const char *name,
 void	fvp_unref(struct fv_host *p);
 /* Plugin thread only: calls fn for each loaded plugin with kind. */
 void	fvp_each(struct fvp_host *h, unsigned kind,
-	    void (*fn)(struct fv_host *, void *), void *arg);
+	    void (*fn)(struct fv_host *p, void *arg), void *arg);
 /* Plugin thread only: the plugins as a JSON array (loaded and refused). */
 json_t	*fvp_list_json(struct fvp_host *h);
 

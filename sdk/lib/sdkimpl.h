@@ -79,6 +79,21 @@ char	**fv_sdk_kv_copy(const char *const *kv);
 void	 fv_sdk_kv_free(char **kv);
 long	 fv_sdk_kv_unknown(const struct fv_plugin *d, const char *const *kv);
 
+/* Partner exchange (xchg.c): a partner's ref is 1..FV_SDK_REF_MAX
+ * printable ASCII bytes, no space; a reply's status one of an appeal's;
+ * its outcome at most FV_SDK_OUTCOME_MAX characters of UTF-8; a package
+ * at most FV_SDK_ENTRIES_MAX appeals and replies.  fv_sdk_travel: the
+ * fields of a partner's appeal the host keeps (the rest is its own to
+ * set), NULL-ended. */
+#define FV_SDK_REF_MAX		200
+#define FV_SDK_OUTCOME_MAX	1000
+#define FV_SDK_ENTRIES_MAX	10000
+extern const char *const fv_sdk_travel[];
+int	fv_sdk_valid_ref(const char *s);
+int	fv_sdk_valid_status(const char *s);
+/* The characters (code points) of the UTF-8 text s. */
+size_t	fv_sdk_utf8_chars(const char *s);
+
 /* An output stream: bytes gather in p; when flush is set, it gets them
  * once more than FV_OUTPUT_FLUSH are waiting (and at fv_sdk_output_flush);
  * a -1 from flush fails the stream.  max bounds what may wait. */
@@ -91,7 +106,7 @@ struct fv_output {
 	void		*arg;
 };
 void	fv_sdk_output_init(struct fv_output *o, size_t max,
-	    int (*flush)(void *, const uint8_t *, size_t), void *arg);
+	    int (*flush)(void *arg, const uint8_t *p, size_t len), void *arg);
 int	fv_sdk_output_flush(struct fv_output *o);
 /* Wipes and frees the buffer. */
 void	fv_sdk_output_free(struct fv_output *o);

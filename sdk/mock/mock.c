@@ -21,11 +21,8 @@
 #define PARTNER_MAX_LEN	64		/* a partner's name */
 #define LOG_LINE_MAX	1000		/* as the daemon cuts */
 #define OUTPUT_MAX	(64u * 1024 * 1024)	/* as the daemon bounds */
-#define REF_MAX		200
-#define OUTCOME_MAX	1000		/* characters */
 #define APPEAL_MAX	(1024 * 1024)	/* a record, serialized */
 #define ID_HEX		32
-#define ENTRIES_MAX	10000		/* appeals and replies in a package */
 #define WHY_MAX		256
 
 struct partner {
@@ -72,18 +69,6 @@ struct fv_exchange {
 };
 
 static const char *const levels[] = { "error", "warn", "info", "debug" };
-
-static const char *const statuses[] = {
-	"received", "under_review", "forwarded", "resolved_positive",
-	"resolved_negative", "closed", NULL
-};
-
-/* What the daemon keeps of a partner's appeal (daemon/plugin/exchange.c,
- * appeal_from()): the rest is this installation's to set. */
-static const char *const travel[] = {
-	"applicant", "concerns_country", "category", "received_at", "summary",
-	"tags", NULL
-};
 
 /* --- the log -------------------------------------------------------------- */
 
@@ -752,45 +737,10 @@ fv_exchange_sender(fv_exchange *x, const uint8_t pk[FV_KEY_BYTES])
 }
 
 static int
-valid_ref(const char *s)
-{
-	size_t n;
-
-	if (s == NULL || (n = strlen(s)) == 0 || n > REF_MAX)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (*s < 0x21 || *s > 0x7e)	/* no space, as the daemon */
-			return 0;
-	return 1;
-}
-
-static int
 valid_id(const char *s)
 {
 	return s != NULL && strlen(s) == ID_HEX &&
 	    strspn(s, "0123456789abcdef") == ID_HEX;
-}
-
-static int
-valid_status(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s != NULL && statuses[i] != NULL; i++)
-		if (strcmp(s, statuses[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* Characters (code points) of the UTF-8 text s. */
-static size_t
-chars(const char *s)
-{
-	size_t c = 0;
-
-	for (; *s != '\0'; s++)
-		c += ((unsigned char)*s & 0xc0) != 0x80;
-	return c;
 }
 
 /* The common checks of an addition: an import whose sender is known,
@@ -802,9 +752,9 @@ may_add(fv_exchange *x, const char *fn)
 		return bad_call(x, "%s: not in an import", fn);
 	if (x->partner == NULL)
 		return bad_call(x, "%s: before fv_exchange_sender", fn);
-	if (x->entries >= ENTRIES_MAX)
+	if (x->entries >= FV_SDK_ENTRIES_MAX)
 		return bad_call(x, "%s: more than %d entries", fn,
-		    ENTRIES_MAX);
+		    FV_SDK_ENTRIES_MAX);
 	return 0;
 }
 
@@ -819,9 +769,9 @@ partner_appeal(fv_exchange *x, json_t *in, const char *ref)
 	json_t *a = json_object(), *v;
 	size_t i;
 
-	for (i = 0; a != NULL && travel[i] != NULL; i++)
-		if ((v = json_object_get(in, travel[i])) != NULL &&
-		    json_object_set(a, travel[i], v) != 0)
+	for (i = 0; a != NULL && fv_sdk_travel[i] != NULL; i++)
+		if ((v = json_object_get(in, fv_sdk_travel[i])) != NULL &&
+		    json_object_set(a, fv_sdk_travel[i], v) != 0)
 			goto fail;
 	if (a == NULL ||
 	    json_object_set_new(a, "channel", json_string("partner")) != 0 ||
@@ -845,9 +795,9 @@ fv_exchange_add_appeal(fv_exchange *x, const char *ref, const char *json,
 		return -1;
 	if (may_add(x, "fv_exchange_add_appeal") != 0)
 		return -1;
-	if (!valid_ref(ref))
+	if (!fv_sdk_valid_ref(ref))
 		return bad_call(x, "fv_exchange_add_appeal: ref: not 1..%d "
-		    "printable ASCII bytes", REF_MAX);
+		    "printable ASCII bytes", FV_SDK_REF_MAX);
 	if (json == NULL || len > APPEAL_MAX)
 		return bad_call(x, "fv_exchange_add_appeal: json: none, or "
 		    "over %d bytes", APPEAL_MAX);
@@ -885,15 +835,15 @@ fv_exchange_add_reply(fv_exchange *x, const char *id, const char *ref,
 	if (!valid_id(id))
 		return bad_call(x, "fv_exchange_add_reply: id: not %d "
 		    "lowercase hex digits", ID_HEX);
-	if (ref != NULL && !valid_ref(ref))
+	if (ref != NULL && !fv_sdk_valid_ref(ref))
 		return bad_call(x, "fv_exchange_add_reply: ref: not 1..%d "
-		    "printable ASCII bytes", REF_MAX);
-	if (!valid_status(status))
+		    "printable ASCII bytes", FV_SDK_REF_MAX);
+	if (!fv_sdk_valid_status(status))
 		return bad_call(x, "fv_exchange_add_reply: status: not an "
 		    "appeal status");
-	if (outcome != NULL && chars(outcome) > OUTCOME_MAX)
+	if (outcome != NULL && fv_sdk_utf8_chars(outcome) > FV_SDK_OUTCOME_MAX)
 		return bad_call(x, "fv_exchange_add_reply: outcome: over %d "
-		    "characters", OUTCOME_MAX);
+		    "characters", FV_SDK_OUTCOME_MAX);
 	o = json_pack("{s:{s:s, s:s?, s:s, s:s?}}", "reply", "id", id, "ref",
 	    ref, "status", status, "outcome", outcome);
 	if (o == NULL)	/* outcome is not UTF-8 */

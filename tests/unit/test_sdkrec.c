@@ -4,7 +4,8 @@
  * mock do.  Strings decoded once (escapes, \u pairs, bad text refused),
  * numbers and booleans as written, the whole record and the split objects
  * written back as the API writes them, paths inside whole values, tags,
- * confidential applicants, records set again and again.
+ * confidential applicants, records set again and again.  And the rules
+ * of partner exchange both hosts apply (sdk/lib/xchg.c).
  */
 #include <fieldvault/plugin.h>
 
@@ -201,6 +202,38 @@ test_quote(void)
 	    "a name written as a JSON string");
 }
 
+/* The daemon and the mock refuse the same refs, statuses and outcomes. */
+static void
+test_exchange_rules(void)
+{
+	char ref[FV_SDK_REF_MAX + 2];
+	size_t i;
+	int partner = 0, summary = 0;
+
+	memset(ref, 'r', sizeof(ref));
+	ref[FV_SDK_REF_MAX] = '\0';
+	ok(fv_sdk_valid_ref(ref), "a ref of %d bytes", FV_SDK_REF_MAX);
+	ref[FV_SDK_REF_MAX] = 'r';
+	ref[FV_SDK_REF_MAX + 1] = '\0';
+	ok(!fv_sdk_valid_ref(ref), "one byte more: refused");
+	ok(fv_sdk_valid_ref("OMB-2026/17~a"), "printable ASCII");
+	ok(!fv_sdk_valid_ref(""), "an empty ref: refused");
+	ok(!fv_sdk_valid_ref(NULL), "no ref: refused");
+	ok(!fv_sdk_valid_ref("OMB 17"), "a space: refused");
+	ok(!fv_sdk_valid_ref("caf\xc3\xa9"), "non-ASCII: refused");
+	ok(fv_sdk_valid_status("resolved_negative"), "an appeal status");
+	ok(!fv_sdk_valid_status("open"), "not a status: refused");
+	ok(!fv_sdk_valid_status(NULL), "no status: refused");
+	is_int((int)fv_sdk_utf8_chars("d\xc3\xa9j\xc3\xa0 \xe2\x9c\x93"), 6,
+	    "characters, not bytes");
+	for (i = 0; fv_sdk_travel[i] != NULL; i++) {
+		partner |= strcmp(fv_sdk_travel[i], "partner") == 0;
+		summary |= strcmp(fv_sdk_travel[i], "summary") == 0;
+	}
+	ok(summary && !partner, "a partner's summary travels, its marks "
+	    "are the host's");
+}
+
 int
 main(void)
 {
@@ -212,5 +245,6 @@ main(void)
 	test_confidential();
 	test_leaves();
 	test_quote();
+	test_exchange_rules();
 	return done_testing();
 }

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "api/json.h"
 #include "fold.h"
 #include "fv_error.h"
 #include "keyfile.h"
@@ -160,7 +161,7 @@ list(struct fv_store *s, int rtype, const char *status, const char *country,
 	f.category = category;
 	f.assigned_to = group;
 	f.appeal_id = appeal_id;
-	if ((rc = fv_store_list(s, &f, query, &arr)) != 0) {
+	if ((rc = fv_json_list(s, &f, query, &arr)) != 0) {
 		snprintf(out, sizeof(out), "error %d", rc);
 		return out;
 	}
@@ -525,11 +526,11 @@ test_init_open(void)
 		memset(&f, 0, sizeof(f));
 		is_int(fv_store_begin(s), FV_ELOCKED, "locked: begin");
 		is_int(fv_store_get(s, A, rid, &j), FV_ELOCKED, "locked: get");
-		is_int(fv_store_history(s, rid, &j), FV_ELOCKED,
+		is_int(fv_json_history(s, rid, &j), FV_ELOCKED,
 		    "locked: history");
-		is_int(fv_store_list(s, &f, NULL, &j), FV_ELOCKED,
+		is_int(fv_json_list(s, &f, NULL, &j), FV_ELOCKED,
 		    "locked: list");
-		is_int(fv_store_list(s, &f, "x", &j), FV_ELOCKED,
+		is_int(fv_json_list(s, &f, "x", &j), FV_ELOCKED,
 		    "locked: search");
 		is_int(fv_store_stats(s, &st), FV_ELOCKED, "locked: stats");
 		ok(j == NULL, "  and nothing returned");
@@ -742,7 +743,7 @@ test_update(struct fv_store *s)
 	    "  updated_at not before created_at");
 	json_decref(j);
 
-	is_int(fv_store_history(s, a1, &h), 0, "history of a1");
+	is_int(fv_json_history(s, a1, &h), 0, "history of a1");
 	is_int(json_array_size(h), 2, "  two entries");
 	is_str(json_string_value(json_object_get(json_array_get(h, 0), "op")),
 	    "create", "  first: create");
@@ -777,7 +778,7 @@ test_update(struct fv_store *s)
 	fv_store_stats(s, &st1);
 	is_int(st1.seq, st0.seq, "  no new op");
 	h = NULL;
-	fv_store_history(s, a1, &h);
+	fv_json_history(s, a1, &h);
 	is_int(json_array_size(h), 2, "  no new history entry");
 	json_decref(h);
 
@@ -973,7 +974,7 @@ test_shred(struct fv_store *s)
 	is_int(fv_store_commit(s), 0, "  commit (nothing written)");
 	json_decref(p);
 
-	is_int(fv_store_history(s, a3, &h), 0, "history of a3");
+	is_int(fv_json_history(s, a3, &h), 0, "history of a3");
 	is_int(json_array_size(h), 3, "  three entries: create, update, "
 	    "delete");
 	for (i = 0, z = 0; i + 1 < json_array_size(h); i++)
@@ -997,7 +998,7 @@ test_shred(struct fv_store *s)
 	}
 	json_decref(h);
 	h = NULL;
-	is_int(fv_store_history(s, n2, &h), 0, "history of n2");
+	is_int(fv_json_history(s, n2, &h), 0, "history of n2");
 	ok(json_array_size(h) == 2 && json_is_true(json_object_get(
 	    json_array_get(h, 0), "shredded")), "  create shredded, delete");
 	json_decref(h);
@@ -1060,7 +1061,7 @@ test_purge(struct fv_store *s)
 	kf_free(&k1);
 	is_int(fv_store_get(s, A, p1, &j), FV_ENOTFOUND, "  p1 is gone");
 	is_int(fv_store_get(s, A, a2, &j), FV_ENOTFOUND, "  a2 is gone");
-	is_int(fv_store_history(s, p1, &j), FV_ENOTFOUND, "  with its "
+	is_int(fv_json_history(s, p1, &j), FV_ENOTFOUND, "  with its "
 	    "history");
 	ok(fv_store_get(s, A, a1, &j) == 0, "  a1 stays");
 	json_decref(j);
@@ -1167,7 +1168,7 @@ test_persist(struct fv_store *s)
 	fv_store_get(s, A, a1, &g1);
 	fv_store_get(s, A, a2, &g2);
 	fv_store_get(s, N, n1, &gn);
-	fv_store_history(s, a1, &h1);
+	fv_json_history(s, a1, &h1);
 	fv_store_stats(s, &st0);
 
 	/* lock and unlock in place */
@@ -1203,7 +1204,7 @@ test_persist(struct fv_store *s)
 	json_decref(j);
 	j = NULL;
 	is_int(fv_store_get(s, A, a3, &j), FV_EDELETED, "a3 still deleted");
-	fv_store_history(s, a1, &h);
+	fv_json_history(s, a1, &h);
 	ok(json_equal(h, h1), "a1's history identical");
 	json_decref(h);
 	is_str(list(s, 0, NULL, NULL, NULL, NULL, NULL, NULL), "a1 a2 n1",

@@ -1,0 +1,20 @@
+/*
+ * json.h - the store's answers as the API's JSON (docs/api.md).
+ */
+#ifndef FV_API_JSON_H
+#define FV_API_JSON_H
+
+#include <jansson.h>
+
+#include "store.h"
+
+/* A record's ops, oldest first: [{device, device_name, seq, at, hlc, op,
+ * fields?} | {device, seq, shredded}]. */
+int	fv_json_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
+	    json_t **out);
+/* The records a scan of f and query gives (fv_store_scan_new), as an
+ * array of records as clients see them. */
+int	fv_json_list(struct fv_store *s, const struct fv_filter *f,
+	    const char *query, json_t **out);
+
+#endif
