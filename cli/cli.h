@@ -76,6 +76,7 @@ struct cli_opt {
 	const char	*value;		/* its value's name; NULL: a flag */
 	size_t		 off;		/* where in struct cli it goes */
 	int		 flags;		/* CLI_GLOBAL, CLI_ID */
+	const char	*param;		/* its API query parameter, or NULL */
 	const char	*help;
 };
 
@@ -115,6 +116,9 @@ const struct cli_use *cli_cmd_uses(const struct cli_cmd *cmd,
 	    enum cli_optid opt);
 /* How many arguments the entry declares. */
 int	cli_cmd_nargs(const struct cli_cmd *cmd);
+/* Appends to a path buffer of size n the options given that are query
+ * parameters (only those the command takes can have been given). */
+void	cli_cmd_query(const struct cli *c, char *path, size_t n);
 
 /* usage.c: the help texts, made from the table. */
 void	cli_help(FILE *f);
@@ -127,6 +131,9 @@ struct json_t;
  * (caller fv_resp_free()s it); else prints why and returns the exit code. */
 int	cli_call(struct cli *c, const char *method, const char *path,
 	    const void *body, size_t len, struct fv_resp *r);
+/* POSTs body (taken) as JSON to path, as cli_call() does. */
+int	cli_post_json(struct cli *c, const char *path, struct json_t *body,
+	    struct fv_resp *r);
 /* The same for an answer already read (rc from fv_http or fv_http_recv). */
 int	cli_answer(struct cli *c, int rc, struct fv_resp *r);
 void	cli_print_json(const struct json_t *j);
@@ -146,8 +153,7 @@ int	cmd_record_update(struct cli *c);
 int	cmd_record_delete(struct cli *c);
 int	cmd_record_import(struct cli *c);
 int	cmd_history(struct cli *c);
-int	cmd_sync(struct cli *c);
-int	cmd_enroll(struct cli *c);
+int	cmd_sync(struct cli *c);		/* sync and enroll */
 int	cmd_device_invite(struct cli *c);
 int	cmd_device_list(struct cli *c);
 int	cmd_device_revoke(struct cli *c);
@@ -162,6 +168,10 @@ int	cmd_keys_show(struct cli *c);
 /* Writes len bytes to path whole or not at all (a temporary file, synced,
  * renamed); prints why and returns EX_FAIL on error. */
 int	write_atomic(const char *path, const void *p, size_t len);
+/* Writes an answer's body to --out so, and gives its X-Fieldvault-Info
+ * parsed (NULL if none; printed already with --json; caller decrefs). */
+int	write_answer(struct cli *c, const struct fv_resp *r,
+	    struct json_t **info);
 
 /* Reads FILE or stdin ("-") whole (at most max bytes), NUL-terminated;
  * prints why and returns EX_FAIL on error.  free_input() wipes. */

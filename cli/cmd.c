@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "client.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -17,42 +18,44 @@
 
 #define OFF(f)	offsetof(struct cli, f)
 
+/* name, alias, value, where, flags, query parameter, help */
 const struct cli_opt cli_opts[OPT_MAX] = {
 	[OPT_CONFIG] = { "-c", "--config", "CONFIG", OFF(conf_path),
-	    CLI_GLOBAL, "else $FIELDVAULT_CONFIG, else " SYSCONFDIR
+	    CLI_GLOBAL, NULL, "else $FIELDVAULT_CONFIG, else " SYSCONFDIR
 	    "/fieldvault/fieldvault.conf" },
 	[OPT_PASSFILE] = { "--passphrase-file", NULL, "FILE", OFF(passfile),
-	    CLI_GLOBAL, "else $FIELDVAULT_PASSPHRASE, else the terminal" },
-	[OPT_JSON] = { "--json", NULL, NULL, OFF(json), CLI_GLOBAL,
+	    CLI_GLOBAL, NULL, "else $FIELDVAULT_PASSPHRASE, else the "
+	    "terminal" },
+	[OPT_JSON] = { "--json", NULL, NULL, OFF(json), CLI_GLOBAL, NULL,
 	    "machine-readable output" },
-	[OPT_STATUS] = { "--status", NULL, "S", OFF(status), 0,
+	[OPT_STATUS] = { "--status", NULL, "S", OFF(status), 0, "status",
 	    "only appeals in status S" },
 	[OPT_COUNTRY] = { "--country", NULL, "CC", OFF(country), 0,
-	    "only appeals that concern country CC" },
+	    "country", "only appeals that concern country CC" },
 	[OPT_CATEGORY] = { "--category", NULL, "C", OFF(category), 0,
-	    "only appeals of category C" },
+	    "category", "only appeals of category C" },
 	[OPT_ASSIGNED_TO] = { "--assigned-to", NULL, "G", OFF(assigned_to), 0,
-	    "only appeals assigned to group G" },
-	[OPT_QUERY] = { "--query", NULL, "TEXT", OFF(query), 0,
+	    "assigned_to", "only appeals assigned to group G" },
+	[OPT_QUERY] = { "--query", NULL, "TEXT", OFF(query), 0, "query",
 	    "only appeals whose applicant's name or location or summary "
 	    "holds TEXT (any case, any script)" },
 	[OPT_APPEAL] = { "--appeal", NULL, "ID", OFF(appeal), CLI_ID,
-	    "only the notes about appeal ID" },
-	[OPT_TYPE] = { "--type", NULL, "appeal|note", OFF(type), 0,
+	    "appeal", "only the notes about appeal ID" },
+	[OPT_TYPE] = { "--type", NULL, "appeal|note", OFF(type), 0, "type",
 	    "which records (default appeal)" },
-	[OPT_FROM] = { "--from", NULL, "DATE", OFF(from), 0,
+	[OPT_FROM] = { "--from", NULL, "DATE", OFF(from), 0, "from",
 	    "only records received (notes: created) from DATE on: "
 	    "YYYY-MM-DD or RFC 3339" },
-	[OPT_TO] = { "--to", NULL, "DATE", OFF(to), 0,
+	[OPT_TO] = { "--to", NULL, "DATE", OFF(to), 0, "to",
 	    "only records received (notes: created) up to DATE; a day "
 	    "counts whole" },
-	[OPT_FORMAT] = { "--format", NULL, "NAME", OFF(format), 0,
+	[OPT_FORMAT] = { "--format", NULL, "NAME", OFF(format), 0, "format",
 	    "the plugin to run (see 'fieldvault plugin list')" },
-	[OPT_OUT] = { "--out", NULL, "FILE", OFF(out), 0,
+	[OPT_OUT] = { "--out", NULL, "FILE", OFF(out), 0, NULL,
 	    "write to FILE, whole or not at all" },
-	[OPT_FOR] = { "--for", NULL, "DEVICE-ID", OFF(for_dev), 0,
+	[OPT_FOR] = { "--for", NULL, "DEVICE-ID", OFF(for_dev), 0, NULL,
 	    "(HQ) a bundle for this device; without it, a bundle for HQ" },
-	[OPT_PARTNER] = { "--partner", NULL, "NAME", OFF(partner), 0,
+	[OPT_PARTNER] = { "--partner", NULL, "NAME", OFF(partner), 0, NULL,
 	    "the partner ombudsman, as named by its [partner.NAME] section" },
 };
 
@@ -115,7 +118,7 @@ const struct cli_cmd cli_cmds[] = {
 	  .help = "the record's changes, oldest first" },
 	{ .name = "sync", .exec = cmd_sync,
 	  .help = "sync with HQ now and wait; print what moved" },
-	{ .name = "enroll", .exec = cmd_enroll,
+	{ .name = "enroll", .exec = cmd_sync,
 	  .args = { { "TOKEN", 0, "what HQ's 'device invite' printed" } },
 	  .help = "pair this field device with HQ" },
 
@@ -216,4 +219,15 @@ cli_cmd_nargs(const struct cli_cmd *cmd)
 	for (n = 0; n < CLI_ARG_MAX && cmd->args[n].name != NULL; n++)
 		;
 	return n;
+}
+
+void
+cli_cmd_query(const struct cli *c, char *path, size_t n)
+{
+	int o;
+
+	for (o = OPT_NONE + 1; o < OPT_MAX; o++)
+		if (cli_opts[o].param != NULL)
+			fv_query_add(path, n, cli_opts[o].param, *(const char
+			    * const *)((const char *)c + cli_opts[o].off));
 }

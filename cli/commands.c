@@ -58,6 +58,21 @@ cli_call(struct cli *c, const char *method, const char *path, const void *body,
 	    r), r);
 }
 
+int
+cli_post_json(struct cli *c, const char *path, json_t *body,
+    struct fv_resp *r)
+{
+	char *txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	int rc;
+
+	json_decref(body);
+	if (txt == NULL)
+		return cli_fail("out of memory");
+	rc = cli_call(c, "POST", path, txt, strlen(txt), r);
+	fv_json_free(txt);
+	return rc;
+}
+
 void
 cli_print_json(const json_t *j)
 {
@@ -264,50 +279,34 @@ cmd_status(struct cli *c)
 	return EX_DONE;
 }
 
-/* Prints how a sync or an enrollment went. */
-static void
-print_sync(struct cli *c, const json_t *j, int enroll)
-{
-	if (c->json)
-		cli_print_json(j);
-	else if (enroll)
-		printf("enrolled with HQ '%s'; %lld ops sent\n",
-		    json_string_value(json_object_get(j, "hq")),
-		    (long long)json_integer_value(json_object_get(j, "up")));
-	else
-		printf("synced with HQ '%s': %lld ops up, %lld down; HQ holds "
-		    "everything up to #%lld%s\n",
-		    json_string_value(json_object_get(j, "hq")),
-		    (long long)json_integer_value(json_object_get(j, "up")),
-		    (long long)json_integer_value(json_object_get(j, "down")),
-		    (long long)json_integer_value(json_object_get(j, "acked")),
-		    json_integer_value(json_object_get(j, "purged")) > 0 ?
-		    "; purged what HQ holds" : "");
-}
-
+/* sync, and enroll TOKEN: the same request but for the token */
 int
 cmd_sync(struct cli *c)
 {
+	int enroll = strcmp(c->cmd->name, "enroll") == 0;
+	const char *tok = enroll ? c->args[0] : NULL;
 	struct fv_resp r;
 	int rc;
 
-	if ((rc = cli_call(c, "POST", "/v1/sync", NULL, 0, &r)) != 0)
+	if ((rc = cli_call(c, "POST", enroll ? "/v1/enroll" : "/v1/sync", tok,
+	    tok ? strlen(tok) : 0, &r)) != 0)
 		return rc;
-	print_sync(c, r.json, 0);
-	fv_resp_free(&r);
-	return EX_DONE;
-}
-
-int
-cmd_enroll(struct cli *c)
-{
-	struct fv_resp r;
-	int rc;
-
-	if ((rc = cli_call(c, "POST", "/v1/enroll", c->args[0],
-	    strlen(c->args[0]), &r)) != 0)
-		return rc;
-	print_sync(c, r.json, 1);
+	if (c->json)
+		cli_print_json(r.json);
+	else if (enroll)
+		printf("enrolled with HQ '%s'; %lld ops sent\n",
+		    json_string_value(json_object_get(r.json, "hq")),
+		    (long long)json_integer_value(json_object_get(r.json,
+		    "up")));
+	else
+		printf("synced with HQ '%s': %lld ops up, %lld down; HQ holds "
+		    "everything up to #%lld%s\n",
+		    json_string_value(json_object_get(r.json, "hq")),
+		    (long long)json_integer_value(json_object_get(r.json, "up")),
+		    (long long)json_integer_value(json_object_get(r.json,
+		    "down")), (long long)json_integer_value(json_object_get(
+		    r.json, "acked")), json_integer_value(json_object_get(
+		    r.json, "purged")) > 0 ? "; purged what HQ holds" : "");
 	fv_resp_free(&r);
 	return EX_DONE;
 }
@@ -318,20 +317,14 @@ int
 cmd_device_invite(struct cli *c)
 {
 	struct fv_resp r;
-	char *body;
 	json_t *j;
 	int rc;
 
 	j = json_pack("{s:s}", "name", c->args[0]);
-	if (c->assigned_to != NULL)
+	if (j != NULL && c->assigned_to != NULL)
 		json_object_set_new(j, "assigned_to",
 		    json_string(c->assigned_to));
-	body = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	rc = cli_call(c, "POST", "/v1/devices/invite", body,
-	    body ? strlen(body) : 0, &r);
-	fv_json_free(body);
-	if (rc != 0)
+	if ((rc = cli_post_json(c, "/v1/devices/invite", j, &r)) != 0)
 		return rc;
 	if (c->json)
 		cli_print_json(r.json);
@@ -428,6 +421,20 @@ write_atomic(const char *path, const void *p, size_t len)
 	return EX_DONE;
 }
 
+int
+write_answer(struct cli *c, const struct fv_resp *r, json_t **info)
+{
+	int rc;
+
+	*info = NULL;
+	if ((rc = write_atomic(c->out, r->body, r->len)) != EX_DONE)
+		return rc;
+	*info = r->info ? json_loads(r->info, 0, NULL) : NULL;
+	if (c->json)
+		cli_print_json(*info);
+	return EX_DONE;
+}
+
 #define BUNDLE_PART	((size_t)4 << 20)	/* bytes a request */
 
 int
@@ -435,29 +442,18 @@ cmd_bundle_create(struct cli *c)
 {
 	struct fv_resp r;
 	json_t *info;
-	char *body;
 	int rc;
 
 	info = c->for_dev ? json_pack("{s:s}", "for", c->for_dev) :
 	    json_object();
-	body = json_dumps(info, JSON_COMPACT);
-	json_decref(info);
-	rc = cli_call(c, "POST", "/v1/bundle/create", body, strlen(body), &r);
-	fv_json_free(body);
-	if (rc != 0)
+	if ((rc = cli_post_json(c, "/v1/bundle/create", info, &r)) != 0)
 		return rc;
-	if ((rc = write_atomic(c->out, r.body, r.len)) == EX_DONE) {
-		info = r.info ? json_loads(r.info, 0, NULL) : NULL;
-		if (c->json)
-			cli_print_json(info);
-		else
-			printf("wrote %s: %lld ops for '%s' (%zu bytes, sealed "
-			    "to it and signed)\n", c->out, (long long)
-			    json_integer_value(json_object_get(info, "ops")),
-			    json_string_value(json_object_get(info, "to")) ?:
-			    "?", r.len);
-		json_decref(info);
-	}
+	if ((rc = write_answer(c, &r, &info)) == EX_DONE && !c->json)
+		printf("wrote %s: %lld ops for '%s' (%zu bytes, sealed to it "
+		    "and signed)\n", c->out, (long long)json_integer_value(
+		    json_object_get(info, "ops")), json_string_value(
+		    json_object_get(info, "to")) ?: "?", r.len);
+	json_decref(info);
 	fv_resp_free(&r);
 	return rc;
 }

@@ -30,16 +30,7 @@ cmd_export(struct cli *c)
 	int fd = STDOUT_FILENO, rc, ex;
 
 	snprintf(path, sizeof(path), "/v1/export");
-	fv_query_add(path, sizeof(path), "format", c->format);
-	fv_query_add(path, sizeof(path), "type", c->type);
-	fv_query_add(path, sizeof(path), "status", c->status);
-	fv_query_add(path, sizeof(path), "country", c->country);
-	fv_query_add(path, sizeof(path), "category", c->category);
-	fv_query_add(path, sizeof(path), "assigned_to", c->assigned_to);
-	fv_query_add(path, sizeof(path), "query", c->query);
-	fv_query_add(path, sizeof(path), "appeal", c->appeal);
-	fv_query_add(path, sizeof(path), "from", c->from);
-	fv_query_add(path, sizeof(path), "to", c->to);
+	cli_cmd_query(c, path, sizeof(path));
 	if (c->json)
 		fv_query_add(path, sizeof(path), "json", "1");
 	if (c->out != NULL) {
@@ -137,7 +128,6 @@ cmd_exchange_send(struct cli *c)
 {
 	struct fv_resp r;
 	json_t *body, *ids, *info;
-	char *txt;
 	int i, rc;
 
 	if ((ids = json_array()) == NULL)
@@ -145,29 +135,17 @@ cmd_exchange_send(struct cli *c)
 	for (i = 0; i < c->nargs; i++)
 		json_array_append_new(ids, json_string(c->args[i]));
 	body = json_pack("{s:s, s:o}", "partner", c->partner, "ids", ids);
-	if (c->format != NULL)
+	if (body != NULL && c->format != NULL)
 		json_object_set_new(body, "format", json_string(c->format));
-	txt = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (txt == NULL)
-		return cli_fail("out of memory");
-	rc = cli_call(c, "POST", "/v1/exchange/send", txt, strlen(txt), &r);
-	fv_json_free(txt);
-	if (rc != 0)
+	if ((rc = cli_post_json(c, "/v1/exchange/send", body, &r)) != 0)
 		return rc;
-	if ((rc = write_atomic(c->out, r.body, r.len)) == EX_DONE) {
-		info = r.info ? json_loads(r.info, 0, NULL) : NULL;
-		if (c->json)
-			cli_print_json(info);
-		else
-			printf("wrote %s for %s: %lld appeals, %lld replies "
-			    "(%zu bytes, sealed to the partner and signed)\n",
-			    c->out, c->partner, (long long)json_integer_value(
-			    json_object_get(info, "appeals")), (long long)
-			    json_integer_value(json_object_get(info,
-			    "replies")), r.len);
-		json_decref(info);
-	}
+	if ((rc = write_answer(c, &r, &info)) == EX_DONE && !c->json)
+		printf("wrote %s for %s: %lld appeals, %lld replies (%zu "
+		    "bytes, sealed to the partner and signed)\n", c->out,
+		    c->partner, (long long)json_integer_value(json_object_get(
+		    info, "appeals")), (long long)json_integer_value(
+		    json_object_get(info, "replies")), r.len);
+	json_decref(info);
 	fv_resp_free(&r);
 	return rc;
 }
@@ -183,7 +161,7 @@ cmd_exchange_import(struct cli *c)
 	if ((rc = read_input(c->args[0], PACKAGE_MAX, &buf, &len)) != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/exchange/import");
-	fv_query_add(path, sizeof(path), "format", c->format);
+	cli_cmd_query(c, path, sizeof(path));
 	rc = cli_call(c, "POST", path, buf, len, &r);
 	free_input(buf, len);
 	if (rc != 0)

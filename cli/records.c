@@ -386,12 +386,7 @@ cmd_record_list(struct cli *c)
 	int rc;
 
 	snprintf(path, sizeof(path), "/v1/%ss", c->cmd->name);
-	fv_query_add(path, sizeof(path), "status", c->status);
-	fv_query_add(path, sizeof(path), "country", c->country);
-	fv_query_add(path, sizeof(path), "category", c->category);
-	fv_query_add(path, sizeof(path), "assigned_to", c->assigned_to);
-	fv_query_add(path, sizeof(path), "query", c->query);
-	fv_query_add(path, sizeof(path), "appeal", c->appeal);
+	cli_cmd_query(c, path, sizeof(path));
 	if ((rc = cli_call(c, "GET", path, NULL, 0, &r)) != 0)
 		return rc;
 	if (c->json)
