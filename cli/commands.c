@@ -58,6 +58,21 @@ cli_call(struct cli *c, const char *method, const char *path, const void *body,
 	    r), r);
 }
 
+int
+cli_post_json(struct cli *c, const char *path, json_t *body,
+    struct fv_resp *r)
+{
+	char *txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	int rc;
+
+	json_decref(body);
+	if (txt == NULL)
+		return cli_fail("out of memory");
+	rc = cli_call(c, "POST", path, txt, strlen(txt), r);
+	fv_json_free(txt);
+	return rc;
+}
+
 void
 cli_print_json(const json_t *j)
 {
@@ -154,8 +169,6 @@ cmd_init(struct cli *c)
 	size_t len;
 	int rc;
 
-	if (c->nargs != 1)
-		return cli_usage("init takes no arguments");
 	if (fv_http(c->conf->socket, "GET", "/v1/status", NULL, 0, &r) == 0) {
 		fv_resp_free(&r);
 		return cli_fail("a daemon is running on %s: stop it first",
@@ -194,8 +207,6 @@ cmd_unlock(struct cli *c)
 	size_t len;
 	int rc;
 
-	if (c->nargs != 1)
-		return cli_usage("unlock takes no arguments");
 	if ((rc = get_passphrase(c, 0, &pass, &len)) != 0)
 		return rc;
 	rc = cli_call(c, "POST", "/v1/unlock", pass, len, &r);
@@ -216,8 +227,6 @@ cmd_lock(struct cli *c)
 	struct fv_resp r;
 	int rc;
 
-	if (c->nargs != 1)
-		return cli_usage("lock takes no arguments");
 	if ((rc = cli_call(c, "POST", "/v1/lock", NULL, 0, &r)) != 0)
 		return rc;
 	if (c->json)
@@ -236,8 +245,6 @@ cmd_status(struct cli *c)
 	struct fv_resp r;
 	int rc, i;
 
-	if (c->nargs != 1)
-		return cli_usage("status takes no arguments");
 	if ((rc = cli_call(c, "GET", "/v1/status", NULL, 0, &r)) != 0)
 		return rc;
 	if (c->json)
@@ -272,17 +279,15 @@ cmd_status(struct cli *c)
 	return EX_DONE;
 }
 
+/* sync, and enroll TOKEN: the same request but for the token */
 int
 cmd_sync(struct cli *c)
 {
-	int enroll = strcmp(c->args[0], "enroll") == 0;
+	int enroll = strcmp(c->cmd->name, "enroll") == 0;
+	const char *tok = enroll ? c->args[0] : NULL;
 	struct fv_resp r;
-	const char *tok = enroll && c->nargs == 2 ? c->args[1] : NULL;
 	int rc;
 
-	if (c->nargs != (enroll ? 2 : 1))
-		return cli_usage(enroll ? "enroll TOKEN" : "sync takes no "
-		    "arguments");
 	if ((rc = cli_call(c, "POST", enroll ? "/v1/enroll" : "/v1/sync", tok,
 	    tok ? strlen(tok) : 0, &r)) != 0)
 		return rc;
@@ -306,64 +311,72 @@ cmd_sync(struct cli *c)
 	return EX_DONE;
 }
 
+/* --- devices (HQ) ------------------------------------------------------- */
+
 int
-cmd_device(struct cli *c)
+cmd_device_invite(struct cli *c)
 {
-	const char *verb = c->nargs > 1 ? c->args[1] : "";
 	struct fv_resp r;
-	char path[128], *body;
-	json_t *j, *d;
+	json_t *j;
+	int rc;
+
+	j = json_pack("{s:s}", "name", c->args[0]);
+	if (j != NULL && c->assigned_to != NULL)
+		json_object_set_new(j, "assigned_to",
+		    json_string(c->assigned_to));
+	if ((rc = cli_post_json(c, "/v1/devices/invite", j, &r)) != 0)
+		return rc;
+	if (c->json)
+		cli_print_json(r.json);
+	else
+		printf("%s\n", json_string_value(json_object_get(r.json,
+		    "token")));
+	fv_resp_free(&r);
+	return EX_DONE;
+}
+
+int
+cmd_device_list(struct cli *c)
+{
+	struct fv_resp r;
+	json_t *d;
 	size_t i;
 	int rc;
 
-	if (strcmp(verb, "invite") == 0 && c->nargs == 3) {
-		j = json_pack("{s:s}", "name", c->args[2]);
-		if (c->assigned_to != NULL)
-			json_object_set_new(j, "assigned_to",
-			    json_string(c->assigned_to));
-		body = json_dumps(j, JSON_COMPACT);
-		json_decref(j);
-		rc = cli_call(c, "POST", "/v1/devices/invite", body,
-		    body ? strlen(body) : 0, &r);
-		fv_json_free(body);
-		if (rc != 0)
-			return rc;
-		if (c->json)
-			cli_print_json(r.json);
-		else
-			printf("%s\n", json_string_value(json_object_get(
-			    r.json, "token")));
-	} else if (strcmp(verb, "list") == 0 && c->nargs == 2) {
-		if ((rc = cli_call(c, "GET", "/v1/devices", NULL, 0, &r)) != 0)
-			return rc;
-		if (c->json)
-			cli_print_json(r.json);
-		else {
-			printf("%-32s %-6s %-20s %-16s %s\n", "ID", "ROLE",
-			    "NAME", "GROUP", "STATE");
-			json_array_foreach(r.json, i, d)
-				printf("%-32s %-6s %-20s %-16s %s\n",
-				    json_string_value(json_object_get(d, "id")),
-				    json_string_value(json_object_get(d,
-				    "role")), json_string_value(
-				    json_object_get(d, "name")),
-				    json_string_value(json_object_get(d,
-				    "group")) ?: "", json_is_true(
-				    json_object_get(d, "revoked")) ?
-				    "revoked" : "active");
-		}
-	} else if (strcmp(verb, "revoke") == 0 && c->nargs == 3) {
-		snprintf(path, sizeof(path), "/v1/devices/%.40s/revoke",
-		    c->args[2]);
-		if ((rc = cli_call(c, "POST", path, NULL, 0, &r)) != 0)
-			return rc;
-		if (c->json)
-			cli_print_json(r.json);
-		else
-			printf("revoked %s\n", c->args[2]);
-	} else
-		return cli_usage("device invite NAME [--assigned-to G] | "
-		    "device list | device revoke ID");
+	if ((rc = cli_call(c, "GET", "/v1/devices", NULL, 0, &r)) != 0)
+		return rc;
+	if (c->json)
+		cli_print_json(r.json);
+	else {
+		printf("%-32s %-6s %-20s %-16s %s\n", "ID", "ROLE", "NAME",
+		    "GROUP", "STATE");
+		json_array_foreach(r.json, i, d)
+			printf("%-32s %-6s %-20s %-16s %s\n",
+			    json_string_value(json_object_get(d, "id")),
+			    json_string_value(json_object_get(d, "role")),
+			    json_string_value(json_object_get(d, "name")),
+			    json_string_value(json_object_get(d, "group")) ?:
+			    "", json_is_true(json_object_get(d, "revoked")) ?
+			    "revoked" : "active");
+	}
+	fv_resp_free(&r);
+	return EX_DONE;
+}
+
+int
+cmd_device_revoke(struct cli *c)
+{
+	struct fv_resp r;
+	char path[128];
+	int rc;
+
+	snprintf(path, sizeof(path), "/v1/devices/%.40s/revoke", c->args[0]);
+	if ((rc = cli_call(c, "POST", path, NULL, 0, &r)) != 0)
+		return rc;
+	if (c->json)
+		cli_print_json(r.json);
+	else
+		printf("revoked %s\n", c->args[0]);
 	fv_resp_free(&r);
 	return EX_DONE;
 }
@@ -408,89 +421,80 @@ write_atomic(const char *path, const void *p, size_t len)
 	return EX_DONE;
 }
 
+int
+write_answer(struct cli *c, const struct fv_resp *r, json_t **info)
+{
+	int rc;
+
+	*info = NULL;
+	if ((rc = write_atomic(c->out, r->body, r->len)) != EX_DONE)
+		return rc;
+	*info = r->info ? json_loads(r->info, 0, NULL) : NULL;
+	if (c->json)
+		cli_print_json(*info);
+	return EX_DONE;
+}
+
 #define BUNDLE_PART	((size_t)4 << 20)	/* bytes a request */
 
 int
-cmd_bundle(struct cli *c)
+cmd_bundle_create(struct cli *c)
 {
-	const char *verb = c->nargs > 1 ? c->args[1] : "";
 	struct fv_resp r;
-	json_t *info = NULL;
-	char *buf, *body;
+	json_t *info;
+	int rc;
+
+	info = c->for_dev ? json_pack("{s:s}", "for", c->for_dev) :
+	    json_object();
+	if ((rc = cli_post_json(c, "/v1/bundle/create", info, &r)) != 0)
+		return rc;
+	if ((rc = write_answer(c, &r, &info)) == EX_DONE && !c->json)
+		printf("wrote %s: %lld ops for '%s' (%zu bytes, sealed to it "
+		    "and signed)\n", c->out, (long long)json_integer_value(
+		    json_object_get(info, "ops")), json_string_value(
+		    json_object_get(info, "to")) ?: "?", r.len);
+	json_decref(info);
+	fv_resp_free(&r);
+	return rc;
+}
+
+int
+cmd_bundle_import(struct cli *c)
+{
+	struct fv_resp r;
+	char *buf, path[96];
 	size_t len, off, n, part;
 	int rc;
 
-	if (strcmp(verb, "create") == 0 && c->nargs == 2) {
-		const char *h;
-
-		if (c->out == NULL)
-			return cli_usage("bundle create --out FILE "
-			    "[--for DEVICE-ID]");
-		info = c->for_dev ? json_pack("{s:s}", "for", c->for_dev) :
-		    json_object();
-		body = json_dumps(info, JSON_COMPACT);
-		json_decref(info);
-		rc = cli_call(c, "POST", "/v1/bundle/create", body,
-		    strlen(body), &r);
-		fv_json_free(body);
-		if (rc != 0)
-			return rc;
-		if ((rc = write_atomic(c->out, r.body, r.len)) == EX_DONE) {
-			h = r.info;
-			info = h ? json_loads(h, 0, NULL) : NULL;
-			if (c->json)
-				cli_print_json(info);
-			else
-				printf("wrote %s: %lld ops for '%s' (%zu "
-				    "bytes, sealed to it and signed)\n", c->out,
-				    (long long)json_integer_value(
-				    json_object_get(info, "ops")),
-				    json_string_value(json_object_get(info,
-				    "to")) ?: "?", r.len);
-			json_decref(info);
-		}
-		fv_resp_free(&r);
+	if ((rc = read_input(c->args[0], FV_BUNDLE_MAX, &buf, &len)) != 0)
 		return rc;
-	}
-	if (strcmp(verb, "import") == 0 && c->nargs == 3) {
-		if ((rc = read_input(c->args[2], FV_BUNDLE_MAX, &buf, &len)) !=
-		    0)
-			return rc;
-		/* in parts of at most a request body, in order (tests make
-		 * them small) */
+	/* in parts of at most a request body, in order (tests make them
+	 * small) */
+	part = BUNDLE_PART;
+	if (getenv("FIELDVAULT_BUNDLE_PART") != NULL &&
+	    (part = strtoul(getenv("FIELDVAULT_BUNDLE_PART"), NULL, 10)) == 0)
 		part = BUNDLE_PART;
-		if (getenv("FIELDVAULT_BUNDLE_PART") != NULL &&
-		    (part = strtoul(getenv("FIELDVAULT_BUNDLE_PART"), NULL,
-		    10)) == 0)
-			part = BUNDLE_PART;
-		for (off = 0, rc = 0; rc == 0; off += n) {
-			char path[96];
-
-			n = len - off < part ? len - off : part;
-			snprintf(path, sizeof(path), "/v1/bundle/import?"
-			    "size=%zu&offset=%zu", len, off);
-			if ((rc = cli_call(c, "POST", path, buf + off, n,
-			    &r)) != 0 || off + n == len)
-				break;
-			fv_resp_free(&r);
-		}
-		free_input(buf, len);
-		if (rc != 0)
-			return rc;
-		if (c->json)
-			cli_print_json(r.json);
-		else
-			printf("imported a bundle from '%s': %lld ops, %lld "
-			    "new%s\n", json_string_value(json_object_get(
-			    r.json, "from")), (long long)json_integer_value(
-			    json_object_get(r.json, "ops")), (long long)
-			    json_integer_value(json_object_get(r.json,
-			    "applied")), json_integer_value(json_object_get(
-			    r.json, "purged")) > 0 ? "; purged what HQ holds" :
-			    "");
+	for (off = 0, rc = 0; rc == 0; off += n) {
+		n = len - off < part ? len - off : part;
+		snprintf(path, sizeof(path), "/v1/bundle/import?size=%zu&"
+		    "offset=%zu", len, off);
+		if ((rc = cli_call(c, "POST", path, buf + off, n, &r)) != 0 ||
+		    off + n == len)
+			break;
 		fv_resp_free(&r);
-		return EX_DONE;
 	}
-	return cli_usage("bundle create --out FILE [--for DEVICE-ID] | "
-	    "bundle import FILE");
+	free_input(buf, len);
+	if (rc != 0)
+		return rc;
+	if (c->json)
+		cli_print_json(r.json);
+	else
+		printf("imported a bundle from '%s': %lld ops, %lld new%s\n",
+		    json_string_value(json_object_get(r.json, "from")),
+		    (long long)json_integer_value(json_object_get(r.json,
+		    "ops")), (long long)json_integer_value(json_object_get(
+		    r.json, "applied")), json_integer_value(json_object_get(
+		    r.json, "purged")) > 0 ? "; purged what HQ holds" : "");
+	fv_resp_free(&r);
+	return EX_DONE;
 }

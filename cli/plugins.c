@@ -29,22 +29,8 @@ cmd_export(struct cli *c)
 	struct fv_resp r;
 	int fd = STDOUT_FILENO, rc, ex;
 
-	if (c->nargs != 1 || c->format == NULL)
-		return cli_usage("export --format NAME [--out FILE] [--type "
-		    "appeal|note] [--status S] [--country CC] [--category C] "
-		    "[--assigned-to G] [--query TEXT] [--appeal ID] "
-		    "[--from DATE] [--to DATE]");
 	snprintf(path, sizeof(path), "/v1/export");
-	fv_query_add(path, sizeof(path), "format", c->format);
-	fv_query_add(path, sizeof(path), "type", c->type);
-	fv_query_add(path, sizeof(path), "status", c->status);
-	fv_query_add(path, sizeof(path), "country", c->country);
-	fv_query_add(path, sizeof(path), "category", c->category);
-	fv_query_add(path, sizeof(path), "assigned_to", c->assigned_to);
-	fv_query_add(path, sizeof(path), "query", c->query);
-	fv_query_add(path, sizeof(path), "appeal", c->appeal);
-	fv_query_add(path, sizeof(path), "from", c->from);
-	fv_query_add(path, sizeof(path), "to", c->to);
+	cli_cmd_query(c, path, sizeof(path));
 	if (c->json)
 		fv_query_add(path, sizeof(path), "json", "1");
 	if (c->out != NULL) {
@@ -95,7 +81,7 @@ print_kinds(json_t *k, char *out, size_t n)
 }
 
 int
-cmd_plugin(struct cli *c)
+cmd_plugin_list(struct cli *c)
 {
 	struct fv_resp r;
 	json_t *p;
@@ -103,8 +89,6 @@ cmd_plugin(struct cli *c)
 	size_t i;
 	int rc;
 
-	if (c->nargs != 2 || strcmp(c->args[1], "list") != 0)
-		return cli_usage("plugin list");
 	if ((rc = cli_call(c, "GET", "/v1/plugins", NULL, 0, &r)) != 0)
 		return rc;
 	if (c->json)
@@ -139,63 +123,45 @@ cmd_plugin(struct cli *c)
 
 /* --- exchange ---------------------------------------------------------------------- */
 
-static int
-exchange_send(struct cli *c)
+int
+cmd_exchange_send(struct cli *c)
 {
 	struct fv_resp r;
 	json_t *body, *ids, *info;
-	char *txt;
 	int i, rc;
 
-	if (c->partner == NULL || c->out == NULL || c->nargs < 3)
-		return cli_usage("exchange send --partner NAME --out FILE "
-		    "ID...");
 	if ((ids = json_array()) == NULL)
 		return cli_fail("out of memory");
-	for (i = 2; i < c->nargs; i++)
+	for (i = 0; i < c->nargs; i++)
 		json_array_append_new(ids, json_string(c->args[i]));
 	body = json_pack("{s:s, s:o}", "partner", c->partner, "ids", ids);
-	if (c->format != NULL)
+	if (body != NULL && c->format != NULL)
 		json_object_set_new(body, "format", json_string(c->format));
-	txt = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (txt == NULL)
-		return cli_fail("out of memory");
-	rc = cli_call(c, "POST", "/v1/exchange/send", txt, strlen(txt), &r);
-	fv_json_free(txt);
-	if (rc != 0)
+	if ((rc = cli_post_json(c, "/v1/exchange/send", body, &r)) != 0)
 		return rc;
-	if ((rc = write_atomic(c->out, r.body, r.len)) == EX_DONE) {
-		info = r.info ? json_loads(r.info, 0, NULL) : NULL;
-		if (c->json)
-			cli_print_json(info);
-		else
-			printf("wrote %s for %s: %lld appeals, %lld replies "
-			    "(%zu bytes, sealed to the partner and signed)\n",
-			    c->out, c->partner, (long long)json_integer_value(
-			    json_object_get(info, "appeals")), (long long)
-			    json_integer_value(json_object_get(info,
-			    "replies")), r.len);
-		json_decref(info);
-	}
+	if ((rc = write_answer(c, &r, &info)) == EX_DONE && !c->json)
+		printf("wrote %s for %s: %lld appeals, %lld replies (%zu "
+		    "bytes, sealed to the partner and signed)\n", c->out,
+		    c->partner, (long long)json_integer_value(json_object_get(
+		    info, "appeals")), (long long)json_integer_value(
+		    json_object_get(info, "replies")), r.len);
+	json_decref(info);
 	fv_resp_free(&r);
 	return rc;
 }
 
-static int
-exchange_import(struct cli *c)
+int
+cmd_exchange_import(struct cli *c)
 {
 	struct fv_resp r;
 	char *buf, path[128];
 	size_t len;
 	int rc;
 
-	if (c->nargs != 3)
-		return cli_usage("exchange import FILE");
-	if ((rc = read_input(c->args[2], PACKAGE_MAX, &buf, &len)) != 0)
+	if ((rc = read_input(c->args[0], PACKAGE_MAX, &buf, &len)) != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/exchange/import");
-	fv_query_add(path, sizeof(path), "format", c->format);
+	cli_cmd_query(c, path, sizeof(path));
 	rc = cli_call(c, "POST", path, buf, len, &r);
 	free_input(buf, len);
 	if (rc != 0)
@@ -214,29 +180,14 @@ exchange_import(struct cli *c)
 	return EX_DONE;
 }
 
-int
-cmd_exchange(struct cli *c)
-{
-	const char *verb = c->nargs > 1 ? c->args[1] : "";
-
-	if (strcmp(verb, "send") == 0)
-		return exchange_send(c);
-	if (strcmp(verb, "import") == 0)
-		return exchange_import(c);
-	return cli_usage("exchange send --partner NAME --out FILE ID... | "
-	    "exchange import FILE");
-}
-
 /* --- keys ----------------------------------------------------------------------------- */
 
 int
-cmd_keys(struct cli *c)
+cmd_keys_show(struct cli *c)
 {
 	struct fv_resp r;
 	int rc;
 
-	if (c->nargs != 2 || strcmp(c->args[1], "show") != 0)
-		return cli_usage("keys show");
 	if ((rc = cli_call(c, "GET", "/v1/keys", NULL, 0, &r)) != 0)
 		return rc;
 	if (c->json)

@@ -289,96 +289,119 @@ import(struct cli *c, const char *type, const char *file)
 	return EX_DONE;
 }
 
+/* method on /v1/TYPEs, or /v1/TYPEs/ID when id is not NULL; the body is
+ * FILE's content (or stdin's) when file is not NULL. */
 static int
-need_id(const char *s)
+call_record(struct cli *c, const char *method, const char *id,
+    const char *file, struct fv_resp *r)
 {
-	uint8_t id[FV_ID_BYTES];
-
-	return s != NULL && fv_id_parse(s, id) == 0;
-}
-
-int
-cmd_record(struct cli *c, const char *type)
-{
-	const char *verb = c->nargs > 1 ? c->args[1] : "";
-	int appeal = strcmp(type, "appeal") == 0;
-	struct fv_resp r;
-	char path[8192], *buf;
-	size_t len;
+	char path[128], *buf = NULL;
+	size_t len = 0;
 	int rc;
 
-	if (strcmp(verb, "add") == 0 || strcmp(verb, "update") == 0) {
-		int add = verb[0] == 'a';
-
-		if (c->nargs != (add ? 3 : 4) || (!add && !need_id(c->args[2])))
-			return cli_usage("%s %s %sFILE|-", type, verb,
-			    add ? "" : "ID ");
-		if ((rc = read_input(c->args[add ? 2 : 3], FV_RECORD_MAX,
-		    &buf, &len)) != 0)
-			return rc;
-		if (add)
-			snprintf(path, sizeof(path), "/v1/%ss", type);
-		else
-			snprintf(path, sizeof(path), "/v1/%ss/%s", type,
-			    c->args[2]);
-		rc = cli_call(c, add ? "POST" : "PATCH", path, buf, len, &r);
+	snprintf(path, sizeof(path), "/v1/%ss%s%s", c->cmd->name, id ? "/" :
+	    "", id ? id : "");
+	if (file != NULL && (rc = read_input(file, FV_RECORD_MAX, &buf,
+	    &len)) != 0)
+		return rc;
+	rc = cli_call(c, method, path, buf, len, r);
+	if (buf != NULL)
 		free_input(buf, len);
-		if (rc != 0)
-			return rc;
-		if (c->json)
-			cli_print_json(r.json);
-		else if (add)
-			printf("%s\n", str(r.json, "id"));
-		else
-			printf("%s %s\n", json_is_true(json_object_get(r.json,
-			    "changed")) ? "updated" : "unchanged",
-			    c->args[2]);
-	} else if (strcmp(verb, "get") == 0 || strcmp(verb, "delete") == 0) {
-		if (c->nargs != 3 || !need_id(c->args[2]))
-			return cli_usage("%s %s ID (32 hex characters)", type,
-			    verb);
-		snprintf(path, sizeof(path), "/v1/%ss/%s", type, c->args[2]);
-		if ((rc = cli_call(c, verb[0] == 'g' ? "GET" : "DELETE",
-		    path, NULL, 0, &r)) != 0)
-			return rc;
-		if (verb[0] == 'g' || c->json)
-			cli_print_json(r.json);
-		else
-			printf("deleted %s\n", c->args[2]);
-	} else if (strcmp(verb, "list") == 0) {
-		if (c->nargs != 2)
-			return cli_usage("%s list takes options only", type);
-		if (!appeal && (c->status || c->country || c->category ||
-		    c->assigned_to || c->query))
-			return cli_usage("note list takes only --appeal ID");
-		if (appeal && c->appeal)
-			return cli_usage("appeal list does not take --appeal");
-		if (c->appeal && !need_id(c->appeal))
-			return cli_usage("--appeal: not an id");
-		snprintf(path, sizeof(path), "/v1/%ss", type);
-		fv_query_add(path, sizeof(path), "status", c->status);
-		fv_query_add(path, sizeof(path), "country", c->country);
-		fv_query_add(path, sizeof(path), "category", c->category);
-		fv_query_add(path, sizeof(path), "assigned_to",
-		    c->assigned_to);
-		fv_query_add(path, sizeof(path), "query", c->query);
-		fv_query_add(path, sizeof(path), "appeal", c->appeal);
-		if ((rc = cli_call(c, "GET", path, NULL, 0, &r)) != 0)
-			return rc;
-		if (c->json)
-			cli_print_json(r.json);
-		else
-			print_table(r.json, appeal);
-	} else if (strcmp(verb, "import") == 0) {
-		if (c->nargs != 3)
-			return cli_usage("%s import FILE|-", type);
-		return import(c, type, c->args[2]);
-	} else
-		return cli_usage("%s: unknown or missing verb '%s' (add, get, "
-		    "list, update, delete%s)", type, verb,
-		    appeal ? ", import" : "");
+	return rc;
+}
+
+/* appeal|note add FILE|- */
+int
+cmd_record_add(struct cli *c)
+{
+	struct fv_resp r;
+	int rc;
+
+	if ((rc = call_record(c, "POST", NULL, c->args[0], &r)) != 0)
+		return rc;
+	if (c->json)
+		cli_print_json(r.json);
+	else
+		printf("%s\n", str(r.json, "id"));
 	fv_resp_free(&r);
 	return EX_DONE;
+}
+
+/* appeal|note update ID FILE|- */
+int
+cmd_record_update(struct cli *c)
+{
+	struct fv_resp r;
+	int rc;
+
+	if ((rc = call_record(c, "PATCH", c->args[0], c->args[1], &r)) != 0)
+		return rc;
+	if (c->json)
+		cli_print_json(r.json);
+	else
+		printf("%s %s\n", json_is_true(json_object_get(r.json,
+		    "changed")) ? "updated" : "unchanged", c->args[0]);
+	fv_resp_free(&r);
+	return EX_DONE;
+}
+
+/* appeal|note get ID */
+int
+cmd_record_get(struct cli *c)
+{
+	struct fv_resp r;
+	int rc;
+
+	if ((rc = call_record(c, "GET", c->args[0], NULL, &r)) != 0)
+		return rc;
+	cli_print_json(r.json);
+	fv_resp_free(&r);
+	return EX_DONE;
+}
+
+/* appeal|note delete ID */
+int
+cmd_record_delete(struct cli *c)
+{
+	struct fv_resp r;
+	int rc;
+
+	if ((rc = call_record(c, "DELETE", c->args[0], NULL, &r)) != 0)
+		return rc;
+	if (c->json)
+		cli_print_json(r.json);
+	else
+		printf("deleted %s\n", c->args[0]);
+	fv_resp_free(&r);
+	return EX_DONE;
+}
+
+/* appeal list [filters], note list [--appeal ID]: the table says which
+ * filters each takes, so only those can be set. */
+int
+cmd_record_list(struct cli *c)
+{
+	struct fv_resp r;
+	char path[8192];
+	int rc;
+
+	snprintf(path, sizeof(path), "/v1/%ss", c->cmd->name);
+	cli_cmd_query(c, path, sizeof(path));
+	if ((rc = cli_call(c, "GET", path, NULL, 0, &r)) != 0)
+		return rc;
+	if (c->json)
+		cli_print_json(r.json);
+	else
+		print_table(r.json, strcmp(c->cmd->name, "appeal") == 0);
+	fv_resp_free(&r);
+	return EX_DONE;
+}
+
+/* appeal|note import FILE|- */
+int
+cmd_record_import(struct cli *c)
+{
+	return import(c, c->cmd->name, c->args[0]);
 }
 
 int
@@ -390,9 +413,7 @@ cmd_history(struct cli *c)
 	json_t *h;
 	int rc;
 
-	if (c->nargs != 2 || !need_id(c->args[1]))
-		return cli_usage("history ID (32 hex characters)");
-	snprintf(path, sizeof(path), "/v1/history/%s", c->args[1]);
+	snprintf(path, sizeof(path), "/v1/history/%s", c->args[0]);
 	if ((rc = cli_call(c, "GET", path, NULL, 0, &r)) != 0)
 		return rc;
 	if (c->json)
