@@ -69,7 +69,7 @@ cli_post_json(struct cli *c, const char *path, json_t *body,
 	if (txt == NULL)
 		return cli_fail("out of memory");
 	rc = cli_call(c, "POST", path, txt, strlen(txt), r);
-	fv_json_free(txt);
+	fv_buf_json_free(txt);
 	return rc;
 }
 
@@ -81,7 +81,7 @@ cli_print_json(const json_t *j)
 
 	if (s != NULL) {
 		puts(s);
-		fv_json_free(s);
+		fv_buf_json_free(s);
 	}
 }
 
@@ -125,7 +125,7 @@ get_passphrase(struct cli *c, int confirm, uint8_t **out, size_t *len)
 	if (p == NULL)
 		return cli_fail("out of secure memory");
 	if (c->passfile != NULL) {
-		if (fv_passfile_read(c->passfile, p, &n) == FV_EIO) {
+		if (fv_vault_passfile_read(c->passfile, p, &n) == FV_EIO) {
 			fv_secmem_free(p);
 			return cli_fail("%s: %s", c->passfile, strerror(errno));
 		}
@@ -189,7 +189,7 @@ cmd_init(struct cli *c)
 		    "overwrite it", c->conf->data_dir);
 	if (rc != 0)
 		return cli_fail("init %s: %s", c->conf->data_dir,
-		    fv_strerror(rc));
+		    fv_error_str(rc));
 	if (c->json)
 		printf("{\"data_dir\":\"%s\",\"role\":\"%s\",\"name\":\"%s\"}\n",
 		    c->conf->data_dir, c->conf->role, c->conf->name);
@@ -260,7 +260,7 @@ cmd_status(struct cli *c)
 			    json_string_value(v) : s ? s : "-";
 
 			printf("%-10s %s\n", keys[i], txt);
-			fv_json_free(s);
+			fv_buf_json_free(s);
 		}
 		/* what a seized laptop would hold, and why */
 		if (json_object_get(r.json, "retention") != NULL)

@@ -209,7 +209,7 @@ is_id(const char *s)
 {
 	uint8_t id[FV_ID_BYTES];
 
-	return fv_id_parse(s, id) == 0;
+	return fv_op_id_parse(s, id) == 0;
 }
 
 /* The arguments after the command's words: how many, and ids that are
@@ -277,7 +277,7 @@ main(int argc, char **argv)
 
 	setrlimit(RLIMIT_CORE, &rl);	/* passphrases pass through here */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	fv_json_init();
+	fv_buf_json_init();
 	if (sodium_init() < 0 || fv_secmem_init() != 0)
 		return cli_fail("cannot initialise libsodium");
 	memset(&c, 0, sizeof(c));
@@ -286,10 +286,10 @@ main(int argc, char **argv)
 	if (c.conf_path == NULL && (c.conf_path = getenv("FIELDVAULT_CONFIG"))
 	    == NULL)
 		c.conf_path = SYSCONFDIR "/fieldvault/fieldvault.conf";
-	if (fv_config_load(c.conf_path, &c.conf, err, sizeof(err)) != 0)
+	if (fv_conf_load(c.conf_path, &c.conf, err, sizeof(err)) != 0)
 		return cli_fail("%s", err);
 	rc = c.cmd->exec(&c);
-	fv_config_free(c.conf);
+	fv_conf_free(c.conf);
 	fv_secmem_shutdown();
 	return rc;
 }

@@ -85,7 +85,7 @@ str(const json_t *o, const char *k)
 static void
 col(const char *s, int width)
 {
-	size_t n = strlen(s), chars = fv_utf8_chars(s, n), i, k = 0;
+	size_t n = strlen(s), chars = fv_record_utf8_chars(s, n), i, k = 0;
 
 	if ((int)chars <= width) {
 		printf("%s%*s", s, width - (int)chars + 1, "");

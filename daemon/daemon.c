@@ -8,16 +8,16 @@
 #include "writer.h"
 
 void
-fvd_lock(struct fvd *d, const char *why)
+fv_daemon_lock(struct fvd *d, const char *why)
 {
 	fv_writer_flush(d->writer);
 	if (!fv_store_locked(d->store))
-		log_info("store: locked (%s), keys wiped", why);
+		fv_log_info("store: locked (%s), keys wiped", why);
 	fv_store_lock(d->store);
 }
 
 void
-fvd_activity(struct fvd *d)
+fv_daemon_activity(struct fvd *d)
 {
 	struct timeval tv = { d->conf->auto_lock, 0 };
 

@@ -36,8 +36,8 @@ struct fvd {
 };
 
 /* Something happened on the API: push the auto_lock deadline back. */
-void	fvd_activity(struct fvd *d);
+void	fv_daemon_activity(struct fvd *d);
 /* Wipe every key now (lock command, auto_lock, shutdown). */
-void	fvd_lock(struct fvd *d, const char *why);
+void	fv_daemon_lock(struct fvd *d, const char *why);
 
 #endif

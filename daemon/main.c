@@ -59,8 +59,8 @@ autolock_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (fv_store_locked(d->store))
 		return;
-	log_info("auto_lock: idle for %ld s", d->conf->auto_lock);
-	fvd_lock(d, "auto_lock");
+	fv_log_info("auto_lock: idle for %ld s", d->conf->auto_lock);
+	fv_daemon_lock(d, "auto_lock");
 }
 
 static void
@@ -71,7 +71,7 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 
 	if (d->stopping)
 		return;
-	log_info("fieldvaultd: %s: stopping", sig == SIGTERM ? "SIGTERM" :
+	fv_log_info("fieldvaultd: %s: stopping", sig == SIGTERM ? "SIGTERM" :
 	    "SIGINT");
 	d->stopping = 1;
 	/* every queued write is committed and answered; the answers get a
@@ -87,34 +87,34 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	struct fv_config *nc;
 	char err[512];
 
-	if (fv_config_load(d->conf_path, &nc, err, sizeof(err)) != 0) {
-		log_error("config: reload refused, keeping the running one: %s",
+	if (fv_conf_load(d->conf_path, &nc, err, sizeof(err)) != 0) {
+		fv_log_error("config: reload refused, keeping the running one: %s",
 		    err);
 		return;
 	}
 	if (strcmp(nc->role, d->conf->role) || strcmp(nc->name, d->conf->name) ||
 	    strcmp(nc->data_dir, d->conf->data_dir) ||
 	    strcmp(nc->socket, d->conf->socket))
-		log_warnx("config: role, name, data_dir and socket changes "
+		fv_log_warnx("config: role, name, data_dir and socket changes "
 		    "take effect at restart");
 	memcpy(nc->role, d->conf->role, sizeof(nc->role));
 	memcpy(nc->name, d->conf->name, sizeof(nc->name));
 	memcpy(nc->data_dir, d->conf->data_dir, sizeof(nc->data_dir));
 	memcpy(nc->socket, d->conf->socket, sizeof(nc->socket));
-	fv_config_free(d->conf);
+	fv_conf_free(d->conf);
 	d->conf = nc;
-	log_setlevel(nc->log_level);
-	fvp_host_reload(d->plugins, d->conf);
-	fvd_activity(d);
-	log_info("config: reloaded %s", d->conf_path);
+	fv_log_setlevel(nc->log_level);
+	fv_host_reload(d->plugins, d->conf);
+	fv_daemon_activity(d);
+	fv_log_info("config: reloaded %s", d->conf_path);
 }
 
 static void
 startup_unlocked(int rc, void *arg)
 {
 	if (rc != 0)
-		log_error("unlock: --passphrase-file: %s; the store stays "
-		    "locked", fv_strerror(rc));
+		fv_log_error("unlock: --passphrase-file: %s; the store stays "
+		    "locked", fv_error_str(rc));
 }
 
 static int
@@ -144,7 +144,7 @@ harden(void)
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);	/* a file size limit is a full disk */
-	fv_json_init();		/* before any thread parses JSON */
+	fv_buf_json_init();		/* before any thread parses JSON */
 	/* Import chunks are megabyte buffers: keep them in mappings of their
 	 * own, returned when freed, instead of letting glibc raise its mmap
 	 * threshold and fragment the heap with them. */
@@ -210,25 +210,25 @@ main(int argc, char **argv)
 		fprintf(stderr, "fieldvaultd: cannot initialise libsodium\n");
 		return 1;
 	}
-	if (fv_config_load(d.conf_path, &d.conf, err, sizeof(err)) != 0) {
+	if (fv_conf_load(d.conf_path, &d.conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "fieldvaultd: %s\n", err);
 		return 1;
 	}
-	log_init(d.conf->log_level, "fieldvaultd");
+	fv_log_init(d.conf->log_level, "fieldvaultd");
 	if ((lockfd = lock_data_dir(d.conf->data_dir)) < 0) {
-		log_error("fieldvaultd: %s: %s", d.conf->data_dir, lockfd == -2 ?
+		fv_log_error("fieldvaultd: %s: %s", d.conf->data_dir, lockfd == -2 ?
 		    "another fieldvaultd uses this data_dir" :
 		    "cannot open (run 'fieldvault init' first)");
 		return 1;
 	}
 	if ((rc = fv_store_open(d.conf->data_dir, &d.store)) != 0) {
-		log_error("store: %s: %s%s", d.conf->data_dir, fv_strerror(rc),
+		fv_log_error("store: %s: %s%s", d.conf->data_dir, fv_error_str(rc),
 		    rc == FV_ENOTFOUND ? " (run 'fieldvault init' first)" : "");
 		return 1;
 	}
 	if (strcmp(fv_store_info(d.store)->role, d.conf->role) != 0 ||
 	    strcmp(fv_store_info(d.store)->name, d.conf->name) != 0) {
-		log_error("config: %s: role/name (%s/%s) differ from the "
+		fv_log_error("config: %s: role/name (%s/%s) differ from the "
 		    "store's (%s/%s)", d.conf_path, d.conf->role, d.conf->name,
 		    fv_store_info(d.store)->role, fv_store_info(d.store)->name);
 		return 1;
@@ -237,24 +237,24 @@ main(int argc, char **argv)
 	if ((d.base = event_base_new()) == NULL ||
 	    event_base_priority_init(d.base, 3) != 0 ||
 	    fv_writer_new(&d, &d.writer) != 0 ||
-	    fv_unlocker_new(&d, &d.unlocker) != 0 ||
-	    fv_verifier_start(d.base) != 0)
-		fatalx("fieldvaultd: cannot set up the event loop");
-	if (fvp_host_new(&d, &d.plugins) != 0)
-		fatalx("fieldvaultd: cannot start the plugin thread");
-	fv_store_set_observer(d.store, fvp_hooks_observe, &d);
-	if (fv_api_start(&d, err, sizeof(err)) != 0) {
-		log_error("api: %s", err);
+	    fv_worker_new(&d, &d.unlocker) != 0 ||
+	    fv_verify_start(d.base) != 0)
+		fv_log_fatalx("fieldvaultd: cannot set up the event loop");
+	if (fv_host_new(&d, &d.plugins) != 0)
+		fv_log_fatalx("fieldvaultd: cannot start the plugin thread");
+	fv_store_set_observer(d.store, fv_hooks_observe, &d);
+	if (fv_server_start(&d, err, sizeof(err)) != 0) {
+		fv_log_error("api: %s", err);
 		return 1;
 	}
 	if (strcmp(d.conf->role, "hq") == 0 &&
-	    fv_sync_listen(&d, err, sizeof(err)) != 0) {
-		log_error("sync: %s", err);
-		fv_api_stop(&d);
+	    fv_sync_hq_listen(&d, err, sizeof(err)) != 0) {
+		fv_log_error("sync: %s", err);
+		fv_server_stop(&d);
 		return 1;
 	}
-	if (strcmp(d.conf->role, "field") == 0 && fv_sync_auto(&d) != 0)
-		fatalx("fieldvaultd: cannot set up automatic sync");
+	if (strcmp(d.conf->role, "field") == 0 && fv_sync_autosync_start(&d) != 0)
+		fv_log_fatalx("fieldvaultd: cannot set up automatic sync");
 	d.ev_term = evsignal_new(d.base, SIGTERM, stop_cb, &d);
 	d.ev_int = evsignal_new(d.base, SIGINT, stop_cb, &d);
 	d.ev_hup = evsignal_new(d.base, SIGHUP, hup_cb, &d);
@@ -262,37 +262,37 @@ main(int argc, char **argv)
 	d.ev_trim = event_new(d.base, -1, EV_PERSIST, trim_cb, &d);
 	if (d.ev_trim == NULL || event_priority_set(d.ev_trim, 2) != 0 ||
 	    event_add(d.ev_trim, &(struct timeval){ TRIM_EVERY_S, 0 }) != 0)
-		fatalx("fieldvaultd: cannot set up the heap trim");
+		fv_log_fatalx("fieldvaultd: cannot set up the heap trim");
 	evsignal_add(d.ev_term, NULL);
 	evsignal_add(d.ev_int, NULL);
 	evsignal_add(d.ev_hup, NULL);
-	fvd_activity(&d);
+	fv_daemon_activity(&d);
 	if (passfile != NULL) {
 		if ((pass = fv_secmem_alloc(FV_PASS_MAX + 1)) == NULL)
 			rc = FV_ENOMEM;
-		else if ((rc = fv_passfile_read(passfile, pass, &passlen)) != 0)
+		else if ((rc = fv_vault_passfile_read(passfile, pass, &passlen)) != 0)
 			fv_secmem_free(pass);
 		if (rc != 0)
-			log_error("unlock: %s: %s", passfile, rc == FV_EINVAL ?
+			fv_log_error("unlock: %s: %s", passfile, rc == FV_EINVAL ?
 			    "empty or longer than 1024 bytes" : rc == FV_EIO ?
-			    strerror(errno) : fv_strerror(rc));
+			    strerror(errno) : fv_error_str(rc));
 		else
-			fv_unlocker_start(d.unlocker, pass, passlen,
+			fv_worker_unlock(d.unlocker, pass, passlen,
 			    startup_unlocked, &d);
 	}
-	log_info("fieldvaultd %s: %s '%s' serving on %s, store locked%s",
+	fv_log_info("fieldvaultd %s: %s '%s' serving on %s, store locked%s",
 	    PACKAGE_VERSION, d.conf->role, d.conf->name, d.conf->socket,
 	    passfile ? " (unlocking)" : "");
 	event_base_dispatch(d.base);
 
-	fv_sync_stop(&d);		/* HQ's listener, any session */
-	fv_verifier_stop();
+	fv_sync_session_stop(&d);		/* HQ's listener, any session */
+	fv_verify_stop();
 	fv_writer_flush(d.writer);	/* its hooks' changes */
-	fvp_host_free(d.plugins);	/* fini, unload, the answers due */
-	fvp_hooks_free();
-	fv_api_stop(&d);
+	fv_host_free(d.plugins);	/* fini, unload, the answers due */
+	fv_hooks_free();
+	fv_server_stop(&d);
 	fv_writer_free(d.writer);
-	fv_unlocker_free(d.unlocker);
+	fv_worker_free(d.unlocker);
 	fv_store_close(d.store);	/* wipes the keys */
 	event_free(d.ev_term);
 	event_free(d.ev_int);
@@ -302,9 +302,9 @@ main(int argc, char **argv)
 	if (d.ev_autosync != NULL)
 		event_free(d.ev_autosync);
 	event_base_free(d.base);
-	fv_config_free(d.conf);
+	fv_conf_free(d.conf);
 	fv_secmem_shutdown();
-	log_info("fieldvaultd: stopped");
+	fv_log_info("fieldvaultd: stopped");
 	close(lockfd);
 	return 0;
 }

@@ -58,19 +58,19 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 		tv.tv_sec = 1L << n;
 		if (tv.tv_sec > FV_UNLOCK_DELAY_MAX)
 			tv.tv_sec = FV_UNLOCK_DELAY_MAX;
-		log_warnx("unlock: wrong passphrase (%d in a row), answering "
+		fv_log_warnx("unlock: wrong passphrase (%d in a row), answering "
 		    "in %ld s", u->failures, (long)tv.tv_sec);
 		evtimer_add(u->delay_ev, &tv);
 		return;
 	}
 	if (rc == 0) {
 		u->failures = 0;
-		log_info("unlock: store unlocked");
+		fv_log_info("unlock: store unlocked");
 		/* the idle time counts from now: a timer that fired while
 		 * Argon2id ran found the store locked and did nothing */
-		fvd_activity(u->d);
+		fv_daemon_activity(u->d);
 	} else
-		log_error("unlock: failed: %s", fv_strerror(rc));
+		fv_log_error("unlock: failed: %s", fv_error_str(rc));
 	answer(u, rc);
 }
 
@@ -86,7 +86,7 @@ derive_main(void *arg)
 }
 
 int
-fv_unlocker_new(struct fvd *d, struct fv_unlocker **out)
+fv_worker_new(struct fvd *d, struct fv_unlocker **out)
 {
 	struct fv_unlocker *u = calloc(1, sizeof(*u));
 
@@ -96,7 +96,7 @@ fv_unlocker_new(struct fvd *d, struct fv_unlocker **out)
 	u->done_ev = event_new(d->base, -1, 0, done_cb, u);
 	u->delay_ev = evtimer_new(d->base, delay_cb, u);
 	if (u->done_ev == NULL || u->delay_ev == NULL) {
-		fv_unlocker_free(u);
+		fv_worker_free(u);
 		return FV_ENOMEM;
 	}
 	*out = u;
@@ -104,7 +104,7 @@ fv_unlocker_new(struct fvd *d, struct fv_unlocker **out)
 }
 
 void
-fv_unlocker_free(struct fv_unlocker *u)
+fv_worker_free(struct fv_unlocker *u)
 {
 	if (u == NULL)
 		return;
@@ -120,7 +120,7 @@ fv_unlocker_free(struct fv_unlocker *u)
 }
 
 int
-fv_unlocker_start(struct fv_unlocker *u, uint8_t *pass, size_t len,
+fv_worker_unlock(struct fv_unlocker *u, uint8_t *pass, size_t len,
     fv_unlock_cb cb, void *arg)
 {
 	if (u->busy) {
@@ -148,13 +148,13 @@ fv_unlocker_start(struct fv_unlocker *u, uint8_t *pass, size_t len,
 }
 
 int
-fv_unlocker_busy(const struct fv_unlocker *u)
+fv_worker_busy(const struct fv_unlocker *u)
 {
 	return u->busy;
 }
 
 int
-fv_unlocker_failures(const struct fv_unlocker *u)
+fv_worker_failures(const struct fv_unlocker *u)
 {
 	return u->failures;
 }

@@ -124,7 +124,7 @@ grow(struct fv_store *s, int *grown)
 	if (*grown >= FV_GROW_MAX || fv_store_grow(s) != 0)
 		return FV_ENOSPC;
 	(*grown)++;
-	log_info("store: map grown");
+	fv_log_info("store: map grown");
 	return 0;
 }
 
@@ -173,7 +173,7 @@ flush_group(struct fv_writer *w)
 	struct fv_write *wr, *next;
 	size_t total = 0, nrec = 0;
 	int rc, nw = 0;
-	int64_t t0 = fv_now_us();
+	int64_t t0 = fv_hlc_now_us();
 
 	TAILQ_INIT(&g);
 	for (wr = TAILQ_FIRST(&w->q); wr != NULL && total < FV_GROUP_MAX;
@@ -197,10 +197,10 @@ flush_group(struct fv_writer *w)
 	if (nw == 0)
 		return;
 	if ((rc = commit_group(s, &g, nw)) != 0)
-		log_error("store: group commit failed: %s", fv_strerror(rc));
+		fv_log_error("store: group commit failed: %s", fv_error_str(rc));
 	else
-		log_debug("writer: group of %d writes committed in %.1f ms",
-		    nw, (double)(fv_now_us() - t0) / 1000);
+		fv_log_debug("writer: group of %d writes committed in %.1f ms",
+		    nw, (double)(fv_hlc_now_us() - t0) / 1000);
 	while ((wr = TAILQ_FIRST(&g)) != NULL) {
 		TAILQ_REMOVE(&g, wr, entry);
 		if (rc != 0 && !wr->out && wr->rc == 0)

@@ -21,8 +21,8 @@ op_json(const struct fv_op *op, const char *name, int first)
 	json_t *o, *fields = json_object();
 	uint32_t i;
 
-	fv_id_hex(op->author, hex);
-	fv_format_rfc3339(FV_HLC_MS(op->hlc), ts);
+	fv_op_id_hex(op->author, hex);
+	fv_record_format_rfc3339(FV_HLC_MS(op->hlc), ts);
 	o = json_pack("{s:s, s:s, s:I, s:s, s:I, s:s}", "device", hex,
 	    "device_name", name, "seq", (json_int_t)op->seq, "at", ts,
 	    "hlc", (json_int_t)op->hlc, "op", op->kind == FV_OP_DELETE ?
@@ -54,7 +54,7 @@ history_op(void *arg, const uint8_t *author, uint64_t seq,
 	if (op != NULL)
 		json_array_append_new(h->arr, op_json(op, name, h->n == 0));
 	else {
-		fv_id_hex(author, hex);
+		fv_op_id_hex(author, hex);
 		json_array_append_new(h->arr, json_pack("{s:s, s:I, s:b}",
 		    "device", hex, "seq", (json_int_t)seq, "shredded", 1));
 	}

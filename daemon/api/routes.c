@@ -17,54 +17,54 @@
 #define DELETE	EVHTTP_REQ_DELETE
 
 /* Exact paths before the prefixes that would take them. */
-const struct fv_route fv_routes[] = {
-	{ GET,	  "/v1/status",		fv_route_status, 0,
+const struct fv_route fv_routes_table[] = {
+	{ GET,	  "/v1/status",		fv_routes_status, 0,
 	    FV_ROUTE_LOCKED | FV_ROUTE_IDLE },
-	{ GET,	  "/v1/keys",		fv_route_keys, 0, FV_ROUTE_LOCKED },
-	{ POST,	  "/v1/unlock",		fv_route_unlock, 0, FV_ROUTE_LOCKED },
-	{ POST,	  "/v1/lock",		fv_route_lock, 0, FV_ROUTE_LOCKED },
+	{ GET,	  "/v1/keys",		fv_routes_keys, 0, FV_ROUTE_LOCKED },
+	{ POST,	  "/v1/unlock",		fv_routes_unlock, 0, FV_ROUTE_LOCKED },
+	{ POST,	  "/v1/lock",		fv_routes_lock, 0, FV_ROUTE_LOCKED },
 
-	{ GET,	  "/v1/appeals",	fv_route_records_list,
+	{ GET,	  "/v1/appeals",	fv_routes_records_list,
 	    FV_RTYPE_APPEAL, 0 },
-	{ POST,	  "/v1/appeals",	fv_route_records_create,
+	{ POST,	  "/v1/appeals",	fv_routes_records_create,
 	    FV_RTYPE_APPEAL, 0 },
-	{ POST,	  "/v1/appeals/import",	fv_route_records_import,
+	{ POST,	  "/v1/appeals/import",	fv_routes_records_import,
 	    FV_RTYPE_APPEAL, 0 },
-	{ GET,	  "/v1/appeals/",	fv_route_record_get,
+	{ GET,	  "/v1/appeals/",	fv_routes_record_get,
 	    FV_RTYPE_APPEAL, FV_ROUTE_PREFIX },
-	{ PATCH,  "/v1/appeals/",	fv_route_record_patch,
+	{ PATCH,  "/v1/appeals/",	fv_routes_record_patch,
 	    FV_RTYPE_APPEAL, FV_ROUTE_PREFIX },
-	{ DELETE, "/v1/appeals/",	fv_route_record_delete,
+	{ DELETE, "/v1/appeals/",	fv_routes_record_delete,
 	    FV_RTYPE_APPEAL, FV_ROUTE_PREFIX },
-	{ GET,	  "/v1/notes",		fv_route_records_list,
+	{ GET,	  "/v1/notes",		fv_routes_records_list,
 	    FV_RTYPE_NOTE, 0 },
-	{ POST,	  "/v1/notes",		fv_route_records_create,
+	{ POST,	  "/v1/notes",		fv_routes_records_create,
 	    FV_RTYPE_NOTE, 0 },
-	{ POST,	  "/v1/notes/import",	fv_route_records_import,
+	{ POST,	  "/v1/notes/import",	fv_routes_records_import,
 	    FV_RTYPE_NOTE, 0 },
-	{ GET,	  "/v1/notes/",		fv_route_record_get,
+	{ GET,	  "/v1/notes/",		fv_routes_record_get,
 	    FV_RTYPE_NOTE, FV_ROUTE_PREFIX },
-	{ PATCH,  "/v1/notes/",		fv_route_record_patch,
+	{ PATCH,  "/v1/notes/",		fv_routes_record_patch,
 	    FV_RTYPE_NOTE, FV_ROUTE_PREFIX },
-	{ DELETE, "/v1/notes/",		fv_route_record_delete,
+	{ DELETE, "/v1/notes/",		fv_routes_record_delete,
 	    FV_RTYPE_NOTE, FV_ROUTE_PREFIX },
-	{ GET,	  "/v1/history/",	fv_route_history, 0,
+	{ GET,	  "/v1/history/",	fv_routes_history, 0,
 	    FV_ROUTE_PREFIX },
 
-	{ POST,	  "/v1/sync",		fv_route_sync, 0, 0 },
-	{ POST,	  "/v1/enroll",		fv_route_sync, 1, 0 },
-	{ POST,	  "/v1/bundle/create",	fv_route_bundle_create, 0, 0 },
-	{ POST,	  "/v1/bundle/import",	fv_route_bundle_import, 0, 0 },
+	{ POST,	  "/v1/sync",		fv_routes_sync, 0, 0 },
+	{ POST,	  "/v1/enroll",		fv_routes_sync, 1, 0 },
+	{ POST,	  "/v1/bundle/create",	fv_routes_bundle_create, 0, 0 },
+	{ POST,	  "/v1/bundle/import",	fv_routes_bundle_import, 0, 0 },
 
-	{ GET,	  "/v1/devices",	fv_route_devices, 0, 0 },
-	{ POST,	  "/v1/devices/invite",	fv_route_device_invite, 0, 0 },
-	{ POST,	  "/v1/devices/",	fv_route_device_revoke, 0,
+	{ GET,	  "/v1/devices",	fv_routes_devices, 0, 0 },
+	{ POST,	  "/v1/devices/invite",	fv_routes_device_invite, 0, 0 },
+	{ POST,	  "/v1/devices/",	fv_routes_device_revoke, 0,
 	    FV_ROUTE_PREFIX },
 
-	{ GET,	  "/v1/plugins",	fv_route_plugins, 0, 0 },
-	{ GET,	  "/v1/export",		fv_route_export, 0, 0 },
-	{ POST,	  "/v1/exchange/send",	fv_route_exchange_send, 0, 0 },
-	{ POST,	  "/v1/exchange/import", fv_route_exchange_import, 0, 0 },
+	{ GET,	  "/v1/plugins",	fv_routes_plugins, 0, 0 },
+	{ GET,	  "/v1/export",		fv_routes_export, 0, 0 },
+	{ POST,	  "/v1/exchange/send",	fv_routes_exchange_send, 0, 0 },
+	{ POST,	  "/v1/exchange/import", fv_routes_exchange_import, 0, 0 },
 	{ 0, NULL, NULL, 0, 0 }
 };
 
@@ -77,7 +77,7 @@ path_matches(const struct fv_route *r, const char *path)
 }
 
 enum fv_route_verdict
-fv_route_find(const struct fv_route *tab, enum evhttp_cmd_type method,
+fv_routes_find(const struct fv_route *tab, enum evhttp_cmd_type method,
     const char *path, int locked, const struct fv_route **r,
     const char **rest)
 {
@@ -122,7 +122,7 @@ method_name(enum evhttp_cmd_type m)
 }
 
 void
-fv_route_methods(const struct fv_route *tab, const struct fv_route *r,
+fv_routes_methods(const struct fv_route *tab, const struct fv_route *r,
     char *out, size_t outlen)
 {
 	const struct fv_route *t, *m[8];
@@ -150,33 +150,33 @@ fv_routes_dispatch(struct fvd *d, struct evhttp_request *req)
 	if (path == NULL)
 		path = "";
 	if (d->stopping) {
-		fv_api_error(req, 503, NULL, "daemon is stopping");
+		fv_server_error(req, 503, NULL, "daemon is stopping");
 		return;
 	}
-	switch (fv_route_find(fv_routes, m, path,
+	switch (fv_routes_find(fv_routes_table, m, path,
 	    fv_store_locked(d->store), &r, &rest)) {
 	case FV_ROUTE_RUN:
 		/* a status probe is not use: it must not keep the keys */
 		if (!(r->flags & FV_ROUTE_IDLE))
-			fvd_activity(d);
+			fv_daemon_activity(d);
 		r->fn(d, req, rest, r->arg);
 		return;
 	case FV_ROUTE_ISLOCKED:
-		fvd_activity(d);
-		fv_api_body_wipe(req);
-		fv_api_error(req, 423, NULL, "store is locked: run "
+		fv_daemon_activity(d);
+		fv_server_body_wipe(req);
+		fv_server_error(req, 423, NULL, "store is locked: run "
 		    "'fieldvault unlock'");
 		return;
 	case FV_ROUTE_BADMETHOD:
-		fvd_activity(d);
-		fv_api_body_wipe(req);
-		fv_route_methods(fv_routes, r, use, sizeof(use));
-		fv_api_error(req, 405, NULL, "use %s", use);
+		fv_daemon_activity(d);
+		fv_server_body_wipe(req);
+		fv_routes_methods(fv_routes_table, r, use, sizeof(use));
+		fv_server_error(req, 405, NULL, "use %s", use);
 		return;
 	case FV_ROUTE_NOTFOUND:
-		fvd_activity(d);
-		fv_api_body_wipe(req);
-		fv_api_error(req, 404, NULL, "no such resource");
+		fv_daemon_activity(d);
+		fv_server_body_wipe(req);
+		fv_server_error(req, 404, NULL, "no such resource");
 		return;
 	}
 }

@@ -40,17 +40,17 @@ enum fv_route_verdict {
 };
 
 /* The API's routes, ending with a NULL path. */
-extern const struct fv_route fv_routes[];
+extern const struct fv_route fv_routes_table[];
 
 /* Looks path and method up in tab: the first route whose path matches
  * names the resource, and the resource's route for the method is *r
  * (*rest what follows a prefix).  A request that does not find a route
  * answering locked gets FV_ROUTE_ISLOCKED while locked is set. */
-enum fv_route_verdict fv_route_find(const struct fv_route *tab,
+enum fv_route_verdict fv_routes_find(const struct fv_route *tab,
 	    enum evhttp_cmd_type method, const char *path, int locked,
 	    const struct fv_route **r, const char **rest);
 /* "GET, PATCH or DELETE": the methods of r's resource. */
-void	fv_route_methods(const struct fv_route *tab, const struct fv_route *r,
+void	fv_routes_methods(const struct fv_route *tab, const struct fv_route *r,
 	    char *out, size_t outlen);
 /* Answers req from the table. */
 void	fv_routes_dispatch(struct fvd *d, struct evhttp_request *req);
@@ -58,60 +58,60 @@ void	fv_routes_dispatch(struct fvd *d, struct evhttp_request *req);
 /* Checks that every parameter of q is one of keys (NULL-ended) and at
  * most 1024 bytes: 0, or -1 after answering 400. */
 struct evkeyvalq;
-int	fv_api_query_check(struct evhttp_request *req, struct evkeyvalq *q,
+int	fv_routes_query_check(struct evhttp_request *req, struct evkeyvalq *q,
 	    const char *const *keys);
 /* The filter of a list or an export of type t: the parameters of q
  * (borrowed), the appeal's id in aid.  -1: "appeal" is not an id. */
-int	fv_api_query_filter(struct evkeyvalq *q, enum fv_rtype t,
+int	fv_routes_query_filter(struct evkeyvalq *q, enum fv_rtype t,
 	    struct fv_filter *f, uint8_t aid[FV_ID_BYTES]);
 
 /* The handlers, by resource. */
 /* routes_status.c */
-void	fv_route_status(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_status(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_keys(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_keys(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_unlock(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_unlock(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_lock(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_lock(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
 /* routes_records.c: arg is the record type */
-void	fv_route_records_list(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_records_list(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_records_create(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_records_create(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_records_import(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_records_import(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_record_get(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_record_get(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_record_patch(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_record_patch(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_record_delete(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_record_delete(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_history(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_history(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
 /* routes_sync.c: arg of sync is 1 for an enrollment */
-void	fv_route_sync(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_sync(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_bundle_create(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_bundle_create(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_bundle_import(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_bundle_import(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
 /* routes_devices.c */
-void	fv_route_devices(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_devices(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_device_invite(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_device_invite(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_device_revoke(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_device_revoke(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
 /* routes_plugins.c */
-void	fv_route_plugins(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_plugins(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_export(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_export(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_exchange_send(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_exchange_send(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
-void	fv_route_exchange_import(struct fvd *d, struct evhttp_request *req,
+void	fv_routes_exchange_import(struct fvd *d, struct evhttp_request *req,
 	    const char *rest, int arg);
 
 #endif

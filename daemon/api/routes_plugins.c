@@ -52,7 +52,7 @@ job_reply_new(struct evhttp_request *req)
 	struct job_reply *jr;
 
 	if ((jr = calloc(1, sizeof(*jr))) == NULL) {
-		fv_api_error(req, 500, NULL, "out of memory");
+		fv_server_error(req, 500, NULL, "out of memory");
 		return NULL;
 	}
 	jr->req = req;
@@ -82,7 +82,7 @@ list_done(json_t *list, void *arg)
 {
 	struct job_reply *jr = arg;
 
-	fv_api_reply(jr->req, 200, json_pack("{s:o, s:i, s:i}", "plugins",
+	fv_server_reply(jr->req, 200, json_pack("{s:o, s:i, s:i}", "plugins",
 	    list, "abi_major", FV_ABI_MAJOR, "abi_minor", FV_ABI_MINOR));
 	job_over(jr);
 }
@@ -90,22 +90,22 @@ list_done(json_t *list, void *arg)
 static void
 list_gone(void *job)
 {
-	fvp_list_gone(job);
+	fv_host_list_gone(job);
 }
 
 /* GET /v1/plugins: the loaded (and refused) plugins. */
 void
-fv_route_plugins(struct fvd *d, struct evhttp_request *req,
+fv_routes_plugins(struct fvd *d, struct evhttp_request *req,
     const char *rest, int arg)
 {
 	struct job_reply *jr;
-	struct fvp_list *l;
+	struct fv_host_list *l;
 
 	if ((jr = job_reply_new(req)) == NULL)
 		return;
-	if ((l = fvp_list(d, list_done, jr)) == NULL) {
+	if ((l = fv_host_list(d, list_done, jr)) == NULL) {
 		free(jr);
-		fv_api_error(req, 500, NULL, "out of memory");
+		fv_server_error(req, 500, NULL, "out of memory");
 		return;
 	}
 	job_watch(jr, l, list_gone);
@@ -119,7 +119,7 @@ _Static_assert(FVP_PACKAGE_MAX <= FV_API_BODY_MAX, "package too large");
 static void
 exchange_gone(void *job)
 {
-	fvp_exchange_gone(job);
+	fv_exchange_gone(job);
 }
 
 static void
@@ -132,7 +132,7 @@ exchange_fail(struct evhttp_request *req, const struct fvp_outcome *o)
 		code = 400;
 		break;
 	case FVP_FAULT_STORE:
-		code = fv_api_status(o->rc);
+		code = fv_server_status(o->rc);
 		break;
 	case FVP_FAULT_REFUSED:
 		code = 422;
@@ -141,7 +141,7 @@ exchange_fail(struct evhttp_request *req, const struct fvp_outcome *o)
 	case FVP_FAULT_WRITE:
 		break;
 	}
-	fv_api_error(req, code, o->field, "%s", o->why);
+	fv_server_error(req, code, o->field, "%s", o->why);
 }
 
 static void
@@ -152,7 +152,7 @@ exchange_sent(const struct fvp_outcome *o, void *arg)
 	if (o->fault != FVP_FAULT_NONE)
 		exchange_fail(xr->req, o);
 	else
-		fv_api_reply_bytes(xr->req, o->pkg, o->pkglen, json_pack(
+		fv_server_reply_bytes(xr->req, o->pkg, o->pkglen, json_pack(
 		    "{s:s, s:I, s:I}", "partner", o->partner, "appeals",
 		    (json_int_t)o->appeals, "replies",
 		    (json_int_t)o->replies));
@@ -167,7 +167,7 @@ exchange_imported(const struct fvp_outcome *o, void *arg)
 	if (o->fault != FVP_FAULT_NONE)
 		exchange_fail(xr->req, o);
 	else
-		fv_api_reply(xr->req, 200, json_pack("{s:s, s:I, s:I, s:I, "
+		fv_server_reply(xr->req, 200, json_pack("{s:s, s:I, s:I, s:I, "
 		    "s:I}", "partner", o->partner, "created",
 		    (json_int_t)o->created, "already_held",
 		    (json_int_t)o->held, "replies", (json_int_t)o->replies,
@@ -181,7 +181,7 @@ hq_only(struct fvd *d, struct evhttp_request *req)
 {
 	if (strcmp(d->conf->role, "hq") == 0)
 		return 1;
-	fv_api_error(req, 400, NULL, "exchange: partner exchange is HQ's "
+	fv_server_error(req, 400, NULL, "exchange: partner exchange is HQ's "
 	    "(this is a field device)");
 	return 0;
 }
@@ -208,20 +208,20 @@ exchange_ids(struct evhttp_request *req, json_t *ids)
 	size_t i, k;
 
 	if ((rid = malloc(json_array_size(ids) * FV_ID_BYTES)) == NULL) {
-		fv_api_error(req, 500, NULL, "out of memory");
+		fv_server_error(req, 500, NULL, "out of memory");
 		return NULL;
 	}
 	json_array_foreach(ids, i, v) {
-		if (!json_is_string(v) || fv_id_parse(json_string_value(v),
+		if (!json_is_string(v) || fv_op_id_parse(json_string_value(v),
 		    rid + i * FV_ID_BYTES) != 0) {
-			fv_api_error(req, 400, "ids", "exchange send: id %zu: "
+			fv_server_error(req, 400, "ids", "exchange send: id %zu: "
 			    "not an id", i + 1);
 			free(rid);
 			return NULL;
 		}
 		for (k = 0; k < i; k++)
 			if (json_equal(json_array_get(ids, k), v)) {
-				fv_api_error(req, 400, "ids", "exchange send: "
+				fv_server_error(req, 400, "ids", "exchange send: "
 				    "%s named twice", json_string_value(v));
 				free(rid);
 				return NULL;
@@ -232,11 +232,11 @@ exchange_ids(struct evhttp_request *req, json_t *ids)
 
 /* POST /v1/exchange/send {"partner", "format", "ids"}: the package. */
 void
-fv_route_exchange_send(struct fvd *d, struct evhttp_request *req,
+fv_routes_exchange_send(struct fvd *d, struct evhttp_request *req,
     const char *rest, int arg)
 {
 	size_t len;
-	char *p = fv_api_body(req, &len);
+	char *p = fv_server_body(req, &len);
 	json_t *body = NULL, *ids;
 	const char *pname, *format;
 	struct job_reply *xr;
@@ -250,7 +250,7 @@ fv_route_exchange_send(struct fvd *d, struct evhttp_request *req,
 	    "partner"))) == NULL || !json_is_array(ids = json_object_get(body,
 	    "ids")) || json_array_size(ids) == 0 ||
 	    json_array_size(ids) > FVP_EXCHANGE_IDS_MAX) {
-		fv_api_error(req, 400, NULL, "exchange send: {\"partner\": "
+		fv_server_error(req, 400, NULL, "exchange send: {\"partner\": "
 		    "NAME, \"ids\": [1..%d appeal ids]}", FVP_EXCHANGE_IDS_MAX);
 		json_decref(body);
 		return;
@@ -260,7 +260,7 @@ fv_route_exchange_send(struct fvd *d, struct evhttp_request *req,
 		format = "ombx";
 	if ((rid = exchange_ids(req, ids)) != NULL &&
 	    (xr = job_reply_new(req)) != NULL)
-		exchange_started(xr, fvp_exchange_send(d, format, pname, rid,
+		exchange_started(xr, fv_exchange_send(d, format, pname, rid,
 		    json_array_size(ids), exchange_sent, xr, &o), &o);
 	free(rid);
 	json_decref(body);
@@ -268,7 +268,7 @@ fv_route_exchange_send(struct fvd *d, struct evhttp_request *req,
 
 /* POST /v1/exchange/import?format=NAME (body: the package). */
 void
-fv_route_exchange_import(struct fvd *d, struct evhttp_request *req,
+fv_routes_exchange_import(struct fvd *d, struct evhttp_request *req,
     const char *rest, int arg)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -284,12 +284,12 @@ fv_route_exchange_import(struct fvd *d, struct evhttp_request *req,
 	if (!hq_only(d, req))
 		return;
 	if (len == 0 || len > FVP_PACKAGE_MAX) {
-		fv_api_error(req, 413, NULL, "exchange import: a package of "
+		fv_server_error(req, 413, NULL, "exchange import: a package of "
 		    "1..%d bytes", FVP_PACKAGE_MAX);
 		return;
 	}
 	if ((pkg = malloc(len)) == NULL) {
-		fv_api_error(req, 500, NULL, "out of memory");
+		fv_server_error(req, 500, NULL, "out of memory");
 		return;
 	}
 	evbuffer_remove(in, pkg, len);
@@ -303,7 +303,7 @@ fv_route_exchange_import(struct fvd *d, struct evhttp_request *req,
 		free(pkg);
 		return;
 	}
-	exchange_started(xr, fvp_exchange_import(d, format, pkg, len,
+	exchange_started(xr, fv_exchange_import(d, format, pkg, len,
 	    exchange_imported, xr, &o), &o);
 }
 
@@ -312,7 +312,7 @@ fv_route_exchange_import(struct fvd *d, struct evhttp_request *req,
 static void
 export_gone(void *job)
 {
-	fvp_export_gone(job);
+	fv_export_gone(job);
 }
 
 static void
@@ -328,7 +328,7 @@ export_sent(struct evhttp_connection *evcon, void *arg)
 {
 	struct job_reply *er = arg;
 
-	fvp_export_sent(er->job);
+	fv_export_sent(er->job);
 }
 
 static int
@@ -363,7 +363,7 @@ export_refused(void *arg, const char *why)
 {
 	struct job_reply *er = arg;
 
-	fv_api_error(er->req, 404, "format", "export: %s", why);
+	fv_server_error(er->req, 404, "format", "export: %s", why);
 	job_over(er);
 }
 
@@ -388,12 +388,12 @@ parse_when(const char *s, int end, long long *ms)
 {
 	char t[40];
 
-	if (fv_valid_date(s)) {
+	if (fv_record_valid_date(s)) {
 		snprintf(t, sizeof(t), "%sT%s", s, end ? "23:59:59.999Z" :
 		    "00:00:00Z");
-		return fv_valid_rfc3339(t, ms) ? 0 : -1;
+		return fv_record_valid_rfc3339(t, ms) ? 0 : -1;
 	}
-	return fv_valid_rfc3339(s, ms) ? 0 : -1;
+	return fv_record_valid_rfc3339(s, ms) ? 0 : -1;
 }
 
 /* The export's own parameters; bad names the one at fault. */
@@ -410,7 +410,7 @@ export_args(struct evkeyvalq *q, struct fvp_export_args *a,
 	snprintf(a->format, sizeof(a->format), "%s",
 	    evhttp_find_header(q, "format"));
 	if ((v = evhttp_find_header(q, "type")) != NULL &&
-	    fv_rtype_parse(v, &a->type) != 0)
+	    fv_record_type_parse(v, &a->type) != 0)
 		return *bad = "type", "type: appeal or note";
 	if ((v = evhttp_find_header(q, "from")) != NULL &&
 	    (strlen(v) >= sizeof(a->from) || parse_when(v, 0,
@@ -433,7 +433,7 @@ export_args(struct evkeyvalq *q, struct fvp_export_args *a,
 
 /* GET /v1/export?format=NAME&...: streams an exporter's output. */
 void
-fv_route_export(struct fvd *d, struct evhttp_request *req,
+fv_routes_export(struct fvd *d, struct evhttp_request *req,
     const char *rest, int arg)
 {
 	static const char *const keys[] = { "format", "type", "status",
@@ -446,7 +446,7 @@ fv_route_export(struct fvd *d, struct evhttp_request *req,
 	struct fvp_export_args a;
 	struct fv_store_scan *scan;
 	struct job_reply *er;
-	struct fvp_export *x;
+	struct fv_export_run *x;
 	struct fvp_sink s = sink;
 	struct evkeyvalq q;
 	struct fv_filter f;
@@ -457,22 +457,22 @@ fv_route_export(struct fvd *d, struct evhttp_request *req,
 	if (uq == NULL || evhttp_parse_query_str(uq, &q) != 0 ||
 	    evhttp_find_header(&q, "format") == NULL) {
 		evhttp_clear_headers(&q);
-		fv_api_error(req, 400, "format", "export: ?format=NAME is "
+		fv_server_error(req, 400, "format", "export: ?format=NAME is "
 		    "required");
 		return;
 	}
-	if (fv_api_query_check(req, &q, keys) != 0) {
+	if (fv_routes_query_check(req, &q, keys) != 0) {
 		evhttp_clear_headers(&q);
 		return;
 	}
 	if ((why = export_args(&q, &a, &bad)) == NULL) {
-		if (fv_api_query_filter(&q, a.type, &f, aid) != 0)
+		if (fv_routes_query_filter(&q, a.type, &f, aid) != 0)
 			bad = "appeal", why = "appeal: not an id";
 		else if (a.from_ms > a.to_ms)
 			bad = "from", why = "from is after to";
 	}
 	if (why != NULL) {
-		fv_api_error(req, 400, bad, "export: %s", why);
+		fv_server_error(req, 400, bad, "export: %s", why);
 		evhttp_clear_headers(&q);
 		return;
 	}
@@ -480,8 +480,8 @@ fv_route_export(struct fvd *d, struct evhttp_request *req,
 	    &scan);
 	evhttp_clear_headers(&q);
 	if (rc != 0) {
-		fv_api_error(req, fv_api_status(rc), NULL, "export: %s",
-		    fv_strerror(rc));
+		fv_server_error(req, fv_server_status(rc), NULL, "export: %s",
+		    fv_error_str(rc));
 		return;
 	}
 	if ((er = job_reply_new(req)) == NULL) {
@@ -491,10 +491,10 @@ fv_route_export(struct fvd *d, struct evhttp_request *req,
 	s.arg = er;
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "application/octet-stream");
-	if ((x = fvp_export_start(d, &a, scan, &s)) == NULL) {
+	if ((x = fv_export_start(d, &a, scan, &s)) == NULL) {
 		fv_store_scan_free(scan);
 		free(er);
-		fv_api_error(req, 500, NULL, "out of memory");
+		fv_server_error(req, 500, NULL, "out of memory");
 		return;
 	}
 	job_watch(er, x, export_gone);

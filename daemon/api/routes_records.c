@@ -34,40 +34,40 @@ static void
 write_done(struct fv_write *wr)
 {
 	struct wctx *c = wr->arg;
-	const char *t = fv_rtype_name(wr->rtype);
+	const char *t = fv_record_type_name(wr->rtype);
 	char hex[2 * FV_ID_BYTES + 1];
 
-	fv_id_hex(wr->rids + (wr->rc ? wr->failed_at : 0) * FV_ID_BYTES, hex);
+	fv_op_id_hex(wr->rids + (wr->rc ? wr->failed_at : 0) * FV_ID_BYTES, hex);
 	if (wr->rc == FV_EINVAL)
-		fv_api_error(c->req, 400, wr->err.field, "%s: %s",
+		fv_server_error(c->req, 400, wr->err.field, "%s: %s",
 		    wr->err.field, wr->err.msg);
 	else if (wr->rc == FV_ENOTFOUND)
-		fv_api_error(c->req, 404, NULL, "no such %s %s", t, hex);
+		fv_server_error(c->req, 404, NULL, "no such %s %s", t, hex);
 	else if (wr->rc == FV_EDELETED)
-		fv_api_error(c->req, 404, NULL, "%s %s was deleted", t, hex);
+		fv_server_error(c->req, 404, NULL, "%s %s was deleted", t, hex);
 	else if (wr->rc == FV_ENOSPC)
-		fv_api_error(c->req, 507, NULL, "disk full: nothing of this "
+		fv_server_error(c->req, 507, NULL, "disk full: nothing of this "
 		    "write was stored");
 	else if (wr->rc != 0)
-		fv_api_error(c->req, fv_api_status(wr->rc), NULL, "write "
-		    "failed, nothing stored: %s", fv_strerror(wr->rc));
+		fv_server_error(c->req, fv_server_status(wr->rc), NULL, "write "
+		    "failed, nothing stored: %s", fv_error_str(wr->rc));
 	else if (wr->kind == FV_W_CREATE && wr->n == 1)
-		fv_api_reply(c->req, 201, json_pack("{s:s}", "id", hex));
+		fv_server_reply(c->req, 201, json_pack("{s:s}", "id", hex));
 	else if (wr->kind == FV_W_CREATE)
-		fv_api_reply(c->req, 200, json_pack("{s:I}", "count",
+		fv_server_reply(c->req, 200, json_pack("{s:I}", "count",
 		    (json_int_t)wr->n));
 	else if (wr->kind == FV_W_UPDATE)
-		fv_api_reply(c->req, 200, json_pack("{s:s, s:b}", "id", hex,
+		fv_server_reply(c->req, 200, json_pack("{s:s, s:b}", "id", hex,
 		    "changed", wr->changed));
 	else
-		fv_api_reply(c->req, 200, json_pack("{s:s, s:b}", "id", hex,
+		fv_server_reply(c->req, 200, json_pack("{s:s, s:b}", "id", hex,
 		    "deleted", 1));
 	json_decref(wr->body);
 	if (wr->leaves != NULL) {
 		size_t i;
 
 		for (i = 0; i < wr->n; i++)
-			fv_leaves_free(&wr->leaves[i]);
+			fv_state_leaves_free(&wr->leaves[i]);
 		free(wr->leaves);
 	}
 	free(wr->rids);
@@ -84,7 +84,7 @@ wctx_new(struct fvd *d, struct evhttp_request *req, enum fv_wkind kind,
 
 	if (c == NULL || (c->wr.rids = malloc(n * FV_ID_BYTES)) == NULL) {
 		free(c);
-		fv_api_error(req, 500, NULL, "out of memory");
+		fv_server_error(req, 500, NULL, "out of memory");
 		return NULL;
 	}
 	c->req = req;
@@ -125,7 +125,7 @@ submit_leaves(struct fvd *d, struct evhttp_request *req, enum fv_rtype t,
 
 	if (c == NULL) {
 		for (i = 0; i < n; i++)
-			fv_leaves_free(&lv[i]);
+			fv_state_leaves_free(&lv[i]);
 		free(lv);
 		return;
 	}
@@ -142,21 +142,21 @@ prepare_new(json_t *body, enum fv_rtype t, struct fv_verr *e)
 	if ((rc = fv_record_check(body, t, e)) != 0)
 		return rc;
 	fv_record_strip_readonly(body);
-	return fv_record_defaults(body, t, fv_now_ms());
+	return fv_record_defaults(body, t, fv_hlc_now_ms());
 }
 
 void
-fv_route_records_create(struct fvd *d, struct evhttp_request *req,
+fv_routes_records_create(struct fvd *d, struct evhttp_request *req,
     const char *rest, int t)
 {
 	struct fv_verr e;
 	json_t *body;
 
-	if ((body = fv_api_body_json(req, FV_RECORD_MAX)) == NULL)
+	if ((body = fv_server_body_json(req, FV_RECORD_MAX)) == NULL)
 		return;
 	memset(&e, 0, sizeof(e));
 	if (prepare_new(body, t, &e) != 0) {
-		fv_api_error(req, 400, e.field, "%s: %s", e.field, e.msg);
+		fv_server_error(req, 400, e.field, "%s: %s", e.field, e.msg);
 		json_decref(body);
 		return;
 	}
@@ -202,7 +202,7 @@ parse_range(void *arg, size_t lo, size_t hi, int worker)
 			snprintf(l->e.field, sizeof(l->e.field), "(record)");
 			snprintf(l->e.msg, sizeof(l->e.msg), "must be an object");
 		} else if (prepare_new(j, ip->t, &l->e) != 0 ||
-		    fv_leaves_from_json(j, 0, nobody, &l->lv, &l->e) != 0)
+		    fv_state_leaves_from_json(j, 0, nobody, &l->lv, &l->e) != 0)
 			l->rc = 2;
 		/* leaves are a fraction of jansson's tree: keep only them */
 		json_decref(j);
@@ -214,9 +214,9 @@ iparse_free(struct iparse *ip)
 {
 	size_t i;
 
-	fv_api_body_wipe(ip->req);
+	fv_server_body_wipe(ip->req);
 	for (i = 0; i < ip->n; i++)
-		fv_leaves_free(&ip->v[i].lv);
+		fv_state_leaves_free(&ip->v[i].lv);
 	free(ip->v);
 	free(ip);
 }
@@ -233,24 +233,24 @@ lines_parsed(void *arg)
 		struct iline *l = &ip->v[i];
 
 		if (l->rc == 1) {
-			fv_api_error(ip->req, 400, NULL, "line %zu: invalid "
+			fv_server_error(ip->req, 400, NULL, "line %zu: invalid "
 			    "JSON at column %d: %s", l->lineno, l->je.column,
 			    l->je.text);
 			goto out;
 		}
 		if (l->rc == 2) {
-			fv_api_error(ip->req, 400, l->e.field, "line %zu: %s: %s",
+			fv_server_error(ip->req, 400, l->e.field, "line %zu: %s: %s",
 			    l->lineno, l->e.field, l->e.msg);
 			goto out;
 		}
 	}
 	if (fv_store_locked(ip->d->store)) {
-		fv_api_error(ip->req, 423, NULL, "store is locked: run "
+		fv_server_error(ip->req, 423, NULL, "store is locked: run "
 		    "'fieldvault unlock'");
 		goto out;
 	}
 	if ((all = calloc(ip->n, sizeof(*all))) == NULL) {
-		fv_api_error(ip->req, 500, NULL, "out of memory");
+		fv_server_error(ip->req, 500, NULL, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < ip->n; i++) {
@@ -265,18 +265,18 @@ out:
 /* JSON Lines in, all or nothing: every line is checked (on both cores)
  * before any is queued for writing. */
 void
-fv_route_records_import(struct fvd *d, struct evhttp_request *req,
+fv_routes_records_import(struct fvd *d, struct evhttp_request *req,
     const char *rest, int t)
 {
 	struct iparse *ip;
 	size_t len, lineno = 0;
-	char *p = fv_api_body(req, &len), *end = p + len, *nl;
+	char *p = fv_server_body(req, &len), *end = p + len, *nl;
 
 	if ((ip = calloc(1, sizeof(*ip))) == NULL ||
 	    (ip->v = calloc(FV_IMPORT_LINES_MAX, sizeof(*ip->v))) == NULL) {
 		free(ip);
-		fv_api_body_wipe(req);
-		fv_api_error(req, 500, NULL, "out of memory");
+		fv_server_body_wipe(req);
+		fv_server_error(req, 500, NULL, "out of memory");
 		return;
 	}
 	ip->d = d;
@@ -289,13 +289,13 @@ fv_route_records_import(struct fvd *d, struct evhttp_request *req,
 		if (strspn(p, " \t\r") >= (size_t)(nl - p))
 			continue;		/* blank line */
 		if (nl - p > FV_RECORD_MAX) {
-			fv_api_error(req, 413, NULL, "line %zu: record larger "
+			fv_server_error(req, 413, NULL, "line %zu: record larger "
 			    "than %d bytes", lineno, FV_RECORD_MAX);
 			iparse_free(ip);
 			return;
 		}
 		if (ip->n == FV_IMPORT_LINES_MAX) {
-			fv_api_error(req, 413, NULL, "more than %d records in "
+			fv_server_error(req, 413, NULL, "more than %d records in "
 			    "one request", FV_IMPORT_LINES_MAX);
 			iparse_free(ip);
 			return;
@@ -305,12 +305,12 @@ fv_route_records_import(struct fvd *d, struct evhttp_request *req,
 		ip->v[ip->n++].lineno = lineno;
 	}
 	if (ip->n == 0) {
-		fv_api_reply(req, 200, json_pack("{s:i}", "count", 0));
+		fv_server_reply(req, 200, json_pack("{s:i}", "count", 0));
 		iparse_free(ip);
 		return;
 	}
 	fv_par_run(ip->n, parse_range, ip);
-	fv_api_body_wipe(req);
+	fv_server_body_wipe(req);
 	lines_parsed(ip);
 }
 
@@ -318,9 +318,9 @@ fv_route_records_import(struct fvd *d, struct evhttp_request *req,
 static int
 record_id(struct evhttp_request *req, const char *rest, uint8_t *rid)
 {
-	if (fv_id_parse(rest, rid) == 0)
+	if (fv_op_id_parse(rest, rid) == 0)
 		return 1;
-	fv_api_error(req, 404, NULL, "not a record id: %.40s", rest);
+	fv_server_error(req, 404, NULL, "not a record id: %.40s", rest);
 	return 0;
 }
 
@@ -330,17 +330,17 @@ read_reply(struct evhttp_request *req, int rc, json_t *o, const char *noun,
     const char *hex, const char *what)
 {
 	if (rc == 0)
-		fv_api_reply(req, 200, o);
+		fv_server_reply(req, 200, o);
 	else if (rc == FV_ENOTFOUND)
-		fv_api_error(req, 404, NULL, "no such %s %s", noun, hex);
+		fv_server_error(req, 404, NULL, "no such %s %s", noun, hex);
 	else if (rc == FV_EDELETED)
-		fv_api_error(req, 404, NULL, "%s %s was deleted", noun, hex);
+		fv_server_error(req, 404, NULL, "%s %s was deleted", noun, hex);
 	else
-		fv_api_error_rc(req, rc, what);
+		fv_server_error_rc(req, rc, what);
 }
 
 void
-fv_route_record_get(struct fvd *d, struct evhttp_request *req,
+fv_routes_record_get(struct fvd *d, struct evhttp_request *req,
     const char *hex, int t)
 {
 	uint8_t rid[FV_ID_BYTES];
@@ -350,23 +350,23 @@ fv_route_record_get(struct fvd *d, struct evhttp_request *req,
 	if (!record_id(req, hex, rid))
 		return;
 	rc = fv_store_get(d->store, t, rid, &o);
-	read_reply(req, rc, o, fv_rtype_name(t), hex, "read");
+	read_reply(req, rc, o, fv_record_type_name(t), hex, "read");
 }
 
 void
-fv_route_record_patch(struct fvd *d, struct evhttp_request *req,
+fv_routes_record_patch(struct fvd *d, struct evhttp_request *req,
     const char *rest, int t)
 {
 	uint8_t rid[FV_ID_BYTES];
 	json_t *patch;
 
 	if (record_id(req, rest, rid) &&
-	    (patch = fv_api_body_json(req, FV_RECORD_MAX)) != NULL)
+	    (patch = fv_server_body_json(req, FV_RECORD_MAX)) != NULL)
 		submit(d, req, FV_W_UPDATE, t, patch, rid);
 }
 
 void
-fv_route_record_delete(struct fvd *d, struct evhttp_request *req,
+fv_routes_record_delete(struct fvd *d, struct evhttp_request *req,
     const char *rest, int t)
 {
 	uint8_t rid[FV_ID_BYTES];
@@ -376,16 +376,16 @@ fv_route_record_delete(struct fvd *d, struct evhttp_request *req,
 }
 
 void
-fv_route_history(struct fvd *d, struct evhttp_request *req,
+fv_routes_history(struct fvd *d, struct evhttp_request *req,
     const char *hex, int arg)
 {
 	uint8_t rid[FV_ID_BYTES];
 	json_t *o;
 	int rc;
 
-	if (fv_id_parse(hex, rid) != 0) {
-		fv_api_body_wipe(req);
-		fv_api_error(req, 404, NULL, "no such resource");
+	if (fv_op_id_parse(hex, rid) != 0) {
+		fv_server_body_wipe(req);
+		fv_server_error(req, 404, NULL, "no such resource");
 		return;
 	}
 	rc = fv_json_history(d->store, rid, &o);
@@ -393,7 +393,7 @@ fv_route_history(struct fvd *d, struct evhttp_request *req,
 }
 
 int
-fv_api_query_check(struct evhttp_request *req, struct evkeyvalq *q,
+fv_routes_query_check(struct evhttp_request *req, struct evkeyvalq *q,
     const char *const *keys)
 {
 	struct evkeyval *kv;
@@ -403,7 +403,7 @@ fv_api_query_check(struct evhttp_request *req, struct evkeyvalq *q,
 		for (i = 0, known = 0; keys[i] != NULL; i++)
 			known |= strcmp(keys[i], kv->key) == 0;
 		if (!known || strlen(kv->value) > 1024) {
-			fv_api_error(req, 400, kv->key, "%s: unknown or too "
+			fv_server_error(req, 400, kv->key, "%s: unknown or too "
 			    "long parameter", kv->key);
 			return -1;
 		}
@@ -412,7 +412,7 @@ fv_api_query_check(struct evhttp_request *req, struct evkeyvalq *q,
 }
 
 int
-fv_api_query_filter(struct evkeyvalq *q, enum fv_rtype t,
+fv_routes_query_filter(struct evkeyvalq *q, enum fv_rtype t,
     struct fv_filter *f, uint8_t aid[FV_ID_BYTES])
 {
 	const char *aidhex;
@@ -424,7 +424,7 @@ fv_api_query_filter(struct evkeyvalq *q, enum fv_rtype t,
 	f->category = evhttp_find_header(q, "category");
 	f->assigned_to = evhttp_find_header(q, "assigned_to");
 	if ((aidhex = evhttp_find_header(q, "appeal")) != NULL) {
-		if (fv_id_parse(aidhex, aid) != 0)
+		if (fv_op_id_parse(aidhex, aid) != 0)
 			return -1;
 		f->appeal_id = aid;
 	}
@@ -432,7 +432,7 @@ fv_api_query_filter(struct evkeyvalq *q, enum fv_rtype t,
 }
 
 void
-fv_route_records_list(struct fvd *d, struct evhttp_request *req,
+fv_routes_records_list(struct fvd *d, struct evhttp_request *req,
     const char *rest, int t)
 {
 	static const char *const appeal_keys[] = { "status", "country",
@@ -448,16 +448,16 @@ fv_route_records_list(struct fvd *d, struct evhttp_request *req,
 
 	TAILQ_INIT(&q);
 	if (uq != NULL && evhttp_parse_query_str(uq, &q) != 0) {
-		fv_api_error(req, 400, NULL, "bad query string");
+		fv_server_error(req, 400, NULL, "bad query string");
 		return;
 	}
-	if (fv_api_query_check(req, &q, t == FV_RTYPE_APPEAL ? appeal_keys :
+	if (fv_routes_query_check(req, &q, t == FV_RTYPE_APPEAL ? appeal_keys :
 	    note_keys) != 0) {
 		evhttp_clear_headers(&q);
 		return;
 	}
-	if (fv_api_query_filter(&q, t, &f, aid) != 0) {
-		fv_api_error(req, 400, "appeal", "appeal: not an id");
+	if (fv_routes_query_filter(&q, t, &f, aid) != 0) {
+		fv_server_error(req, 400, "appeal", "appeal: not an id");
 		evhttp_clear_headers(&q);
 		return;
 	}
@@ -465,8 +465,8 @@ fv_route_records_list(struct fvd *d, struct evhttp_request *req,
 	    &out);
 	evhttp_clear_headers(&q);
 	if (rc == 0)
-		fv_api_reply(req, 200, out);
+		fv_server_reply(req, 200, out);
 	else
-		fv_api_error_rc(req, rc, "list");
+		fv_server_error_rc(req, rc, "list");
 }
 

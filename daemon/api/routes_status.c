@@ -24,7 +24,7 @@
 #include "worker.h"
 
 void
-fv_route_status(struct fvd *d, struct evhttp_request *req,
+fv_routes_status(struct fvd *d, struct evhttp_request *req,
     const char *rest, int arg)
 {
 	const struct fv_store_info *in = fv_store_info(d->store);
@@ -33,16 +33,16 @@ fv_route_status(struct fvd *d, struct evhttp_request *req,
 	int locked = fv_store_stats(d->store, &st) == FV_ELOCKED;
 	json_t *o;
 
-	fv_id_hex(in->device_id, hex);
+	fv_op_id_hex(in->device_id, hex);
 	o = json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:n, s:s, s:b}",
 	    "role", in->role, "name", in->name, "device_id", hex,
 	    "locked", locked, "pending", (json_int_t)st.pending,
 	    "seq", (json_int_t)st.seq, "last_sync", "version", PACKAGE_VERSION,
-	    "unlocking", fv_unlocker_busy(d->unlocker));
+	    "unlocking", fv_worker_busy(d->unlocker));
 	if (o != NULL && fv_store_last_sync(d->store) > 0) {
 		char ts[32];
 
-		fv_format_rfc3339(fv_store_last_sync(d->store), ts);
+		fv_record_format_rfc3339(fv_store_last_sync(d->store), ts);
 		json_object_set_new(o, "last_sync", json_string(ts));
 	}
 	if (o != NULL && !locked) {
@@ -63,18 +63,18 @@ fv_route_status(struct fvd *d, struct evhttp_request *req,
 		    0 && sscanf(v, "%llu %llu", &up_to, &at) == 2) {
 			char ts[32];
 
-			fv_format_rfc3339((int64_t)at, ts);
+			fv_record_format_rfc3339((int64_t)at, ts);
 			json_object_set_new(o, "receipt", json_pack(
 			    "{s:I, s:s}", "up_to", (json_int_t)up_to, "at",
 			    ts));
 		}
 	}
-	fv_api_reply(req, 200, o);
+	fv_server_reply(req, 200, o);
 }
 
 /* GET /v1/keys: this installation's public keys (keys show). */
 void
-fv_route_keys(struct fvd *d, struct evhttp_request *req,
+fv_routes_keys(struct fvd *d, struct evhttp_request *req,
     const char *rest, int arg)
 {
 	const struct fv_store_info *in = fv_store_info(d->store);
@@ -82,10 +82,10 @@ fv_route_keys(struct fvd *d, struct evhttp_request *req,
 	char fp[40];
 
 	sodium_bin2hex(pk, sizeof(pk), in->sign_pk, 32);
-	fv_id_hex(in->device_id, id);
-	fv_partner_key_format(in->sign_pk, partner);
-	fvp_fingerprint(in->sign_pk, fp);
-	fv_api_reply(req, 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
+	fv_op_id_hex(in->device_id, id);
+	fv_conf_partner_key_format(in->sign_pk, partner);
+	fv_exchange_fingerprint(in->sign_pk, fp);
+	fv_server_reply(req, 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
 	    "name", in->name, "role", in->role, "device_id", id,
 	    "signing_key", pk, "partner_key", partner, "fingerprint", fp));
 }
@@ -96,53 +96,53 @@ unlock_done(int rc, void *arg)
 	struct evhttp_request *req = arg;
 
 	if (rc == 0)
-		fv_api_reply(req, 200, json_pack("{s:b}", "locked", 0));
+		fv_server_reply(req, 200, json_pack("{s:b}", "locked", 0));
 	else if (rc == FV_EPASS)
-		fv_api_error(req, 401, NULL, "wrong passphrase");
+		fv_server_error(req, 401, NULL, "wrong passphrase");
 	else
-		fv_api_error_rc(req, rc, "unlock");
+		fv_server_error_rc(req, rc, "unlock");
 }
 
 void
-fv_route_unlock(struct fvd *d, struct evhttp_request *req,
+fv_routes_unlock(struct fvd *d, struct evhttp_request *req,
     const char *rest, int arg)
 {
 	size_t len;
-	char *p = fv_api_body(req, &len);
+	char *p = fv_server_body(req, &len);
 	uint8_t *pass;
 	int rc;
 
 	if (!fv_store_locked(d->store)) {
-		fv_api_body_wipe(req);
-		fv_api_reply(req, 200, json_pack("{s:b}", "locked", 0));
+		fv_server_body_wipe(req);
+		fv_server_reply(req, 200, json_pack("{s:b}", "locked", 0));
 		return;
 	}
 	if (len == 0 || len > FV_PASS_MAX) {
-		fv_api_body_wipe(req);
-		fv_api_error(req, 400, NULL, "passphrase must be 1..%d bytes",
+		fv_server_body_wipe(req);
+		fv_server_error(req, 400, NULL, "passphrase must be 1..%d bytes",
 		    FV_PASS_MAX);
 		return;
 	}
 	if ((pass = fv_secmem_alloc(len)) == NULL) {
-		fv_api_body_wipe(req);
-		fv_api_error(req, 500, NULL, "out of secure memory");
+		fv_server_body_wipe(req);
+		fv_server_error(req, 500, NULL, "out of secure memory");
 		return;
 	}
 	memcpy(pass, p, len);
-	fv_api_body_wipe(req);
-	if ((rc = fv_unlocker_start(d->unlocker, pass, len, unlock_done,
+	fv_server_body_wipe(req);
+	if ((rc = fv_worker_unlock(d->unlocker, pass, len, unlock_done,
 	    req)) == FV_EBUSY)
-		fv_api_error(req, 429, NULL, "another unlock attempt is in "
+		fv_server_error(req, 429, NULL, "another unlock attempt is in "
 		    "progress or being delayed after a wrong passphrase; "
 		    "try again later");
 	else if (rc != 0)
-		fv_api_error_rc(req, rc, "unlock");
+		fv_server_error_rc(req, rc, "unlock");
 }
 
 void
-fv_route_lock(struct fvd *d, struct evhttp_request *req,
+fv_routes_lock(struct fvd *d, struct evhttp_request *req,
     const char *rest, int arg)
 {
-	fvd_lock(d, "lock command");
-	fv_api_reply(req, 200, json_pack("{s:b}", "locked", 1));
+	fv_daemon_lock(d, "lock command");
+	fv_server_reply(req, 200, json_pack("{s:b}", "locked", 1));
 }

@@ -21,7 +21,7 @@
 #include "server.h"
 
 int
-fv_api_status(int rc)
+fv_server_status(int rc)
 {
 	switch (rc) {
 	case 0:			return 200;
@@ -61,7 +61,7 @@ reason(int code)
 }
 
 void
-fv_api_reply(struct evhttp_request *req, int code, json_t *body)
+fv_server_reply(struct evhttp_request *req, int code, json_t *body)
 {
 	struct evbuffer *out = evbuffer_new();
 	char *txt;
@@ -79,7 +79,7 @@ fv_api_reply(struct evhttp_request *req, int code, json_t *body)
 	}
 	if (txt != NULL) {
 		/* record content: do not leave it in freed heap */
-		fv_json_free(txt);
+		fv_buf_json_free(txt);
 	}
 	evhttp_send_reply(req, txt ? code : 500, reason(txt ? code : 500),
 	    out);
@@ -88,7 +88,7 @@ fv_api_reply(struct evhttp_request *req, int code, json_t *body)
 }
 
 void
-fv_api_reply_bytes(struct evhttp_request *req, const uint8_t *p, size_t len,
+fv_server_reply_bytes(struct evhttp_request *req, const uint8_t *p, size_t len,
     json_t *info)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -98,12 +98,12 @@ fv_api_reply_bytes(struct evhttp_request *req, const uint8_t *p, size_t len,
 	evhttp_add_header(h, "Content-Type", "application/octet-stream");
 	if (txt != NULL)
 		evhttp_add_header(h, "X-Fieldvault-Info", txt);
-	fv_json_free(txt);
+	fv_buf_json_free(txt);
 	json_decref(info);
 	if (out == NULL || evbuffer_add(out, p, len) != 0) {
 		if (out != NULL)
 			evbuffer_free(out);
-		fv_api_error(req, 500, NULL, "out of memory");
+		fv_server_error(req, 500, NULL, "out of memory");
 		return;
 	}
 	evhttp_send_reply(req, 200, "OK", out);
@@ -111,7 +111,7 @@ fv_api_reply_bytes(struct evhttp_request *req, const uint8_t *p, size_t len,
 }
 
 void
-fv_api_error(struct evhttp_request *req, int code, const char *field,
+fv_server_error(struct evhttp_request *req, int code, const char *field,
     const char *fmt, ...)
 {
 	char msg[512];
@@ -124,18 +124,18 @@ fv_api_error(struct evhttp_request *req, int code, const char *field,
 	o = json_pack("{s:s}", "error", msg);
 	if (o != NULL && field != NULL && field[0] != '\0')
 		json_object_set_new(o, "field", json_string(field));
-	fv_api_reply(req, code, o);
+	fv_server_reply(req, code, o);
 }
 
 void
-fv_api_error_rc(struct evhttp_request *req, int rc, const char *what)
+fv_server_error_rc(struct evhttp_request *req, int rc, const char *what)
 {
-	fv_api_error(req, fv_api_status(rc), NULL, "%s: %s", what,
-	    fv_strerror(rc));
+	fv_server_error(req, fv_server_status(rc), NULL, "%s: %s", what,
+	    fv_error_str(rc));
 }
 
 char *
-fv_api_body(struct evhttp_request *req, size_t *len)
+fv_server_body(struct evhttp_request *req, size_t *len)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	char *p;
@@ -146,11 +146,11 @@ fv_api_body(struct evhttp_request *req, size_t *len)
 }
 
 void
-fv_api_body_wipe(struct evhttp_request *req)
+fv_server_body_wipe(struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len;
-	char *p = fv_api_body(req, &len);
+	char *p = fv_server_body(req, &len);
 
 	if (len > 0) {
 		sodium_memzero(p, len);
@@ -159,28 +159,28 @@ fv_api_body_wipe(struct evhttp_request *req)
 }
 
 json_t *
-fv_api_body_json(struct evhttp_request *req, size_t max)
+fv_server_body_json(struct evhttp_request *req, size_t max)
 {
 	json_error_t je;
 	size_t len;
-	char *p = fv_api_body(req, &len);
+	char *p = fv_server_body(req, &len);
 	json_t *j;
 
 	if (len > max) {
-		fv_api_body_wipe(req);
-		fv_api_error(req, 413, NULL, "body is %zu bytes, at most %zu "
+		fv_server_body_wipe(req);
+		fv_server_error(req, 413, NULL, "body is %zu bytes, at most %zu "
 		    "allowed", len, max);
 		return NULL;
 	}
 	j = json_loadb(p, len, JSON_REJECT_DUPLICATES, &je);
-	fv_api_body_wipe(req);
+	fv_server_body_wipe(req);
 	if (j == NULL)
-		fv_api_error(req, 400, NULL, "invalid JSON at line %d column "
+		fv_server_error(req, 400, NULL, "invalid JSON at line %d column "
 		    "%d: %s", je.line, je.column, je.text);
 	else if (!json_is_object(j)) {
 		json_decref(j);
 		j = NULL;
-		fv_api_error(req, 400, NULL, "body must be a JSON object");
+		fv_server_error(req, 400, NULL, "body must be a JSON object");
 	}
 	return j;
 }
@@ -218,7 +218,7 @@ claim_path(const char *path, char *err, size_t errlen)
 }
 
 int
-fv_api_start(struct fvd *d, char *err, size_t errlen)
+fv_server_start(struct fvd *d, char *err, size_t errlen)
 {
 	const char *path = d->conf->socket;
 	struct sockaddr_un sun;
@@ -269,7 +269,7 @@ fv_api_start(struct fvd *d, char *err, size_t errlen)
 }
 
 void
-fv_api_stop(struct fvd *d)
+fv_server_stop(struct fvd *d)
 {
 	if (d->http != NULL) {
 		evhttp_free(d->http);	/* closes the listening socket */

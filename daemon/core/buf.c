@@ -57,7 +57,7 @@ fv_buf_u16(struct fv_buf *b, uint16_t v)
 }
 
 void
-fv_put_u32(uint8_t *p, uint32_t v)
+fv_buf_put_u32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
@@ -66,7 +66,7 @@ fv_put_u32(uint8_t *p, uint32_t v)
 }
 
 uint32_t
-fv_get_u32(const void *v)
+fv_buf_get_u32(const void *v)
 {
 	const uint8_t *p = v;
 
@@ -79,12 +79,12 @@ fv_buf_u32(struct fv_buf *b, uint32_t v)
 {
 	uint8_t x[4];
 
-	fv_put_u32(x, v);
+	fv_buf_put_u32(x, v);
 	fv_buf_put(b, x, 4);
 }
 
 void
-fv_put_u64(uint8_t *p, uint64_t v)
+fv_buf_put_u64(uint8_t *p, uint64_t v)
 {
 	int i;
 
@@ -93,7 +93,7 @@ fv_put_u64(uint8_t *p, uint64_t v)
 }
 
 uint64_t
-fv_get_u64(const uint8_t *p)
+fv_buf_get_u64(const uint8_t *p)
 {
 	uint64_t v = 0;
 	int i;
@@ -108,7 +108,7 @@ fv_buf_u64(struct fv_buf *b, uint64_t v)
 {
 	uint8_t x[8];
 
-	fv_put_u64(x, v);
+	fv_buf_put_u64(x, v);
 	fv_buf_put(b, x, 8);
 }
 
@@ -131,7 +131,7 @@ struct fv_arena_chunk {
 };
 
 void *
-fv_arena_alloc(struct fv_arena *a, size_t n)
+fv_buf_arena_alloc(struct fv_arena *a, size_t n)
 {
 	struct fv_arena_chunk *c = a->head;
 	size_t need = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
@@ -167,7 +167,7 @@ fv_arena_alloc(struct fv_arena *a, size_t n)
 }
 
 void
-fv_arena_recycle(struct fv_arena *to, struct fv_arena *from, size_t max)
+fv_buf_arena_recycle(struct fv_arena *to, struct fv_arena *from, size_t max)
 {
 	struct fv_arena_chunk *c, *next;
 
@@ -183,11 +183,11 @@ fv_arena_recycle(struct fv_arena *to, struct fv_arena *from, size_t max)
 	}
 	from->head = NULL;
 	if (from != to)
-		fv_arena_free(from);	/* its spares */
+		fv_buf_arena_free(from);	/* its spares */
 }
 
 void
-fv_arena_lend(struct fv_arena *to, struct fv_arena *from, size_t n)
+fv_buf_arena_lend(struct fv_arena *to, struct fv_arena *from, size_t n)
 {
 	struct fv_arena_chunk *c;
 
@@ -201,7 +201,7 @@ fv_arena_lend(struct fv_arena *to, struct fv_arena *from, size_t n)
 }
 
 void
-fv_arena_free(struct fv_arena *a)
+fv_buf_arena_free(struct fv_arena *a)
 {
 	struct fv_arena_chunk *c, *next;
 
@@ -218,7 +218,7 @@ fv_arena_free(struct fv_arena *a)
 }
 
 const uint8_t *
-fv_rd_bytes(struct fv_rd *r, size_t n)
+fv_buf_rd_bytes(struct fv_rd *r, size_t n)
 {
 	const uint8_t *p;
 
@@ -233,36 +233,36 @@ fv_rd_bytes(struct fv_rd *r, size_t n)
 }
 
 uint8_t
-fv_rd_u8(struct fv_rd *r)
+fv_buf_rd_u8(struct fv_rd *r)
 {
-	const uint8_t *p = fv_rd_bytes(r, 1);
+	const uint8_t *p = fv_buf_rd_bytes(r, 1);
 
 	return p ? p[0] : 0;
 }
 
 uint16_t
-fv_rd_u16(struct fv_rd *r)
+fv_buf_rd_u16(struct fv_rd *r)
 {
-	const uint8_t *p = fv_rd_bytes(r, 2);
+	const uint8_t *p = fv_buf_rd_bytes(r, 2);
 
 	return p ? (uint16_t)(p[0] << 8 | p[1]) : 0;
 }
 
 uint32_t
-fv_rd_u32(struct fv_rd *r)
+fv_buf_rd_u32(struct fv_rd *r)
 {
-	const uint8_t *p = fv_rd_bytes(r, 4);
+	const uint8_t *p = fv_buf_rd_bytes(r, 4);
 
 	return p ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	    (uint32_t)p[2] << 8 | p[3] : 0;
 }
 
 uint64_t
-fv_rd_u64(struct fv_rd *r)
+fv_buf_rd_u64(struct fv_rd *r)
 {
-	const uint8_t *p = fv_rd_bytes(r, 8);
+	const uint8_t *p = fv_buf_rd_bytes(r, 8);
 
-	return p ? fv_get_u64(p) : 0;
+	return p ? fv_buf_get_u64(p) : 0;
 }
 
 /* Blocks carry their size in front so that the free can wipe them. */
@@ -290,14 +290,14 @@ wipe_free(void *v)
 }
 
 void
-fv_json_init(void)
+fv_buf_json_init(void)
 {
 	json_set_alloc_funcs(wipe_malloc, wipe_free);
 	json_object_seed(0);
 }
 
 void
-fv_json_free(char *s)
+fv_buf_json_free(char *s)
 {
 	json_malloc_t m;
 	json_free_t f;
@@ -307,4 +307,20 @@ fv_json_free(char *s)
 	sodium_memzero(s, strlen(s));
 	json_get_alloc_funcs(&m, &f);
 	f(s);
+}
+
+int
+fv_buf_push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		uint32_t *p = realloc(*v, c * sizeof(*p));
+
+		if (p == NULL)
+			return FV_ENOMEM;
+		*v = p;
+		*cap = c;
+	}
+	(*v)[(*n)++] = x;
+	return 0;
 }

@@ -53,9 +53,9 @@ next_frame(struct fv_rd *r, struct fv_frame *f, const uint8_t **raw,
 		goto bad;
 	if (r->left == 0)
 		return 0;
-	n = fv_rd_u32(r);
+	n = fv_buf_rd_u32(r);
 	if (r->err || n == 0 || n > FV_FRAME_MAX ||
-	    (p = fv_rd_bytes(r, n)) == NULL || fv_frame_decode(p, n, f) != 0)
+	    (p = fv_buf_rd_bytes(r, n)) == NULL || fv_frame_decode(p, n, f) != 0)
 		goto bad;
 	if (raw != NULL) {
 		*raw = p;
@@ -147,12 +147,12 @@ fv_bundle_peek(const uint8_t *buf, size_t len, struct fv_bundle_hdr *h)
 	memset(h, 0, sizeof(*h));
 	if (len > FV_BUNDLE_MAX)
 		return FV_EINVAL;
-	magic = fv_rd_bytes(&r, FV_BUNDLE_MAGIC_LEN);
-	h->dir = fv_rd_u8(&r);
-	sender = fv_rd_bytes(&r, FV_ID_BYTES);
-	receiver = fv_rd_bytes(&r, FV_ID_BYTES);
-	h->created_ms = fv_rd_u64(&r);
-	n = fv_rd_u32(&r);
+	magic = fv_buf_rd_bytes(&r, FV_BUNDLE_MAGIC_LEN);
+	h->dir = fv_buf_rd_u8(&r);
+	sender = fv_buf_rd_bytes(&r, FV_ID_BYTES);
+	receiver = fv_buf_rd_bytes(&r, FV_ID_BYTES);
+	h->created_ms = fv_buf_rd_u64(&r);
+	n = fv_buf_rd_u32(&r);
 	/* r.left - SIG_BYTES == n, without n + SIG_BYTES overflowing */
 	if (r.err || memcmp(magic, FV_BUNDLE_MAGIC, FV_BUNDLE_MAGIC_LEN) != 0 ||
 	    !dir_ok(h->dir) || n < SEAL_BYTES || r.left < SIG_BYTES ||
@@ -196,8 +196,8 @@ fv_bundle_seal(const struct fv_bundle_hdr *h, const uint8_t *payload,
 	memcpy(p + FV_BUNDLE_MAGIC_LEN + 1, h->sender, FV_ID_BYTES);
 	memcpy(p + FV_BUNDLE_MAGIC_LEN + 1 + FV_ID_BYTES, h->receiver,
 	    FV_ID_BYTES);
-	fv_put_u64(p + FV_BUNDLE_HDR - 12, h->created_ms);
-	fv_put_u32(p + FV_BUNDLE_HDR - 4, (uint32_t)n);
+	fv_buf_put_u64(p + FV_BUNDLE_HDR - 12, h->created_ms);
+	fv_buf_put_u32(p + FV_BUNDLE_HDR - 4, (uint32_t)n);
 	/* fails only for a receiver key of low order */
 	if (crypto_box_seal(p + FV_BUNDLE_HDR, payload, len,
 	    receiver_xpk) != 0)

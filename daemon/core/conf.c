@@ -46,7 +46,7 @@ fail(struct parse *p, const char *fmt, ...)
 }
 
 int
-fv_partner_key_parse(const char *s, unsigned char pk[32])
+fv_conf_partner_key_parse(const char *s, unsigned char pk[32])
 {
 	size_t n, pre = strlen(FV_PARTNER_KEY_PREFIX);
 
@@ -59,7 +59,7 @@ fv_partner_key_parse(const char *s, unsigned char pk[32])
 }
 
 void
-fv_partner_key_format(const unsigned char pk[32],
+fv_conf_partner_key_format(const unsigned char pk[32],
     char out[FV_PARTNER_KEY_LEN + 1])
 {
 	size_t pre = strlen(FV_PARTNER_KEY_PREFIX);
@@ -70,7 +70,7 @@ fv_partner_key_format(const unsigned char pk[32],
 }
 
 int
-fv_parse_duration(const char *s, long *secs)
+fv_conf_parse_duration(const char *s, long *secs)
 {
 	char *end;
 	long v, mul = 1;
@@ -160,13 +160,13 @@ daemon_key(struct parse *p, const char *k, const char *v)
 		return copy(p, c->socket, sizeof(c->socket), k, v);
 	}
 	if (strcmp(k, "log_level") == 0) {
-		if (log_parse_level(v, &c->log_level) != 0)
+		if (fv_log_parse_level(v, &c->log_level) != 0)
 			return fail(p, "log_level: must be error, warn, info "
 			    "or debug");
 		return 0;
 	}
 	if (strcmp(k, "auto_lock") == 0) {
-		if (fv_parse_duration(v, &c->auto_lock) != 0)
+		if (fv_conf_parse_duration(v, &c->auto_lock) != 0)
 			return fail(p, "auto_lock: not a duration (e.g. 0, "
 			    "90s, 15m, 2h)");
 		return 0;
@@ -187,7 +187,7 @@ sync_key(struct parse *p, const char *k, const char *v)
 	if (strcmp(k, "interval") == 0) {
 		long secs;
 
-		if (fv_parse_duration(v, &secs) != 0)
+		if (fv_conf_parse_duration(v, &secs) != 0)
 			return fail(p, "interval: not a duration (e.g. 0, "
 			    "5m)");
 		/* 0: a device syncs only when asked (fieldvault sync, a
@@ -234,7 +234,7 @@ section_key(struct parse *p, const char *k, const char *v)
 	    strcmp(k, "public_key") != 0)
 		return fail(p, "unknown key '%s' in [%s]", k, p->section);
 	if (strncmp(p->section, "partner.", 8) == 0 &&
-	    fv_partner_key_parse(v, pk) != 0)
+	    fv_conf_partner_key_parse(v, pk) != 0)
 		return fail(p, "public_key: not a partner key (\"%s\" and 43 "
 		    "base64url characters, as the partner's 'fieldvault keys "
 		    "show' prints it)", FV_PARTNER_KEY_PREFIX);
@@ -374,7 +374,7 @@ parse_line(struct parse *p, char *line)
 }
 
 int
-fv_config_load(const char *path, struct fv_config **out, char *err,
+fv_conf_load(const char *path, struct fv_config **out, char *err,
     size_t errlen)
 {
 	struct parse p;
@@ -434,7 +434,7 @@ fv_config_load(const char *path, struct fv_config **out, char *err,
 		rc = fail(&p, "data_dir too long for the default socket path; "
 		    "set [daemon] socket");
 	if (rc != 0) {
-		fv_config_free(c);
+		fv_conf_free(c);
 		return rc;
 	}
 	*out = c;
@@ -458,7 +458,7 @@ free_sections(struct fv_conf_section *s, size_t n)
 }
 
 void
-fv_config_free(struct fv_config *c)
+fv_conf_free(struct fv_config *c)
 {
 	if (c == NULL)
 		return;

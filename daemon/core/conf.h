@@ -52,19 +52,19 @@ struct fv_config {
 
 /* Parses and validates path.  On error returns FV_EINVAL (or FV_EIO) and
  * writes "path:line: reason" into err.  *out is freed with
- * fv_config_free. */
-int	fv_config_load(const char *path, struct fv_config **out, char *err,
+ * fv_conf_free. */
+int	fv_conf_load(const char *path, struct fv_config **out, char *err,
 	    size_t errlen);
-void	fv_config_free(struct fv_config *c);
+void	fv_conf_free(struct fv_config *c);
 /* partner_key: "ombx1:" and the unpadded base64url of an Ed25519 public
  * key: what fieldvault keys show prints for a partner, and what a
  * [partner.NAME] public_key holds (docs/exchange-format.md). */
 #define FV_PARTNER_KEY_PREFIX	"ombx1:"
 #define FV_PARTNER_KEY_LEN	(6 + 43)
-int	fv_partner_key_parse(const char *s, unsigned char pk[32]);
-void	fv_partner_key_format(const unsigned char pk[32],
+int	fv_conf_partner_key_parse(const char *s, unsigned char pk[32]);
+void	fv_conf_partner_key_format(const unsigned char pk[32],
 	    char out[FV_PARTNER_KEY_LEN + 1]);
 /* "90", "30s", "15m", "2h", "1d" -> seconds.  0 or FV_EINVAL. */
-int	fv_parse_duration(const char *s, long *secs);
+int	fv_conf_parse_duration(const char *s, long *secs);
 
 #endif

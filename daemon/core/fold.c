@@ -103,7 +103,7 @@ fold_ascii(const char *s, size_t n, char **out, size_t *outlen)
 }
 
 int
-fv_fold(const char *s, size_t n, char **out, size_t *outlen)
+fv_fold_str(const char *s, size_t n, char **out, size_t *outlen)
 {
 	uint8_t	*pre, *folded, *res;
 	size_t	 len, flen = 0;

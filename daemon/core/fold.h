@@ -21,10 +21,10 @@
  * and *outlen its length (excluding the NUL); or FV_EINVAL (s is not
  * valid UTF-8) or FV_ENOMEM, with *out and *outlen untouched.
  */
-int fv_fold(const char *s, size_t n, char **out, size_t *outlen);
+int fv_fold_str(const char *s, size_t n, char **out, size_t *outlen);
 
 /* 1 if needle[0..needlelen) occurs in hay[0..haylen), both already folded
- * by fv_fold(); an empty needle occurs everywhere.  Else 0.  Borrowed. */
+ * by fv_fold_str(); an empty needle occurs everywhere.  Else 0.  Borrowed. */
 int fv_fold_contains(const char *hay, size_t haylen, const char *needle,
     size_t needlelen);
 

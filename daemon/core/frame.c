@@ -93,10 +93,10 @@ fv_frame_text_ok(const char *str, size_t n)
 static void
 rd_text(struct fv_rd *r, size_t min, size_t max, char *out)
 {
-	size_t n = fv_rd_u8(r);
+	size_t n = fv_buf_rd_u8(r);
 	const uint8_t *p;
 
-	if ((p = fv_rd_bytes(r, n)) == NULL)
+	if ((p = fv_buf_rd_bytes(r, n)) == NULL)
 		return;
 	if (n < min || n > max || !fv_frame_text_ok((const char *)p, n)) {
 		r->err = FV_EINVAL;
@@ -111,7 +111,7 @@ rd_copy(struct fv_rd *r, void *out, size_t n)
 {
 	const uint8_t *p;
 
-	if ((p = fv_rd_bytes(r, n)) != NULL)
+	if ((p = fv_buf_rd_bytes(r, n)) != NULL)
 		memcpy(out, p, n);
 }
 
@@ -122,17 +122,17 @@ rd_ops(struct fv_rd *r, struct fv_frame *f)
 	uint16_t i;
 	uint32_t n;
 
-	f->u.ops.first = fv_rd_u64(r);
-	f->u.ops.count = fv_rd_u16(r);
+	f->u.ops.first = fv_buf_rd_u64(r);
+	f->u.ops.count = fv_buf_rd_u16(r);
 	if (r->err || f->u.ops.count == 0 ||
 	    f->u.ops.count > FV_FRAME_OPS_MAX)
 		return FV_EINVAL;
 	f->u.ops.p = r->p;
 	f->u.ops.len = r->left;
 	for (i = 0; i < f->u.ops.count; i++) {
-		n = fv_rd_u32(r);
+		n = fv_buf_rd_u32(r);
 		if (r->err || n == 0 || n > FV_FRAME_OP_MAX ||
-		    fv_rd_bytes(r, n) == NULL)
+		    fv_buf_rd_bytes(r, n) == NULL)
 			return FV_EINVAL;
 	}
 	return 0;
@@ -147,23 +147,23 @@ fv_frame_decode(const uint8_t *buf, size_t len, struct fv_frame *f)
 	memset(f, 0, sizeof(*f));
 	if (len > FV_FRAME_MAX)
 		goto bad;
-	f->type = fv_rd_u8(&r);
-	if (fv_rd_u8(&r) != 0 || r.err)
+	f->type = fv_buf_rd_u8(&r);
+	if (fv_buf_rd_u8(&r) != 0 || r.err)
 		goto bad;
 	switch (f->type) {
 	case FV_F_HQ_HELLO:
-		f->u.hello.version = fv_rd_u8(&r);
+		f->u.hello.version = fv_buf_rd_u8(&r);
 		rd_copy(&r, f->u.hello.id, FV_ID_BYTES);
 		rd_text(&r, 1, FV_FRAME_NAME_MAX, f->u.hello.name);
 		if (f->u.hello.version != FV_PROTO_VERSION)
 			goto bad;
 		break;
 	case FV_F_DEV_HELLO:
-		f->u.dev_hello.version = fv_rd_u8(&r);
+		f->u.dev_hello.version = fv_buf_rd_u8(&r);
 		rd_copy(&r, f->u.dev_hello.id, FV_ID_BYTES);
 		rd_copy(&r, f->u.dev_hello.pk, 32);
 		rd_text(&r, 1, FV_FRAME_NAME_MAX, f->u.dev_hello.name);
-		f->u.dev_hello.enroll = fv_rd_u8(&r);
+		f->u.dev_hello.enroll = fv_buf_rd_u8(&r);
 		if (f->u.dev_hello.version != FV_PROTO_VERSION ||
 		    f->u.dev_hello.enroll > 1)
 			goto bad;
@@ -173,31 +173,31 @@ fv_frame_decode(const uint8_t *buf, size_t len, struct fv_frame *f)
 		}
 		break;
 	case FV_F_WANT:
-		f->u.want.up = fv_rd_u64(&r);
-		f->u.want.down = fv_rd_u64(&r);
+		f->u.want.up = fv_buf_rd_u64(&r);
+		f->u.want.down = fv_buf_rd_u64(&r);
 		break;
 	case FV_F_OPS:
 		rc = rd_ops(&r, f);
 		break;
 	case FV_F_ACK:
-		f->u.ack.up_to = fv_rd_u64(&r);
+		f->u.ack.up_to = fv_buf_rd_u64(&r);
 		break;
 	case FV_F_END:
-		f->u.end.last = fv_rd_u64(&r);
+		f->u.end.last = fv_buf_rd_u64(&r);
 		break;
 	case FV_F_RECEIPT:
-		f->u.receipt.up_to = fv_rd_u64(&r);
-		f->u.receipt.hlc = fv_rd_u64(&r);
+		f->u.receipt.up_to = fv_buf_rd_u64(&r);
+		f->u.receipt.hlc = fv_buf_rd_u64(&r);
 		rd_text(&r, 0, FV_FRAME_NAME_MAX, f->u.receipt.group);
 		rd_copy(&r, f->u.receipt.sig, FV_SIG_BYTES);
 		break;
 	case FV_F_REKEY:
 		break;
 	case FV_F_OP_PART:
-		f->u.part.total = fv_rd_u32(&r);
-		f->u.part.offset = fv_rd_u32(&r);
+		f->u.part.total = fv_buf_rd_u32(&r);
+		f->u.part.offset = fv_buf_rd_u32(&r);
 		f->u.part.len = r.left;
-		f->u.part.p = fv_rd_bytes(&r, r.left);
+		f->u.part.p = fv_buf_rd_bytes(&r, r.left);
 		if (r.err || !part_ok(f->u.part.total, f->u.part.offset,
 		    f->u.part.len))
 			goto bad;
@@ -208,7 +208,7 @@ fv_frame_decode(const uint8_t *buf, size_t len, struct fv_frame *f)
 		rd_text(&r, 1, FV_FRAME_NAME_MAX, f->u.device.name);
 		break;
 	case FV_F_ERROR:
-		f->u.error.code = fv_rd_u16(&r);
+		f->u.error.code = fv_buf_rd_u16(&r);
 		rd_text(&r, 0, FV_FRAME_TEXT_MAX, f->u.error.text);
 		if (f->u.error.code < 1 || f->u.error.code > FV_PE_MAX)
 			goto bad;
@@ -246,8 +246,8 @@ fv_frame_ops_next(struct fv_frame_ops_iter *it, const uint8_t **op,
 		return 0;
 	/* fv_frame_decode() checked every entry; check again all the same,
 	 * so that a frame the caller filled by hand cannot read past. */
-	n = fv_rd_u32(&r);
-	if ((*op = fv_rd_bytes(&r, n)) == NULL) {
+	n = fv_buf_rd_u32(&r);
+	if ((*op = fv_buf_rd_bytes(&r, n)) == NULL) {
 		it->n = 0;
 		return 0;
 	}
@@ -438,7 +438,7 @@ fv_frame_ops_abort(struct fv_frame_ops *o)
 }
 
 size_t
-fv_receipt_message(uint8_t out[FV_RECEIPT_MSG_MAX],
+fv_frame_receipt_message(uint8_t out[FV_RECEIPT_MSG_MAX],
     const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
     const char *group)
 {
@@ -447,30 +447,30 @@ fv_receipt_message(uint8_t out[FV_RECEIPT_MSG_MAX],
 
 	memcpy(out, RECEIPT_TAG, t);
 	memcpy(out + t, dev_id, FV_ID_BYTES);
-	fv_put_u64(out + t + FV_ID_BYTES, up_to);
-	fv_put_u64(out + t + FV_ID_BYTES + 8, hlc);
+	fv_buf_put_u64(out + t + FV_ID_BYTES, up_to);
+	fv_buf_put_u64(out + t + FV_ID_BYTES + 8, hlc);
 	out[t + FV_ID_BYTES + 16] = (uint8_t)n;
 	memcpy(out + t + FV_ID_BYTES + 17, group, n);
 	return t + FV_ID_BYTES + 17 + n;
 }
 
 void
-fv_receipt_sign(uint8_t sig[FV_SIG_BYTES], const uint8_t dev_id[FV_ID_BYTES],
+fv_frame_receipt_sign(uint8_t sig[FV_SIG_BYTES], const uint8_t dev_id[FV_ID_BYTES],
     uint64_t up_to, uint64_t hlc, const char *group, const uint8_t sk[64])
 {
 	uint8_t m[FV_RECEIPT_MSG_MAX];
-	size_t n = fv_receipt_message(m, dev_id, up_to, hlc, group);
+	size_t n = fv_frame_receipt_message(m, dev_id, up_to, hlc, group);
 
 	crypto_sign_detached(sig, NULL, m, n, sk);
 }
 
 int
-fv_receipt_verify(const uint8_t sig[FV_SIG_BYTES],
+fv_frame_receipt_verify(const uint8_t sig[FV_SIG_BYTES],
     const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
     const char *group, const uint8_t pk[32])
 {
 	uint8_t m[FV_RECEIPT_MSG_MAX];
-	size_t n = fv_receipt_message(m, dev_id, up_to, hlc, group);
+	size_t n = fv_frame_receipt_message(m, dev_id, up_to, hlc, group);
 
 	if (crypto_sign_verify_detached(sig, m, n, pk) != 0)
 		return FV_ESIG;

@@ -236,16 +236,16 @@ void	fv_frame_ops_abort(struct fv_frame_ops *o);
  * clock, Unix ms) | u8 glen | group (the device's group at HQ, 0..64
  * bytes), big-endian.  sk is HQ's 64-byte Ed25519 secret key (the
  * caller's, in fv_secmem; not copied); pk its public key.
- * fv_receipt_message() returns the message's length (group is cut at
- * FV_FRAME_NAME_MAX bytes); fv_receipt_verify() returns 0 or FV_ESIG.
+ * fv_frame_receipt_message() returns the message's length (group is cut at
+ * FV_FRAME_NAME_MAX bytes); fv_frame_receipt_verify() returns 0 or FV_ESIG.
  */
-size_t	fv_receipt_message(uint8_t out[FV_RECEIPT_MSG_MAX],
+size_t	fv_frame_receipt_message(uint8_t out[FV_RECEIPT_MSG_MAX],
 	    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
 	    const char *group);
-void	fv_receipt_sign(uint8_t sig[FV_SIG_BYTES],
+void	fv_frame_receipt_sign(uint8_t sig[FV_SIG_BYTES],
 	    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
 	    const char *group, const uint8_t sk[64]);
-int	fv_receipt_verify(const uint8_t sig[FV_SIG_BYTES],
+int	fv_frame_receipt_verify(const uint8_t sig[FV_SIG_BYTES],
 	    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
 	    const char *group, const uint8_t pk[32]);
 

@@ -1,7 +1,7 @@
 #include "fv_error.h"
 
 const char *
-fv_strerror(int code)
+fv_error_str(int code)
 {
 	switch (code) {
 	case FV_OK:		return "success";

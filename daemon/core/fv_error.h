@@ -1,7 +1,7 @@
 /*
  * fv_error.h - error codes shared by every fieldvault module.
  *
- * Functions return 0 on success or a negative FV_E* code; fv_strerror()
+ * Functions return 0 on success or a negative FV_E* code; fv_error_str()
  * turns a code into a short English phrase for messages.
  */
 #ifndef FV_ERROR_H
@@ -29,6 +29,6 @@ enum {
 };
 
 /* Returns a static string describing code; never NULL. */
-const char *fv_strerror(int code);
+const char *fv_error_str(int code);
 
 #endif

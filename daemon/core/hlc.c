@@ -3,7 +3,7 @@
 #include "hlc.h"
 
 int64_t
-fv_now_ms(void)
+fv_hlc_now_ms(void)
 {
 	struct timespec ts;
 
@@ -12,7 +12,7 @@ fv_now_ms(void)
 }
 
 int64_t
-fv_now_us(void)
+fv_hlc_now_us(void)
 {
 	struct timespec ts;
 

@@ -15,9 +15,9 @@ struct fv_hlc {
 };
 
 /* Wall clock in Unix milliseconds. */
-int64_t		fv_now_ms(void);
+int64_t		fv_hlc_now_ms(void);
 /* Monotonic clock in microseconds, for durations. */
-int64_t		fv_now_us(void);
+int64_t		fv_hlc_now_us(void);
 /* Next timestamp for a local event at wall time now_ms. */
 uint64_t	fv_hlc_tick(struct fv_hlc *c, int64_t now_ms);
 /* Merge a timestamp seen from elsewhere (so later local events order after

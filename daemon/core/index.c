@@ -240,10 +240,10 @@ leaf_fold(const struct fv_state *st, const char *path, char **out)
 	if (f == NULL || f->val == NULL)
 		return 0;
 	if (plain_string(f, &p, &n))
-		return fv_fold(p, n, out, &n);
+		return fv_fold_str(p, n, out, &n);
 	if ((v = json_loadb(f->val, f->vallen, JSON_DECODE_ANY, NULL)) == NULL)
 		return FV_EINVAL;
-	rc = json_is_string(v) ? fv_fold(json_string_value(v),
+	rc = json_is_string(v) ? fv_fold_str(json_string_value(v),
 	    json_string_length(v), out, &n) : FV_EINVAL;
 	json_decref(v);
 	return rc;
@@ -278,7 +278,7 @@ fv_index_make(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
 		rc = FV_ENOMEM;
 		goto fail;
 	}
-	if (buf[0] != '\0' && fv_id_parse(buf, e->appeal_id) == 0)
+	if (buf[0] != '\0' && fv_op_id_parse(buf, e->appeal_id) == 0)
 		e->has_appeal = 1;
 	if ((rc = leaf_fold(st, "applicant.full_name", &e->fname)) != 0 ||
 	    (rc = leaf_fold(st, "applicant.location", &e->floc)) != 0)

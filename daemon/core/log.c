@@ -12,7 +12,7 @@ static const char *prog = "fieldvaultd";
 static int journal;
 
 void
-log_init(enum fv_loglevel level, const char *progname)
+fv_log_init(enum fv_loglevel level, const char *progname)
 {
 	cur_level = level;
 	prog = progname;
@@ -20,13 +20,13 @@ log_init(enum fv_loglevel level, const char *progname)
 }
 
 void
-log_setlevel(enum fv_loglevel level)
+fv_log_setlevel(enum fv_loglevel level)
 {
 	cur_level = level;
 }
 
 int
-log_parse_level(const char *s, enum fv_loglevel *out)
+fv_log_parse_level(const char *s, enum fv_loglevel *out)
 {
 	static const char *names[] = { "error", "warn", "info", "debug" };
 	size_t i;
@@ -80,14 +80,14 @@ name(const char *fmt, ...)						\
 	errno = saved;							\
 }
 
-LOGFN(log_warn, FV_LOG_WARN, 1)
-LOGFN(log_warnx, FV_LOG_WARN, 0)
-LOGFN(log_error, FV_LOG_ERROR, 0)
-LOGFN(log_info, FV_LOG_INFO, 0)
-LOGFN(log_debug, FV_LOG_DEBUG, 0)
+LOGFN(fv_log_warn, FV_LOG_WARN, 1)
+LOGFN(fv_log_warnx, FV_LOG_WARN, 0)
+LOGFN(fv_log_error, FV_LOG_ERROR, 0)
+LOGFN(fv_log_info, FV_LOG_INFO, 0)
+LOGFN(fv_log_debug, FV_LOG_DEBUG, 0)
 
 void
-log_at(enum fv_loglevel level, const char *fmt, ...)
+fv_log_at(enum fv_loglevel level, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -97,7 +97,7 @@ log_at(enum fv_loglevel level, const char *fmt, ...)
 }
 
 void
-fatalx(const char *fmt, ...)
+fv_log_fatalx(const char *fmt, ...)
 {
 	va_list ap;
 

@@ -7,7 +7,7 @@
 #include "op.h"
 
 int
-fv_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
+fv_op_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
 	int c = memcmp(a, b, alen < blen ? alen : blen);
 
@@ -17,7 +17,7 @@ fv_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
 }
 
 int
-fv_version_cmp(uint64_t ha, const uint8_t *aa, uint64_t hb, const uint8_t *ab)
+fv_op_version_cmp(uint64_t ha, const uint8_t *aa, uint64_t hb, const uint8_t *ab)
 {
 	if (ha != hb)
 		return ha < hb ? -1 : 1;
@@ -64,7 +64,7 @@ fv_op_encode(const struct fv_op *op, struct fv_buf *out)
 		if (!path_ok(f->path, f->pathlen) || f->vallen > FV_VAL_MAX ||
 		    (f->val != NULL && f->vallen == 0))
 			return FV_EINVAL;
-		if (i > 0 && fv_path_cmp(op->fields[i - 1].path,
+		if (i > 0 && fv_op_path_cmp(op->fields[i - 1].path,
 		    op->fields[i - 1].pathlen, f->path, f->pathlen) >= 0)
 			return FV_EINVAL;
 		fv_buf_u8(out, f->pathlen);
@@ -116,15 +116,15 @@ op_decode(const uint8_t *buf, size_t len, struct fv_op *op,
 	if (len < FV_OP_HDR + FV_SIG_BYTES || len > FV_OP_MAX)
 		return FV_EINVAL;
 	r.left = len - FV_SIG_BYTES;
-	if (fv_rd_u8(&r) != 1)
+	if (fv_buf_rd_u8(&r) != 1)
 		return FV_EINVAL;
-	op->kind = fv_rd_u8(&r);
-	op->rtype = fv_rd_u8(&r);
-	memcpy(op->author, fv_rd_bytes(&r, FV_ID_BYTES), FV_ID_BYTES);
-	op->seq = fv_rd_u64(&r);
-	op->hlc = fv_rd_u64(&r);
-	memcpy(op->rid, fv_rd_bytes(&r, FV_ID_BYTES), FV_ID_BYTES);
-	op->nfields = fv_rd_u16(&r);
+	op->kind = fv_buf_rd_u8(&r);
+	op->rtype = fv_buf_rd_u8(&r);
+	memcpy(op->author, fv_buf_rd_bytes(&r, FV_ID_BYTES), FV_ID_BYTES);
+	op->seq = fv_buf_rd_u64(&r);
+	op->hlc = fv_buf_rd_u64(&r);
+	memcpy(op->rid, fv_buf_rd_bytes(&r, FV_ID_BYTES), FV_ID_BYTES);
+	op->nfields = fv_buf_rd_u16(&r);
 	if ((op->kind != FV_OP_PUT && op->kind != FV_OP_DELETE) ||
 	    (op->rtype != 1 && op->rtype != 2) || op->seq == 0 ||
 	    op->nfields > FV_OP_FIELDS_MAX ||
@@ -138,11 +138,11 @@ op_decode(const uint8_t *buf, size_t len, struct fv_op *op,
 		struct fv_leaf *f = &op->fields[i];
 		uint8_t flags;
 
-		f->pathlen = fv_rd_u8(&r);
-		f->path = (const char *)fv_rd_bytes(&r, f->pathlen);
-		flags = fv_rd_u8(&r);
+		f->pathlen = fv_buf_rd_u8(&r);
+		f->path = (const char *)fv_buf_rd_bytes(&r, f->pathlen);
+		flags = fv_buf_rd_u8(&r);
 		if (r.err || (flags & ~3) || !path_ok(f->path, f->pathlen) ||
-		    (i > 0 && fv_path_cmp(op->fields[i - 1].path,
+		    (i > 0 && fv_op_path_cmp(op->fields[i - 1].path,
 		    op->fields[i - 1].pathlen, f->path, f->pathlen) >= 0))
 			goto bad;
 		f->hlc = op->hlc;
@@ -151,17 +151,17 @@ op_decode(const uint8_t *buf, size_t len, struct fv_op *op,
 			const uint8_t *pa;
 
 			f->has_prev = 1;
-			f->prev_hlc = fv_rd_u64(&r);
+			f->prev_hlc = fv_buf_rd_u64(&r);
 			/* NULL when the input ends inside prev_author */
-			if ((pa = fv_rd_bytes(&r, FV_ID_BYTES)) == NULL)
+			if ((pa = fv_buf_rd_bytes(&r, FV_ID_BYTES)) == NULL)
 				goto bad;
 			memcpy(f->prev_author, pa, FV_ID_BYTES);
 		}
 		if (!(flags & 2)) {
-			f->vallen = fv_rd_u32(&r);
+			f->vallen = fv_buf_rd_u32(&r);
 			if (f->vallen == 0 || f->vallen > FV_VAL_MAX)
 				goto bad;
-			f->val = (const char *)fv_rd_bytes(&r, f->vallen);
+			f->val = (const char *)fv_buf_rd_bytes(&r, f->vallen);
 		}
 	}
 	if (r.err || r.left != 0)
@@ -199,13 +199,13 @@ fv_op_verify(const uint8_t *buf, size_t len, const uint8_t pk[32])
 }
 
 void
-fv_id_hex(const uint8_t id[FV_ID_BYTES], char *out)
+fv_op_id_hex(const uint8_t id[FV_ID_BYTES], char *out)
 {
 	sodium_bin2hex(out, 2 * FV_ID_BYTES + 1, id, FV_ID_BYTES);
 }
 
 int
-fv_id_parse(const char *s, uint8_t id[FV_ID_BYTES])
+fv_op_id_parse(const char *s, uint8_t id[FV_ID_BYTES])
 {
 	size_t i;
 
@@ -249,15 +249,15 @@ wire_copy(struct fv_rd *r, struct fv_buf *out, int pack)
 	uint32_t vlen;
 	size_t k;
 
-	if ((p = fv_rd_bytes(r, FV_OP_HDR - 2)) == NULL)
+	if ((p = fv_buf_rd_bytes(r, FV_OP_HDR - 2)) == NULL)
 		return FV_EINVAL;
 	fv_buf_put(out, p, FV_OP_HDR - 2);
-	n = fv_rd_u16(r);
+	n = fv_buf_rd_u16(r);
 	fv_buf_u16(out, n);
 	if (n > FV_OP_FIELDS_MAX)
 		return FV_EINVAL;
 	for (i = 0; i < n && !r->err; i++) {
-		b = fv_rd_u8(r);
+		b = fv_buf_rd_u8(r);
 		if (b >= 0x81) {		/* a code: only when unpacking */
 			if (pack || (size_t)(b - 0x81) >= NWIRE)
 				return FV_EINVAL;
@@ -265,7 +265,7 @@ wire_copy(struct fv_rd *r, struct fv_buf *out, int pack)
 			fv_buf_u8(out, (uint8_t)k);
 			fv_buf_put(out, wire_paths[b - 0x81], k);
 		} else {
-			if (b == 0 || (p = fv_rd_bytes(r, b)) == NULL)
+			if (b == 0 || (p = fv_buf_rd_bytes(r, b)) == NULL)
 				return FV_EINVAL;
 			for (k = 0; pack && k < NWIRE; k++)
 				if (strlen(wire_paths[k]) == b &&
@@ -278,22 +278,22 @@ wire_copy(struct fv_rd *r, struct fv_buf *out, int pack)
 				fv_buf_put(out, p, b);
 			}
 		}
-		flags = fv_rd_u8(r);
+		flags = fv_buf_rd_u8(r);
 		fv_buf_u8(out, flags);
 		if (flags & ~3)
 			return FV_EINVAL;
-		if ((flags & 1) && (p = fv_rd_bytes(r, 8 + FV_ID_BYTES)) != NULL)
+		if ((flags & 1) && (p = fv_buf_rd_bytes(r, 8 + FV_ID_BYTES)) != NULL)
 			fv_buf_put(out, p, 8 + FV_ID_BYTES);
 		if (!(flags & 2)) {
-			vlen = fv_rd_u32(r);
-			if (vlen > FV_VAL_MAX || (p = fv_rd_bytes(r, vlen)) ==
+			vlen = fv_buf_rd_u32(r);
+			if (vlen > FV_VAL_MAX || (p = fv_buf_rd_bytes(r, vlen)) ==
 			    NULL)
 				return FV_EINVAL;
 			fv_buf_u32(out, vlen);
 			fv_buf_put(out, p, vlen);
 		}
 	}
-	if (r->err || (p = fv_rd_bytes(r, FV_SIG_BYTES)) == NULL ||
+	if (r->err || (p = fv_buf_rd_bytes(r, FV_SIG_BYTES)) == NULL ||
 	    r->left != 0)
 		return FV_EINVAL;
 	fv_buf_put(out, p, FV_SIG_BYTES);

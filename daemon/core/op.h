@@ -89,14 +89,14 @@ int	fv_op_pack(const uint8_t *op, size_t len, struct fv_buf *out);
 int	fv_op_unpack(const uint8_t *w, size_t len, struct fv_buf *out);
 
 /* Orders leaf paths as the encoding requires (memcmp, then length). */
-int	fv_path_cmp(const char *a, size_t alen, const char *b, size_t blen);
+int	fv_op_path_cmp(const char *a, size_t alen, const char *b, size_t blen);
 /* Orders versions: by hlc, then author bytes.  <0, 0, >0. */
-int	fv_version_cmp(uint64_t ha, const uint8_t *aa, uint64_t hb,
+int	fv_op_version_cmp(uint64_t ha, const uint8_t *aa, uint64_t hb,
 	    const uint8_t *ab);
 
 /* Lowercase hex of an id; out has room for 2*FV_ID_BYTES+1. */
-void	fv_id_hex(const uint8_t id[FV_ID_BYTES], char *out);
+void	fv_op_id_hex(const uint8_t id[FV_ID_BYTES], char *out);
 /* Parses 32 lowercase hex characters.  Returns 0 or FV_EINVAL. */
-int	fv_id_parse(const char *s, uint8_t id[FV_ID_BYTES]);
+int	fv_op_id_parse(const char *s, uint8_t id[FV_ID_BYTES]);
 
 #endif

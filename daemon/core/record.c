@@ -126,7 +126,7 @@ static const char countries[] =
     "TRTTTVTWTZUAUGUMUSUYUZVAVCVEVGVIVNVUWFWSXKYEYTZAZMZW";
 
 const char *
-fv_rtype_name(enum fv_rtype t)
+fv_record_type_name(enum fv_rtype t)
 {
 	switch (t) {
 	case FV_RTYPE_APPEAL:
@@ -138,7 +138,7 @@ fv_rtype_name(enum fv_rtype t)
 }
 
 int
-fv_rtype_parse(const char *s, enum fv_rtype *t)
+fv_record_type_parse(const char *s, enum fv_rtype *t)
 {
 	if (s == NULL)
 		return FV_EINVAL;
@@ -152,7 +152,7 @@ fv_rtype_parse(const char *s, enum fv_rtype *t)
 }
 
 size_t
-fv_utf8_chars(const char *s, size_t n)
+fv_record_utf8_chars(const char *s, size_t n)
 {
 	size_t	 i, c = 0;
 
@@ -164,7 +164,7 @@ fv_utf8_chars(const char *s, size_t n)
 }
 
 int
-fv_valid_country(const char *s)
+fv_record_valid_country(const char *s)
 {
 	size_t	 i;
 
@@ -209,7 +209,7 @@ parse_date(const char *s, int *y, int *m, int *d)
 }
 
 int
-fv_valid_date(const char *s)
+fv_record_valid_date(const char *s)
 {
 	int	 y, m, d;
 
@@ -249,7 +249,7 @@ civil_from_days(long long z, long long *y, int *m, int *d)
 }
 
 int
-fv_valid_rfc3339(const char *s, long long *ms_out)
+fv_record_valid_rfc3339(const char *s, long long *ms_out)
 {
 	const char	*p;
 	int		 y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
@@ -298,7 +298,7 @@ fv_valid_rfc3339(const char *s, long long *ms_out)
 }
 
 void
-fv_format_rfc3339(long long ms, char buf[32])
+fv_record_format_rfc3339(long long ms, char buf[32])
 {
 	long long	 days, rem, y;
 	int		 m, d;
@@ -397,7 +397,7 @@ check_tags(struct ctx *c, const char *prefix, const struct field *f,
 			return verr(c, prefix, name, "must be a string");
 		if (has_nul(t))
 			return verr(c, prefix, name, "must not contain U+0000");
-		n = fv_utf8_chars(json_string_value(t), json_string_length(t));
+		n = fv_record_utf8_chars(json_string_value(t), json_string_length(t));
 		if (n < 1 || n > FV_TAG_MAX_CHARS)
 			return verr(c, prefix, name, "must be 1..%d characters",
 			    FV_TAG_MAX_CHARS);
@@ -444,7 +444,7 @@ check_value(struct ctx *c, const char *prefix, const struct field *f,
 	len = json_string_length(v);
 	switch (f->kind) {
 	case K_NAME:
-		n = fv_utf8_chars(s, len);
+		n = fv_record_utf8_chars(s, len);
 		if (n < 1 || n > f->max)
 			return verr(c, prefix, f->name,
 			    "must be 1..%zu characters", f->max);
@@ -453,7 +453,7 @@ check_value(struct ctx *c, const char *prefix, const struct field *f,
 			    "must not be only white space");
 		return 0;
 	case K_TEXT:
-		if (fv_utf8_chars(s, len) > f->max)
+		if (fv_record_utf8_chars(s, len) > f->max)
 			return verr(c, prefix, f->name,
 			    "must be at most %zu characters", f->max);
 		return 0;
@@ -468,23 +468,23 @@ check_value(struct ctx *c, const char *prefix, const struct field *f,
 			    "must not be only white space");
 		return 0;
 	case K_GROUP:
-		if (!fv_valid_group(s))
+		if (!fv_record_valid_group(s))
 			return verr(c, prefix, f->name,
 			    "must be 1..%zu characters of a-z 0-9 _ . -",
 			    f->max);
 		return 0;
 	case K_DATE:
-		if (!fv_valid_date(s))
+		if (!fv_record_valid_date(s))
 			return verr(c, prefix, f->name,
 			    "must be YYYY-MM-DD, a real date (1900..2100)");
 		return 0;
 	case K_COUNTRY:
-		if (!fv_valid_country(s))
+		if (!fv_record_valid_country(s))
 			return verr(c, prefix, f->name,
 			    "must be an ISO 3166-1 alpha-2 code");
 		return 0;
 	case K_DATETIME:
-		if (!fv_valid_rfc3339(s, NULL))
+		if (!fv_record_valid_rfc3339(s, NULL))
 			return verr(c, prefix, f->name,
 			    "must be an RFC 3339 date-time");
 		return 0;
@@ -616,7 +616,7 @@ fv_record_check(const json_t *obj, enum fv_rtype t, struct fv_verr *e)
 
 	if (e != NULL)
 		e->field[0] = e->msg[0] = '\0';
-	if ((name = fv_rtype_name(t)) == NULL)
+	if ((name = fv_record_type_name(t)) == NULL)
 		return verr(&c, NULL, "type", "unknown record type");
 	if (!json_is_object(obj))
 		return verr(&c, NULL, "(record)", "must be a JSON object");
@@ -684,11 +684,11 @@ fv_record_defaults(json_t *obj, enum fv_rtype t, long long now_ms)
 	char	 now[32];
 	int	 r;
 
-	if (!json_is_object(obj) || fv_rtype_name(t) == NULL)
+	if (!json_is_object(obj) || fv_record_type_name(t) == NULL)
 		return FV_EINVAL;
 	if (t != FV_RTYPE_APPEAL)
 		return 0;
-	fv_format_rfc3339(now_ms, now);
+	fv_record_format_rfc3339(now_ms, now);
 	if ((r = set_default(obj, "channel", "in_person")) != 0 ||
 	    (r = set_default(obj, "status", "received")) != 0 ||
 	    (r = set_default(obj, "received_at", now)) != 0)
@@ -697,7 +697,7 @@ fv_record_defaults(json_t *obj, enum fv_rtype t, long long now_ms)
 }
 
 int
-fv_valid_group(const char *s)
+fv_record_valid_group(const char *s)
 {
 	size_t len = strlen(s);
 

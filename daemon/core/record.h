@@ -70,11 +70,11 @@ struct fv_verr {
 };
 
 /* "appeal" or "note"; NULL for a value outside enum fv_rtype.  Static. */
-const char *fv_rtype_name(enum fv_rtype t);
+const char *fv_record_type_name(enum fv_rtype t);
 
 /* Parse "appeal" / "note" into *t.  Returns 0, or FV_EINVAL (s NULL or
  * another word; *t untouched). */
-int fv_rtype_parse(const char *s, enum fv_rtype *t);
+int fv_record_type_parse(const char *s, enum fv_rtype *t);
 
 /*
  * Remove in place, from obj, the read-only fields a client may send (id,
@@ -89,7 +89,7 @@ void fv_record_strip_readonly(json_t *obj);
 /*
  * Check obj, a complete record body, against the schema of type t (see
  * the limits above).  Read-only fields are ignored, except "type": if
- * present and not null it must be the string fv_rtype_name(t).  A null
+ * present and not null it must be the string fv_record_type_name(t).  A null
  * member counts as absent.  Unknown fields are refused unless their name
  * starts with "x_", at the top level and inside applicant and visit.  A
  * note's appeal_id is checked for form only; whether it exists is the
@@ -105,7 +105,7 @@ int fv_record_check(const json_t *obj, enum fv_rtype t, struct fv_verr *e);
 /*
  * Fill in the defaults of a new record, where a field is absent or null:
  * an appeal gets channel "in_person", status "received" and received_at
- * now_ms (Unix ms, formatted by fv_format_rfc3339()); a note gets nothing.
+ * now_ms (Unix ms, formatted by fv_record_format_rfc3339()); a note gets nothing.
  * obj is borrowed and modified.  Returns 0, FV_EINVAL (obj not an object,
  * bad t) or FV_ENOMEM.
  */
@@ -113,30 +113,30 @@ int fv_record_defaults(json_t *obj, enum fv_rtype t, long long now_ms);
 
 /* 1 if s is an assigned ISO 3166-1 alpha-2 code (the 249, upper case) or
  * XK (Kosovo, user-assigned but in common use); else 0.  NULL gives 0. */
-int fv_valid_country(const char *s);
+int fv_record_valid_country(const char *s);
 
 /* 1 if s is a group name (assigned_to): 1..64 of a-z 0-9 _ . - */
-int fv_valid_group(const char *s);
+int fv_record_valid_group(const char *s);
 
 /* 1 if s is exactly YYYY-MM-DD, a real calendar date, year 1900..2100. */
-int fv_valid_date(const char *s);
+int fv_record_valid_date(const char *s);
 
 /*
  * 1 if s is an RFC 3339 date-time ("2026-11-24T14:16:37Z",
- * "2026-11-24t14:16:37.25+05:00"): date as fv_valid_date(), T or t,
+ * "2026-11-24t14:16:37.25+05:00"): date as fv_record_valid_date(), T or t,
  * seconds 00..60, an optional fraction of 1..9 digits, then Z, z or
  * +hh:mm / -hh:mm.  If ms_out is not NULL it gets the instant in Unix ms
  * (fraction truncated to ms; a leap second counts as the next second).
  * Else 0, *ms_out untouched.
  */
-int fv_valid_rfc3339(const char *s, long long *ms_out);
+int fv_record_valid_rfc3339(const char *s, long long *ms_out);
 
 /* Write ms (Unix ms) as "YYYY-MM-DDTHH:MM:SSZ", UTC, seconds truncated
  * toward the past, into buf (NUL-terminated). */
-void fv_format_rfc3339(long long ms, char buf[32]);
+void fv_record_format_rfc3339(long long ms, char buf[32]);
 
 /* Number of code points in s[0..n), which must be valid UTF-8 (jansson
  * strings are). */
-size_t fv_utf8_chars(const char *s, size_t n);
+size_t fv_record_utf8_chars(const char *s, size_t n);
 
 #endif

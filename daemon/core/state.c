@@ -30,7 +30,7 @@ leaf_clear(struct fv_leaf *f)
 }
 
 void
-fv_leaves_free(struct fv_leaves *l)
+fv_state_leaves_free(struct fv_leaves *l)
 {
 	uint32_t i;
 
@@ -67,7 +67,7 @@ leaves_find(const struct fv_leaves *l, const char *path, size_t n)
 
 	while (lo <= hi) {
 		long mid = (lo + hi) / 2;
-		int c = fv_path_cmp(l->v[mid].path, l->v[mid].pathlen, path, n);
+		int c = fv_op_path_cmp(l->v[mid].path, l->v[mid].pathlen, path, n);
 
 		if (c == 0)
 			return mid;
@@ -80,7 +80,7 @@ leaves_find(const struct fv_leaves *l, const char *path, size_t n)
 }
 
 const struct fv_leaf *
-fv_leaves_get(const struct fv_leaves *l, const char *path)
+fv_state_leaves_get(const struct fv_leaves *l, const char *path)
 {
 	long i = leaves_find(l, path, strlen(path));
 
@@ -90,7 +90,7 @@ fv_leaves_get(const struct fv_leaves *l, const char *path)
 const struct fv_leaf *
 fv_state_leaf(const struct fv_state *st, const char *path)
 {
-	return fv_leaves_get(&st->leaves, path);
+	return fv_state_leaves_get(&st->leaves, path);
 }
 
 /* Sets leaf f to a copy of src's value and version. */
@@ -201,7 +201,7 @@ add_leaf(struct fv_leaves *l, const char *path, const json_t *v,
 		sodium_memzero(txt, src.vallen);
 		free(txt);
 	} else
-		fv_json_free(txt);
+		fv_buf_json_free(txt);
 	return rc;
 }
 
@@ -214,7 +214,7 @@ is_split(const char *k)
 }
 
 int
-fv_leaves_from_json(const json_t *obj, uint64_t hlc, const uint8_t *author,
+fv_state_leaves_from_json(const json_t *obj, uint64_t hlc, const uint8_t *author,
     struct fv_leaves *out, struct fv_verr *e)
 {
 	const char *k, *k2;
@@ -248,7 +248,7 @@ fv_leaves_from_json(const json_t *obj, uint64_t hlc, const uint8_t *author,
 	}
 	return 0;
 fail:
-	fv_leaves_free(out);
+	fv_state_leaves_free(out);
 	return rc;
 }
 
@@ -268,7 +268,7 @@ fv_state_apply(struct fv_state *st, const struct fv_op *op, int *conflict)
 	st->oprefs = refs;
 	memcpy(refs + (size_t)st->nops * FV_OPREF_BYTES, op->author,
 	    FV_ID_BYTES);
-	fv_put_u64(refs + (size_t)st->nops * FV_OPREF_BYTES + FV_ID_BYTES,
+	fv_buf_put_u64(refs + (size_t)st->nops * FV_OPREF_BYTES + FV_ID_BYTES,
 	    op->seq);
 	st->nops++;
 	if (st->rtype == 0) {
@@ -284,7 +284,7 @@ fv_state_apply(struct fv_state *st, const struct fv_op *op, int *conflict)
 		st->updated_hlc = op->hlc;
 	if (op->kind == FV_OP_DELETE) {
 		st->flags |= FV_ST_DELETED;
-		fv_leaves_free(&st->leaves);
+		fv_state_leaves_free(&st->leaves);
 		return 0;
 	}
 	if (st->flags & FV_ST_DELETED)
@@ -308,17 +308,17 @@ fv_state_apply(struct fv_state *st, const struct fv_op *op, int *conflict)
 			continue;
 		}
 		cur = &st->leaves.v[at];
-		if (fv_version_cmp(nf->hlc, nf->author, cur->hlc,
+		if (fv_op_version_cmp(nf->hlc, nf->author, cur->hlc,
 		    cur->author) > 0) {
-			if (!nf->has_prev || fv_version_cmp(nf->prev_hlc,
+			if (!nf->has_prev || fv_op_version_cmp(nf->prev_hlc,
 			    nf->prev_author, cur->hlc, cur->author) != 0)
 				*conflict = 1;
 			if ((rc = leaf_set(cur, nf->path, nf->pathlen, nf)) != 0)
 				return rc;
-		} else if (fv_version_cmp(nf->hlc, nf->author, cur->hlc,
+		} else if (fv_op_version_cmp(nf->hlc, nf->author, cur->hlc,
 		    cur->author) < 0) {
 			/* a late arrival: fine if cur was written over it */
-			if (!cur->has_prev || fv_version_cmp(cur->prev_hlc,
+			if (!cur->has_prev || fv_op_version_cmp(cur->prev_hlc,
 			    cur->prev_author, nf->hlc, nf->author) != 0)
 				*conflict = 1;
 		}
@@ -345,7 +345,7 @@ fv_state_diff(const struct fv_state *st, const struct fv_leaves *nl,
 		    NULL;
 		const struct fv_leaf *b = j < nl->n ? &nl->v[j] : NULL;
 		int c = a == NULL ? 1 : b == NULL ? -1 :
-		    fv_path_cmp(a->path, a->pathlen, b->path, b->pathlen);
+		    fv_op_path_cmp(a->path, a->pathlen, b->path, b->pathlen);
 
 		if (c < 0) {			/* removed */
 			if (a->val != NULL) {
@@ -431,17 +431,17 @@ state_decode(const uint8_t *p, size_t len, struct fv_state *st,
 	const uint8_t *x;
 
 	memset(st, 0, sizeof(*st));
-	if (fv_rd_u8(&r) != 1)
+	if (fv_buf_rd_u8(&r) != 1)
 		return FV_ECORRUPT;
-	st->rtype = fv_rd_u8(&r);
-	st->flags = fv_rd_u8(&r);
-	st->created_hlc = fv_rd_u64(&r);
-	if ((x = fv_rd_bytes(&r, FV_ID_BYTES)) != NULL)
+	st->rtype = fv_buf_rd_u8(&r);
+	st->flags = fv_buf_rd_u8(&r);
+	st->created_hlc = fv_buf_rd_u64(&r);
+	if ((x = fv_buf_rd_bytes(&r, FV_ID_BYTES)) != NULL)
 		memcpy(st->created_by, x, FV_ID_BYTES);
-	st->updated_hlc = fv_rd_u64(&r);
-	st->nops = fv_rd_u32(&r);
+	st->updated_hlc = fv_buf_rd_u64(&r);
+	st->nops = fv_buf_rd_u32(&r);
 	if (r.err || st->nops > FV_STATE_OPS_MAX ||
-	    (x = fv_rd_bytes(&r, (size_t)st->nops * FV_OPREF_BYTES)) == NULL)
+	    (x = fv_buf_rd_bytes(&r, (size_t)st->nops * FV_OPREF_BYTES)) == NULL)
 		goto bad;
 	if (a != NULL)
 		st->oprefs = (uint8_t *)x;
@@ -451,10 +451,10 @@ state_decode(const uint8_t *p, size_t len, struct fv_state *st,
 			goto bad;
 		memcpy(st->oprefs, x, (size_t)st->nops * FV_OPREF_BYTES);
 	}
-	n = fv_rd_u32(&r);
+	n = fv_buf_rd_u32(&r);
 	if (r.err || n > FV_OP_FIELDS_MAX * 4)
 		goto bad;
-	if (a != NULL && n > 0 && (st->leaves.v = fv_arena_alloc(a,
+	if (a != NULL && n > 0 && (st->leaves.v = fv_buf_arena_alloc(a,
 	    n * sizeof(*st->leaves.v))) == NULL)
 		goto bad;
 	for (i = 0; i < n; i++) {
@@ -462,24 +462,24 @@ state_decode(const uint8_t *p, size_t len, struct fv_state *st,
 		uint8_t flags;
 
 		memset(&src, 0, sizeof(src));
-		src.pathlen = fv_rd_u8(&r);
-		src.path = (const char *)fv_rd_bytes(&r, src.pathlen);
-		src.hlc = fv_rd_u64(&r);
-		if ((x = fv_rd_bytes(&r, FV_ID_BYTES)) != NULL)
+		src.pathlen = fv_buf_rd_u8(&r);
+		src.path = (const char *)fv_buf_rd_bytes(&r, src.pathlen);
+		src.hlc = fv_buf_rd_u64(&r);
+		if ((x = fv_buf_rd_bytes(&r, FV_ID_BYTES)) != NULL)
 			memcpy(src.author, x, FV_ID_BYTES);
-		flags = fv_rd_u8(&r);
+		flags = fv_buf_rd_u8(&r);
 		if (flags & 1) {
 			src.has_prev = 1;
-			src.prev_hlc = fv_rd_u64(&r);
-			if ((x = fv_rd_bytes(&r, FV_ID_BYTES)) != NULL)
+			src.prev_hlc = fv_buf_rd_u64(&r);
+			if ((x = fv_buf_rd_bytes(&r, FV_ID_BYTES)) != NULL)
 				memcpy(src.prev_author, x, FV_ID_BYTES);
 		}
 		if (!(flags & 2)) {
-			src.vallen = fv_rd_u32(&r);
-			src.val = (const char *)fv_rd_bytes(&r, src.vallen);
+			src.vallen = fv_buf_rd_u32(&r);
+			src.val = (const char *)fv_buf_rd_bytes(&r, src.vallen);
 		}
 		if (r.err || src.pathlen == 0 || (i > 0 &&
-		    fv_path_cmp(st->leaves.v[i - 1].path,
+		    fv_op_path_cmp(st->leaves.v[i - 1].path,
 		    st->leaves.v[i - 1].pathlen, src.path, src.pathlen) >= 0))
 			goto bad;
 		if (a != NULL)
@@ -533,9 +533,9 @@ fv_state_to_json(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
 
 	if (o == NULL)
 		return NULL;
-	fv_id_hex(rid, hex);
+	fv_op_id_hex(rid, hex);
 	json_object_set_new(o, "id", json_string(hex));
-	json_object_set_new(o, "type", json_string(fv_rtype_name(st->rtype)));
+	json_object_set_new(o, "type", json_string(fv_record_type_name(st->rtype)));
 	for (i = 0; i < st->leaves.n; i++) {
 		const struct fv_leaf *f = &st->leaves.v[i];
 		const char *dot = memchr(f->path, '.', f->pathlen);
@@ -564,9 +564,9 @@ fv_state_to_json(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
 		    json_object_setn_new(parent, key, keylen, v) != 0)
 			goto fail;
 	}
-	fv_format_rfc3339((long long)((st->created_hlc) >> 16), ts);
+	fv_record_format_rfc3339((long long)((st->created_hlc) >> 16), ts);
 	json_object_set_new(o, "created_at", json_string(ts));
-	fv_format_rfc3339((long long)((st->updated_hlc) >> 16), ts);
+	fv_record_format_rfc3339((long long)((st->updated_hlc) >> 16), ts);
 	json_object_set_new(o, "updated_at", json_string(ts));
 	json_object_set_new(o, "created_by", json_string(created_by_name));
 	if (st->flags & FV_ST_CONFLICT)
@@ -580,7 +580,7 @@ fail:
 void
 fv_state_free(struct fv_state *st)
 {
-	fv_leaves_free(&st->leaves);
+	fv_state_leaves_free(&st->leaves);
 	free(st->oprefs);
 	memset(st, 0, sizeof(*st));
 }

@@ -48,11 +48,11 @@ struct fv_state {
 /* Splits a validated record body into sorted leaves with owned strings,
  * stamped with version (hlc, author).  Returns 0, FV_ENOMEM, or FV_EINVAL
  * with e filled (a field name too long). */
-int	fv_leaves_from_json(const json_t *obj, uint64_t hlc,
+int	fv_state_leaves_from_json(const json_t *obj, uint64_t hlc,
 	    const uint8_t *author, struct fv_leaves *out, struct fv_verr *e);
-void	fv_leaves_free(struct fv_leaves *l);
+void	fv_state_leaves_free(struct fv_leaves *l);
 /* The leaf with this path, or NULL. */
-const struct fv_leaf *fv_leaves_get(const struct fv_leaves *l,
+const struct fv_leaf *fv_state_leaves_get(const struct fv_leaves *l,
 	    const char *path);
 
 /* Applies op to st (st zeroed for a record not seen before).  *conflict is

@@ -23,7 +23,7 @@
 #include "store_int.h"
 
 int
-fv_mdb_err(int rc)
+fv_store_mdb_err(int rc)
 {
 	switch (rc) {
 	case 0:			return 0;
@@ -36,22 +36,6 @@ fv_mdb_err(int rc)
 				return FV_ECORRUPT;
 	}
 	return FV_EIO;
-}
-
-int
-fv_push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
-{
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 64;
-		uint32_t *p = realloc(*v, c * sizeof(*p));
-
-		if (p == NULL)
-			return FV_ENOMEM;
-		*v = p;
-		*cap = c;
-	}
-	(*v)[(*n)++] = x;
-	return 0;
 }
 
 /* LMDB opens its lock and data files itself: make sure no child process
@@ -83,14 +67,14 @@ cloexec_under(const char *dir)
 }
 
 int
-fv_env_open(struct fv_store *s)
+fv_store_env_open(struct fv_store *s)
 {
 	MDB_txn *txn;
 	MDB_envinfo ei;
 	int rc;
 
 	if ((rc = mdb_env_create(&s->env)) != 0)
-		return fv_mdb_err(rc);
+		return fv_store_mdb_err(rc);
 	mdb_env_set_maxdbs(s->env, 8);
 	mdb_env_set_mapsize(s->env, s->mapsize);
 	/* MDB_NOTLS: read transactions are not tied to threads.  Never
@@ -119,16 +103,16 @@ fv_env_open(struct fv_store *s)
 fail:
 	mdb_env_close(s->env);
 	s->env = NULL;
-	return fv_mdb_err(rc);
+	return fv_store_mdb_err(rc);
 }
 
 int
-fv_meta_put(struct fv_store *s, MDB_txn *txn, const char *k, const void *v,
+fv_store_meta_put(struct fv_store *s, MDB_txn *txn, const char *k, const void *v,
     size_t n)
 {
 	MDB_val key = { strlen(k), (void *)k }, val = { n, (void *)v };
 
-	return fv_mdb_err(mdb_put(txn, s->db_meta, &key, &val, 0));
+	return fv_store_mdb_err(mdb_put(txn, s->db_meta, &key, &val, 0));
 }
 
 static int
@@ -138,7 +122,7 @@ meta_get(struct fv_store *s, MDB_txn *txn, const char *k, void *v, size_t n)
 	int rc;
 
 	if ((rc = mdb_get(txn, s->db_meta, &key, &val)) != 0)
-		return fv_mdb_err(rc);
+		return fv_store_mdb_err(rc);
 	if (val.mv_size != n)
 		return FV_ECORRUPT;
 	memcpy(v, val.mv_data, n);
@@ -146,19 +130,19 @@ meta_get(struct fv_store *s, MDB_txn *txn, const char *k, void *v, size_t n)
 }
 
 int
-fv_put_clock(struct fv_store *s, MDB_txn *txn, uint64_t seq, uint64_t hlc,
+fv_store_put_clock(struct fv_store *s, MDB_txn *txn, uint64_t seq, uint64_t hlc,
     uint64_t txns)
 {
 	uint8_t c[24];
 
-	fv_put_u64(c, seq);
-	fv_put_u64(c + 8, hlc);
-	fv_put_u64(c + 16, txns);
-	return fv_meta_put(s, txn, "clock", c, sizeof(c));
+	fv_buf_put_u64(c, seq);
+	fv_buf_put_u64(c + 8, hlc);
+	fv_buf_put_u64(c + 16, txns);
+	return fv_store_meta_put(s, txn, "clock", c, sizeof(c));
 }
 
 int
-fv_read_meta(struct fv_store *s)
+fv_store_read_meta(struct fv_store *s)
 {
 	MDB_txn *txn;
 	uint8_t kdf[FV_SALT_BYTES + 16], clock[24];
@@ -166,7 +150,7 @@ fv_read_meta(struct fv_store *s)
 	int rc;
 
 	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return fv_mdb_err(rc);
+		return fv_store_mdb_err(rc);
 	memset(s->info.role, 0, sizeof(s->info.role));
 	if ((rc = meta_get(s, txn, "role", s->info.role, 5)) == FV_ECORRUPT)
 		rc = meta_get(s, txn, "role", s->info.role, 2);
@@ -178,7 +162,7 @@ fv_read_meta(struct fv_store *s)
 			s->info.name[val.mv_size] = '\0';
 		}
 	} else if (rc > 0)
-		rc = fv_mdb_err(rc);
+		rc = fv_store_mdb_err(rc);
 	if (rc == 0)
 		rc = meta_get(s, txn, "device_id", s->info.device_id,
 		    FV_ID_BYTES);
@@ -186,8 +170,8 @@ fv_read_meta(struct fv_store *s)
 		rc = meta_get(s, txn, "sign_pk", s->info.sign_pk, 32);
 	if (rc == 0 && (rc = meta_get(s, txn, "kdf", kdf, sizeof(kdf))) == 0) {
 		memcpy(s->kdf.salt, kdf, FV_SALT_BYTES);
-		s->kdf.opslimit = fv_get_u64(kdf + FV_SALT_BYTES);
-		s->kdf.memlimit = fv_get_u64(kdf + FV_SALT_BYTES + 8);
+		s->kdf.opslimit = fv_buf_get_u64(kdf + FV_SALT_BYTES);
+		s->kdf.memlimit = fv_buf_get_u64(kdf + FV_SALT_BYTES + 8);
 	}
 	if (rc == 0)
 		rc = meta_get(s, txn, "mk", s->mk_wrapped, FV_SLOT_BYTES);
@@ -198,8 +182,8 @@ fv_read_meta(struct fv_store *s)
 
 		/* sync state: absent until the first sync */
 		if (meta_get(s, txn, "acked", acked, 16) == 0) {
-			s->acked = fv_get_u64(acked);
-			s->last_sync = (int64_t)fv_get_u64(acked + 8);
+			s->acked = fv_buf_get_u64(acked);
+			s->last_sync = (int64_t)fv_buf_get_u64(acked + 8);
 		}
 	}
 	if (rc == 0) {
@@ -211,14 +195,14 @@ fv_read_meta(struct fv_store *s)
 		if (mdb_cursor_open(txn, s->db_arrivals, &cur) == 0) {
 			if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 &&
 			    k.mv_size == 8)
-				s->arrival = fv_get_u64(k.mv_data);
+				s->arrival = fv_buf_get_u64(k.mv_data);
 			mdb_cursor_close(cur);
 		}
 	}
 	if (rc == 0 && (rc = meta_get(s, txn, "clock", clock, 24)) == 0) {
-		s->seq = fv_get_u64(clock);
-		s->clock.last = fv_get_u64(clock + 8);
-		s->txns = fv_get_u64(clock + 16);
+		s->seq = fv_buf_get_u64(clock);
+		s->clock.last = fv_buf_get_u64(clock + 8);
+		s->txns = fv_buf_get_u64(clock + 16);
 	}
 	mdb_txn_abort(txn);
 	if (rc == FV_ENOTFOUND)
@@ -304,20 +288,20 @@ fv_store_init(const char *dir, const char *role, const char *name,
 	crypto_generichash(s->info.device_id, FV_ID_BYTES, s->info.sign_pk, 32,
 	    NULL, 0);
 	randombytes_buf(mk, 32);
-	fv_kdf_new(&s->kdf);
-	if ((rc = fv_kdf_derive(&s->kdf, pass, passlen, kek)) != 0)
+	fv_vault_kdf_new(&s->kdf);
+	if ((rc = fv_vault_kdf_derive(&s->kdf, pass, passlen, kek)) != 0)
 		goto out;
 	memcpy(ad, "mk", 2);
 	memcpy(ad + 2, s->info.device_id, FV_ID_BYTES);
-	fv_seal_key(kek, ad, sizeof(ad), mk, 32, s->mk_wrapped);
+	fv_vault_seal_key(kek, ad, sizeof(ad), mk, 32, s->mk_wrapped);
 	memcpy(ad, "sk", 2);
-	fv_seal_key(mk, ad, sizeof(ad), sk, 64, s->sk_wrapped);
+	fv_vault_seal_key(mk, ad, sizeof(ad), sk, 64, s->sk_wrapped);
 	memcpy(kdf, s->kdf.salt, FV_SALT_BYTES);
-	fv_put_u64(kdf + FV_SALT_BYTES, s->kdf.opslimit);
-	fv_put_u64(kdf + FV_SALT_BYTES + 8, s->kdf.memlimit);
-	if ((rc = fv_env_open(s)) != 0)
+	fv_buf_put_u64(kdf + FV_SALT_BYTES, s->kdf.opslimit);
+	fv_buf_put_u64(kdf + FV_SALT_BYTES + 8, s->kdf.memlimit);
+	if ((rc = fv_store_env_open(s)) != 0)
 		goto out;
-	if ((rc = fv_mdb_err(mdb_txn_begin(s->env, NULL, 0, &txn))) != 0)
+	if ((rc = fv_store_mdb_err(mdb_txn_begin(s->env, NULL, 0, &txn))) != 0)
 		goto out;
 	sodium_bin2hex(pkhex, sizeof(pkhex), s->info.sign_pk, 32);
 	dev = json_pack("{s:s, s:s, s:s}", "name", name, "role", role,
@@ -328,23 +312,23 @@ fv_store_init(const char *dir, const char *role, const char *name,
 	key.mv_data = s->info.device_id;
 	val.mv_size = devtxt ? strlen(devtxt) : 0;
 	val.mv_data = devtxt;
-	if ((rc = fv_meta_put(s, txn, "format", "fieldvault-1", 12)) ||
-	    (rc = fv_meta_put(s, txn, "role", role, strlen(role))) ||
-	    (rc = fv_meta_put(s, txn, "name", name, strlen(name))) ||
-	    (rc = fv_meta_put(s, txn, "device_id", s->info.device_id,
+	if ((rc = fv_store_meta_put(s, txn, "format", "fieldvault-1", 12)) ||
+	    (rc = fv_store_meta_put(s, txn, "role", role, strlen(role))) ||
+	    (rc = fv_store_meta_put(s, txn, "name", name, strlen(name))) ||
+	    (rc = fv_store_meta_put(s, txn, "device_id", s->info.device_id,
 	    FV_ID_BYTES)) ||
-	    (rc = fv_meta_put(s, txn, "sign_pk", s->info.sign_pk, 32)) ||
-	    (rc = fv_meta_put(s, txn, "kdf", kdf, sizeof(kdf))) ||
-	    (rc = fv_meta_put(s, txn, "mk", s->mk_wrapped, FV_SLOT_BYTES)) ||
-	    (rc = fv_meta_put(s, txn, "sign_sk", s->sk_wrapped, SK_WRAPPED)) ||
-	    (rc = fv_put_clock(s, txn, 0, 0, 0)) || devtxt == NULL ||
-	    (rc = fv_mdb_err(mdb_put(txn, s->db_devs, &key, &val, 0)))) {
+	    (rc = fv_store_meta_put(s, txn, "sign_pk", s->info.sign_pk, 32)) ||
+	    (rc = fv_store_meta_put(s, txn, "kdf", kdf, sizeof(kdf))) ||
+	    (rc = fv_store_meta_put(s, txn, "mk", s->mk_wrapped, FV_SLOT_BYTES)) ||
+	    (rc = fv_store_meta_put(s, txn, "sign_sk", s->sk_wrapped, SK_WRAPPED)) ||
+	    (rc = fv_store_put_clock(s, txn, 0, 0, 0)) || devtxt == NULL ||
+	    (rc = fv_store_mdb_err(mdb_put(txn, s->db_devs, &key, &val, 0)))) {
 		mdb_txn_abort(txn);
 		if (rc == 0)
 			rc = FV_ENOMEM;
 	} else
-		rc = fv_mdb_err(mdb_txn_commit(txn));
-	fv_json_free(devtxt);
+		rc = fv_store_mdb_err(mdb_txn_commit(txn));
+	fv_buf_json_free(devtxt);
 out:
 	fv_secmem_free(sec);
 	fv_store_close(s);
@@ -365,7 +349,7 @@ fv_store_open(const char *dir, struct fv_store **out)
 		free(s);
 		return FV_ENOTFOUND;
 	}
-	if ((rc = fv_env_open(s)) != 0 || (rc = fv_read_meta(s)) != 0)
+	if ((rc = fv_store_env_open(s)) != 0 || (rc = fv_store_read_meta(s)) != 0)
 		goto fail;
 	path_in(s, "recordkeys", p, sizeof(p));
 	if ((rc = fv_keyfile_open(p, 0, &s->kf)) != 0)
@@ -412,7 +396,7 @@ int
 fv_store_derive(const struct fv_store *s, const char *pass, size_t len,
     uint8_t *kek)
 {
-	return fv_kdf_derive(&s->kdf, pass, len, kek);
+	return fv_vault_kdf_derive(&s->kdf, pass, len, kek);
 }
 
 int
@@ -431,13 +415,13 @@ fv_store_unlock(struct fv_store *s, const uint8_t *kek)
 		return FV_ENOMEM;
 	memcpy(ad, "mk", 2);
 	memcpy(ad + 2, s->info.device_id, FV_ID_BYTES);
-	if (fv_open_key(kek, ad, sizeof(ad), s->mk_wrapped, FV_SLOT_BYTES,
+	if (fv_vault_open_key(kek, ad, sizeof(ad), s->mk_wrapped, FV_SLOT_BYTES,
 	    K_MK(s)) != 0) {
 		rc = FV_EPASS;
 		goto fail;
 	}
 	memcpy(ad, "sk", 2);
-	if (fv_open_key(K_MK(s), ad, sizeof(ad), s->sk_wrapped, SK_WRAPPED,
+	if (fv_vault_open_key(K_MK(s), ad, sizeof(ad), s->sk_wrapped, SK_WRAPPED,
 	    K_SK(s)) != 0) {
 		rc = FV_ECORRUPT;
 		goto fail;
@@ -447,8 +431,8 @@ fv_store_unlock(struct fv_store *s, const uint8_t *kek)
 	if ((rc = fv_index_new(&s->idx)) != 0)
 		goto fail;
 	fv_keyfile_reset(s->kf);
-	if ((rc = fv_mdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) ||
-	    (rc = fv_mdb_err(mdb_cursor_open(txn, s->db_recs, &cur))))
+	if ((rc = fv_store_mdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) ||
+	    (rc = fv_store_mdb_err(mdb_cursor_open(txn, s->db_recs, &cur))))
 		goto fail;
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 		struct fv_state st;
@@ -457,16 +441,16 @@ fv_store_unlock(struct fv_store *s, const uint8_t *kek)
 		if (k.mv_size != TAG_BYTES || v.mv_size < 1)
 			continue;
 		if (((uint8_t *)v.mv_data)[0] == CLASS_RECORD && (v.mv_size < 5 ||
-		    (rc = fv_keyfile_mark(s->kf, fv_get_u32((uint8_t *)
+		    (rc = fv_keyfile_mark(s->kf, fv_buf_get_u32((uint8_t *)
 		    v.mv_data + 1))) != 0)) {
 			rc = rc ? rc : FV_ECORRUPT;
 			goto fail;
 		}
 		if (((uint8_t *)v.mv_data)[0] == CLASS_PURGED)
 			continue;	/* purged after sync: nothing to index */
-		if ((rc = fv_st_load_tag(s, txn, k.mv_data, rid, &st, &class)) != 0)
+		if ((rc = fv_store_load_tag(s, txn, k.mv_data, rid, &st, &class)) != 0)
 			goto fail;
-		fv_st_drop_mapped(s, 1);
+		fv_store_drop_mapped(s, 1);
 		if (class == CLASS_RECORD && !(st.flags & FV_ST_DELETED)) {
 			if ((rc = fv_index_make(&st, rid, s->cur_slot,
 			    &e)) == 0)
@@ -477,7 +461,7 @@ fv_store_unlock(struct fv_store *s, const uint8_t *kek)
 			goto fail;
 	}
 	if (rc != MDB_NOTFOUND) {
-		rc = fv_mdb_err(rc);
+		rc = fv_store_mdb_err(rc);
 		goto fail;
 	}
 	mdb_cursor_close(cur);

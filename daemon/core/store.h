@@ -71,7 +71,7 @@ int	fv_store_begin(struct fv_store *s);
 int	fv_store_create(struct fv_store *s, enum fv_rtype t, const json_t *body,
 	    const uint8_t rid[FV_ID_BYTES], struct fv_verr *e);
 /* Creates n records at once (an import) from their leaves (see
- * fv_leaves_from_json; borrowed): the signing and sealing run on both
+ * fv_state_leaves_from_json; borrowed): the signing and sealing run on both
  * cores.  On error *failed is the index of the record at fault; FV_EINVAL
  * leaves the transaction as it was. */
 int	fv_store_create_many(struct fv_store *s, enum fv_rtype t,
@@ -246,7 +246,7 @@ int	fv_store_scan_new(struct fv_store *s, const struct fv_filter *f,
 	    const char *query, struct fv_store_scan **out);
 int	fv_store_scan_read(struct fv_store *s, struct fv_store_scan *sc,
 	    size_t max, struct fv_scan_batch **out, int *done);
-void	fv_scan_batch_free(struct fv_scan_batch *b);
+void	fv_store_scan_batch_free(struct fv_scan_batch *b);
 /* Frees b and keeps its memory (wiped) for the scan's next reads. */
 void	fv_store_scan_recycle(struct fv_store_scan *sc,
 	    struct fv_scan_batch *b);

@@ -84,50 +84,49 @@ struct fv_store {
 };
 
 /* store.c: the environment and its plain meta table */
-int	fv_mdb_err(int rc);
-int	fv_push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x);
-int	fv_meta_put(struct fv_store *s, MDB_txn *txn, const char *k,
+int	fv_store_mdb_err(int rc);
+int	fv_store_meta_put(struct fv_store *s, MDB_txn *txn, const char *k,
 	    const void *v, size_t n);
-int	fv_put_clock(struct fv_store *s, MDB_txn *txn, uint64_t seq,
+int	fv_store_put_clock(struct fv_store *s, MDB_txn *txn, uint64_t seq,
 	    uint64_t hlc, uint64_t txns);
-int	fv_env_open(struct fv_store *s);
-int	fv_read_meta(struct fv_store *s);
+int	fv_store_env_open(struct fv_store *s);
+int	fv_store_read_meta(struct fv_store *s);
 
 /* store_seal.c: keys, sealed values, and the rows holding them; see
  * each definition for its contract. */
 struct fv_ientry;
-int	fv_st_txn_put(struct fv_store *s, MDB_dbi dbi, MDB_val *k,
+int	fv_store_txn_put(struct fv_store *s, MDB_dbi dbi, MDB_val *k,
 	    MDB_val *v, unsigned flags);
-int	fv_st_txn_del(struct fv_store *s, MDB_dbi dbi, MDB_val *k);
-void	fv_st_tag_of(const struct fv_store *s, const uint8_t *rid,
+int	fv_store_txn_del(struct fv_store *s, MDB_dbi dbi, MDB_val *k);
+void	fv_store_tag_of(const struct fv_store *s, const uint8_t *rid,
 	    uint8_t tag[TAG_BYTES]);
-int	fv_st_rkey_load(struct fv_store *s, uint32_t slot,
+int	fv_store_rkey_load(struct fv_store *s, uint32_t slot,
 	    const uint8_t *tag);
-void	fv_st_wrap_key(const uint8_t *mk, uint32_t slot, const uint8_t *tag,
+void	fv_store_wrap_key(const uint8_t *mk, uint32_t slot, const uint8_t *tag,
 	    const uint8_t *key, uint8_t wrapped[FV_SLOT_BYTES]);
-int	fv_st_rkey_new(struct fv_store *s, const uint8_t *tag);
-void	fv_st_opkey(uint8_t k[OPKEY_BYTES], const uint8_t *author,
+int	fv_store_rkey_new(struct fv_store *s, const uint8_t *tag);
+void	fv_store_opkey(uint8_t k[OPKEY_BYTES], const uint8_t *author,
 	    uint64_t seq);
-int	fv_st_seal_op(const uint8_t *sk, const uint8_t *key,
+int	fv_store_seal_op(const uint8_t *sk, const uint8_t *key,
 	    const struct fv_op *op, int class, const uint8_t *tag,
 	    struct fv_buf *tmp, struct fv_buf *out);
-int	fv_st_seal_state(const uint8_t *key, const uint8_t *tag,
+int	fv_store_seal_state(const uint8_t *key, const uint8_t *tag,
 	    const uint8_t *rid, const struct fv_state *st, int class,
 	    uint32_t slot, struct fv_buf *tmp, struct fv_buf *out);
-int	fv_st_put_op(struct fv_store *s, const struct fv_op *op, int class,
+int	fv_store_put_op(struct fv_store *s, const struct fv_op *op, int class,
 	    const uint8_t *tag);
-int	fv_st_put_signed(struct fv_store *s, const uint8_t *op, size_t len,
+int	fv_store_put_signed(struct fv_store *s, const uint8_t *op, size_t len,
 	    const struct fv_op *hdr, int class, const uint8_t *tag);
-int	fv_st_put_state(struct fv_store *s, const uint8_t *tag,
+int	fv_store_put_state(struct fv_store *s, const uint8_t *tag,
 	    const uint8_t *rid, const struct fv_state *st, int class);
-int	fv_st_load_op(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
+int	fv_store_load_op(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
 	    const uint8_t *tag, struct fv_buf *pt, struct fv_op *op);
-int	fv_st_load_tag(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
+int	fv_store_load_tag(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
 	    uint8_t rid[FV_ID_BYTES], struct fv_state *st, int *class);
-int	fv_st_load_live(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
+int	fv_store_load_live(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
 	    int t, struct fv_state *st);
-int	fv_st_arrive(struct fv_store *s, const uint8_t *ref, int again);
-int	fv_st_relog(struct fv_store *s, const struct fv_state *st,
+int	fv_store_arrive(struct fv_store *s, const uint8_t *ref, int again);
+int	fv_store_relog(struct fv_store *s, const struct fv_state *st,
 	    const struct fv_op *op);
 /* What a thread reading records as views needs of its own. */
 struct fv_st_viewer {
@@ -139,31 +138,31 @@ struct fv_st_viewer {
  * vw's arena.  Safe on any thread with its own read txn while the store's
  * thread waits (it uses the store's keys).  0, FV_ENOTFOUND, FV_EDELETED,
  * FV_ECORRUPT or FV_ENOMEM. */
-int	fv_st_view_live(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
+int	fv_store_view_live(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
 	    struct fv_st_viewer *vw, struct fv_state *st);
 /* The same for a record of one op (its index entry says so): the op
  * alone, at ref, opened with the key in slot.  FV_ECORRUPT if it is not
  * there or not that record's. */
-int	fv_st_view_op(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
+int	fv_store_view_op(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
 	    uint32_t slot, const uint8_t *ref, struct fv_st_viewer *vw,
 	    struct fv_state *st);
 
 /* store_write.c: the open transaction, and the file's pages */
-int	fv_st_poison(struct fv_store *s, int rc);
-int	fv_st_pend_push(struct fv_store *s, const uint8_t *rid,
+int	fv_store_poison(struct fv_store *s, int rc);
+int	fv_store_pend_push(struct fv_store *s, const uint8_t *rid,
 	    struct fv_ientry *e);
-int	fv_st_save_live(struct fv_store *s, const uint8_t *tag,
+int	fv_store_save_live(struct fv_store *s, const uint8_t *tag,
 	    const uint8_t *rid, const struct fv_state *st);
-int	fv_st_shred(struct fv_store *s, const struct fv_state *st,
+int	fv_store_shred(struct fv_store *s, const struct fv_state *st,
 	    uint32_t slot);
-void	fv_st_drop_mapped(struct fv_store *s, uint64_t wrote);
+void	fv_store_drop_mapped(struct fv_store *s, uint64_t wrote);
 /* Finds LMDB's map (on the store's thread); unmaps its pages (on any
  * thread: they are the file's, and come back on the next read). */
-void	fv_st_find_map(struct fv_store *s);
-void	fv_st_unmap(const struct fv_store *s);
+void	fv_store_find_map(struct fv_store *s);
+void	fv_store_unmap(const struct fv_store *s);
 
 /* store_read.c: read transactions (inside a write: the write's) */
-int	fv_st_read_begin(struct fv_store *s, MDB_txn **txn);
-void	fv_st_read_end(struct fv_store *s, MDB_txn *txn);
+int	fv_store_read_begin(struct fv_store *s, MDB_txn **txn);
+void	fv_store_read_end(struct fv_store *s, MDB_txn *txn);
 
 #endif

@@ -46,7 +46,7 @@ device_name(struct fv_store *s, MDB_txn *txn, const uint8_t *id, char *out,
 }
 
 int
-fv_st_read_begin(struct fv_store *s, MDB_txn **txn)
+fv_store_read_begin(struct fv_store *s, MDB_txn **txn)
 {
 	if (s->keys == NULL)
 		return FV_ELOCKED;
@@ -54,11 +54,11 @@ fv_st_read_begin(struct fv_store *s, MDB_txn **txn)
 		*txn = s->txn;
 		return 0;
 	}
-	return fv_mdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn));
+	return fv_store_mdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn));
 }
 
 void
-fv_st_read_end(struct fv_store *s, MDB_txn *txn)
+fv_store_read_end(struct fv_store *s, MDB_txn *txn)
 {
 	if (txn != s->txn)
 		mdb_txn_abort(txn);
@@ -83,14 +83,14 @@ fv_store_get(struct fv_store *s, enum fv_rtype t,
 	int rc;
 
 	*out = NULL;
-	if ((rc = fv_st_read_begin(s, &txn)) != 0)
+	if ((rc = fv_store_read_begin(s, &txn)) != 0)
 		return rc;
-	if ((rc = fv_st_load_live(s, txn, rid, t, &st)) == 0) {
+	if ((rc = fv_store_load_live(s, txn, rid, t, &st)) == 0) {
 		if ((*out = record_json(s, txn, &st, rid)) == NULL)
 			rc = FV_ENOMEM;
 		fv_state_free(&st);
 	}
-	fv_st_read_end(s, txn);
+	fv_store_read_end(s, txn);
 	return rc;
 }
 
@@ -106,20 +106,20 @@ fv_store_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
 	uint32_t i;
 	int class, rc;
 
-	if ((rc = fv_st_read_begin(s, &txn)) != 0)
+	if ((rc = fv_store_read_begin(s, &txn)) != 0)
 		return rc;
-	fv_st_tag_of(s, rid, tag);
-	if ((rc = fv_st_load_tag(s, txn, tag, got, &st, &class)) != 0) {
-		fv_st_read_end(s, txn);
+	fv_store_tag_of(s, rid, tag);
+	if ((rc = fv_store_load_tag(s, txn, tag, got, &st, &class)) != 0) {
+		fv_store_read_end(s, txn);
 		return rc;
 	}
 	for (i = 0; i < st.nops && rc == 0; i++) {
 		const uint8_t *ref = st.oprefs + (size_t)i * FV_OPREF_BYTES;
 		struct fv_op op;
 
-		if ((rc = fv_st_load_op(s, txn, ref, tag, &pt, &op)) ==
+		if ((rc = fv_store_load_op(s, txn, ref, tag, &pt, &op)) ==
 		    FV_ENOTFOUND) {
-			rc = cb(arg, ref, fv_get_u64(ref + FV_ID_BYTES), NULL,
+			rc = cb(arg, ref, fv_buf_get_u64(ref + FV_ID_BYTES), NULL,
 			    NULL);
 			continue;
 		}
@@ -131,7 +131,7 @@ fv_store_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
 	}
 	fv_buf_free(&pt);
 	fv_state_free(&st);
-	fv_st_read_end(s, txn);
+	fv_store_read_end(s, txn);
 	return rc;
 }
 
@@ -149,7 +149,7 @@ text_matches(const struct fv_state *st, const char *q, size_t qlen)
 	if (f == NULL || f->val == NULL ||
 	    (v = json_loadb(f->val, f->vallen, JSON_DECODE_ANY, NULL)) == NULL)
 		return 0;
-	if (json_is_string(v) && fv_fold(json_string_value(v),
+	if (json_is_string(v) && fv_fold_str(json_string_value(v),
 	    json_string_length(v), &folded, &n) == 0) {
 		m = fv_fold_contains(folded, n, q, qlen);
 		sodium_memzero(folded, n);
@@ -187,7 +187,7 @@ viewer_free(struct fv_st_viewer *vw)
 {
 	if (vw != NULL) {
 		fv_secmem_free(vw->key);
-		fv_arena_free(&vw->arena);
+		fv_buf_arena_free(&vw->arena);
 		free(vw);
 	}
 }
@@ -205,7 +205,7 @@ fv_store_scan_free(struct fv_store_scan *sc)
 	}
 	for (w = 0; w < FV_PAR_WORKERS; w++)
 		viewer_free(sc->vw[w]);
-	fv_arena_free(&sc->pool);
+	fv_buf_arena_free(&sc->pool);
 	free(sc->rids);
 	free(sc->hit);
 	sodium_memzero(sc->dev, sizeof(sc->dev));
@@ -226,7 +226,7 @@ fv_store_scan_new(struct fv_store *s, const struct fv_filter *f,
 		return FV_ELOCKED;
 	if ((sc = calloc(1, sizeof(*sc))) == NULL)
 		return FV_ENOMEM;
-	if ((query != NULL && (rc = fv_fold(query, strlen(query), &sc->q,
+	if ((query != NULL && (rc = fv_fold_str(query, strlen(query), &sc->q,
 	    &sc->qlen)) != 0) ||
 	    (rc = fv_index_select(s->idx, f, &v, &sc->n)) != 0)
 		goto fail;
@@ -286,7 +286,7 @@ read_range(void *arg, size_t lo, size_t hi, int w)
 	size_t i, since = 0;
 	int rc = 0;
 
-	if (txn == NULL && (rc = fv_mdb_err(mdb_txn_begin(s->env, NULL,
+	if (txn == NULL && (rc = fv_store_mdb_err(mdb_txn_begin(s->env, NULL,
 	    MDB_RDONLY, &txn))) != 0) {
 		r->rc[w] = rc;
 		return;
@@ -302,14 +302,14 @@ read_range(void *arg, size_t lo, size_t hi, int w)
 		case P_OP:
 			/* its op alone; the state is the authority if that
 			 * fails */
-			if (fv_st_view_op(s, txn, sr->rid, r->plan[i].slot,
+			if (fv_store_view_op(s, txn, sr->rid, r->plan[i].slot,
 			    r->plan[i].opref, sc->vw[w], &sr->st) == 0) {
 				rc = 0;
 				break;
 			}
 			/* FALLTHROUGH */
 		default:
-			rc = fv_st_view_live(s, txn, sr->rid, sc->vw[w],
+			rc = fv_store_view_live(s, txn, sr->rid, sc->vw[w],
 			    &sr->st);
 		}
 		if (rc == FV_ENOTFOUND || rc == FV_EDELETED) {
@@ -322,7 +322,7 @@ read_range(void *arg, size_t lo, size_t hi, int w)
 		/* each fault maps the 64 KiB around it: unmap often, or a
 		 * scan holds the file (states sit at random pages) */
 		if (++since >= SCAN_DROP_EVERY && r->txn == NULL) {
-			fv_st_unmap(s);
+			fv_store_unmap(s);
 			since = 0;
 		}
 	}
@@ -355,19 +355,19 @@ fv_store_scan_recycle(struct fv_store_scan *sc, struct fv_scan_batch *b)
 	if (b == NULL)
 		return;
 	for (w = 0; w < FV_PAR_WORKERS; w++)
-		fv_arena_recycle(&sc->pool, &b->arena[w], SCAN_SPARES);
-	fv_scan_batch_free(b);
+		fv_buf_arena_recycle(&sc->pool, &b->arena[w], SCAN_SPARES);
+	fv_store_scan_batch_free(b);
 }
 
 void
-fv_scan_batch_free(struct fv_scan_batch *b)
+fv_store_scan_batch_free(struct fv_scan_batch *b)
 {
 	int w;
 
 	if (b == NULL)
 		return;
 	for (w = 0; w < FV_PAR_WORKERS; w++)
-		fv_arena_free(&b->arena[w]);
+		fv_buf_arena_free(&b->arena[w]);
 	if (b->rec != NULL)
 		sodium_memzero(b->rec, b->n * sizeof(*b->rec));
 	free(b->rec);
@@ -420,9 +420,9 @@ fv_store_scan_read(struct fv_store *s, struct fv_store_scan *sc, size_t max,
 	r.rec = b->rec;
 	r.base = sc->at;
 	memset(r.rc, 0, sizeof(r.rc));
-	fv_st_find_map(s);
+	fv_store_find_map(s);
 	for (w = 0; w < FV_PAR_WORKERS; w++)
-		fv_arena_lend(&sc->vw[w]->arena, &sc->pool,
+		fv_buf_arena_lend(&sc->vw[w]->arena, &sc->pool,
 		    (sc->pool.nspare + 1) / 2);
 	if (r.txn != NULL)
 		read_range(&r, 0, k, 0);
@@ -431,21 +431,21 @@ fv_store_scan_read(struct fv_store *s, struct fv_store_scan *sc, size_t max,
 	for (w = 0; w < FV_PAR_WORKERS; w++) {
 		struct fv_arena *a = &sc->vw[w]->arena;
 
-		fv_arena_lend(&sc->pool, a, a->nspare);
+		fv_buf_arena_lend(&sc->pool, a, a->nspare);
 		b->arena[w] = *a;		/* the batch's now */
 		memset(a, 0, sizeof(*a));
 	}
 	for (w = 0, rc = 0; w < FV_PAR_WORKERS && rc == 0; w++)
 		rc = r.rc[w];
 	if (rc == 0)
-		rc = fv_st_read_begin(s, &txn);
+		rc = fv_store_read_begin(s, &txn);
 	if (rc == 0) {
 		for (i = 0; i < k; i++) {
 			if (!r.keep[i])
 				continue;
 			const char *nm = scan_device(s, sc, txn,
 			    b->rec[i].st.created_by);
-			char *cp = fv_arena_alloc(&b->arena[0], strlen(nm) + 1);
+			char *cp = fv_buf_arena_alloc(&b->arena[0], strlen(nm) + 1);
 
 			if (cp == NULL) {
 				rc = FV_ENOMEM;
@@ -454,12 +454,12 @@ fv_store_scan_read(struct fv_store *s, struct fv_store_scan *sc, size_t max,
 			b->rec[b->n] = b->rec[i];
 			b->rec[b->n++].created_by = strcpy(cp, nm);
 		}
-		fv_st_read_end(s, txn);
+		fv_store_read_end(s, txn);
 	}
 	free(r.keep);
 	free(r.plan);
 	if (rc != 0) {
-		fv_scan_batch_free(b);
+		fv_store_scan_batch_free(b);
 		return rc;
 	}
 	sc->at += k;

@@ -65,7 +65,7 @@ load_signed(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
 	int rc, class;
 
 	if ((rc = mdb_get(txn, s->db_ops, &k, &v)) != 0)
-		return fv_mdb_err(rc);
+		return fv_store_mdb_err(rc);
 	if (v.mv_size < 1 + TAG_BYTES)
 		return FV_ECORRUPT;
 	memcpy(tag, (const uint8_t *)v.mv_data + 1, TAG_BYTES);
@@ -75,21 +75,21 @@ load_signed(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
 		MDB_val rk = { TAG_BYTES, tag }, rv;
 
 		if ((rc = mdb_get(txn, s->db_recs, &rk, &rv)) != 0)
-			return fv_mdb_err(rc);
+			return fv_store_mdb_err(rc);
 		class = rv.mv_size >= 1 ? ((const uint8_t *)rv.mv_data)[0] :
 		    -1;
 		if (class == CLASS_PURGED)
 			return FV_ENOTFOUND;
 		if (class == CLASS_RECORD && rv.mv_size >= 5)
-			rc = fv_st_rkey_load(s, fv_get_u32((const uint8_t *)
+			rc = fv_store_rkey_load(s, fv_buf_get_u32((const uint8_t *)
 			    rv.mv_data + 1), tag);
 		else if (class != CLASS_LOG)
 			rc = FV_ECORRUPT;
 		if (rc != 0)
 			return rc;
-	} else if ((rc = fv_st_load_tag(s, txn, tag, rid, st, &class)) != 0)
+	} else if ((rc = fv_store_load_tag(s, txn, tag, rid, st, &class)) != 0)
 		return rc;
-	if ((rc = fv_st_load_op(s, txn, ref, tag, pt, &dec)) == 0)
+	if ((rc = fv_store_load_op(s, txn, ref, tag, pt, &dec)) == 0)
 		free(dec.fields);
 	else if (st != NULL)
 		fv_state_free(st);
@@ -106,7 +106,7 @@ same_as_stored(struct fv_store *s, const struct fv_op *hdr,
 	struct fv_buf pt = { 0 };
 	int rc;
 
-	fv_st_opkey(ref, hdr->author, hdr->seq);
+	fv_store_opkey(ref, hdr->author, hdr->seq);
 	if ((rc = load_signed(s, s->txn, ref, &pt, NULL)) == 0)
 		rc = pt.len == len && sodium_memcmp(pt.p, op, len) == 0 ? 0 :
 		    FV_EFORK;
@@ -163,7 +163,7 @@ fv_store_apply_checked(struct fv_store *s, const uint8_t *op, size_t len,
 	    (rc = fv_op_verify(op, len, pk)) != 0))
 		goto out;
 	/* a clock far ahead of ours would win every merge for ever */
-	if (FV_HLC_MS(hdr.hlc) > fv_now_ms() + FV_SKEW_MAX_MS) {
+	if (FV_HLC_MS(hdr.hlc) > fv_hlc_now_ms() + FV_SKEW_MAX_MS) {
 		rc = FV_ECLOCK;
 		goto out;
 	}
@@ -171,8 +171,8 @@ fv_store_apply_checked(struct fv_store *s, const uint8_t *op, size_t len,
 		goto out;		/* 0: seen already; or a fork */
 	if (hdr.hlc > s->t_clock.last)
 		s->t_clock.last = hdr.hlc;	/* our next edit comes after */
-	fv_st_tag_of(s, hdr.rid, tag);
-	rc = fv_st_load_tag(s, s->txn, tag, rid, &st, &class);
+	fv_store_tag_of(s, hdr.rid, tag);
+	rc = fv_store_load_tag(s, s->txn, tag, rid, &st, &class);
 	if (rc == FV_ENOTFOUND && class == CLASS_PURGED &&
 	    !assigns_here(s, &hdr)) {
 		rc = 0;		/* purged: HQ has it, and we need it not */
@@ -194,18 +194,18 @@ fv_store_apply_checked(struct fv_store *s, const uint8_t *op, size_t len,
 	}
 	if (hdr.kind == FV_OP_DELETE) {
 		if ((class == CLASS_RECORD &&
-		    (rc = fv_st_shred(s, &st, s->cur_slot)) != 0) ||
-		    (rc = fv_st_put_signed(s, op, len, &hdr, CLASS_LOG, tag)) ||
+		    (rc = fv_store_shred(s, &st, s->cur_slot)) != 0) ||
+		    (rc = fv_store_put_signed(s, op, len, &hdr, CLASS_LOG, tag)) ||
 		    (rc = fv_state_apply(&st, &hdr, &conflict)) ||
-		    (rc = fv_st_put_state(s, tag, hdr.rid, &st, CLASS_LOG)) ||
-		    (rc = fv_st_pend_push(s, hdr.rid, NULL)))
+		    (rc = fv_store_put_state(s, tag, hdr.rid, &st, CLASS_LOG)) ||
+		    (rc = fv_store_pend_push(s, hdr.rid, NULL)))
 			goto state;
 	} else {
-		if ((class < 0 && (rc = fv_st_rkey_new(s, tag)) != 0) ||
-		    (rc = fv_st_put_signed(s, op, len, &hdr, CLASS_RECORD, tag)) ||
+		if ((class < 0 && (rc = fv_store_rkey_new(s, tag)) != 0) ||
+		    (rc = fv_store_put_signed(s, op, len, &hdr, CLASS_RECORD, tag)) ||
 		    (rc = fv_state_apply(&st, &hdr, &conflict)) ||
-		    (rc = fv_st_save_live(s, tag, hdr.rid, &st)) ||
-		    (rc = fv_st_relog(s, &st, &hdr)))
+		    (rc = fv_store_save_live(s, tag, hdr.rid, &st)) ||
+		    (rc = fv_store_relog(s, &st, &hdr)))
 			goto state;
 	}
 	*applied = 1;
@@ -214,7 +214,7 @@ state:
 	fv_state_free(&st);
 out:
 	free(hdr.fields);
-	return fv_st_poison(s, rc);
+	return fv_store_poison(s, rc);
 }
 
 int
@@ -230,10 +230,10 @@ fv_store_ops_since(struct fv_store *s, const uint8_t author[FV_ID_BYTES],
 	size_t n = 0;
 	int rc, op = MDB_SET_RANGE;
 
-	if ((rc = fv_st_read_begin(s, &txn)) != 0)
+	if ((rc = fv_store_read_begin(s, &txn)) != 0)
 		return rc;
-	fv_st_opkey(from, author, after + 1);
-	if ((rc = fv_mdb_err(mdb_cursor_open(txn, s->db_ops, &cur))) != 0)
+	fv_store_opkey(from, author, after + 1);
+	if ((rc = fv_store_mdb_err(mdb_cursor_open(txn, s->db_ops, &cur))) != 0)
 		goto out;
 	while (n < max && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
 		const uint8_t *key = k.mv_data;
@@ -245,21 +245,21 @@ fv_store_ops_since(struct fv_store *s, const uint8_t author[FV_ID_BYTES],
 		if ((rc = load_signed(s, txn, key, &pt, NULL)) != 0)
 			break;
 		n++;
-		if ((rc = cb(arg, pt.p, pt.len, fv_get_u64(key +
+		if ((rc = cb(arg, pt.p, pt.len, fv_buf_get_u64(key +
 		    FV_ID_BYTES))) != 0)
 			break;
 	}
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
 	else if (rc > 0)
-		rc = fv_mdb_err(rc);
+		rc = fv_store_mdb_err(rc);
 out:
 	if (cur != NULL)
 		mdb_cursor_close(cur);
 	fv_buf_free(&pt);
-	fv_st_read_end(s, txn);
+	fv_store_read_end(s, txn);
 	if (s->txn == NULL)
-		fv_st_drop_mapped(s, n);	/* pages read: not ours */
+		fv_store_drop_mapped(s, n);	/* pages read: not ours */
 	return rc;
 }
 
@@ -287,9 +287,9 @@ fv_store_device_put(struct fv_store *s, const struct fv_device *d)
 	json_decref(j);
 	v.mv_size = strlen(txt);
 	v.mv_data = txt;
-	rc = fv_mdb_err(fv_st_txn_put(s, s->db_devs, &k, &v, 0));
-	fv_json_free(txt);
-	return fv_st_poison(s, rc);
+	rc = fv_store_mdb_err(fv_store_txn_put(s, s->db_devs, &k, &v, 0));
+	fv_buf_json_free(txt);
+	return fv_store_poison(s, rc);
 }
 
 int
@@ -303,10 +303,10 @@ fv_store_device_get(struct fv_store *s, const uint8_t id[FV_ID_BYTES],
 	int rc;
 
 	memset(d, 0, sizeof(*d));
-	if ((rc = fv_st_read_begin(s, &txn)) != 0)
+	if ((rc = fv_store_read_begin(s, &txn)) != 0)
 		return rc;
 	if ((rc = mdb_get(txn, s->db_devs, &k, &v)) != 0)
-		rc = fv_mdb_err(rc);
+		rc = fv_store_mdb_err(rc);
 	else if ((j = json_loadb(v.mv_data, v.mv_size, 0, NULL)) == NULL ||
 	    (pk = json_string_value(json_object_get(j, "public_key"))) ==
 	    NULL || sodium_hex2bin(d->sign_pk, 32, pk, strlen(pk), NULL, NULL,
@@ -323,7 +323,7 @@ fv_store_device_get(struct fv_store *s, const uint8_t id[FV_ID_BYTES],
 		d->revoked = json_is_true(json_object_get(j, "revoked"));
 	}
 	json_decref(j);
-	fv_st_read_end(s, txn);
+	fv_store_read_end(s, txn);
 	return rc;
 }
 
@@ -367,10 +367,10 @@ fv_store_have_seq(struct fv_store *s, const uint8_t author[FV_ID_BYTES],
 	int rc;
 
 	*seq = 0;
-	if ((rc = fv_st_read_begin(s, &txn)) != 0)
+	if ((rc = fv_store_read_begin(s, &txn)) != 0)
 		return rc;
-	fv_st_opkey(k0, author, UINT64_MAX);
-	if ((rc = fv_mdb_err(mdb_cursor_open(txn, s->db_ops, &cur))) == 0) {
+	fv_store_opkey(k0, author, UINT64_MAX);
+	if ((rc = fv_store_mdb_err(mdb_cursor_open(txn, s->db_ops, &cur))) == 0) {
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 		if (rc == 0 && memcmp(k.mv_data, k0, OPKEY_BYTES) != 0)
 			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
@@ -378,12 +378,12 @@ fv_store_have_seq(struct fv_store *s, const uint8_t author[FV_ID_BYTES],
 			rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
 		if (rc == 0 && k.mv_size == OPKEY_BYTES &&
 		    memcmp(k.mv_data, author, FV_ID_BYTES) == 0)
-			*seq = fv_get_u64((const uint8_t *)k.mv_data +
+			*seq = fv_buf_get_u64((const uint8_t *)k.mv_data +
 			    FV_ID_BYTES);
-		rc = rc == MDB_NOTFOUND ? 0 : fv_mdb_err(rc);
+		rc = rc == MDB_NOTFOUND ? 0 : fv_store_mdb_err(rc);
 		mdb_cursor_close(cur);
 	}
-	fv_st_read_end(s, txn);
+	fv_store_read_end(s, txn);
 	return rc;
 }
 
@@ -397,14 +397,14 @@ fv_store_set_acked(struct fv_store *s, uint64_t up_to, int64_t when_ms)
 		return FV_EBUSY;
 	if (up_to < s->t_acked)
 		up_to = s->t_acked;		/* acknowledgements only grow */
-	fv_put_u64(v, up_to);
-	fv_put_u64(v + 8, (uint64_t)when_ms);
+	fv_buf_put_u64(v, up_to);
+	fv_buf_put_u64(v + 8, (uint64_t)when_ms);
 	s->t_dirty = 1;
-	if ((rc = fv_meta_put(s, s->txn, "acked", v, sizeof(v))) == 0) {
+	if ((rc = fv_store_meta_put(s, s->txn, "acked", v, sizeof(v))) == 0) {
 		s->t_acked = up_to;
 		s->t_last_sync = when_ms;
 	}
-	return fv_st_poison(s, rc);
+	return fv_store_poison(s, rc);
 }
 
 int64_t
@@ -426,9 +426,9 @@ fv_store_token_put(struct fv_store *s, const uint8_t id[16], const json_t *t)
 		return FV_ENOMEM;
 	v.mv_size = strlen(txt);
 	v.mv_data = txt;
-	rc = fv_mdb_err(fv_st_txn_put(s, s->db_tokens, &k, &v, 0));
-	fv_json_free(txt);
-	return fv_st_poison(s, rc);
+	rc = fv_store_mdb_err(fv_store_txn_put(s, s->db_tokens, &k, &v, 0));
+	fv_buf_json_free(txt);
+	return fv_store_poison(s, rc);
 }
 
 int
@@ -439,13 +439,13 @@ fv_store_token_get(struct fv_store *s, const uint8_t id[16], json_t **out)
 	int rc;
 
 	*out = NULL;
-	if ((rc = fv_st_read_begin(s, &txn)) != 0)
+	if ((rc = fv_store_read_begin(s, &txn)) != 0)
 		return rc;
 	if ((rc = mdb_get(txn, s->db_tokens, &k, &v)) != 0)
-		rc = fv_mdb_err(rc);
+		rc = fv_store_mdb_err(rc);
 	else if ((*out = json_loadb(v.mv_data, v.mv_size, 0, NULL)) == NULL)
 		rc = FV_ECORRUPT;
-	fv_st_read_end(s, txn);
+	fv_store_read_end(s, txn);
 	return rc;
 }
 
@@ -460,23 +460,23 @@ fv_store_devices(struct fv_store *s, json_t **out)
 	int rc;
 
 	*out = NULL;
-	if ((rc = fv_st_read_begin(s, &txn)) != 0) {
+	if ((rc = fv_store_read_begin(s, &txn)) != 0) {
 		json_decref(arr);
 		return rc;
 	}
-	if ((rc = fv_mdb_err(mdb_cursor_open(txn, s->db_devs, &cur))) == 0) {
+	if ((rc = fv_store_mdb_err(mdb_cursor_open(txn, s->db_devs, &cur))) == 0) {
 		while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 			if (k.mv_size != FV_ID_BYTES || (j = json_loadb(
 			    v.mv_data, v.mv_size, 0, NULL)) == NULL)
 				continue;
-			fv_id_hex(k.mv_data, hex);
+			fv_op_id_hex(k.mv_data, hex);
 			json_object_set_new(j, "id", json_string(hex));
 			json_array_append_new(arr, j);
 		}
-		rc = rc == MDB_NOTFOUND ? 0 : fv_mdb_err(rc);
+		rc = rc == MDB_NOTFOUND ? 0 : fv_store_mdb_err(rc);
 		mdb_cursor_close(cur);
 	}
-	fv_st_read_end(s, txn);
+	fv_store_read_end(s, txn);
 	if (rc != 0)
 		json_decref(arr);
 	else
@@ -495,7 +495,7 @@ fv_store_setting_put(struct fv_store *s, const char *key, const char *val)
 	    strlen(val) > 1024)
 		return FV_EINVAL;
 	s->t_dirty = 1;
-	return fv_st_poison(s, fv_meta_put(s, s->txn, k, val, strlen(val)));
+	return fv_store_poison(s, fv_store_meta_put(s, s->txn, k, val, strlen(val)));
 }
 
 int
@@ -515,9 +515,9 @@ fv_store_setting_get(struct fv_store *s, const char *key, char *out,
 	if (s->txn != NULL)
 		txn = s->txn;
 	else if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return fv_mdb_err(rc);
+		return fv_store_mdb_err(rc);
 	if ((rc = mdb_get(txn, s->db_meta, &kv, &v)) != 0)
-		rc = fv_mdb_err(rc);
+		rc = fv_store_mdb_err(rc);
 	else if (v.mv_size >= len)
 		rc = FV_ETOOBIG;
 	else {
@@ -549,10 +549,10 @@ fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
 	int rc, op = MDB_SET_RANGE;
 
 	*last = after;
-	if ((rc = fv_st_read_begin(s, &txn)) != 0)
+	if ((rc = fv_store_read_begin(s, &txn)) != 0)
 		return rc;
-	fv_put_u64(from, after + 1);
-	if ((rc = fv_mdb_err(mdb_cursor_open(txn, s->db_arrivals, &cur))))
+	fv_buf_put_u64(from, after + 1);
+	if ((rc = fv_store_mdb_err(mdb_cursor_open(txn, s->db_arrivals, &cur))))
 		goto out;
 	while (n < max && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
 		uint8_t ref[OPKEY_BYTES];
@@ -566,7 +566,7 @@ fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
 			break;
 		}
 		again = v.mv_size > OPKEY_BYTES;
-		*last = fv_get_u64(k.mv_data);
+		*last = fv_buf_get_u64(k.mv_data);
 		/* the device's own ops go back to it only when logged again:
 		 * passed over without reading them (a cheaper step: 64 of
 		 * them count as one) */
@@ -592,14 +592,14 @@ fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
 	else if (rc > 0)
-		rc = fv_mdb_err(rc);
+		rc = fv_store_mdb_err(rc);
 out:
 	if (cur != NULL)
 		mdb_cursor_close(cur);
 	fv_buf_free(&pt);
-	fv_st_read_end(s, txn);
+	fv_store_read_end(s, txn);
 	if (s->txn == NULL)
-		fv_st_drop_mapped(s, n);	/* pages read: not ours */
+		fv_store_drop_mapped(s, n);	/* pages read: not ours */
 	return rc;
 }
 
@@ -609,7 +609,7 @@ fv_store_sign_receipt(struct fv_store *s, const uint8_t dev[FV_ID_BYTES],
 {
 	if (s->keys == NULL)
 		return FV_ELOCKED;
-	fv_receipt_sign(sig, dev, up_to, hlc, group, K_SK(s));
+	fv_frame_receipt_sign(sig, dev, up_to, hlc, group, K_SK(s));
 	return 0;
 }
 
@@ -628,16 +628,16 @@ assigned_to(struct fv_store *s, const struct fv_state *st, const char *group)
 		return 0;
 	snprintf(want, sizeof(want), "\"%s\"", group);
 	if (st->rtype == FV_RTYPE_APPEAL)
-		return (f = fv_leaves_get(&st->leaves, "assigned_to")) != NULL &&
+		return (f = fv_state_leaves_get(&st->leaves, "assigned_to")) != NULL &&
 		    f->val != NULL && f->vallen == strlen(want) &&
 		    memcmp(f->val, want, f->vallen) == 0;
-	if ((f = fv_leaves_get(&st->leaves, "appeal_id")) == NULL ||
+	if ((f = fv_state_leaves_get(&st->leaves, "appeal_id")) == NULL ||
 	    f->val == NULL || f->vallen != 2 * FV_ID_BYTES + 2)
 		return 0;
 	memcpy(hex, f->val + 1, 2 * FV_ID_BYTES);
 	hex[2 * FV_ID_BYTES] = '\0';
-	if (fv_id_parse(hex, aid) != 0 ||
-	    fv_st_load_live(s, s->txn, aid, FV_RTYPE_APPEAL, &ap) != 0)
+	if (fv_op_id_parse(hex, aid) != 0 ||
+	    fv_store_load_live(s, s->txn, aid, FV_RTYPE_APPEAL, &ap) != 0)
 		return 0;
 	in = assigned_to(s, &ap, group);
 	fv_state_free(&ap);
@@ -660,8 +660,8 @@ fv_store_purge(struct fv_store *s, uint64_t up_to, const char *group,
 	if (strlen(group) > FV_NAME_MAX)
 		return FV_EINVAL;
 	/* the live records first: the loop below rewrites rows */
-	if ((rc = fv_mdb_err(mdb_cursor_open(s->txn, s->db_recs, &cur))) != 0)
-		return fv_st_poison(s, rc);
+	if ((rc = fv_store_mdb_err(mdb_cursor_open(s->txn, s->db_recs, &cur))) != 0)
+		return fv_store_poison(s, rc);
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 		if (k.mv_size != TAG_BYTES || v.mv_size < 1 ||
 		    ((uint8_t *)v.mv_data)[0] != CLASS_RECORD)
@@ -677,14 +677,14 @@ fv_store_purge(struct fv_store *s, uint64_t up_to, const char *group,
 		memcpy(tags + n++ * TAG_BYTES, k.mv_data, TAG_BYTES);
 	}
 	mdb_cursor_close(cur);
-	rc = rc == MDB_NOTFOUND ? 0 : rc > 0 ? fv_mdb_err(rc) : rc;
+	rc = rc == MDB_NOTFOUND ? 0 : rc > 0 ? fv_store_mdb_err(rc) : rc;
 	for (i = 0; rc == 0 && i < n; i++) {
 		struct fv_state st;
 		uint32_t j, slot;
 		int class, keep = 0;
 
 		t = tags + i * TAG_BYTES;
-		if ((rc = fv_st_load_tag(s, s->txn, t, rid, &st, &class)) != 0)
+		if ((rc = fv_store_load_tag(s, s->txn, t, rid, &st, &class)) != 0)
 			break;
 		slot = s->cur_slot;
 		/* an op of ours HQ has not receipted: not yet at HQ */
@@ -693,7 +693,7 @@ fv_store_purge(struct fv_store *s, uint64_t up_to, const char *group,
 			    FV_OPREF_BYTES;
 
 			keep = memcmp(ref, s->info.device_id,
-			    FV_ID_BYTES) == 0 && fv_get_u64(ref +
+			    FV_ID_BYTES) == 0 && fv_buf_get_u64(ref +
 			    FV_ID_BYTES) > up_to;
 		}
 		if (!keep)
@@ -707,17 +707,17 @@ fv_store_purge(struct fv_store *s, uint64_t up_to, const char *group,
 		k.mv_data = t;
 		v.mv_size = 1;
 		v.mv_data = &purged_row;
-		if ((rc = fv_st_shred(s, &st, slot)) == 0 &&
-		    (rc = fv_mdb_err(fv_st_txn_put(s, s->db_recs, &k, &v,
+		if ((rc = fv_store_shred(s, &st, slot)) == 0 &&
+		    (rc = fv_store_mdb_err(fv_store_txn_put(s, s->db_recs, &k, &v,
 		    0))) == 0 &&
-		    (rc = fv_st_pend_push(s, rid, NULL)) == 0)
+		    (rc = fv_store_pend_push(s, rid, NULL)) == 0)
 			(*purged)++;
 		fv_state_free(&st);
 	}
 	if (rc == 0 && *purged > 0)
 		s->t_dirty = 1;
 	free(tags);
-	return fv_st_poison(s, rc);
+	return fv_store_poison(s, rc);
 }
 
 int

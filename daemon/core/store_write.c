@@ -52,7 +52,7 @@ fv_store_begin(struct fv_store *s)
 		return FV_EBUSY;
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &s->txn)) != 0) {
 		s->txn = NULL;
-		return fv_mdb_err(rc);
+		return fv_store_mdb_err(rc);
 	}
 	s->t_seq = s->seq;
 	s->t_clock = s->clock;
@@ -63,7 +63,7 @@ fv_store_begin(struct fv_store *s)
 /* A write that failed after it began to change the transaction poisons
  * it: the caller must abort (and may replay after FV_EMAPFULL). */
 int
-fv_st_poison(struct fv_store *s, int rc)
+fv_store_poison(struct fv_store *s, int rc)
 {
 	if (rc != 0 && rc != FV_EINVAL && rc != FV_ENOTFOUND &&
 	    rc != FV_EDELETED && rc != FV_EEXIST && s->poisoned == 0)
@@ -86,12 +86,12 @@ op_header(struct fv_store *s, struct fv_op *op, int kind, int rtype,
 	op->rtype = (uint8_t)rtype;
 	memcpy(op->author, s->info.device_id, FV_ID_BYTES);
 	op->seq = ++s->t_seq;
-	op->hlc = fv_hlc_tick(&s->t_clock, fv_now_ms());
+	op->hlc = fv_hlc_tick(&s->t_clock, fv_hlc_now_ms());
 	memcpy(op->rid, rid, FV_ID_BYTES);
 }
 
 int
-fv_st_pend_push(struct fv_store *s, const uint8_t *rid, struct fv_ientry *e)
+fv_store_pend_push(struct fv_store *s, const uint8_t *rid, struct fv_ientry *e)
 {
 	if (s->npend == s->cappend) {
 		size_t c = s->cappend ? s->cappend * 2 : 64;
@@ -112,17 +112,17 @@ fv_st_pend_push(struct fv_store *s, const uint8_t *rid, struct fv_ientry *e)
 /* Stores the state of a live record (key in K_REC) and queues its index
  * entry for when the transaction commits. */
 int
-fv_st_save_live(struct fv_store *s, const uint8_t *tag, const uint8_t *rid,
+fv_store_save_live(struct fv_store *s, const uint8_t *tag, const uint8_t *rid,
     const struct fv_state *st)
 {
 	struct fv_ientry *e;
 	int rc;
 
-	if ((rc = fv_st_put_state(s, tag, rid, st, CLASS_RECORD)) != 0)
+	if ((rc = fv_store_put_state(s, tag, rid, st, CLASS_RECORD)) != 0)
 		return rc;
 	if ((rc = fv_index_make(st, rid, s->cur_slot, &e)) != 0)
 		return rc;
-	return fv_st_pend_push(s, rid, e);
+	return fv_store_pend_push(s, rid, e);
 }
 
 /* A note's appeal_id must name a live appeal. */
@@ -130,7 +130,7 @@ static int
 check_appeal_ref(struct fv_store *s, const struct fv_leaves *lv,
     struct fv_verr *e)
 {
-	const struct fv_leaf *f = fv_leaves_get(lv, "appeal_id");
+	const struct fv_leaf *f = fv_state_leaves_get(lv, "appeal_id");
 	uint8_t rid[FV_ID_BYTES];
 	char hex[2 * FV_ID_BYTES + 1];
 	struct fv_state st;
@@ -144,11 +144,11 @@ check_appeal_ref(struct fv_store *s, const struct fv_leaves *lv,
 	else {
 		memcpy(hex, f->val + 1, 2 * FV_ID_BYTES);
 		hex[2 * FV_ID_BYTES] = '\0';
-		rc = fv_id_parse(hex, rid);
+		rc = fv_op_id_parse(hex, rid);
 	}
 	if (rc != 0)
 		rc = FV_EINVAL;
-	else if ((rc = fv_st_load_live(s, s->txn, rid, FV_RTYPE_APPEAL, &st)) == 0)
+	else if ((rc = fv_store_load_live(s, s->txn, rid, FV_RTYPE_APPEAL, &st)) == 0)
 		fv_state_free(&st);
 	if (rc == FV_ENOTFOUND || rc == FV_EDELETED || rc == FV_EINVAL) {
 		snprintf(e->field, sizeof(e->field), "appeal_id");
@@ -170,23 +170,23 @@ create_one(struct fv_store *s, enum fv_rtype t, const struct fv_leaves *lv,
 
 	if (t == FV_RTYPE_NOTE && (rc = check_appeal_ref(s, lv, e)) != 0)
 		return rc;
-	fv_st_tag_of(s, rid, tag);
+	fv_store_tag_of(s, rid, tag);
 	{
 		MDB_val k = { TAG_BYTES, tag }, v;
 
 		if ((rc = mdb_get(s->txn, s->db_recs, &k, &v)) != MDB_NOTFOUND)
-			return rc == 0 ? FV_EEXIST : fv_mdb_err(rc);
+			return rc == 0 ? FV_EEXIST : fv_store_mdb_err(rc);
 	}
 	op_header(s, &op, FV_OP_PUT, t, rid);
 	op.fields = lv->v;
 	op.nfields = lv->n;
 	memset(&st, 0, sizeof(st));
-	if ((rc = fv_st_rkey_new(s, tag)) == 0 &&
-	    (rc = fv_st_put_op(s, &op, CLASS_RECORD, tag)) == 0 &&
+	if ((rc = fv_store_rkey_new(s, tag)) == 0 &&
+	    (rc = fv_store_put_op(s, &op, CLASS_RECORD, tag)) == 0 &&
 	    (rc = fv_state_apply(&st, &op, &conflict)) == 0)
-		rc = fv_st_save_live(s, tag, rid, &st);
+		rc = fv_store_save_live(s, tag, rid, &st);
 	fv_state_free(&st);
-	return fv_st_poison(s, rc);
+	return fv_store_poison(s, rc);
 }
 
 int
@@ -198,10 +198,10 @@ fv_store_create(struct fv_store *s, enum fv_rtype t, const json_t *body,
 
 	if (s->txn == NULL)
 		return FV_EBUSY;
-	if ((rc = fv_leaves_from_json(body, 0, s->info.device_id, &lv, e)) != 0)
+	if ((rc = fv_state_leaves_from_json(body, 0, s->info.device_id, &lv, e)) != 0)
 		return rc;
 	rc = create_one(s, t, &lv, rid, e);
-	fv_leaves_free(&lv);
+	fv_state_leaves_free(&lv);
 	return rc;
 }
 
@@ -211,18 +211,18 @@ fv_store_create(struct fv_store *s, enum fv_rtype t, const json_t *body,
  * and then costs a few page faults and keeps the daemon's footprint its
  * own.  Only between transactions: no pointer into the map is held. */
 void
-fv_st_drop_mapped(struct fv_store *s, uint64_t wrote)
+fv_store_drop_mapped(struct fv_store *s, uint64_t wrote)
 {
 	s->since_drop += wrote;
 	if (s->since_drop < FV_DROP_EVERY)
 		return;
 	s->since_drop = 0;
-	fv_st_find_map(s);
-	fv_st_unmap(s);
+	fv_store_find_map(s);
+	fv_store_unmap(s);
 }
 
 void
-fv_st_find_map(struct fv_store *s)
+fv_store_find_map(struct fv_store *s)
 {
 	char line[PATH_MAX + 128], want[PATH_MAX + 16];
 	unsigned long lo, hi;
@@ -250,7 +250,7 @@ fv_st_find_map(struct fv_store *s)
 }
 
 void
-fv_st_unmap(const struct fv_store *s)
+fv_store_unmap(const struct fv_store *s)
 {
 	if (s->map_len == s->mapsize && s->map_lo != NULL)
 		madvise(s->map_lo, s->map_len, MADV_DONTNEED);
@@ -301,13 +301,13 @@ prep_range(void *arg, size_t lo, size_t hi, int w)
 		memcpy(st.created_by, p->op.author, FV_ID_BYTES);
 		st.nops = 1;
 		st.oprefs = ref;
-		fv_st_opkey(ref, p->op.author, p->op.seq);
+		fv_store_opkey(ref, p->op.author, p->op.seq);
 		st.leaves = *p->lv;
 		randombytes_buf(key, 32);
-		fv_st_wrap_key(K_MK(s), p->slot, p->tag, key, p->wrapped);
-		if ((p->rc = fv_st_seal_op(K_SK(s), key, &p->op, CLASS_RECORD, p->tag,
+		fv_store_wrap_key(K_MK(s), p->slot, p->tag, key, p->wrapped);
+		if ((p->rc = fv_store_seal_op(K_SK(s), key, &p->op, CLASS_RECORD, p->tag,
 		    &m->tmp[w], &p->opv)) == 0 &&
-		    (p->rc = fv_st_seal_state(key, p->tag, p->op.rid, &st,
+		    (p->rc = fv_store_seal_state(key, p->tag, p->op.rid, &st,
 		    CLASS_RECORD, p->slot, &m->tmp[w], &p->stv)) == 0)
 			p->rc = fv_index_make(&st, p->op.rid, p->slot,
 			    &p->ie);
@@ -388,10 +388,10 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 		 * refuses a collision (MDB_NOOVERWRITE) */
 		*failed = i;
 		p->lv = &lv[i];
-		fv_st_tag_of(s, rids + i * FV_ID_BYTES, p->tag);
+		fv_store_tag_of(s, rids + i * FV_ID_BYTES, p->tag);
 		op_header(s, &p->op, FV_OP_PUT, t, rids + i * FV_ID_BYTES);
 		if ((rc = fv_keyfile_alloc(s->kf, &p->slot)) == 0 &&
-		    (rc = fv_push_u32(&s->newslots, &s->nnew, &s->capnew,
+		    (rc = fv_buf_push_u32(&s->newslots, &s->nnew, &s->capnew,
 		    p->slot)) != 0)
 			fv_keyfile_release(s->kf, p->slot);
 	}
@@ -409,7 +409,7 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 		s->nnew = nnew0;
 		s->t_seq = seq0;
 		many_free(&m, n);
-		return rc == FV_EINVAL ? rc : fv_st_poison(s, rc);
+		return rc == FV_EINVAL ? rc : fv_store_poison(s, rc);
 	}
 	for (i = 0; i < n && rc == 0; i++) {
 		struct prep *p = &m.p[i];
@@ -419,22 +419,22 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 		    rv = { p->stv.len, p->stv.p };
 
 		*failed = i;
-		fv_st_opkey(ok, p->op.author, p->op.seq);
+		fv_store_opkey(ok, p->op.author, p->op.seq);
 		if ((rc = write_slots(s, &m, i, n)) ||
-		    (rc = fv_mdb_err(fv_st_txn_put(s, s->db_ops, &okv, &ov,
+		    (rc = fv_store_mdb_err(fv_store_txn_put(s, s->db_ops, &okv, &ov,
 		    MDB_NOOVERWRITE))) ||
-		    (rc = fv_st_arrive(s, ok, 0)) ||
-		    (rc = fv_mdb_err(fv_st_txn_put(s, s->db_recs, &tk, &rv,
+		    (rc = fv_store_arrive(s, ok, 0)) ||
+		    (rc = fv_store_mdb_err(fv_store_txn_put(s, s->db_recs, &tk, &rv,
 		    MDB_NOOVERWRITE))))
 			break;
-		rc = fv_st_pend_push(s, p->op.rid, p->ie);	/* takes ie */
+		rc = fv_store_pend_push(s, p->op.rid, p->ie);	/* takes ie */
 		p->ie = NULL;
 		/* random puts fault in whole neighbourhoods of the file:
 		 * unmap as we go (safe: the pages stay in the cache) */
-		fv_st_drop_mapped(s, 1);
+		fv_store_drop_mapped(s, 1);
 	}
 	many_free(&m, n);
-	return fv_st_poison(s, rc);
+	return fv_store_poison(s, rc);
 }
 
 int
@@ -453,7 +453,7 @@ fv_store_update(struct fv_store *s, enum fv_rtype t,
 	*changed = 0;
 	if (s->txn == NULL)
 		return FV_EBUSY;
-	if ((rc = fv_st_load_live(s, s->txn, rid, t, &st)) != 0)
+	if ((rc = fv_store_load_live(s, s->txn, rid, t, &st)) != 0)
 		return rc;
 	slot = s->cur_slot;
 	memset(&op, 0, sizeof(op));
@@ -465,7 +465,7 @@ fv_store_update(struct fv_store *s, enum fv_rtype t,
 	if ((rc = fv_record_check(next, t, e)) != 0)
 		goto out;
 	fv_record_strip_readonly(next);
-	if ((rc = fv_leaves_from_json(next, 0, s->info.device_id, &lv, e)))
+	if ((rc = fv_state_leaves_from_json(next, 0, s->info.device_id, &lv, e)))
 		goto out;
 	if (t == FV_RTYPE_NOTE && !json_equal(json_object_get(cur,
 	    "appeal_id"), json_object_get(next, "appeal_id")) &&
@@ -481,27 +481,27 @@ fv_store_update(struct fv_store *s, enum fv_rtype t,
 		op.fields = fields;
 		op.nfields = n;
 	}
-	fv_st_tag_of(s, rid, tag);
-	if ((rc = fv_st_rkey_load(s, slot, tag)) == 0 &&
-	    (rc = fv_st_put_op(s, &op, CLASS_RECORD, tag)) == 0 &&
+	fv_store_tag_of(s, rid, tag);
+	if ((rc = fv_store_rkey_load(s, slot, tag)) == 0 &&
+	    (rc = fv_store_put_op(s, &op, CLASS_RECORD, tag)) == 0 &&
 	    (rc = fv_state_apply(&st, &op, &conflict)) == 0 &&
-	    (rc = fv_st_save_live(s, tag, rid, &st)) == 0 &&
-	    (rc = fv_st_relog(s, &st, &op)) == 0)
+	    (rc = fv_store_save_live(s, tag, rid, &st)) == 0 &&
+	    (rc = fv_store_relog(s, &st, &op)) == 0)
 		*changed = 1;
 out:
 	free(op.fields);
-	fv_leaves_free(&lv);
+	fv_state_leaves_free(&lv);
 	json_decref(cur);
 	json_decref(next);
 	fv_state_free(&st);
-	return fv_st_poison(s, rc);
+	return fv_store_poison(s, rc);
 }
 
 /* Deletes the content of a live record: its ops go (their refs stay in
  * the state, soon a tombstone, so history and sync can say what was
  * shredded) and its key slot is wiped at commit. */
 int
-fv_st_shred(struct fv_store *s, const struct fv_state *st, uint32_t slot)
+fv_store_shred(struct fv_store *s, const struct fv_state *st, uint32_t slot)
 {
 	MDB_val k;
 	uint32_t i;
@@ -510,11 +510,11 @@ fv_st_shred(struct fv_store *s, const struct fv_state *st, uint32_t slot)
 	for (i = 0; i < st->nops; i++) {
 		k.mv_size = OPKEY_BYTES;
 		k.mv_data = st->oprefs + (size_t)i * FV_OPREF_BYTES;
-		if ((rc = fv_st_txn_del(s, s->db_ops, &k)) != 0 &&
+		if ((rc = fv_store_txn_del(s, s->db_ops, &k)) != 0 &&
 		    rc != MDB_NOTFOUND)
-			return fv_mdb_err(rc);
+			return fv_store_mdb_err(rc);
 	}
-	return fv_push_u32(&s->wipeslots, &s->nwipe, &s->capwipe, slot);
+	return fv_buf_push_u32(&s->wipeslots, &s->nwipe, &s->capwipe, slot);
 }
 
 int
@@ -529,20 +529,20 @@ fv_store_delete(struct fv_store *s, enum fv_rtype t,
 
 	if (s->txn == NULL)
 		return FV_EBUSY;
-	if ((rc = fv_st_load_live(s, s->txn, rid, t, &st)) != 0)
+	if ((rc = fv_store_load_live(s, s->txn, rid, t, &st)) != 0)
 		return rc;
 	slot = s->cur_slot;
-	fv_st_tag_of(s, rid, tag);
+	fv_store_tag_of(s, rid, tag);
 	op_header(s, &op, FV_OP_DELETE, st.rtype, rid);
-	if ((rc = fv_st_shred(s, &st, slot)) ||
-	    (rc = fv_st_put_op(s, &op, CLASS_LOG, tag)) ||
+	if ((rc = fv_store_shred(s, &st, slot)) ||
+	    (rc = fv_store_put_op(s, &op, CLASS_LOG, tag)) ||
 	    (rc = fv_state_apply(&st, &op, &conflict)) ||
-	    (rc = fv_st_put_state(s, tag, rid, &st, CLASS_LOG)))
+	    (rc = fv_store_put_state(s, tag, rid, &st, CLASS_LOG)))
 		goto out;
-	rc = fv_st_pend_push(s, rid, NULL);
+	rc = fv_store_pend_push(s, rid, NULL);
 out:
 	fv_state_free(&st);
-	return fv_st_poison(s, rc);
+	return fv_store_poison(s, rc);
 }
 
 void
@@ -594,7 +594,7 @@ reopen_check(struct fv_store *s, int why)
 
 	mdb_env_close(s->env);
 	s->env = NULL;
-	if ((rc = fv_env_open(s)) != 0 || (rc = fv_read_meta(s)) != 0)
+	if ((rc = fv_store_env_open(s)) != 0 || (rc = fv_store_read_meta(s)) != 0)
 		return rc == FV_ENOSPC ? rc : FV_EIO;
 	if (s->txns == want)
 		return 0;
@@ -642,7 +642,7 @@ fv_store_commit(struct fv_store *s)
 		fv_store_abort(s);
 		return 0;
 	}
-	if ((rc = fv_put_clock(s, s->txn, s->t_seq, s->t_clock.last,
+	if ((rc = fv_store_put_clock(s, s->txn, s->t_seq, s->t_clock.last,
 	    s->txns + 1)) != 0 ||
 	    (s->nnew > 0 && (rc = fv_keyfile_sync(s->kf)) != 0)) {
 		fv_store_abort(s);
@@ -650,7 +650,7 @@ fv_store_commit(struct fv_store *s)
 	}
 	rc = mdb_txn_commit(s->txn);
 	s->txn = NULL;
-	if (rc != 0 && (rc = reopen_check(s, classify(s, fv_mdb_err(rc)))) != 0) {
+	if (rc != 0 && (rc = reopen_check(s, classify(s, fv_store_mdb_err(rc)))) != 0) {
 		for (i = 0; i < s->nnew; i++)
 			fv_keyfile_wipe(s->kf, s->newslots[i]);
 		txn_reset(s);
@@ -672,7 +672,7 @@ fv_store_commit(struct fv_store *s)
 			fv_index_del(s->idx, s->pend[i].rid);
 		s->pend[i].entry = NULL;
 	}
-	fv_st_drop_mapped(s, wrote);
+	fv_store_drop_mapped(s, wrote);
 	/* crypto-shred: the deleted records' keys go now */
 	for (i = 0; i < s->nwipe; i++)
 		fv_keyfile_wipe(s->kf, s->wipeslots[i]);
@@ -690,7 +690,7 @@ fv_store_grow(struct fv_store *s)
 	if (s->txn != NULL)
 		return FV_EBUSY;
 	if ((rc = mdb_env_set_mapsize(s->env, s->mapsize * 2)) != 0)
-		return fv_mdb_err(rc);
+		return fv_store_mdb_err(rc);
 	s->mapsize *= 2;
 	return 0;
 }

@@ -134,7 +134,7 @@ fv_token_encode(const struct fv_token *t, char *out, size_t outlen)
 	w += FV_ID_BYTES;
 	memcpy(w, t->secret, FV_TOKEN_SECRET_BYTES);
 	w += FV_TOKEN_SECRET_BYTES;
-	fv_put_u64(w, t->expires);
+	fv_buf_put_u64(w, t->expires);
 	w += 8;
 	memcpy(w, t->hq_id, FV_ID_BYTES);
 	w += FV_ID_BYTES;
@@ -176,19 +176,19 @@ fv_token_decode(const char *s, struct fv_token *t)
 	r.p = bin;
 	r.left = binlen;
 	r.err = 0;
-	if (fv_rd_u8(&r) != FV_TOKEN_VERSION)
+	if (fv_buf_rd_u8(&r) != FV_TOKEN_VERSION)
 		goto out;
-	if ((p = fv_rd_bytes(&r, FV_ID_BYTES)) != NULL)
+	if ((p = fv_buf_rd_bytes(&r, FV_ID_BYTES)) != NULL)
 		memcpy(t->token_id, p, FV_ID_BYTES);
-	if ((p = fv_rd_bytes(&r, FV_TOKEN_SECRET_BYTES)) != NULL)
+	if ((p = fv_buf_rd_bytes(&r, FV_TOKEN_SECRET_BYTES)) != NULL)
 		memcpy(t->secret, p, FV_TOKEN_SECRET_BYTES);
-	t->expires = fv_rd_u64(&r);
-	if ((p = fv_rd_bytes(&r, FV_ID_BYTES)) != NULL)
+	t->expires = fv_buf_rd_u64(&r);
+	if ((p = fv_buf_rd_bytes(&r, FV_ID_BYTES)) != NULL)
 		memcpy(t->hq_id, p, FV_ID_BYTES);
-	if ((p = fv_rd_bytes(&r, 32)) != NULL)
+	if ((p = fv_buf_rd_bytes(&r, 32)) != NULL)
 		memcpy(t->hq_pk, p, 32);
-	alen = fv_rd_u8(&r);
-	if ((p = fv_rd_bytes(&r, alen)) == NULL || r.left != 0 ||
+	alen = fv_buf_rd_u8(&r);
+	if ((p = fv_buf_rd_bytes(&r, alen)) == NULL || r.left != 0 ||
 	    !fv_token_addr_ok((const char *)p, alen))
 		goto out;
 	memcpy(t->addr, p, alen);

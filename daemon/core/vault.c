@@ -9,7 +9,7 @@
 #define ABYTES	crypto_aead_xchacha20poly1305_ietf_ABYTES
 
 void
-fv_kdf_new(struct fv_kdf *k)
+fv_vault_kdf_new(struct fv_kdf *k)
 {
 	randombytes_buf(k->salt, sizeof(k->salt));
 	k->opslimit = crypto_pwhash_OPSLIMIT_MODERATE;
@@ -17,7 +17,7 @@ fv_kdf_new(struct fv_kdf *k)
 }
 
 int
-fv_kdf_derive(const struct fv_kdf *k, const char *pass, size_t len,
+fv_vault_kdf_derive(const struct fv_kdf *k, const char *pass, size_t len,
     uint8_t *kek)
 {
 	/* Limits come from the store's meta: refuse a store that was edited
@@ -35,7 +35,7 @@ fv_kdf_derive(const struct fv_kdf *k, const char *pass, size_t len,
 }
 
 int
-fv_passfile_read(const char *path, uint8_t *buf, size_t *len)
+fv_vault_passfile_read(const char *path, uint8_t *buf, size_t *len)
 {
 	size_t got = 0;
 	ssize_t n;
@@ -87,7 +87,7 @@ fv_nonce(uint8_t *out)
 }
 
 int
-fv_seal(const uint8_t *key, const void *ad, size_t adlen, const void *m,
+fv_vault_seal(const uint8_t *key, const void *ad, size_t adlen, const void *m,
     size_t mlen, struct fv_buf *out)
 {
 	uint8_t *p;
@@ -104,7 +104,7 @@ fv_seal(const uint8_t *key, const void *ad, size_t adlen, const void *m,
 }
 
 int
-fv_open(const uint8_t *key, const void *ad, size_t adlen, const uint8_t *c,
+fv_vault_open(const uint8_t *key, const void *ad, size_t adlen, const uint8_t *c,
     size_t clen, struct fv_buf *out)
 {
 	int rc;
@@ -113,13 +113,13 @@ fv_open(const uint8_t *key, const void *ad, size_t adlen, const uint8_t *c,
 		return FV_ECRYPTO;
 	if (fv_buf_reserve(out, clen - NONCE - ABYTES) != 0)
 		return FV_ENOMEM;
-	if ((rc = fv_open_to(key, ad, adlen, c, clen, out->p + out->len)) == 0)
+	if ((rc = fv_vault_open_to(key, ad, adlen, c, clen, out->p + out->len)) == 0)
 		out->len += clen - NONCE - ABYTES;
 	return rc;
 }
 
 int
-fv_open_to(const uint8_t *key, const void *ad, size_t adlen,
+fv_vault_open_to(const uint8_t *key, const void *ad, size_t adlen,
     const uint8_t *c, size_t clen, uint8_t *out)
 {
 	if (clen < NONCE + ABYTES ||
@@ -130,7 +130,7 @@ fv_open_to(const uint8_t *key, const void *ad, size_t adlen,
 }
 
 int
-fv_seal_key(const uint8_t *key, const void *ad, size_t adlen,
+fv_vault_seal_key(const uint8_t *key, const void *ad, size_t adlen,
     const uint8_t *m, size_t mlen, uint8_t *out)
 {
 	fv_nonce(out);
@@ -140,7 +140,7 @@ fv_seal_key(const uint8_t *key, const void *ad, size_t adlen,
 }
 
 int
-fv_open_key(const uint8_t *key, const void *ad, size_t adlen,
+fv_vault_open_key(const uint8_t *key, const void *ad, size_t adlen,
     const uint8_t *c, size_t clen, uint8_t *out)
 {
 	if (clen < NONCE + ABYTES)

@@ -93,7 +93,7 @@ struct fvp_exchange {
 /* --- keys -------------------------------------------------------------------- */
 
 void
-fvp_fingerprint(const uint8_t pk[32], char out[40])
+fv_exchange_fingerprint(const uint8_t pk[32], char out[40])
 {
 	uint8_t h[32];
 	char hex[33];
@@ -216,7 +216,7 @@ fv_exchange_add_appeal(fv_exchange *x, const char *ref, const char *json,
 	if (!x->importing || x->partner == NULL)
 		return fv_exchange_refuse(x, "plugin: an appeal before the "
 		    "sender is known");
-	if (!fv_sdk_valid_ref(ref))
+	if (!fv_sdk_xchg_valid_ref(ref))
 		return fv_exchange_refuse(x, "entry %zu: ref: 1..%d printable "
 		    "characters", x->nap + x->nrp + 1, REF_MAX);
 	if (x->nap + x->nrp >= FVP_EXCHANGE_IDS_MAX)
@@ -266,14 +266,14 @@ fv_exchange_add_reply(fv_exchange *x, const char *id, const char *ref,
 	if (x->nap + x->nrp >= FVP_EXCHANGE_IDS_MAX)
 		return fv_exchange_refuse(x, "more than %d entries",
 		    FVP_EXCHANGE_IDS_MAX);
-	if (!fv_sdk_valid_status(status))
+	if (!fv_sdk_xchg_valid_status(status))
 		return fv_exchange_refuse(x, "entry %zu: status: not an "
 		    "appeal status", k);
-	if (ref != NULL && !fv_sdk_valid_ref(ref))
+	if (ref != NULL && !fv_sdk_xchg_valid_ref(ref))
 		return fv_exchange_refuse(x, "entry %zu: ref: 1..%d printable "
 		    "characters", k, REF_MAX);
 	if (outcome != NULL && (!valid_utf8(outcome) ||
-	    fv_sdk_utf8_chars(outcome) > FV_SDK_OUTCOME_MAX))
+	    fv_sdk_xchg_utf8_chars(outcome) > FV_SDK_OUTCOME_MAX))
 		return fv_exchange_refuse(x, "entry %zu: outcome: UTF-8 text "
 		    "of at most %d characters", k, FV_SDK_OUTCOME_MAX);
 	if (x->nrp == x->caprp) {
@@ -286,7 +286,7 @@ fv_exchange_add_reply(fv_exchange *x, const char *id, const char *ref,
 	n = &x->rp[x->nrp];
 	memset(n, 0, sizeof(*n));
 	if (id == NULL || strlen(id) != 2 * FV_ID_BYTES ||
-	    fv_id_parse(id, n->id) != 0)
+	    fv_op_id_parse(id, n->id) != 0)
 		return fv_exchange_refuse(x, "entry %zu: id: not an appeal id",
 		    k);
 	snprintf(n->ref, sizeof(n->ref), "%s", ref ? ref : "");
@@ -308,7 +308,7 @@ send_run(struct fvp_job *j)
 	const fv_record **v;
 	size_t i, n = json_array_size(c->recs);
 
-	if ((p = fvp_find(j->host, c->format, FV_KIND_EXCHANGE)) == NULL) {
+	if ((p = fv_host_find(j->host, c->format, FV_KIND_EXCHANGE)) == NULL) {
 		snprintf(c->x.why, sizeof(c->x.why), "no exchange plugin '%s' "
 		    "is loaded (see 'fieldvault plugin list')", c->format);
 		c->rc = -1;
@@ -334,7 +334,7 @@ send_run(struct fvp_job *j)
 		fv_sdk_record_free(&r[i]);
 	free(r);
 	free(v);
-	fvp_unref(p);
+	fv_host_unref(p);
 }
 
 static void
@@ -343,7 +343,7 @@ import_run(struct fvp_job *j)
 	struct fvp_exchange *c = (struct fvp_exchange *)j;
 	struct fv_host *p;
 
-	if ((p = fvp_find(j->host, c->format, FV_KIND_EXCHANGE)) == NULL) {
+	if ((p = fv_host_find(j->host, c->format, FV_KIND_EXCHANGE)) == NULL) {
 		snprintf(c->x.why, sizeof(c->x.why), "no exchange plugin '%s' "
 		    "is loaded (see 'fieldvault plugin list')", c->format);
 		c->rc = -1;
@@ -355,7 +355,7 @@ import_run(struct fvp_job *j)
 		c->rc = -1;
 	if (c->rc == 0 && c->x.partner == NULL)
 		c->rc = fv_exchange_refuse(&c->x, "the plugin named no sender");
-	fvp_unref(p);
+	fv_host_unref(p);
 }
 
 /* --- loop ---------------------------------------------------------------------- */
@@ -411,7 +411,7 @@ xchg_setup(struct fvd *d, struct fvp_exchange *c)
 		    sizeof(c->x.partners[0].name), "%s", s->name);
 		for (k = 0; k < s->nkv; k++)
 			if (strcmp(s->kv[k].key, "public_key") == 0 &&
-			    fv_partner_key_parse(s->kv[k].val,
+			    fv_conf_partner_key_parse(s->kv[k].val,
 			    c->x.partners[c->x.npartners].pk) == 0) {
 				c->x.npartners++;
 				break;
@@ -445,7 +445,7 @@ add_write(struct fvp_exchange *c, enum fv_wkind kind, json_t *body,
 	w->body = body;
 	w->n = 1;
 	if ((w->rids = malloc(FV_ID_BYTES)) == NULL)
-		fatalx("exchange: out of memory");
+		fv_log_fatalx("exchange: out of memory");
 	if (rid != NULL)
 		memcpy(w->rids, rid, FV_ID_BYTES);
 	else
@@ -487,7 +487,7 @@ static void
 finish(struct fvp_exchange *c)
 {
 	if (c->gone) {
-		log_warnx("exchange: the client left before the answer");
+		fv_log_warnx("exchange: the client left before the answer");
 		xchg_free(c);
 		return;
 	}
@@ -495,13 +495,13 @@ finish(struct fvp_exchange *c)
 		outcome(c, FVP_FAULT_WRITE, "exchange: the store refused a "
 		    "write: %s", c->wwhy);
 	else if (c->x.importing) {
-		log_info("exchange: imported a package from %s: %zu appeals "
+		fv_log_info("exchange: imported a package from %s: %zu appeals "
 		    "created, %zu already held, %zu replies (%zu changed "
 		    "nothing)", c->x.partner->name, c->created, c->skipped,
 		    c->replies, c->unchanged);
 		outcome(c, FVP_FAULT_NONE, "%s", "");
 	} else {
-		log_info("exchange: package for %s: %zu appeals, %zu replies, "
+		fv_log_info("exchange: package for %s: %zu appeals, %zu replies, "
 		    "%zu bytes", c->x.partner->name, c->sent, c->replies,
 		    c->x.out.len);
 		outcome(c, FVP_FAULT_NONE, "%s", "");
@@ -516,7 +516,7 @@ writes_done(struct fv_write *w)
 
 	if (w->rc != 0 && !c->wfail) {
 		c->wfail = 1;
-		snprintf(c->wwhy, sizeof(c->wwhy), "%s%s%s", fv_strerror(w->rc),
+		snprintf(c->wwhy, sizeof(c->wwhy), "%s%s%s", fv_error_str(w->rc),
 		    w->err.field[0] ? ": " : "", w->err.field);
 	}
 	if (w->kind == FV_W_UPDATE && !w->changed && c->x.importing)
@@ -574,7 +574,7 @@ send_done(struct fvp_job *j)
 	name = c->x.partner->name;
 	if ((c->w = calloc(json_array_size(c->recs) + 1, sizeof(*c->w))) ==
 	    NULL)
-		fatalx("exchange: out of memory");
+		fv_log_fatalx("exchange: out of memory");
 	/* what went to the partner is now theirs to follow up */
 	json_array_foreach(c->recs, i, rec) {
 		if (is_reply(rec, name)) {
@@ -588,7 +588,7 @@ send_done(struct fvp_job *j)
 		    strcmp(st, "under_review") == 0)
 			json_object_set_new(patch, "status",
 			    json_string("forwarded"));
-		fv_id_parse(jstr(rec, "id"), rid);
+		fv_op_id_parse(jstr(rec, "id"), rid);
 		add_write(c, FV_W_UPDATE, patch, rid);
 	}
 	submit_writes(c);
@@ -634,7 +634,7 @@ xchg_new(struct fvd *d, const char *format, fvp_exchange_done done,
 }
 
 struct fvp_exchange *
-fvp_exchange_send(struct fvd *d, const char *format, const char *partner,
+fv_exchange_send(struct fvd *d, const char *format, const char *partner,
     const uint8_t *ids, size_t n, fvp_exchange_done done, void *arg,
     struct fvp_outcome *o)
 {
@@ -651,16 +651,16 @@ fvp_exchange_send(struct fvd *d, const char *format, const char *partner,
 	for (i = 0; i < n; i++) {
 		if ((rc = fv_store_get(d->store, FV_RTYPE_APPEAL,
 		    ids + i * FV_ID_BYTES, &rec)) != 0) {
-			fv_id_hex(ids + i * FV_ID_BYTES, hex);
+			fv_op_id_hex(ids + i * FV_ID_BYTES, hex);
 			return refuse(c, o, FVP_FAULT_STORE, rc, "ids",
 			    "exchange send: appeal %s: %s", hex,
-			    fv_strerror(rc));
+			    fv_error_str(rc));
 		}
 		json_array_append_new(c->recs, rec);	/* redacted when set */
 	}
 	if ((rc = xchg_setup(d, c)) != 0)
 		return refuse(c, o, FVP_FAULT_STORE, rc, NULL, "exchange: %s",
-		    fv_strerror(rc));
+		    fv_error_str(rc));
 	for (i = 0; i < c->x.npartners; i++)
 		if (strcmp(c->x.partners[i].name, partner) == 0)
 			c->x.partner = &c->x.partners[i];
@@ -671,12 +671,12 @@ fvp_exchange_send(struct fvd *d, const char *format, const char *partner,
 		    partner);
 	c->j.run = send_run;
 	c->j.done = send_done;
-	fvp_submit(d->plugins, &c->j);
+	fv_host_submit(d->plugins, &c->j);
 	return c;
 }
 
 void
-fvp_exchange_gone(struct fvp_exchange *c)
+fv_exchange_gone(struct fvp_exchange *c)
 {
 	c->gone = 1;
 }
@@ -756,9 +756,9 @@ appeal_from(struct inappeal *a, const char *partner, size_t k, char *why,
 	struct fv_verr e;
 	int i;
 
-	for (i = 0; b != NULL && fv_sdk_travel[i] != NULL; i++)
-		if ((ap = json_object_get(a->body, fv_sdk_travel[i])) != NULL)
-			json_object_set(b, fv_sdk_travel[i], ap);
+	for (i = 0; b != NULL && fv_sdk_xchg_travel[i] != NULL; i++)
+		if ((ap = json_object_get(a->body, fv_sdk_xchg_travel[i])) != NULL)
+			json_object_set(b, fv_sdk_xchg_travel[i], ap);
 	ap = json_object_get(b, "applicant");
 	if (json_is_object(ap) && json_is_true(json_object_get(ap,
 	    "confidential")) && json_object_get(ap, "full_name") == NULL) {
@@ -778,7 +778,7 @@ appeal_from(struct inappeal *a, const char *partner, size_t k, char *why,
 		return NULL;
 	}
 	fv_record_strip_readonly(b);
-	fv_record_defaults(b, FV_RTYPE_APPEAL, fv_now_ms());
+	fv_record_defaults(b, FV_RTYPE_APPEAL, fv_hlc_now_ms());
 	return b;
 }
 
@@ -797,7 +797,7 @@ import_done(struct fvp_job *j)
 		return;
 	}
 	if (c->rc != 0) {
-		log_warnx("exchange: package refused: %s", c->x.why[0] ?
+		fv_log_warnx("exchange: package refused: %s", c->x.why[0] ?
 		    c->x.why : "the plugin failed");
 		outcome(c, FVP_FAULT_REFUSED, "exchange: package refused: %s",
 		    c->x.why[0] ? c->x.why : "the plugin failed (see the "
@@ -808,7 +808,7 @@ import_done(struct fvp_job *j)
 	name = c->x.partner->name;
 	if ((c->w = calloc(c->x.nap + c->x.nrp + 1, sizeof(*c->w))) == NULL ||
 	    (held = held_refs(c->d, name)) == NULL)
-		fatalx("exchange: out of memory");
+		fv_log_fatalx("exchange: out of memory");
 	/* everything is checked before anything is written */
 	for (i = 0; i < c->x.nap && why[0] == '\0'; i++) {
 		if (json_object_get(held, c->x.ap[i].ref) != NULL) {
@@ -826,11 +826,11 @@ import_done(struct fvp_job *j)
 		struct inreply *r = &c->x.rp[i];
 		const char *p;
 
-		fv_id_hex(r->id, hex);
+		fv_op_id_hex(r->id, hex);
 		if ((rc = fv_store_get(c->d->store, FV_RTYPE_APPEAL, r->id,
 		    &rec)) != 0) {
 			snprintf(why, sizeof(why), "reply on appeal %s: %s",
-			    hex, fv_strerror(rc));
+			    hex, fv_error_str(rc));
 			break;
 		}
 		p = jstr(rec, "partner");
@@ -853,7 +853,7 @@ import_done(struct fvp_job *j)
 	}
 	json_decref(held);
 	if (why[0] != '\0') {
-		log_warnx("exchange: package from %s refused: %s", name, why);
+		fv_log_warnx("exchange: package from %s refused: %s", name, why);
 		outcome(c, FVP_FAULT_REFUSED, "exchange: package refused: %s",
 		    why);
 		xchg_free(c);
@@ -863,7 +863,7 @@ import_done(struct fvp_job *j)
 }
 
 struct fvp_exchange *
-fvp_exchange_import(struct fvd *d, const char *format, uint8_t *pkg,
+fv_exchange_import(struct fvd *d, const char *format, uint8_t *pkg,
     size_t len, fvp_exchange_done done, void *arg, struct fvp_outcome *o)
 {
 	struct fvp_exchange *c;
@@ -880,9 +880,9 @@ fvp_exchange_import(struct fvd *d, const char *format, uint8_t *pkg,
 	c->x.importing = 1;
 	if ((rc = xchg_setup(d, c)) != 0)
 		return refuse(c, o, FVP_FAULT_STORE, rc, NULL, "exchange: %s",
-		    fv_strerror(rc));
+		    fv_error_str(rc));
 	c->j.run = import_run;
 	c->j.done = import_done;
-	fvp_submit(d->plugins, &c->j);
+	fv_host_submit(d->plugins, &c->j);
 	return c;
 }

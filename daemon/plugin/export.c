@@ -39,7 +39,7 @@ struct fv_export {
 	const char		*opt[12];	/* name, value, ..., NULL */
 };
 
-struct fvp_export {
+struct fv_export_run {
 	struct fvd		*d;
 	struct fvp_host		*h;
 	struct fvp_sink		 sink;
@@ -66,7 +66,7 @@ struct fvp_export {
 
 struct xjob {
 	struct fvp_job		 j;
-	struct fvp_export		*xp;
+	struct fv_export_run		*xp;
 	int			 kind, rc, complete;
 	struct fv_scan_batch	*recs;
 	size_t			 records;	/* in the period */
@@ -98,7 +98,7 @@ fv_export_output(fv_export *x)
 
 /* Is the record inside the period asked for? */
 static int
-in_period(const struct fvp_export *xp, const fv_record *r)
+in_period(const struct fv_export_run *xp, const fv_record *r)
 {
 	long long ms;
 	const char *t;
@@ -107,7 +107,7 @@ in_period(const struct fvp_export *xp, const fv_record *r)
 		return 1;
 	t = fv_record_get(r, xp->a.type == FV_RTYPE_APPEAL ? "received_at" :
 	    "created_at");
-	if (t == NULL || !fv_valid_rfc3339(t, &ms))
+	if (t == NULL || !fv_record_valid_rfc3339(t, &ms))
 		return 0;
 	return ms >= xp->a.from_ms && ms <= xp->a.to_ms;
 }
@@ -116,7 +116,7 @@ in_period(const struct fvp_export *xp, const fv_record *r)
  * id, type, its fields, created_at, updated_at, created_by, conflict.
  * The record borrows their text: the batch's, and xp->meta. */
 static int
-make_record(struct fvp_export *xp, const struct fv_scan_rec *sr)
+make_record(struct fv_export_run *xp, const struct fv_scan_rec *sr)
 {
 	char *id = xp->meta.id, *ca = xp->meta.ca, *ua = xp->meta.ua;
 	char *by = xp->meta.by, ts[32];
@@ -132,7 +132,7 @@ make_record(struct fvp_export *xp, const struct fv_scan_rec *sr)
 		v[n++].jsonlen = (jl);					\
 	} while (0)
 	id[0] = '"';
-	fv_id_hex(sr->rid, id + 1);
+	fv_op_id_hex(sr->rid, id + 1);
 	id[2 * FV_ID_BYTES + 1] = '"';
 	LEAF("id", id, 2 * FV_ID_BYTES + 2);
 	LEAF("type", type, strlen(type));
@@ -146,13 +146,13 @@ make_record(struct fvp_export *xp, const struct fv_scan_rec *sr)
 		v[n].json = f->val;
 		v[n++].jsonlen = f->vallen;
 	}
-	fv_format_rfc3339((long long)(sr->st.created_hlc >> 16), ts);
+	fv_record_format_rfc3339((long long)(sr->st.created_hlc >> 16), ts);
 	LEAF("created_at", ca, (size_t)snprintf(ca, sizeof(xp->meta.ca),
 	    "\"%s\"", ts));
-	fv_format_rfc3339((long long)(sr->st.updated_hlc >> 16), ts);
+	fv_record_format_rfc3339((long long)(sr->st.updated_hlc >> 16), ts);
 	LEAF("updated_at", ua, (size_t)snprintf(ua, sizeof(xp->meta.ua),
 	    "\"%s\"", ts));
-	LEAF("created_by", by, fv_sdk_quote(sr->created_by,
+	LEAF("created_by", by, fv_sdk_record_quote(sr->created_by,
 	    strnlen(sr->created_by, FV_NAME_MAX), by));
 	if (sr->st.flags & FV_ST_CONFLICT)
 		LEAF("conflict", "true", 4);
@@ -178,7 +178,7 @@ static void
 xjob_run(struct fvp_job *j)
 {
 	struct xjob *xj = (struct xjob *)j;
-	struct fvp_export *xp = xj->xp;
+	struct fv_export_run *xp = xj->xp;
 	const struct fv_plugin *d;
 	size_t i;
 	int k = 0;
@@ -186,7 +186,7 @@ xjob_run(struct fvp_job *j)
 
 	switch (xj->kind) {
 	case X_BEGIN:
-		if ((xp->plug = fvp_find(j->host, xp->a.format,
+		if ((xp->plug = fv_host_find(j->host, xp->a.format,
 		    FV_KIND_EXPORTER)) == NULL) {
 			snprintf(xp->why, sizeof(xp->why), "no exporter "
 			    "plugin '%s' is loaded (see 'fieldvault plugin "
@@ -198,13 +198,13 @@ xjob_run(struct fvp_job *j)
 		if ((xp->lv = calloc(LEAVES_MAX, sizeof(*xp->lv))) == NULL) {
 			snprintf(xp->why, sizeof(xp->why), "out of memory");
 			xj->rc = -1;
-			fvp_unref(xp->plug);
+			fv_host_unref(xp->plug);
 			xp->plug = NULL;
 			return;
 		}
 		fv_sdk_output_init(&xp->x.out, FVP_OUTPUT_MAX, NULL, NULL);
 		xp->x.opt[k++] = "type";
-		xp->x.opt[k++] = fv_rtype_name(xp->a.type);
+		xp->x.opt[k++] = fv_record_type_name(xp->a.type);
 		if (xp->a.from[0] != '\0') {
 			xp->x.opt[k++] = "from";
 			xp->x.opt[k++] = xp->a.from;
@@ -224,7 +224,7 @@ xjob_run(struct fvp_job *j)
 			    xp->a.format);
 			xj->rc = -1;
 			fv_sdk_output_free(&xp->x.out);
-			fvp_unref(xp->plug);
+			fv_host_unref(xp->plug);
 			xp->plug = NULL;
 			return;
 		}
@@ -234,12 +234,12 @@ xjob_run(struct fvp_job *j)
 			snprintf(xp->why, sizeof(xp->why), "the %s plugin's "
 			    "output failed", xp->a.format);
 			fv_sdk_output_free(&xp->x.out);
-			fvp_unref(xp->plug);
+			fv_host_unref(xp->plug);
 			xp->plug = NULL;
 		}
 		break;
 	case X_BATCH:
-		t0 = fv_now_us();
+		t0 = fv_hlc_now_us();
 		d = xp->plug->desc;
 		for (i = 0; i < xj->recs->n && xj->rc == 0; i++) {
 			if (make_record(xp, &xj->recs->rec[i]) != 0)
@@ -254,7 +254,7 @@ xjob_run(struct fvp_job *j)
 		}
 
 		take_output(xj);
-		xp->thread_us += fv_now_us() - t0;
+		xp->thread_us += fv_hlc_now_us() - t0;
 		break;
 	case X_END:
 		d = xp->plug->desc;
@@ -265,7 +265,7 @@ xjob_run(struct fvp_job *j)
 		fv_sdk_record_free(&xp->rec);
 		free(xp->lv);
 		xp->lv = NULL;
-		fvp_unref(xp->plug);
+		fv_host_unref(xp->plug);
 		xp->plug = NULL;
 		break;
 	}
@@ -273,16 +273,16 @@ xjob_run(struct fvp_job *j)
 
 /* --- loop ------------------------------------------------------------------------ */
 
-static void pump(struct fvp_export *);
+static void pump(struct fv_export_run *);
 static void xjob_done(struct fvp_job *);
 
 static void
-submit(struct fvp_export *xp, int kind, struct fv_scan_batch *recs, int complete)
+submit(struct fv_export_run *xp, int kind, struct fv_scan_batch *recs, int complete)
 {
 	struct xjob *xj = calloc(1, sizeof(*xj));
 
 	if (xj == NULL)
-		fatalx("export: out of memory");
+		fv_log_fatalx("export: out of memory");
 	xj->j.run = xjob_run;
 	xj->j.done = xjob_done;
 	xj->xp = xp;
@@ -290,11 +290,11 @@ submit(struct fvp_export *xp, int kind, struct fv_scan_batch *recs, int complete
 	xj->recs = recs;
 	xj->complete = complete;
 	xp->inflight++;
-	fvp_submit(xp->h, &xj->j);
+	fv_host_submit(xp->h, &xj->j);
 }
 
 static void
-xport_free(struct fvp_export *xp)
+xport_free(struct fv_export_run *xp)
 {
 	fv_store_scan_free(xp->scan);
 	fv_sdk_record_free(&xp->rec);
@@ -312,7 +312,7 @@ wipe_free(uint8_t *p, size_t len)
 }
 
 static void
-send_bytes(struct fvp_export *xp, const uint8_t *p, size_t len)
+send_bytes(struct fv_export_run *xp, const uint8_t *p, size_t len)
 {
 	if (len == 0 || xp->gone)
 		return;
@@ -323,7 +323,7 @@ send_bytes(struct fvp_export *xp, const uint8_t *p, size_t len)
 }
 
 static void
-pump(struct fvp_export *xp)
+pump(struct fv_export_run *xp)
 {
 	struct fv_scan_batch *batch;
 	int64_t t0;
@@ -332,18 +332,18 @@ pump(struct fvp_export *xp)
 	while (!xp->ending && !xp->failed && !xp->gone &&
 	    !xp->scan_done && xp->inflight < EXPORT_WINDOW &&
 	    xp->sink.queued(xp->sink.arg) < EXPORT_QUEUED) {
-		t0 = fv_now_us();
+		t0 = fv_hlc_now_us();
 		rc = fv_store_scan_read(xp->d->store, xp->scan, EXPORT_BATCH,
 		    &batch, &xp->scan_done);
-		xp->scan_us += fv_now_us() - t0;
+		xp->scan_us += fv_hlc_now_us() - t0;
 		if (rc != 0) {
-			log_error("export: %s: reading the records: %s",
-			    xp->a.format, fv_strerror(rc));
+			fv_log_error("export: %s: reading the records: %s",
+			    xp->a.format, fv_error_str(rc));
 			xp->failed = 1;
 		} else if (batch->n > 0)
 			submit(xp, X_BATCH, batch, 0);
 		else
-			fv_scan_batch_free(batch);
+			fv_store_scan_batch_free(batch);
 	}
 	if (xp->inflight > 0 || xp->ending)
 		return;
@@ -357,7 +357,7 @@ static void
 xjob_done(struct fvp_job *j)
 {
 	struct xjob *xj = (struct xjob *)j;
-	struct fvp_export *xp = xj->xp;
+	struct fv_export_run *xp = xj->xp;
 	int kind = xj->kind, rc = xj->rc, complete = xj->complete;
 	double secs;
 
@@ -379,7 +379,7 @@ xjob_done(struct fvp_job *j)
 	fv_store_scan_recycle(xp->scan, xj->recs);	/* for the next read */
 	free(xj);
 	if (rc != 0 && !xp->failed) {
-		log_error("export: %s: the plugin failed (record %zu)",
+		fv_log_error("export: %s: the plugin failed (record %zu)",
 		    xp->a.format, xp->records);
 		xp->failed = 1;
 	}
@@ -387,16 +387,16 @@ xjob_done(struct fvp_job *j)
 		pump(xp);
 		return;
 	}
-	secs = (double)(fv_now_us() - xp->t0) / 1e6;
+	secs = (double)(fv_hlc_now_us() - xp->t0) / 1e6;
 	if (complete && rc == 0 && !xp->failed && !xp->gone) {
 		xp->sink.done(xp->sink.arg, 1);
 		/* where the time went: the loop's reading, the plugin */
-		log_info("export: %s: %zu records, %zu bytes in %.2f s "
+		fv_log_info("export: %s: %zu records, %zu bytes in %.2f s "
 		    "(reading %.2f s, plugin %.2f s)", xp->a.format, xp->records,
 		    xp->bytes, secs, (double)xp->scan_us / 1e6,
 		    (double)xp->thread_us / 1e6);
 	} else {
-		log_error("export: %s: cut off after %zu records (%s)",
+		fv_log_error("export: %s: cut off after %zu records (%s)",
 		    xp->a.format, xp->records, xp->gone ?
 		    "the reader went away" : "failed");
 		if (!xp->gone)
@@ -405,34 +405,34 @@ xjob_done(struct fvp_job *j)
 	xport_free(xp);
 }
 
-struct fvp_export *
-fvp_export_start(struct fvd *d, const struct fvp_export_args *a,
+struct fv_export_run *
+fv_export_start(struct fvd *d, const struct fvp_export_args *a,
     struct fv_store_scan *scan, const struct fvp_sink *sink)
 {
-	struct fvp_export *xp;
+	struct fv_export_run *xp;
 
 	if ((xp = calloc(1, sizeof(*xp))) == NULL)
 		return NULL;
 	xp->d = d;
 	xp->h = d->plugins;
-	xp->t0 = fv_now_us();
+	xp->t0 = fv_hlc_now_us();
 	xp->a = *a;
 	xp->scan = scan;
 	xp->sink = *sink;
-	log_info("export: %s: %zu %ss selected", xp->a.format,
-	    fv_store_scan_count(xp->scan), fv_rtype_name(xp->a.type));
+	fv_log_info("export: %s: %zu %ss selected", xp->a.format,
+	    fv_store_scan_count(xp->scan), fv_record_type_name(xp->a.type));
 	submit(xp, X_BEGIN, NULL, 0);
 	return xp;
 }
 
 void
-fvp_export_sent(struct fvp_export *xp)
+fv_export_sent(struct fv_export_run *xp)
 {
 	pump(xp);
 }
 
 void
-fvp_export_gone(struct fvp_export *xp)
+fv_export_gone(struct fv_export_run *xp)
 {
 	xp->gone = 1;
 	pump(xp);

@@ -1,7 +1,7 @@
 /*
  * hooks.c - hook plugins hear of every committed change.
  *
- * The store tells of each change at commit (fvp_hooks_observe): its id,
+ * The store tells of each change at commit (fv_hooks_observe): its id,
  * type and kind wait in a list on the loop.  A low-priority event reads
  * the records (HOOK_BATCH at a time, at most HOOK_WINDOW batches at the
  * plugin thread) and hands them over; the thread calls every hook plugin
@@ -53,21 +53,21 @@ static struct hooks hk;
 static void feed(evutil_socket_t, short, void *);
 
 void
-fvp_hooks_observe(void *arg, const uint8_t rid[16], int rtype, int change)
+fv_hooks_observe(void *arg, const uint8_t rid[16], int rtype, int change)
 {
 	struct fvd *d = arg;
 	struct change *nv;
 	size_t i, c;
 
-	if (!fvp_have_hooks(d->plugins))
+	if (!fv_host_have_hooks(d->plugins))
 		return;
 	if (hk.n == HOOK_WAIT_MAX) {
 		hk.dropped++;
-		if (fv_now_ms() - hk.dropped_logged > 10000) {
-			log_error("plugins: hooks are %d changes behind: %zu "
+		if (fv_hlc_now_ms() - hk.dropped_logged > 10000) {
+			fv_log_error("plugins: hooks are %d changes behind: %zu "
 			    "changes dropped so far", HOOK_WAIT_MAX,
 			    hk.dropped);
-			hk.dropped_logged = fv_now_ms();
+			hk.dropped_logged = fv_hlc_now_ms();
 		}
 		return;
 	}
@@ -98,10 +98,10 @@ fvp_hooks_observe(void *arg, const uint8_t rid[16], int rtype, int change)
 }
 
 void
-fvp_hooks_clear(struct fvd *d)
+fv_hooks_clear(struct fvd *d)
 {
 	if (hk.n > 0)
-		log_warnx("plugins: store locked: %zu changes not passed to "
+		fv_log_warnx("plugins: store locked: %zu changes not passed to "
 		    "hooks", hk.n);
 	hk.n = 0;
 	hk.head = 0;
@@ -137,7 +137,7 @@ hjob_run(struct fvp_job *j)
 		    "_change"));
 		json_object_del(rec, "_change");
 		if (fv_sdk_record_from_json(&r, rec) == 0)
-			fvp_each(j->host, FV_KIND_HOOK, call_hook, &c);
+			fv_host_each(j->host, FV_KIND_HOOK, call_hook, &c);
 		fv_sdk_record_release(&r);
 	}
 	fv_sdk_record_free(&r);
@@ -169,9 +169,9 @@ read_change(struct fvd *d, const struct change *c)
 		rc = fv_store_get(d->store, c->rtype, c->rid, &rec);
 	if (rc == FV_ENOTFOUND || rc == FV_EDELETED) {
 		/* deleted (perhaps since): the id and type are all there is */
-		fv_id_hex(c->rid, hex);
+		fv_op_id_hex(c->rid, hex);
 		rec = json_pack("{s:s, s:s}", "id", hex, "type",
-		    fv_rtype_name(c->rtype));
+		    fv_record_type_name(c->rtype));
 	} else if (rc != 0)
 		return NULL;
 	if (rec != NULL) {	/* redacted when set (hjob_run) */
@@ -191,7 +191,7 @@ feed(evutil_socket_t fd, short what, void *arg)
 
 	while (hk.n > 0 && hk.inflight < HOOK_WINDOW) {
 		if (fv_store_locked(d->store)) {
-			fvp_hooks_clear(d);
+			fv_hooks_clear(d);
 			return;
 		}
 		if ((hj = calloc(1, sizeof(*hj))) == NULL ||
@@ -209,12 +209,12 @@ feed(evutil_socket_t fd, short what, void *arg)
 		hj->j.run = hjob_run;
 		hj->j.done = hjob_done;
 		hk.inflight++;
-		fvp_submit(d->plugins, &hj->j);
+		fv_host_submit(d->plugins, &hj->j);
 	}
 }
 
 void
-fvp_hooks_free(void)
+fv_hooks_free(void)
 {
 	if (hk.ev != NULL)
 		event_free(hk.ev);

@@ -107,7 +107,7 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-fvp_submit(struct fvp_host *h, struct fvp_job *j)
+fv_host_submit(struct fvp_host *h, struct fvp_job *j)
 {
 	j->host = h;
 	pthread_mutex_lock(&h->mu);
@@ -117,13 +117,13 @@ fvp_submit(struct fvp_host *h, struct fvp_job *j)
 }
 
 struct fvd *
-fvp_daemon(struct fvp_host *h)
+fv_host_daemon(struct fvp_host *h)
 {
 	return h->d;
 }
 
 int
-fvp_have_hooks(const struct fvp_host *h)
+fv_host_have_hooks(const struct fvp_host *h)
 {
 	return h != NULL && h->have_hooks;
 }
@@ -136,13 +136,13 @@ unload(struct fv_host *p)
 	if (p->desc->fini != NULL)
 		p->desc->fini(p->state);
 	lt_dlclose(p->dl);
-	log_info("plugin %s: unloaded", p->name);
-	fv_sdk_kv_free(p->kv);
+	fv_log_info("plugin %s: unloaded", p->name);
+	fv_sdk_desc_kv_free(p->kv);
 	free(p);
 }
 
 struct fv_host *
-fvp_find(struct fvp_host *h, const char *name, unsigned kind)
+fv_host_find(struct fvp_host *h, const char *name, unsigned kind)
 {
 	struct fv_host *p;
 
@@ -155,14 +155,14 @@ fvp_find(struct fvp_host *h, const char *name, unsigned kind)
 }
 
 void
-fvp_unref(struct fv_host *p)
+fv_host_unref(struct fv_host *p)
 {
 	if (--p->refs == 0 && p->retired)
 		unload(p);
 }
 
 void
-fvp_each(struct fvp_host *h, unsigned kind,
+fv_host_each(struct fvp_host *h, unsigned kind,
     void (*fn)(struct fv_host *, void *), void *arg)
 {
 	struct fv_host *p;
@@ -187,7 +187,7 @@ kinds_json(unsigned k)
 }
 
 json_t *
-fvp_list_json(struct fvp_host *h)
+fv_host_list_json(struct fvp_host *h)
 {
 	json_t *a = json_array();
 	struct fv_host *p;
@@ -216,7 +216,7 @@ refuse(struct fvp_host *h, const char *name, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	log_error("plugin %s: refused: %s", name, why);
+	fv_log_error("plugin %s: refused: %s", name, why);
 	json_array_append_new(h->refused, json_pack("{s:s, s:s, s:s}", "name",
 	    name, "state", "refused", "reason", why));
 	return -1;
@@ -248,7 +248,7 @@ check_desc(struct fvp_host *h, const char *name, const struct fv_plugin *d)
 {
 	char why[256];
 
-	if (fv_sdk_check_desc(d, "fieldvaultd", why, sizeof(why)) != 0)
+	if (fv_sdk_desc_check(d, "fieldvaultd", why, sizeof(why)) != 0)
 		return refuse(h, name, "%s", why);
 	/* the file's name is the plugin's (Knot's rule) */
 	if (strcmp(d->name, name) != 0)
@@ -273,11 +273,11 @@ take_section(struct fvp_host *h, const struct loadset *ls, const char *name,
 			sec = (const char *const *)ls->sec[i].kv;
 			break;
 		}
-	if ((k = fv_sdk_kv_unknown(d, sec)) >= 0)
+	if ((k = fv_sdk_desc_kv_unknown(d, sec)) >= 0)
 		return refuse(h, name, "%s:%d: [plugin.%s] %s: not a key of "
 		    "this plugin", ls->conf_path, ls->sec[i].lines[k / 2],
 		    name, sec[k]);
-	if ((*kv = fv_sdk_kv_copy(sec)) == NULL)
+	if ((*kv = fv_sdk_desc_kv_copy(sec)) == NULL)
 		return refuse(h, name, "out of memory");
 	return 0;
 }
@@ -290,7 +290,7 @@ load_one(struct fvp_host *h, const struct loadset *ls, const char *name)
 	char path[PATH_MAX + 64];
 	lt_dladvise adv;
 
-	if (!fv_sdk_valid_name(name)) {
+	if (!fv_sdk_desc_valid_name(name)) {
 		refuse(h, name, "not a plugin name (1..%d of a-z 0-9 _ -)",
 		    FVP_NAME_MAX);
 		return;
@@ -343,11 +343,11 @@ load_one(struct fvp_host *h, const struct loadset *ls, const char *name)
 		goto fail;
 	}
 	TAILQ_INSERT_TAIL(&h->loaded, p, entry);
-	log_info("plugin %s: loaded %s (version %s, ABI %u.%u)", name, path,
+	fv_log_info("plugin %s: loaded %s (version %s, ABI %u.%u)", name, path,
 	    d->version ? d->version : "?", d->abi_major, d->abi_minor);
 	return;
 fail:
-	fv_sdk_kv_free(p->kv);
+	fv_sdk_desc_kv_free(p->kv);
 	lt_dlclose(p->dl);
 	free(p);
 }
@@ -375,7 +375,7 @@ loadset_free(struct loadset *ls)
 	if (ls == NULL)
 		return;
 	for (i = 0; i < ls->nsec; i++) {
-		fv_sdk_kv_free(ls->sec[i].kv);
+		fv_sdk_desc_kv_free(ls->sec[i].kv);
 		free(ls->sec[i].lines);
 	}
 	free(ls->sec);
@@ -396,7 +396,7 @@ load_run(struct fvp_job *j)
 		return;
 	if (!h->ltdl_ok) {
 		if (lt_dlinit() != 0) {
-			log_error("plugins: libltdl: %s", lt_dlerror());
+			fv_log_error("plugins: libltdl: %s", lt_dlerror());
 			return;
 		}
 		h->ltdl_ok = 1;
@@ -464,22 +464,22 @@ fail:
 }
 
 void
-fvp_host_reload(struct fvp_host *h, const struct fv_config *conf)
+fv_host_reload(struct fvp_host *h, const struct fv_config *conf)
 {
 	struct load_job *lj = calloc(1, sizeof(*lj));
 
 	if (lj == NULL || (lj->ls = loadset_new(conf)) == NULL) {
 		free(lj);
-		log_error("plugins: out of memory: not reloaded");
+		fv_log_error("plugins: out of memory: not reloaded");
 		return;
 	}
 	lj->j.run = load_run;
 	lj->j.done = load_done;
-	fvp_submit(h, &lj->j);
+	fv_host_submit(h, &lj->j);
 }
 
 int
-fvp_host_new(struct fvd *d, struct fvp_host **out)
+fv_host_new(struct fvd *d, struct fvp_host **out)
 {
 	struct fvp_host *h = calloc(1, sizeof(*h));
 
@@ -501,13 +501,13 @@ fvp_host_new(struct fvd *d, struct fvp_host **out)
 		free(h);
 		return FV_ENOMEM;
 	}
-	fvp_host_reload(h, d->conf);
+	fv_host_reload(h, d->conf);
 	*out = h;
 	return 0;
 }
 
 void
-fvp_host_free(struct fvp_host *h)
+fv_host_free(struct fvp_host *h)
 {
 	struct load_job *lj;
 
@@ -516,7 +516,7 @@ fvp_host_free(struct fvp_host *h)
 	if ((lj = calloc(1, sizeof(*lj))) != NULL) {
 		lj->j.run = load_run;	/* ls NULL: unload only */
 		lj->j.done = load_done;
-		fvp_submit(h, &lj->j);
+		fv_host_submit(h, &lj->j);
 	}
 	pthread_mutex_lock(&h->mu);
 	h->stop = 1;
@@ -571,7 +571,7 @@ fv_vlog(const fv_host *p, enum fv_level level, const char *fmt, va_list ap)
 	for (i = 0; line[i] != '\0'; i++)
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			line[i] = ' ';
-	log_at(level, "plugin %s: %s", p != NULL ? p->name : "?", line);
+	fv_log_at(level, "plugin %s: %s", p != NULL ? p->name : "?", line);
 }
 
 void
@@ -586,7 +586,7 @@ fv_log(const fv_host *p, enum fv_level level, const char *fmt, ...)
 
 /* --- plugin list --------------------------------------------------------------- */
 
-struct fvp_list {
+struct fv_host_list {
 	struct fvp_job		 j;
 	void			(*done)(json_t *, void *);
 	void			*arg;		/* NULL: the asker left */
@@ -596,13 +596,13 @@ struct fvp_list {
 static void
 list_run(struct fvp_job *j)
 {
-	((struct fvp_list *)j)->list = fvp_list_json(j->host);
+	((struct fv_host_list *)j)->list = fv_host_list_json(j->host);
 }
 
 static void
 list_done(struct fvp_job *j)
 {
-	struct fvp_list *l = (struct fvp_list *)j;
+	struct fv_host_list *l = (struct fv_host_list *)j;
 
 	if (l->arg != NULL)
 		l->done(l->list ? l->list : json_array(), l->arg);
@@ -611,10 +611,10 @@ list_done(struct fvp_job *j)
 	free(l);
 }
 
-struct fvp_list *
-fvp_list(struct fvd *d, void (*done)(json_t *list, void *arg), void *arg)
+struct fv_host_list *
+fv_host_list(struct fvd *d, void (*done)(json_t *list, void *arg), void *arg)
 {
-	struct fvp_list *l = calloc(1, sizeof(*l));
+	struct fv_host_list *l = calloc(1, sizeof(*l));
 
 	if (l == NULL)
 		return NULL;
@@ -622,12 +622,12 @@ fvp_list(struct fvd *d, void (*done)(json_t *list, void *arg), void *arg)
 	l->arg = arg;
 	l->j.run = list_run;
 	l->j.done = list_done;
-	fvp_submit(d->plugins, &l->j);
+	fv_host_submit(d->plugins, &l->j);
 	return l;
 }
 
 void
-fvp_list_gone(struct fvp_list *l)
+fv_host_list_gone(struct fv_host_list *l)
 {
 	l->arg = NULL;
 }

@@ -53,28 +53,28 @@ struct fvp_job {
 };
 
 /* Starts the plugin thread and queues the loading of conf's plugins. */
-int	fvp_host_new(struct fvd *d, struct fvp_host **out);
+int	fv_host_new(struct fvd *d, struct fvp_host **out);
 /* SIGHUP: queues unloading every plugin and loading conf's (a plugin in
  * use by a run is unloaded when the run ends). */
-void	fvp_host_reload(struct fvp_host *h, const struct fv_config *conf);
+void	fv_host_reload(struct fvp_host *h, const struct fv_config *conf);
 /* Unloads everything, stops the thread, runs the jobs' done callbacks
  * still due; NULL is a no-op. */
-void	fvp_host_free(struct fvp_host *h);
+void	fv_host_free(struct fvp_host *h);
 /* Queues a job (run on the thread, then done on the loop). */
-void	fvp_submit(struct fvp_host *h, struct fvp_job *j);
-struct fvd *fvp_daemon(struct fvp_host *h);
+void	fv_host_submit(struct fvp_host *h, struct fvp_job *j);
+struct fvd *fv_host_daemon(struct fvp_host *h);
 /* Is a hook plugin loaded (as of the last load)?  Loop side. */
-int	fvp_have_hooks(const struct fvp_host *h);
+int	fv_host_have_hooks(const struct fvp_host *h);
 
 /* Plugin thread only: the loaded plugin called name with kind, with a
- * reference taken (fvp_unref), or NULL. */
-struct fv_host *fvp_find(struct fvp_host *h, const char *name,
+ * reference taken (fv_host_unref), or NULL. */
+struct fv_host *fv_host_find(struct fvp_host *h, const char *name,
 	    unsigned kind);
-void	fvp_unref(struct fv_host *p);
+void	fv_host_unref(struct fv_host *p);
 /* Plugin thread only: calls fn for each loaded plugin with kind. */
-void	fvp_each(struct fvp_host *h, unsigned kind,
+void	fv_host_each(struct fvp_host *h, unsigned kind,
 	    void (*fn)(struct fv_host *p, void *arg), void *arg);
 /* Plugin thread only: the plugins as a JSON array (loaded and refused). */
-json_t	*fvp_list_json(struct fvp_host *h);
+json_t	*fv_host_list_json(struct fvp_host *h);
 
 #endif

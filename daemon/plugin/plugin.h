@@ -21,11 +21,11 @@
 
 /* The loaded (and refused) plugins, as a JSON array of {name, state,
  * ...} (docs/api.md) to done (reference taken), on the loop; NULL when
- * out of memory.  fvp_list_gone: the asker left, done is not called. */
-struct fvp_list;
-struct fvp_list *fvp_list(struct fvd *d,
+ * out of memory.  fv_host_list_gone: the asker left, done is not called. */
+struct fv_host_list;
+struct fv_host_list *fv_host_list(struct fvd *d,
 	    void (*done)(json_t *list, void *arg), void *arg);
-void	fvp_list_gone(struct fvp_list *l);
+void	fv_host_list_gone(struct fv_host_list *l);
 /*
  * An export: an exporter plugin's output, to a sink.  begin, then bytes
  * any number of times, then done; or refused alone, when the exporter
@@ -51,16 +51,16 @@ struct fvp_export_args {
 	int		 json;			/* the json=1 option */
 };
 
-struct fvp_export;
+struct fv_export_run;
 /* Starts an export of the records of scan (taken): NULL when out of
  * memory (scan is then the caller's still). */
-struct fvp_export *fvp_export_start(struct fvd *d,
+struct fv_export_run *fv_export_start(struct fvd *d,
 	    const struct fvp_export_args *a, struct fv_store_scan *scan,
 	    const struct fvp_sink *sink);
 /* The sink sent bytes on: the export reads on. */
-void	fvp_export_sent(struct fvp_export *x);
+void	fv_export_sent(struct fv_export_run *x);
 /* The sink's reader went away: the export ends, calling it no more. */
-void	fvp_export_gone(struct fvp_export *x);
+void	fv_export_gone(struct fv_export_run *x);
 /*
  * Partner exchange (HQ): send makes a package of appeals for a partner
  * and marks them forwarded; import writes what a partner's package holds,
@@ -90,25 +90,25 @@ struct fvp_exchange;
 /* Sends the n appeals of ids (16 bytes each) to partner with the plugin
  * format.  NULL with *o filled (done is not called) when refused at
  * once. */
-struct fvp_exchange *fvp_exchange_send(struct fvd *d, const char *format,
+struct fvp_exchange *fv_exchange_send(struct fvd *d, const char *format,
 	    const char *partner, const uint8_t *ids, size_t n,
 	    fvp_exchange_done done, void *arg, struct fvp_outcome *o);
 /* Imports the package pkg (taken, wiped when freed) with the plugin
  * format; as send. */
-struct fvp_exchange *fvp_exchange_import(struct fvd *d, const char *format,
+struct fvp_exchange *fv_exchange_import(struct fvd *d, const char *format,
 	    uint8_t *pkg, size_t len, fvp_exchange_done done, void *arg,
 	    struct fvp_outcome *o);
 /* The asker left: the run goes on, done is not called. */
-void	fvp_exchange_gone(struct fvp_exchange *x);
+void	fv_exchange_gone(struct fvp_exchange *x);
 
 /* The store's observer (fv_store_set_observer): feeds the hooks. */
-void	fvp_hooks_observe(void *d, const uint8_t rid[16], int rtype,
+void	fv_hooks_observe(void *d, const uint8_t rid[16], int rtype,
 	    int change);
 /* Drops the changes not yet passed to hooks (lock: they cannot be read). */
-void	fvp_hooks_clear(struct fvd *d);
-void	fvp_hooks_free(void);
+void	fv_hooks_clear(struct fvd *d);
+void	fv_hooks_free(void);
 
 /* "1a2b 3c4d ...": the first 16 bytes of BLAKE2b-256 of the key. */
-void	fvp_fingerprint(const uint8_t pk[32], char out[40]);
+void	fv_exchange_fingerprint(const uint8_t pk[32], char out[40]);
 
 #endif

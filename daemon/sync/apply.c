@@ -26,7 +26,7 @@ static void
 down_key(const uint8_t dev[FV_ID_BYTES], char k[6 + 2 * FV_ID_BYTES])
 {
 	memcpy(k, "down.", 5);
-	fv_id_hex(dev, k + 5);
+	fv_op_id_hex(dev, k + 5);
 }
 
 /* HQ: how far down its arrival log a device has applied, as the device
@@ -69,7 +69,7 @@ apply_ops(struct fv_sync_sess *ss, struct fv_store *s, struct fv_sync_item *it)
 		if ((rc = fv_store_apply_checked(s, j->op[i], j->len[i],
 		    j->ok[i] ? j->pk[i] : NULL, &applied)) != 0)
 			return rc;
-		it->last = fv_get_u64(j->op[i] + 3 + FV_ID_BYTES);
+		it->last = fv_buf_get_u64(j->op[i] + 3 + FV_ID_BYTES);
 		it->applied += applied;
 	}
 	return 0;
@@ -98,7 +98,7 @@ fv_sync_apply_receipt_ok(struct fv_store *s, const struct fv_frame *f,
 {
 	struct fv_store_stats st;
 
-	if (fv_receipt_verify(f->u.receipt.sig, fv_store_info(s)->device_id,
+	if (fv_frame_receipt_verify(f->u.receipt.sig, fv_store_info(s)->device_id,
 	    f->u.receipt.up_to, f->u.receipt.hlc, f->u.receipt.group,
 	    hq_pk) != 0)
 		return FV_ESIG;
@@ -120,7 +120,7 @@ apply_receipt(struct fv_sync_sess *ss, struct fv_store *s,
 	it->purged = it->kept = 0;
 	snprintf(v, sizeof(v), "%llu %llu", (unsigned long long)
 	    f->u.receipt.up_to, (unsigned long long)f->u.receipt.hlc);
-	if ((rc = fv_store_set_acked(s, f->u.receipt.up_to, fv_now_ms())) ||
+	if ((rc = fv_store_set_acked(s, f->u.receipt.up_to, fv_hlc_now_ms())) ||
 	    (rc = fv_store_setting_put(s, "receipt", v)) ||
 	    (rc = fv_store_setting_put(s, "group", f->u.receipt.group)))
 		return rc;
@@ -138,7 +138,7 @@ apply_receipt(struct fv_sync_sess *ss, struct fv_store *s,
 }
 
 int
-fv_sync_apply(struct fv_sync_sess *ss, struct fv_store *s,
+fv_sync_apply_frame(struct fv_sync_sess *ss, struct fv_store *s,
     struct fv_sync_item *it)
 {
 	const struct fv_frame *f = &it->f;
@@ -152,7 +152,7 @@ fv_sync_apply(struct fv_sync_sess *ss, struct fv_store *s,
 	case FV_F_WANT:
 		if (!ss->hq)	/* HQ holds our ops up to want.up */
 			return f->u.want.up <= fv_store_stats_acked(s) ? 0 :
-			    fv_store_set_acked(s, f->u.want.up, fv_now_ms());
+			    fv_store_set_acked(s, f->u.want.up, fv_hlc_now_ms());
 		/* where the device's down cursor is, for bundles */
 		down_key(ss->peer, k);
 		return put_cursor(s, k, fv_sync_apply_down_of(s, ss->peer),
@@ -176,7 +176,7 @@ now_fn(struct fv_store *s, void *arg)
 {
 	struct now *n = arg;
 
-	return fv_sync_apply(n->ss, s, n->it);
+	return fv_sync_apply_frame(n->ss, s, n->it);
 }
 
 int

@@ -38,7 +38,7 @@ done(const struct fv_sync_result *r, void *arg)
 
 	if (r->rc == 0) {
 		if (d->sync_failures > 0)
-			log_info("sync: HQ reachable again");
+			fv_log_info("sync: HQ reachable again");
 		d->sync_failures = 0;
 		arm(d, d->conf->interval);
 		return;
@@ -51,9 +51,9 @@ done(const struct fv_sync_result *r, void *arg)
 	/* the first failure and every tenth: a laptop offline for days
 	 * must not fill the journal */
 	if (d->sync_failures == 1 || d->sync_failures % 10 == 0)
-		log_warnx("sync: with HQ failed (%d in a row): %s; retrying "
+		fv_log_warnx("sync: with HQ failed (%d in a row): %s; retrying "
 		    "in about %ld s", d->sync_failures, r->why[0] ? r->why :
-		    fv_strerror(r->rc), backoff);
+		    fv_error_str(r->rc), backoff);
 	arm(d, backoff);
 }
 
@@ -67,7 +67,7 @@ autosync_cb(evutil_socket_t fd, short what, void *arg)
 		arm(d, FV_SYNC_RETRY_MIN);	/* no keys: wait */
 		return;
 	}
-	if ((rc = fv_sync_connect(d, NULL, done, d)) == FV_ENOTFOUND)
+	if ((rc = fv_sync_field_connect(d, NULL, done, d)) == FV_ENOTFOUND)
 		arm(d, d->conf->interval);	/* not enrolled */
 	else if (rc != 0) {
 		struct fv_sync_result r;
@@ -79,7 +79,7 @@ autosync_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-fv_sync_auto(struct fvd *d)
+fv_sync_autosync_start(struct fvd *d)
 {
 	if ((d->ev_autosync = evtimer_new(d->base, autosync_cb, d)) == NULL)
 		return FV_ENOMEM;

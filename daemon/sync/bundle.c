@@ -4,7 +4,7 @@
  * A bundle holds the frames a session would send, sealed to the receiver
  * and signed by the sender: made by the same code that streams them
  * (a session whose frames go to a buffer), taken in by the same code that
- * receives them (fv_sync_inbound_take, fv_sync_apply), but all or nothing:
+ * receives them (fv_sync_inbound_take, fv_sync_apply_frame), but all or nothing:
  * every frame, op and signature is checked before one transaction.
  */
 #include <stdio.h>
@@ -30,10 +30,10 @@ create_down(struct fv_sync_sess *ss, const char *for_dev,
 	struct fv_store *s = ss->d->store;
 	struct fv_buf b = { 0 };
 	uint8_t id[FV_ID_BYTES], sig[FV_SIG_BYTES];
-	uint64_t have = 0, now = (uint64_t)fv_now_ms();
+	uint64_t have = 0, now = (uint64_t)fv_hlc_now_ms();
 	int rc;
 
-	if (for_dev == NULL || fv_id_parse(for_dev, id) != 0) {
+	if (for_dev == NULL || fv_op_id_parse(for_dev, id) != 0) {
 		snprintf(why, whylen, "HQ makes a bundle for one device: "
 		    "--for DEVICE-ID (see 'device list')");
 		return FV_EINVAL;
@@ -111,7 +111,7 @@ fv_sync_bundle_create(struct fvd *d, const char *for_dev, struct fv_buf *out,
 		goto out;
 	memcpy(h.sender, in->device_id, FV_ID_BYTES);
 	memcpy(h.receiver, peer.id, FV_ID_BYTES);
-	h.created_ms = (uint64_t)fv_now_ms();
+	h.created_ms = (uint64_t)fv_hlc_now_ms();
 	if ((rc = fv_store_x25519_of(peer.sign_pk, xpk)) != 0 ||
 	    (rc = fv_store_bundle_seal(s, &h, payload.p, payload.len, xpk,
 	    out)) != 0)
@@ -197,7 +197,7 @@ import_fn(struct fv_store *s, void *arg)
 	for (pass = 0; pass < 2; pass++)
 		TAILQ_FOREACH(it, &ss->inq, entry)
 			if ((it->f.type == FV_F_RECEIPT) == pass &&
-			    (rc = fv_sync_apply(ss, s, it)) != 0)
+			    (rc = fv_sync_apply_frame(ss, s, it)) != 0)
 				return rc;
 	return 0;
 }
@@ -300,11 +300,11 @@ fv_sync_bundle_import(struct fvd *d, const uint8_t *buf, size_t len,
 	if ((rc = check_all(&ss)) != 0) {
 		snprintf(why, whylen, rc == FV_ESIG ? "an op in the bundle "
 		    "has a bad signature: nothing imported" : "%s",
-		    fv_strerror(rc));
+		    fv_error_str(rc));
 		goto out;
 	}
 	if ((rc = fv_writer_run(d->writer, import_fn, &ss)) != 0) {
-		snprintf(why, whylen, "%s: nothing imported", fv_strerror(rc));
+		snprintf(why, whylen, "%s: nothing imported", fv_error_str(rc));
 		goto out;
 	}
 	TAILQ_FOREACH(it, &ss.inq, entry) {
@@ -312,7 +312,7 @@ fv_sync_bundle_import(struct fvd *d, const uint8_t *buf, size_t len,
 		applied += it->applied;
 		purged += it->purged;
 	}
-	log_info("sync: bundle from '%s': %zu ops, %d new%s", from.name,
+	fv_log_info("sync: bundle from '%s': %zu ops, %d new%s", from.name,
 	    nops, applied, purged ? ", purged what HQ holds" : "");
 	*result = json_pack("{s:s, s:s, s:I, s:I, s:I}", "from", from.name,
 	    "direction", ss.hq ? "up" : "down", "ops", (json_int_t)nops,

@@ -218,7 +218,7 @@ pin_hq(struct fv_sync_sess *ss)
 	}
 	fv_secmem_free(ss->tok);
 	ss->tok = NULL;
-	log_info("sync: enrolled with HQ '%s'", ss->res.hq);
+	fv_log_info("sync: enrolled with HQ '%s'", ss->res.hq);
 	return 0;
 }
 
@@ -248,7 +248,7 @@ want(struct fv_sync_sess *ss, struct fv_sync_item *it)
 static int
 ack_fn(struct fv_store *s, void *arg)
 {
-	return fv_store_set_acked(s, *(uint64_t *)arg, fv_now_ms());
+	return fv_store_set_acked(s, *(uint64_t *)arg, fv_hlc_now_ms());
 }
 
 /* Written down at most once a second: an acknowledgement lost with a
@@ -259,9 +259,9 @@ ack(struct fv_sync_sess *ss, const struct fv_frame *f)
 {
 	if (f->u.ack.up_to > ss->ack_seen)
 		ss->ack_seen = f->u.ack.up_to;
-	if (fv_now_ms() - ss->ack_written < 1000)
+	if (fv_hlc_now_ms() - ss->ack_written < 1000)
 		return 0;
-	ss->ack_written = fv_now_ms();
+	ss->ack_written = fv_hlc_now_ms();
 	if (fv_writer_run(ss->d->writer, ack_fn, &ss->ack_seen) != 0)
 		return FV_EIO;
 	maybe_done(ss);
@@ -275,7 +275,7 @@ receipt(struct fv_sync_sess *ss, struct fv_sync_item *it)
 
 	if ((rc = fv_sync_apply_receipt_ok(ss->d->store, &it->f,
 	    ss->hq_pk)) == FV_ESIG) {
-		log_warnx("sync: HQ's receipt does not verify: ignored");
+		fv_log_warnx("sync: HQ's receipt does not verify: ignored");
 		snprintf(ss->res.why, sizeof(ss->res.why), "HQ's receipt "
 		    "does not verify");
 		return rc;
@@ -283,12 +283,12 @@ receipt(struct fv_sync_sess *ss, struct fv_sync_item *it)
 	if (rc != 0)
 		return rc;
 	if ((rc = fv_sync_apply_now(ss, it)) != 0) {
-		log_warnx("sync: could not record HQ's receipt: %s",
-		    fv_strerror(rc));
+		fv_log_warnx("sync: could not record HQ's receipt: %s",
+		    fv_error_str(rc));
 		return rc;
 	}
 	if (it->purged > 0)
-		log_info("sync: purged %zu records HQ holds (receipt up to "
+		fv_log_info("sync: purged %zu records HQ holds (receipt up to "
 		    "%llu); %zu kept", it->purged, (unsigned long long)
 		    it->f.u.receipt.up_to, it->kept);
 	ss->res.purged = it->purged;
@@ -341,7 +341,7 @@ fv_sync_field_pinned_hq(struct fv_store *s, struct fv_device *hq)
 	for (i = 0; rc != 0 && i < json_array_size(devs); i++) {
 		dj = json_array_get(devs, i);
 		if (strcmp(json_string_value(json_object_get(dj, "role")) ?:
-		    "", "hq") == 0 && fv_id_parse(json_string_value(
+		    "", "hq") == 0 && fv_op_id_parse(json_string_value(
 		    json_object_get(dj, "id")), id) == 0 &&
 		    fv_store_device_get(s, id, hq) == 0)
 			rc = 0;
@@ -409,7 +409,7 @@ dial(struct fv_sync_sess *ss, const char *addr)
 }
 
 int
-fv_sync_connect(struct fvd *d, const char *token, fv_sync_cb cb, void *arg)
+fv_sync_field_connect(struct fvd *d, const char *token, fv_sync_cb cb, void *arg)
 {
 	struct fv_sync_sess *ss;
 	char addr[FV_TOKEN_ADDR_MAX + 1];

@@ -97,7 +97,7 @@ enroll(struct fv_sync_sess *ss, const struct fv_frame *f,
 	if (shex == NULL || sodium_hex2bin(sh, 32, shex, strlen(shex), NULL,
 	    NULL, NULL) != 0 || json_is_true(json_object_get(t, "used")) ||
 	    json_integer_value(json_object_get(t, "expires")) <
-	    fv_now_ms() / 1000)
+	    fv_hlc_now_ms() / 1000)
 		goto out;
 	fv_token_mac(sh, hh, mac);
 	sodium_memzero(sh, sizeof(sh));		/* it enrolls a device */
@@ -122,7 +122,7 @@ enroll(struct fv_sync_sess *ss, const struct fv_frame *f,
 	}
 	snprintf(ss->peer_name, sizeof(ss->peer_name), "%s", dev.name);
 	snprintf(ss->group, sizeof(ss->group), "%s", dev.group);
-	log_info("sync: enrolled device '%s'", dev.name);
+	fv_log_info("sync: enrolled device '%s'", dev.name);
 	ss->refuse = 0;
 out:
 	json_decref(t);
@@ -179,7 +179,7 @@ fv_sync_hq_ready(struct fv_sync_sess *ss)
 {
 	fv_sync_hq_hs_over(ss);
 	if (ss->refuse) {
-		log_warnx("sync: refused device '%s': %s", ss->peer_name,
+		fv_log_warnx("sync: refused device '%s': %s", ss->peer_name,
 		    fv_sync_hq_refusal(ss->refuse));
 		fv_sync_session_error(ss, ss->refuse,
 		    fv_sync_hq_refusal(ss->refuse));
@@ -219,7 +219,7 @@ in_scope(struct fv_sync_sess *ss, const struct fv_state *st)
 		return 0;
 	memcpy(hex, f->val + 1, 2 * FV_ID_BYTES);
 	hex[2 * FV_ID_BYTES] = '\0';
-	if (fv_id_parse(hex, aid) == 0 && fv_store_get(ss->d->store,
+	if (fv_op_id_parse(hex, aid) == 0 && fv_store_get(ss->d->store,
 	    FV_RTYPE_APPEAL, aid, &a) == 0)
 		in = strcmp(json_string_value(json_object_get(a,
 		    "assigned_to")) ?: "", ss->group) == 0;
@@ -350,7 +350,7 @@ receipt(struct fv_sync_sess *ss)
 {
 	struct fv_buf b = { 0 };
 	uint8_t sig[FV_SIG_BYTES];
-	uint64_t have, now = (uint64_t)fv_now_ms();
+	uint64_t have, now = (uint64_t)fv_hlc_now_ms();
 	int rc;
 
 	if ((rc = fv_store_have_seq(ss->d->store, ss->peer, &have)) != 0 ||
@@ -379,7 +379,7 @@ fv_sync_hq_handle(struct fv_sync_sess *ss, struct fv_sync_item *it)
 			return FV_EINVAL;	/* one WANT a session */
 		ss->wanted = 1;
 		if (fv_sync_apply_now(ss, it) != 0)
-			log_warnx("sync: could not note device '%s''s cursor",
+			fv_log_warnx("sync: could not note device '%s''s cursor",
 			    ss->peer_name);
 		fv_frame_want(&b, have, 0);
 		if (fv_sync_session_send(ss, &b) != 0)
@@ -388,7 +388,7 @@ fv_sync_hq_handle(struct fv_sync_sess *ss, struct fv_sync_item *it)
 		ss->sending = 1;
 		return fv_sync_session_pump(ss);
 	case FV_F_END:
-		log_info("sync: device '%s': %llu ops in", ss->peer_name,
+		fv_log_info("sync: device '%s': %llu ops in", ss->peer_name,
 		    (unsigned long long)ss->res.down);
 		return receipt(ss);
 	}
@@ -410,7 +410,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	evutil_make_socket_nonblocking(fd);
 	if ((sk = fv_secmem_alloc(32)) == NULL) {
 		evutil_closesocket(fd);
-		log_warnx("sync: connection refused: out of secure memory");
+		fv_log_warnx("sync: connection refused: out of secure memory");
 		return;
 	}
 	if (fv_store_noise_keys(d->store, sk, pk) != 0 ||
@@ -418,13 +418,13 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		/* locked: no key to answer with */
 		fv_secmem_free(sk);
 		evutil_closesocket(fd);
-		log_warnx("sync: connection refused: store locked");
+		fv_log_warnx("sync: connection refused: store locked");
 		return;
 	}
 	fv_frame_hq_hello(&b, in->device_id, in->name);
 	if (b.err || fv_conn_new(d->base, fd, 0, sk, b.p, b.len,
 	    &fv_sync_session_cbs, ss, &ss->c) != 0) {
-		log_warnx("sync: connection refused: out of %smemory",
+		fv_log_warnx("sync: connection refused: out of %smemory",
 		    b.err ? "" : "secure ");
 		fv_sync_session_free(ss);
 	} else {
@@ -439,7 +439,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 }
 
 int
-fv_sync_listen(struct fvd *d, char *err, size_t errlen)
+fv_sync_hq_listen(struct fvd *d, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
@@ -460,7 +460,7 @@ fv_sync_listen(struct fvd *d, char *err, size_t errlen)
 		    strerror(errno));
 		return FV_EIO;
 	}
-	log_info("sync: HQ listening on %s", d->conf->listen);
+	fv_log_info("sync: HQ listening on %s", d->conf->listen);
 	return 0;
 }
 
@@ -488,7 +488,7 @@ invite_fn(struct fv_store *s, void *arg)
 }
 
 int
-fv_sync_invite(struct fvd *d, const char *name, const char *group,
+fv_sync_hq_invite(struct fvd *d, const char *name, const char *group,
     long valid_s, char *out, size_t outlen, int64_t *expires)
 {
 	const struct fv_store_info *in = fv_store_info(d->store);
@@ -504,7 +504,7 @@ fv_sync_invite(struct fvd *d, const char *name, const char *group,
 		return FV_ENOMEM;
 	randombytes_buf(t->token_id, sizeof(t->token_id));
 	randombytes_buf(t->secret, sizeof(t->secret));
-	t->expires = (uint64_t)(fv_now_ms() / 1000 + valid_s);
+	t->expires = (uint64_t)(fv_hlc_now_ms() / 1000 + valid_s);
 	memcpy(t->hq_id, in->device_id, FV_ID_BYTES);
 	memcpy(t->hq_pk, in->sign_pk, 32);
 	snprintf(t->addr, sizeof(t->addr), "%s", d->conf->listen);

@@ -277,7 +277,7 @@ ops_apply(struct fv_store *s, struct fv_write *wr)
 	int k, rc;
 
 	for (k = 0; k < ss->ngrp; k++)
-		if ((rc = fv_sync_apply(ss, s, ss->grp[k])) != 0)
+		if ((rc = fv_sync_apply_frame(ss, s, ss->grp[k])) != 0)
 			return rc;
 	return 0;
 }
@@ -303,12 +303,12 @@ ops_taken(struct fv_conn *c, void *arg)
 	}
 	ss->ngrp = 0;
 	if (rc != 0 && !ss->hq) {
-		log_warnx("sync: op from HQ refused: %s", fv_strerror(rc));
+		fv_log_warnx("sync: op from HQ refused: %s", fv_error_str(rc));
 		return FV_EINVAL;
 	}
 	if (rc != 0) {
-		log_warnx("sync: device '%s': op refused: %s", ss->peer_name,
-		    fv_strerror(rc));
+		fv_log_warnx("sync: device '%s': op refused: %s", ss->peer_name,
+		    fv_error_str(rc));
 		pe = rc == FV_ESIG ? FV_PE_BAD_SIG : rc == FV_EFORK ?
 		    FV_PE_FORK : rc == FV_EINVAL || rc == FV_EUNKNOWN ||
 		    rc == FV_ECLOCK ? FV_PE_PROTOCOL : rc == FV_ELOCKED ?

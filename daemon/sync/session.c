@@ -192,11 +192,11 @@ closed_cb(struct fv_conn *c, int err, void *arg)
 	else if (err != 0 && err != FV_EIO)
 		/* a broken handshake or frame (tampered, replayed, too
 		 * long): the Noise layer refused it */
-		log_warnx("sync: connection from %s dropped: %s",
+		fv_log_warnx("sync: connection from %s dropped: %s",
 		    ss->peer_name[0] ? ss->peer_name : "a peer before its "
 		    "handshake", err == FV_ECRYPTO ? "a message that does not "
 		    "decrypt (tampered or replayed)" : err == FV_EINVAL ?
-		    "a malformed message or frame" : fv_strerror(err));
+		    "a malformed message or frame" : fv_error_str(err));
 	fv_sync_session_free(ss);
 }
 
@@ -204,7 +204,7 @@ const struct fv_conn_cbs fv_sync_session_cbs = { hello_cb, ready_cb,
     frame_cb, closed_cb, drained_cb };
 
 void
-fv_sync_stop(struct fvd *d)
+fv_sync_session_stop(struct fvd *d)
 {
 	struct fv_sync_sess *ss;
 

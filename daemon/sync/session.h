@@ -163,7 +163,7 @@ int	fv_sync_inbound_vouched(struct fv_sync_sess *ss,
 void	fv_sync_inbound_clear(struct fv_sync_sess *ss);
 
 /* apply.c: in the open transaction */
-int	fv_sync_apply(struct fv_sync_sess *ss, struct fv_store *s,
+int	fv_sync_apply_frame(struct fv_sync_sess *ss, struct fv_store *s,
 	    struct fv_sync_item *it);
 /* One item in a transaction of its own (the writer's). */
 int	fv_sync_apply_now(struct fv_sync_sess *ss, struct fv_sync_item *it);

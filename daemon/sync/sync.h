@@ -30,23 +30,23 @@ struct fv_sync_result {
 typedef void (*fv_sync_cb)(const struct fv_sync_result *r, void *arg);
 
 /* HQ: starts listening.  0, or an error with err filled. */
-int	fv_sync_listen(struct fvd *d, char *err, size_t errlen);
-void	fv_sync_stop(struct fvd *d);
+int	fv_sync_hq_listen(struct fvd *d, char *err, size_t errlen);
+void	fv_sync_session_stop(struct fvd *d);
 
 /* Field: one session with HQ now (addr "host:port"); token: an enrollment
  * token to present (NULL once enrolled).  cb runs on the loop when the
  * session ends.  FV_EBUSY if one is running. */
-int	fv_sync_connect(struct fvd *d, const char *token, fv_sync_cb cb,
+int	fv_sync_field_connect(struct fvd *d, const char *token, fv_sync_cb cb,
 	    void *arg);
 
 /* Field: sync at start (once unlocked), every [sync] interval, and on
  * failure again after FV_SYNC_RETRY_MIN s, doubling up to the interval,
  * with jitter. */
 #define FV_SYNC_RETRY_MIN	5L
-int	fv_sync_auto(struct fvd *d);
+int	fv_sync_autosync_start(struct fvd *d);
 
 /* HQ: a one-time enrollment token for a new device. */
-int	fv_sync_invite(struct fvd *d, const char *name, const char *group,
+int	fv_sync_hq_invite(struct fvd *d, const char *name, const char *group,
 	    long valid_s, char *token, size_t len, int64_t *expires);
 
 /*

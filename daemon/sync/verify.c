@@ -75,7 +75,7 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-fv_verifier_start(struct event_base *base)
+fv_verify_start(struct event_base *base)
 {
 	int i;
 
@@ -100,7 +100,7 @@ fv_verifier_start(struct event_base *base)
 }
 
 void
-fv_verifier_stop(void)
+fv_verify_stop(void)
 {
 	int i;
 

@@ -39,10 +39,10 @@ struct fv_vjob {
 };
 
 /* Starts the threads (done() callbacks run on base).  0 or FV_ENOMEM. */
-int	fv_verifier_start(struct event_base *base);
+int	fv_verify_start(struct event_base *base);
 /* Stops and joins it; jobs not done are dropped (their done() is not
  * called; cancelled ones are freed with free_cancelled). */
-void	fv_verifier_stop(void);
+void	fv_verify_stop(void);
 /* Queues a job; done() runs on the loop once every op is checked.  Jobs
  * are checked in the order submitted.  0, or FV_EBUSY when not started
  * (the caller verifies inline then). */

@@ -9,7 +9,7 @@
 #include "sdkimpl.h"
 
 int
-fv_sdk_valid_name(const char *s)
+fv_sdk_desc_valid_name(const char *s)
 {
 	size_t n = s != NULL ? strlen(s) : 0;
 
@@ -23,7 +23,7 @@ fv_sdk_valid_name(const char *s)
 }
 
 int
-fv_sdk_check_desc(const struct fv_plugin *d, const char *host, char *why,
+fv_sdk_desc_check(const struct fv_plugin *d, const char *host, char *why,
     size_t len)
 {
 	unsigned k = d->kinds;
@@ -32,7 +32,7 @@ fv_sdk_check_desc(const struct fv_plugin *d, const char *host, char *why,
 		snprintf(why, len, "built for plugin ABI %u.%u; this %s has "
 		    "%u.%u", d->abi_major, d->abi_minor, host, FV_ABI_MAJOR,
 		    FV_ABI_MINOR);
-	else if (!fv_sdk_valid_name(d->name))
+	else if (!fv_sdk_desc_valid_name(d->name))
 		snprintf(why, len, "not a plugin name (1..%d of a-z 0-9 _ -)",
 		    FV_SDK_NAME_MAX);
 	else if (k == 0 || (k & ~(FV_KIND_EXPORTER | FV_KIND_EXCHANGE |
@@ -55,7 +55,7 @@ fv_sdk_check_desc(const struct fv_plugin *d, const char *host, char *why,
 }
 
 void
-fv_sdk_kv_free(char **kv)
+fv_sdk_desc_kv_free(char **kv)
 {
 	size_t i;
 
@@ -67,7 +67,7 @@ fv_sdk_kv_free(char **kv)
 }
 
 char **
-fv_sdk_kv_copy(const char *const *kv)
+fv_sdk_desc_kv_copy(const char *const *kv)
 {
 	size_t i, n = 0;
 	char **c;
@@ -80,14 +80,14 @@ fv_sdk_kv_copy(const char *const *kv)
 		return NULL;
 	for (i = 0; i < n; i++)
 		if ((c[i] = strdup(kv[i])) == NULL) {
-			fv_sdk_kv_free(c);
+			fv_sdk_desc_kv_free(c);
 			return NULL;
 		}
 	return c;
 }
 
 long
-fv_sdk_kv_unknown(const struct fv_plugin *d, const char *const *kv)
+fv_sdk_desc_kv_unknown(const struct fv_plugin *d, const char *const *kv)
 {
 	size_t i, j;
 	int known;

@@ -602,7 +602,7 @@ fv_record_get_bool(const fv_record *r, const char *path)
 }
 
 size_t
-fv_sdk_quote(const char *s, size_t n, char *out)
+fv_sdk_record_quote(const char *s, size_t n, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
 	char *o = out;
@@ -636,7 +636,7 @@ put_quoted(struct conv *c, const char *s, size_t n)
 	if (n > SIZE_MAX / 8 || (at = conv_put(c, NULL, FV_SDK_QUOTED(n)),
 	    c->err))
 		return;
-	c->len = at + fv_sdk_quote(s, n, c->p + at);
+	c->len = at + fv_sdk_record_quote(s, n, c->p + at);
 }
 
 /* Appends the leaves [i, j) as the members of an object, dropping the

@@ -60,39 +60,39 @@ void	fv_sdk_record_free(struct fv_record *r);
 /* Writes s (n bytes) as a JSON string into out, which has room for
  * FV_SDK_QUOTED(n) bytes; returns the length written. */
 #define FV_SDK_QUOTED(n)	(6 * (n) + 2)
-size_t	fv_sdk_quote(const char *s, size_t n, char *out);
+size_t	fv_sdk_record_quote(const char *s, size_t n, char *out);
 
 /* A plugin name: 1..FV_SDK_NAME_MAX of a-z 0-9 _ - (it becomes a file
  * name: no dot, no slash). */
 #define FV_SDK_NAME_MAX		32
-int	fv_sdk_valid_name(const char *s);
+int	fv_sdk_desc_valid_name(const char *s);
 /* The descriptor's ABI, name, kinds and their callbacks: 0, or -1 with the
  * reason in why ("this HOST has ..."). */
-int	fv_sdk_check_desc(const struct fv_plugin *d, const char *host,
+int	fv_sdk_desc_check(const struct fv_plugin *d, const char *host,
 	    char *why, size_t len);
 
 /* A plugin's [plugin.NAME] section: name, value, ..., NULL.  copy gives
  * NULL when out of memory or a name lacks its value; unknown gives the
  * index of the first name the plugin does not accept (config_keys), or
  * -1. */
-char	**fv_sdk_kv_copy(const char *const *kv);
-void	 fv_sdk_kv_free(char **kv);
-long	 fv_sdk_kv_unknown(const struct fv_plugin *d, const char *const *kv);
+char	**fv_sdk_desc_kv_copy(const char *const *kv);
+void	 fv_sdk_desc_kv_free(char **kv);
+long	 fv_sdk_desc_kv_unknown(const struct fv_plugin *d, const char *const *kv);
 
 /* Partner exchange (xchg.c): a partner's ref is 1..FV_SDK_REF_MAX
  * printable ASCII bytes, no space; a reply's status one of an appeal's;
  * its outcome at most FV_SDK_OUTCOME_MAX characters of UTF-8; a package
- * at most FV_SDK_ENTRIES_MAX appeals and replies.  fv_sdk_travel: the
+ * at most FV_SDK_ENTRIES_MAX appeals and replies.  fv_sdk_xchg_travel: the
  * fields of a partner's appeal the host keeps (the rest is its own to
  * set), NULL-ended. */
 #define FV_SDK_REF_MAX		200
 #define FV_SDK_OUTCOME_MAX	1000
 #define FV_SDK_ENTRIES_MAX	10000
-extern const char *const fv_sdk_travel[];
-int	fv_sdk_valid_ref(const char *s);
-int	fv_sdk_valid_status(const char *s);
+extern const char *const fv_sdk_xchg_travel[];
+int	fv_sdk_xchg_valid_ref(const char *s);
+int	fv_sdk_xchg_valid_status(const char *s);
 /* The characters (code points) of the UTF-8 text s. */
-size_t	fv_sdk_utf8_chars(const char *s);
+size_t	fv_sdk_xchg_utf8_chars(const char *s);
 
 /* An output stream: bytes gather in p; when flush is set, it gets them
  * once more than FV_OUTPUT_FLUSH are waiting (and at fv_sdk_output_flush);

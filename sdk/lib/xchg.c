@@ -9,7 +9,7 @@
 
 #include "sdkimpl.h"
 
-const char *const fv_sdk_travel[] = {
+const char *const fv_sdk_xchg_travel[] = {
 	"applicant", "concerns_country", "category", "received_at", "summary",
 	"tags", NULL
 };
@@ -20,7 +20,7 @@ static const char *const statuses[] = {
 };
 
 int
-fv_sdk_valid_ref(const char *s)
+fv_sdk_xchg_valid_ref(const char *s)
 {
 	size_t n = s != NULL ? strlen(s) : 0;
 
@@ -33,7 +33,7 @@ fv_sdk_valid_ref(const char *s)
 }
 
 int
-fv_sdk_valid_status(const char *s)
+fv_sdk_xchg_valid_status(const char *s)
 {
 	size_t i;
 
@@ -44,7 +44,7 @@ fv_sdk_valid_status(const char *s)
 }
 
 size_t
-fv_sdk_utf8_chars(const char *s)
+fv_sdk_xchg_utf8_chars(const char *s)
 {
 	size_t c = 0;
 

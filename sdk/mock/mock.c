@@ -162,7 +162,7 @@ fv_mock_host_new(const char *name, const char *role, const char *const *kv)
 	m->verbose = getenv("FV_MOCK_VERBOSE") != NULL;
 	if ((m->name = strdup(name)) == NULL ||
 	    (m->role = strdup(role)) == NULL ||
-	    (m->kv = fv_sdk_kv_copy(kv)) == NULL) {
+	    (m->kv = fv_sdk_desc_kv_copy(kv)) == NULL) {
 		fv_mock_host_free(m);
 		return NULL;
 	}
@@ -176,7 +176,7 @@ fv_mock_host_free(fv_mock_host *m)
 		return;
 	free(m->name);
 	free(m->role);
-	fv_sdk_kv_free(m->kv);
+	fv_sdk_desc_kv_free(m->kv);
 	free(m->log);
 	free(m->partners);
 	sodium_memzero(m, sizeof(*m));	/* the secret key */
@@ -229,7 +229,7 @@ check_desc(struct fv_mock_host *m, const struct fv_plugin *d)
 {
 	char why[WHY_MAX];
 
-	if (fv_sdk_check_desc(d, "host", why, sizeof(why)) != 0)
+	if (fv_sdk_desc_check(d, "host", why, sizeof(why)) != 0)
 		return refuse(m, d->name != NULL ? d->name : "(null)", "%s",
 		    why);
 	return 0;
@@ -238,7 +238,7 @@ check_desc(struct fv_mock_host *m, const struct fv_plugin *d)
 static int
 check_section(struct fv_mock_host *m, const struct fv_plugin *d)
 {
-	long k = fv_sdk_kv_unknown(d, (const char *const *)m->kv);
+	long k = fv_sdk_desc_kv_unknown(d, (const char *const *)m->kv);
 
 	if (k >= 0)
 		return refuse(m, d->name, "[plugin.%s] %s: not a key of this "
@@ -769,9 +769,9 @@ partner_appeal(fv_exchange *x, json_t *in, const char *ref)
 	json_t *a = json_object(), *v;
 	size_t i;
 
-	for (i = 0; a != NULL && fv_sdk_travel[i] != NULL; i++)
-		if ((v = json_object_get(in, fv_sdk_travel[i])) != NULL &&
-		    json_object_set(a, fv_sdk_travel[i], v) != 0)
+	for (i = 0; a != NULL && fv_sdk_xchg_travel[i] != NULL; i++)
+		if ((v = json_object_get(in, fv_sdk_xchg_travel[i])) != NULL &&
+		    json_object_set(a, fv_sdk_xchg_travel[i], v) != 0)
 			goto fail;
 	if (a == NULL ||
 	    json_object_set_new(a, "channel", json_string("partner")) != 0 ||
@@ -795,7 +795,7 @@ fv_exchange_add_appeal(fv_exchange *x, const char *ref, const char *json,
 		return -1;
 	if (may_add(x, "fv_exchange_add_appeal") != 0)
 		return -1;
-	if (!fv_sdk_valid_ref(ref))
+	if (!fv_sdk_xchg_valid_ref(ref))
 		return bad_call(x, "fv_exchange_add_appeal: ref: not 1..%d "
 		    "printable ASCII bytes", FV_SDK_REF_MAX);
 	if (json == NULL || len > APPEAL_MAX)
@@ -835,13 +835,13 @@ fv_exchange_add_reply(fv_exchange *x, const char *id, const char *ref,
 	if (!valid_id(id))
 		return bad_call(x, "fv_exchange_add_reply: id: not %d "
 		    "lowercase hex digits", ID_HEX);
-	if (ref != NULL && !fv_sdk_valid_ref(ref))
+	if (ref != NULL && !fv_sdk_xchg_valid_ref(ref))
 		return bad_call(x, "fv_exchange_add_reply: ref: not 1..%d "
 		    "printable ASCII bytes", FV_SDK_REF_MAX);
-	if (!fv_sdk_valid_status(status))
+	if (!fv_sdk_xchg_valid_status(status))
 		return bad_call(x, "fv_exchange_add_reply: status: not an "
 		    "appeal status");
-	if (outcome != NULL && fv_sdk_utf8_chars(outcome) > FV_SDK_OUTCOME_MAX)
+	if (outcome != NULL && fv_sdk_xchg_utf8_chars(outcome) > FV_SDK_OUTCOME_MAX)
 		return bad_call(x, "fv_exchange_add_reply: outcome: over %d "
 		    "characters", FV_SDK_OUTCOME_MAX);
 	o = json_pack("{s:{s:s, s:s?, s:s, s:s?}}", "reply", "id", id, "ref",

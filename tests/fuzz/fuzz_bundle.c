@@ -53,8 +53,8 @@ peek_path(const uint8_t *data, size_t size)
 	CHECK(h.dir == data[FV_BUNDLE_MAGIC_LEN]);
 	CHECK(memcmp(h.sender, data + 11, FV_ID_BYTES) == 0);
 	CHECK(memcmp(h.receiver, data + 27, FV_ID_BYTES) == 0);
-	CHECK(h.created_ms == fv_get_u64(data + 43));
-	CHECK(fv_get_u32(data + 51) == size - FV_BUNDLE_HDR - SIG);
+	CHECK(h.created_ms == fv_buf_get_u64(data + 43));
+	CHECK(fv_buf_get_u32(data + 51) == size - FV_BUNDLE_HDR - SIG);
 }
 
 /*
@@ -86,8 +86,8 @@ payload_path(const uint8_t *data, size_t size)
 	}
 
 	for (i = 0; r.left > 0; i++) {
-		n = fv_rd_u32(&r);
-		p = fv_rd_bytes(&r, n);
+		n = fv_buf_rd_u32(&r);
+		p = fv_buf_rd_bytes(&r, n);
 		CHECK(r.err == 0 && n >= 1 && n <= FV_FRAME_MAX);
 		CHECK(fv_bundle_next(&it, &f) == 1);
 		b.len = 0;

@@ -96,7 +96,7 @@ die(const char *fmt, ...)
 	exit(1);		/* the atexit cleanup removes the directory */
 }
 
-/* The auto_lock timer is armed by fvd_activity(); it never fires here
+/* The auto_lock timer is armed by fv_daemon_activity(); it never fires here
  * (a day), and locking is what POST /v1/lock does anyway. */
 static void
 noop_cb(evutil_socket_t fd, short what, void *arg)
@@ -188,7 +188,7 @@ restore(const char *why)
 	if ((rc = fv_store_open(datadir, &d.store)) != 0 ||
 	    (rc = fv_store_unlock(d.store, kek)) != 0)
 		die("%s: cannot reopen the store: %s", datadir,
-		    fv_strerror(rc));
+		    fv_error_str(rc));
 }
 
 /* Why the store should be put back, or NULL: a known record is gone, the
@@ -247,8 +247,8 @@ seed_store(void)
 {
 	int rc;
 
-	if (fv_id_parse(KNOWN_APPEAL, known_appeal) != 0 ||
-	    fv_id_parse(KNOWN_NOTE, known_note) != 0 ||
+	if (fv_op_id_parse(KNOWN_APPEAL, known_appeal) != 0 ||
+	    fv_op_id_parse(KNOWN_NOTE, known_note) != 0 ||
 	    (rc = fv_store_begin(d.store)) != 0)
 		die("cannot begin the seed records");
 	create(FV_RTYPE_APPEAL, "{\"applicant\": {\"full_name\": "
@@ -263,7 +263,7 @@ seed_store(void)
 	    "\"visit\": {\"institution\": \"СИЗО-1\", \"country\": \"RU\", "
 	    "\"date\": \"2026-11-20\"}}", known_note);
 	if ((rc = fv_store_commit(d.store)) != 0)
-		die("cannot commit the seed records: %s", fv_strerror(rc));
+		die("cannot commit the seed records: %s", fv_error_str(rc));
 
 	/* the snapshot is taken with the environment closed */
 	fv_store_close(d.store);
@@ -274,7 +274,7 @@ seed_store(void)
 	if ((rc = fv_store_open(datadir, &d.store)) != 0 ||
 	    (rc = fv_store_unlock(d.store, kek)) != 0)
 		die("%s: cannot reopen the store: %s", datadir,
-		    fv_strerror(rc));
+		    fv_error_str(rc));
 }
 
 /* --- the loop ----------------------------------------------------------- */
@@ -349,7 +349,7 @@ finish_unlock(void)
 	struct event *evs[UNLOCKER_EVS];
 	int i, j;
 
-	for (i = 0; i < 100 && fv_unlocker_busy(d.unlocker); i++) {
+	for (i = 0; i < 100 && fv_worker_busy(d.unlocker); i++) {
 		memset(evs, 0, sizeof(evs));
 		event_base_foreach_event(d.base, find_unlocker_evs, evs);
 		for (j = 0; j < UNLOCKER_EVS && evs[j] != NULL; j++)
@@ -367,10 +367,10 @@ cleanup(void)
 {
 	if (d.base != NULL && d.unlocker != NULL)
 		finish_unlock();
-	fv_api_stop(&d);
+	fv_server_stop(&d);
 	if (d.writer != NULL)
 		fv_writer_free(d.writer);
-	fv_unlocker_free(d.unlocker);
+	fv_worker_free(d.unlocker);
 	fv_store_close(d.store);
 	if (d.ev_autolock != NULL)
 		event_free(d.ev_autolock);
@@ -379,7 +379,7 @@ cleanup(void)
 	if (d.base != NULL)
 		event_base_free(d.base);
 	if (d.conf != NULL)
-		fv_config_free(d.conf);
+		fv_conf_free(d.conf);
 	fv_secmem_free(kek);
 	fv_secmem_shutdown();
 	libevent_global_shutdown();
@@ -432,34 +432,34 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fv_store_set_initial_map(FUZZ_MAP);
 	if ((rc = fv_store_init(datadir, "field", "fuzz", PASS,
 	    strlen(PASS))) != 0)
-		die("%s: init: %s", datadir, fv_strerror(rc));
+		die("%s: init: %s", datadir, fv_error_str(rc));
 
 	/* as daemon/main.c */
 	d.conf_path = confpath;
-	if (fv_config_load(confpath, &d.conf, err, sizeof(err)) != 0)
+	if (fv_conf_load(confpath, &d.conf, err, sizeof(err)) != 0)
 		die("%s", err);
-	log_init(d.conf->log_level, "fuzz_http");
+	fv_log_init(d.conf->log_level, "fuzz_http");
 	if ((rc = fv_store_open(d.conf->data_dir, &d.store)) != 0)
-		die("%s: open: %s", d.conf->data_dir, fv_strerror(rc));
+		die("%s: open: %s", d.conf->data_dir, fv_error_str(rc));
 	evthread_use_pthreads();
 	if ((d.base = event_base_new()) == NULL ||
 	    event_base_priority_init(d.base, 3) != 0 ||
 	    fv_writer_new(&d, &d.writer) != 0 ||
-	    fv_unlocker_new(&d, &d.unlocker) != 0)
+	    fv_worker_new(&d, &d.unlocker) != 0)
 		die("cannot set up the event loop");
-	if (fv_api_start(&d, err, sizeof(err)) != 0)
+	if (fv_server_start(&d, err, sizeof(err)) != 0)
 		die("api: %s", err);
 	if ((d.ev_autolock = evtimer_new(d.base, noop_cb, &d)) == NULL ||
 	    (ev_wake = evtimer_new(d.base, noop_cb, NULL)) == NULL)
 		die("cannot make timers");
-	fvd_activity(&d);
+	fv_daemon_activity(&d);
 
 	/* unlocked directly, so that requests reach the record routes */
 	if ((kek = fv_secmem_alloc(32)) == NULL)
 		die("out of secure memory");
 	if ((rc = fv_store_derive(d.store, PASS, strlen(PASS), kek)) != 0 ||
 	    (rc = fv_store_unlock(d.store, kek)) != 0)
-		die("unlock: %s", fv_strerror(rc));
+		die("unlock: %s", fv_error_str(rc));
 	seed_store();
 	return 0;
 }
@@ -516,7 +516,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(fv_writer_pending(d.writer) == 0);
 	if (fv_store_locked(d.store))
 		CHECK(fv_store_unlock(d.store, kek) == 0);
-	if (!fv_unlocker_busy(d.unlocker) && (why = worn()) != NULL)
+	if (!fv_worker_busy(d.unlocker) && (why = worn()) != NULL)
 		restore(why);
 	return 0;
 }

@@ -219,7 +219,7 @@ view_is(const struct fv_buf *enc, const struct fv_state *want)
 		CHECK(x->val == NULL || (x->vallen == y->vallen &&
 		    memcmp(x->val, y->val, x->vallen) == 0));
 	}
-	fv_arena_free(&a);
+	fv_buf_arena_free(&a);
 }
 
 /* rec as a plugin gets it: written back whole, it must be rec, with
@@ -284,9 +284,9 @@ state_is(const struct fv_state *st, enum fv_rtype t, const json_t *want)
 	char hex[2 * FV_ID_BYTES + 1];
 
 	CHECK((rec = fv_state_to_json(st, RID, "fuzz")) != NULL);
-	fv_id_hex(RID, hex);
+	fv_op_id_hex(RID, hex);
 	CHECK(str_is(rec, "id", hex));
-	CHECK(str_is(rec, "type", fv_rtype_name(t)));
+	CHECK(str_is(rec, "type", fv_record_type_name(t)));
 	CHECK(str_is(rec, "created_by", "fuzz"));
 	CHECK(json_object_get(rec, "conflict") == NULL);
 	CHECK(fv_record_check(rec, t, NULL) == 0);
@@ -311,7 +311,7 @@ create(const json_t *body, enum fv_rtype t, struct fv_buf *enc)
 	struct fv_buf b = { 0 };
 	int conflict;
 
-	CHECK(fv_leaves_from_json(body, HLC1, AUTHOR, &lv, &e) == 0);
+	CHECK(fv_state_leaves_from_json(body, HLC1, AUTHOR, &lv, &e) == 0);
 	CHECK(lv.n > 0);
 	op_init(&op, t, 1, HLC1);
 	op.fields = lv.v;
@@ -322,7 +322,7 @@ create(const json_t *body, enum fv_rtype t, struct fv_buf *enc)
 	state_roundtrip(&st, enc != NULL ? enc : &b);
 	state_is(&st, t, body);
 	fv_state_free(&st);
-	fv_leaves_free(&lv);
+	fv_state_leaves_free(&lv);
 	fv_buf_free(&b);
 }
 
@@ -379,7 +379,7 @@ update(const json_t *patch)
 	if (fv_record_check(next, FV_RTYPE_APPEAL, &e) != 0)
 		goto out;
 	fv_record_strip_readonly(next);
-	CHECK(fv_leaves_from_json(next, 0, AUTHOR, &lv, &e) == 0);
+	CHECK(fv_state_leaves_from_json(next, 0, AUTHOR, &lv, &e) == 0);
 	CHECK(fv_state_diff(&st, &lv, &op) == 0);
 	if (op.nfields == 0) {
 		/* nothing changed: the patched record is the stored one */
@@ -400,7 +400,7 @@ update(const json_t *patch)
 		state_is(&st, FV_RTYPE_APPEAL, next);
 	}
 	free(op.fields);
-	fv_leaves_free(&lv);
+	fv_state_leaves_free(&lv);
 out:
 	json_decref(cur);
 	json_decref(next);

@@ -298,9 +298,9 @@ main(void)
 	fv_store_begin(h);
 	fv_store_device_put(h, &dev);
 	fv_store_commit(h);
-	n = fake_op(&f, 1, (uint64_t)fv_now_ms() << 16, rid[1], "forwarded",
+	n = fake_op(&f, 1, (uint64_t)fv_hlc_now_ms() << 16, rid[1], "forwarded",
 	    buf);
-	n2 = fake_op(&f, 1, (uint64_t)fv_now_ms() << 16, rid[1], "closed",
+	n2 = fake_op(&f, 1, (uint64_t)fv_hlc_now_ms() << 16, rid[1], "closed",
 	    buf2);
 	fv_store_begin(h);
 	is_int(fv_store_apply(h, buf, n, &ap), 0, "a hand-signed op applies");
@@ -309,7 +309,7 @@ main(void)
 	is_int(fv_store_apply(h, buf2, n2, &ap), FV_EFORK,
 	    "the same author and seq with other bytes is a fork");
 	fv_store_abort(h);
-	n = fake_op(&f, 2, (uint64_t)(fv_now_ms() + 2 * FV_SKEW_MAX_MS) << 16,
+	n = fake_op(&f, 2, (uint64_t)(fv_hlc_now_ms() + 2 * FV_SKEW_MAX_MS) << 16,
 	    rid[1], "closed", buf);
 	fv_store_begin(h);
 	is_int(fv_store_apply(h, buf, n, &ap), FV_ECLOCK,

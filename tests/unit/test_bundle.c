@@ -200,8 +200,8 @@ roundtrip(const char *what, uint8_t dir, const struct party *from,
 	ok(memcmp(out.p, "FVBUNDLE1\n", 10) == 0 && out.p[10] == dir &&
 	    memcmp(out.p + 11, from->id, 16) == 0 &&
 	    memcmp(out.p + 27, to->id, 16) == 0 &&
-	    fv_get_u64(out.p + 43) == created &&
-	    fv_get_u32(out.p + 51) == n, "%s: clear header layout", what);
+	    fv_buf_get_u64(out.p + 43) == created &&
+	    fv_buf_get_u32(out.p + 51) == n, "%s: clear header layout", what);
 	ok(crypto_sign_verify_detached(out.p + out.len - SIG, out.p,
 	    out.len - SIG, from->pk) == 0,
 	    "%s: the signature covers every byte before it", what);
@@ -435,7 +435,7 @@ test_flips(void)
 	/* the sealed part one byte short, n and the signature made to fit */
 	memmove(b.p + b.len - SIG - 1, b.p + b.len - SIG, SIG);
 	b.len--;
-	fv_put_u32(b.p + FV_BUNDLE_HDR - 4, (uint32_t)(n - 1));
+	fv_buf_put_u32(b.p + FV_BUNDLE_HDR - 4, (uint32_t)(n - 1));
 	resign(&b, &dev);
 	ok(fv_bundle_peek(b.p, b.len, &h) == 0 &&
 	    open_as(b.p, b.len, &dev, &hq, &h, &pl) == FV_ESIG &&
@@ -825,14 +825,14 @@ test_peek(void)
 	ok(open_as(b.p, b.len, &hq, &dev, &h, &pl) == FV_ESIG &&
 	    refused_clean(&h, &pl), "open: the same, FV_ESIG");
 
-	fv_put_u32(b.p + 51, (uint32_t)(SEAL - 1));
+	fv_buf_put_u32(b.p + 51, (uint32_t)(SEAL - 1));
 	b.len--;
 	memset(&h, 0xee, sizeof(h));
 	ok(fv_bundle_peek(b.p, b.len, &h) == FV_EINVAL &&
 	    is_zero(&h, sizeof(h)), "peek: n below crypto_box_SEALBYTES");
-	fv_put_u32(b.p + 51, UINT32_MAX);
+	fv_buf_put_u32(b.p + 51, UINT32_MAX);
 	ok(fv_bundle_peek(b.p, b.len, &h) == FV_EINVAL, "peek: n 2^32 - 1");
-	fv_put_u32(b.p + 51, UINT32_MAX - SIG + 1);
+	fv_buf_put_u32(b.p + 51, UINT32_MAX - SIG + 1);
 	ok(fv_bundle_peek(b.p, b.len, &h) == FV_EINVAL,
 	    "peek: n that wraps with the signature");
 	b.len = 0;
@@ -849,13 +849,13 @@ test_peek(void)
 	}
 	memcpy(big, FV_BUNDLE_MAGIC, FV_BUNDLE_MAGIC_LEN);
 	big[10] = FV_BUNDLE_UP;
-	fv_put_u32(big + 51, (uint32_t)(FV_BUNDLE_MAX - FV_BUNDLE_HDR - SIG));
+	fv_buf_put_u32(big + 51, (uint32_t)(FV_BUNDLE_MAX - FV_BUNDLE_HDR - SIG));
 	ok(fv_bundle_peek(big, FV_BUNDLE_MAX, &h) == 0,
 	    "peek: a bundle of exactly FV_BUNDLE_MAX");
 	ok(open_as(big, FV_BUNDLE_MAX, &dev, &hq, &h, &pl) == FV_ESIG &&
 	    refused_clean(&h, &pl), "open: it is refused by its signature, "
 	    "before any allocation");
-	fv_put_u32(big + 51, (uint32_t)(FV_BUNDLE_MAX + 1 - FV_BUNDLE_HDR -
+	fv_buf_put_u32(big + 51, (uint32_t)(FV_BUNDLE_MAX + 1 - FV_BUNDLE_HDR -
 	    SIG));
 	ok(fv_bundle_peek(big, (size_t)FV_BUNDLE_MAX + 1, &h) == FV_EINVAL,
 	    "peek: FV_BUNDLE_MAX + 1 refused");

@@ -69,7 +69,7 @@ test_full(void)
 	char err[512] = "";
 	int rc;
 
-	rc = fv_config_load(write_conf(full_conf), &c, err, sizeof(err));
+	rc = fv_conf_load(write_conf(full_conf), &c, err, sizeof(err));
 	is_int(rc, 0, "full config loads");
 	if (rc != 0 || c == NULL) {
 		diag("error: %s", err);
@@ -111,7 +111,7 @@ test_full(void)
 			is_str(c->partners[0].kv[0].val,
 			    "ombx1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "  the partner key is kept whole");
 	}
-	fv_config_free(c);
+	fv_conf_free(c);
 }
 
 static void
@@ -121,7 +121,7 @@ test_defaults(void)
 	char err[512] = "";
 	int rc;
 
-	rc = fv_config_load(write_conf("[daemon]\nrole = hq\nname = "
+	rc = fv_conf_load(write_conf("[daemon]\nrole = hq\nname = "
 	    "ombudsman.uz\ndata_dir = /srv/fv\n"), &c, err, sizeof(err));
 	is_int(rc, 0, "minimal config loads");
 	if (rc != 0 || c == NULL) {
@@ -142,11 +142,11 @@ test_defaults(void)
 	    c->plugins_dir);
 	ok(c->nplugins == 0 && c->npartners == 0, "no plugin or partner "
 	    "sections");
-	fv_config_free(c);
+	fv_conf_free(c);
 
 	/* forms that must be read the same */
 	c = NULL;
-	rc = fv_config_load(write_conf("\r\n  [ daemon ]  \r\n"
+	rc = fv_conf_load(write_conf("\r\n  [ daemon ]  \r\n"
 	    "\trole=field\r\n"
 	    "name =x   # comment\r\n"
 	    "data_dir\t=\t/d ; c\r\n"
@@ -164,23 +164,23 @@ test_defaults(void)
 		is_str(c->socket, "/d/control.sock", "  default socket");
 	} else
 		diag("error: %s", err);
-	fv_config_free(c);
+	fv_conf_free(c);
 
 	/* interval 0: no automatic sync; the interval keeps its default */
 	c = NULL;
-	rc = fv_config_load(write_conf("[daemon]\nrole = field\nname = a\n"
+	rc = fv_conf_load(write_conf("[daemon]\nrole = field\nname = a\n"
 	    "data_dir = /d\n[sync]\ninterval = 0\n"), &c, err, sizeof(err));
 	ok(rc == 0 && c != NULL && c->autosync == 0 && c->interval == 300,
 	    "interval 0: automatic sync off");
-	fv_config_free(c);
+	fv_conf_free(c);
 
 	/* a comment character inside a value is part of it */
 	c = NULL;
-	rc = fv_config_load(write_conf("[daemon]\nrole = field\nname = a\n"
+	rc = fv_conf_load(write_conf("[daemon]\nrole = field\nname = a\n"
 	    "data_dir = /x#y;z\n"), &c, err, sizeof(err));
 	ok(rc == 0 && c != NULL && strcmp(c->data_dir, "/x#y;z") == 0,
 	    "'#' and ';' not after a blank are part of the value");
-	fv_config_free(c);
+	fv_conf_free(c);
 
 	/* the file shipped with the sources */
 	{
@@ -191,11 +191,11 @@ test_defaults(void)
 		    sd ? sd : ".");
 		if (access(p, R_OK) == 0) {
 			c = NULL;
-			rc = fv_config_load(p, &c, err, sizeof(err));
+			rc = fv_conf_load(p, &c, err, sizeof(err));
 			ok(rc == 0, "conf/fieldvault.conf loads");
 			if (rc != 0)
 				diag("%s", err);
-			fv_config_free(c);
+			fv_conf_free(c);
 		} else
 			ok(1, "conf/fieldvault.conf loads # SKIP not found "
 			    "from here");
@@ -215,7 +215,7 @@ bad(const char *name, const char *text, int line, const char *want)
 	size_t pl;
 
 	memset(err, 0, sizeof(err));
-	rc = fv_config_load(write_conf(text), &c, err, sizeof(err));
+	rc = fv_conf_load(write_conf(text), &c, err, sizeof(err));
 	if (line > 0)
 		snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
 	else
@@ -231,7 +231,7 @@ bad(const char *name, const char *text, int line, const char *want)
 	if (!good)
 		diag("rc %d, want \"%s%s...\"", rc, prefix, want);
 	if (rc == 0)
-		fv_config_free(c);
+		fv_conf_free(c);
 }
 
 #define D "[daemon]\nrole = field\nname = n\ndata_dir = /d\n"	/* 4 lines */
@@ -338,7 +338,7 @@ test_errors(void)
 	{
 		struct fv_config *c = NULL;
 		char err[512] = "";
-		int rc = fv_config_load(write_conf(longl), &c, err,
+		int rc = fv_conf_load(write_conf(longl), &c, err,
 		    sizeof(err));
 
 		ok(rc == 0 && c != NULL && c->auto_lock == 60,
@@ -346,7 +346,7 @@ test_errors(void)
 		    "the next line read as a line");
 		if (rc != 0)
 			diag("%s", err);
-		fv_config_free(c);
+		fv_conf_free(c);
 	}
 	memset(longl + i, 'c', FV_CONF_LINE_MAX - 1);
 	strcpy(longl + i + FV_CONF_LINE_MAX - 1, "\nauto_lock = 1m\n");
@@ -360,7 +360,7 @@ test_errors(void)
 
 		snprintf(path, sizeof(path), "%s/nope.conf", tmpdir);
 		snprintf(want, sizeof(want), "%s: ", path);
-		is_int(fv_config_load(path, &c, err, sizeof(err)), FV_EIO,
+		is_int(fv_conf_load(path, &c, err, sizeof(err)), FV_EIO,
 		    "a missing file: FV_EIO");
 		ok(c == NULL && strncmp(err, want, strlen(want)) == 0 &&
 		    strlen(err) > strlen(want), "  \"PATH: reason\" (%s)", err);
@@ -386,13 +386,13 @@ test_duration(void)
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		v = -1;
-		ok(fv_parse_duration(good[i].s, &v) == 0 && v == good[i].want,
+		ok(fv_conf_parse_duration(good[i].s, &v) == 0 && v == good[i].want,
 		    "duration \"%s\" = %ld (got %ld)", good[i].s, good[i].want,
 		    v);
 	}
 	for (i = 0; i < sizeof(badv) / sizeof(badv[0]); i++) {
 		v = -1;
-		ok(fv_parse_duration(badv[i], &v) == FV_EINVAL && v == -1,
+		ok(fv_conf_parse_duration(badv[i], &v) == FV_EINVAL && v == -1,
 		    "duration \"%s\" refused, value untouched", badv[i]);
 	}
 }

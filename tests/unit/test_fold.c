@@ -17,7 +17,7 @@ folds_to(const char *s, size_t n, const char *want, const char *name)
 	size_t	 len = 0;
 	int	 r;
 
-	r = fv_fold(s, n, &out, &len);
+	r = fv_fold_str(s, n, &out, &len);
 	if (want == NULL) {
 		is_int(r, FV_EINVAL, "%s: refused", name);
 		return;
@@ -38,9 +38,9 @@ finds(const char *hay, const char *needle)
 	size_t	 hl, nl;
 	int	 r;
 
-	if (fv_fold(hay, strlen(hay), &h, &hl) != 0)
+	if (fv_fold_str(hay, strlen(hay), &h, &hl) != 0)
 		return -1;
-	if (fv_fold(needle, strlen(needle), &n, &nl) != 0) {
+	if (fv_fold_str(needle, strlen(needle), &n, &nl) != 0) {
 		free(h);
 		return -1;
 	}
@@ -153,8 +153,8 @@ main(void)
 
 			snprintf(a, sizeof(a), "A%c%cB", c, c);
 			snprintf(u, sizeof(u), "\xc3\xa9%c%cB", c, c);
-			if (fv_fold(a, strlen(a), &fa, &la) != 0 ||
-			    fv_fold(u, strlen(u), &fu, &lu) != 0 ||
+			if (fv_fold_str(a, strlen(a), &fa, &la) != 0 ||
+			    fv_fold_str(u, strlen(u), &fu, &lu) != 0 ||
 			    lu != la + 1 || memcmp(fa + 1, fu + 2, la - 1) != 0) {
 				diag("byte 0x%02x: '%s' vs '%s'", c,
 				    fa ? fa : "?", fu ? fu : "?");
@@ -175,7 +175,7 @@ main(void)
 	folds_to("Ж", 1, NULL, "invalid: cut in the middle of a letter");
 	out = NULL;
 	len = 77;
-	fv_fold("\x80", 1, &out, &len);
+	fv_fold_str("\x80", 1, &out, &len);
 	ok(out == NULL && len == 77, "invalid: outputs untouched");
 
 	return done_testing();

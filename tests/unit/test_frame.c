@@ -478,12 +478,12 @@ ops_bytes(uint16_t count, size_t n, uint32_t len, size_t *outlen)
 		abort();
 	p[k++] = FV_F_OPS;
 	p[k++] = 0;
-	fv_put_u64(p + k, 1);
+	fv_buf_put_u64(p + k, 1);
 	k += 8;
 	p[k++] = (uint8_t)(count >> 8);
 	p[k++] = (uint8_t)count;
 	for (i = 0; i < n; i++) {
-		fv_put_u32(p + k, len);
+		fv_buf_put_u32(p + k, len);
 		k += 4 + len;
 	}
 	return p;
@@ -534,13 +534,13 @@ test_ops_decode(void)
 	    "count 3 with two ops refused");
 	free(p);
 	p = ops_bytes(1, 1, 10, &n);
-	fv_put_u32(p + 12, 11);
+	fv_buf_put_u32(p + 12, 11);
 	ok(fv_frame_decode(p, n, &f) == FV_EINVAL,
 	    "op length past the end refused");
-	fv_put_u32(p + 12, 9);
+	fv_buf_put_u32(p + 12, 9);
 	ok(fv_frame_decode(p, n, &f) == FV_EINVAL,
 	    "op length short of the end refused");
-	fv_put_u32(p + 12, 0xffffffffU);
+	fv_buf_put_u32(p + 12, 0xffffffffU);
 	ok(fv_frame_decode(p, n, &f) == FV_EINVAL, "op length 2^32-1");
 	free(p);
 
@@ -549,12 +549,12 @@ test_ops_decode(void)
 	p = calloc(1, n + 1);
 	p[0] = FV_F_OPS;
 	p[11] = 2;
-	fv_put_u32(p + 12, FV_FRAME_OP_MAX);
-	fv_put_u32(p + 16 + FV_FRAME_OP_MAX, (uint32_t)(n - 20 -
+	fv_buf_put_u32(p + 12, FV_FRAME_OP_MAX);
+	fv_buf_put_u32(p + 16 + FV_FRAME_OP_MAX, (uint32_t)(n - 20 -
 	    FV_FRAME_OP_MAX));
 	ok(fv_frame_decode(p, n, &f) == 0 && canonical(p, n),
 	    "an OPS frame of exactly FV_FRAME_MAX bytes");
-	fv_put_u32(p + 16 + FV_FRAME_OP_MAX, (uint32_t)(n + 1 - 20 -
+	fv_buf_put_u32(p + 16 + FV_FRAME_OP_MAX, (uint32_t)(n + 1 - 20 -
 	    FV_FRAME_OP_MAX));
 	ok(fv_frame_decode(p, n + 1, &f) == FV_EINVAL,
 	    "one byte more refused");
@@ -697,39 +697,39 @@ test_receipt(void)
 	memcpy(dev, ID, sizeof(dev));
 
 	is_int(FV_RECEIPT_MSG_MAX, 115, "the longest message is 115 bytes");
-	n = fv_receipt_message(m, dev, 0x0102030405060708ULL,
+	n = fv_frame_receipt_message(m, dev, 0x0102030405060708ULL,
 	    0xa1a2a3a4a5a6a7a8ULL, "north");
 	ok(n == 56 && memcmp(m, "fieldvault receipt", 18) == 0 &&
 	    memcmp(m + 18, dev, 16) == 0 && m[34] == 1 && m[41] == 8 &&
 	    m[42] == 0xa1 && m[49] == 0xa8 && m[50] == 5 &&
 	    memcmp(m + 51, "north", 5) == 0, "message layout");
-	is_int((int)fv_receipt_message(m, dev, 1, 2, ""), 51,
+	is_int((int)fv_frame_receipt_message(m, dev, 1, 2, ""), 51,
 	    "no group: a zero length");
 
-	fv_receipt_sign(sig, dev, 10, 20, "north", sk);
-	n = fv_receipt_message(m, dev, 10, 20, "north");
-	ok(fv_receipt_verify(sig, dev, 10, 20, "north", pk) == 0 &&
+	fv_frame_receipt_sign(sig, dev, 10, 20, "north", sk);
+	n = fv_frame_receipt_message(m, dev, 10, 20, "north");
+	ok(fv_frame_receipt_verify(sig, dev, 10, 20, "north", pk) == 0 &&
 	    crypto_sign_verify_detached(sig, m, n, pk) == 0,
 	    "receipt verifies, over exactly that message");
 	fv_frame_receipt(&b, 10, 20, "north", sig);
 	ok(fv_frame_decode(b.p, b.len, &f) == 0 &&
-	    fv_receipt_verify(f.u.receipt.sig, dev, f.u.receipt.up_to,
+	    fv_frame_receipt_verify(f.u.receipt.sig, dev, f.u.receipt.up_to,
 	    f.u.receipt.hlc, f.u.receipt.group, pk) == 0,
 	    "through a RECEIPT frame");
-	is_int(fv_receipt_verify(sig, dev, 11, 20, "north", pk), FV_ESIG,
+	is_int(fv_frame_receipt_verify(sig, dev, 11, 20, "north", pk), FV_ESIG,
 	    "other up_to fails");
-	is_int(fv_receipt_verify(sig, dev, 10, 21, "north", pk), FV_ESIG,
+	is_int(fv_frame_receipt_verify(sig, dev, 10, 21, "north", pk), FV_ESIG,
 	    "other hlc fails");
-	is_int(fv_receipt_verify(sig, dev, 10, 20, "south", pk), FV_ESIG,
+	is_int(fv_frame_receipt_verify(sig, dev, 10, 20, "south", pk), FV_ESIG,
 	    "other group fails");
-	is_int(fv_receipt_verify(sig, dev, 10, 20, "", pk), FV_ESIG,
+	is_int(fv_frame_receipt_verify(sig, dev, 10, 20, "", pk), FV_ESIG,
 	    "no group fails");
-	is_int(fv_receipt_verify(sig, dev, 10, 20, "north", pk2), FV_ESIG,
+	is_int(fv_frame_receipt_verify(sig, dev, 10, 20, "north", pk2), FV_ESIG,
 	    "other key fails");
 	bad = 0;
 	for (i = 0; i < FV_ID_BYTES; i++) {
 		dev[i] ^= 1;
-		if (fv_receipt_verify(sig, dev, 10, 20, "north", pk) !=
+		if (fv_frame_receipt_verify(sig, dev, 10, 20, "north", pk) !=
 		    FV_ESIG)
 			bad++;
 		dev[i] ^= 1;
@@ -738,7 +738,7 @@ test_receipt(void)
 	bad = 0;
 	for (i = 0; i < 64; i++) {
 		sig[i] ^= 0x10;
-		if (fv_receipt_verify(sig, dev, 10, 20, "north", pk) !=
+		if (fv_frame_receipt_verify(sig, dev, 10, 20, "north", pk) !=
 		    FV_ESIG)
 			bad++;
 		sig[i] ^= 0x10;

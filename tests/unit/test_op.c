@@ -183,8 +183,8 @@ test_roundtrip(void)
 	    "the signed op starts with the canonical encoding");
 	ok(enc.len > FV_OP_HDR && enc.p[0] == 1 && enc.p[1] == FV_OP_PUT &&
 	    enc.p[2] == 1, "header: version 1, kind, rtype");
-	ok(enc.len > FV_OP_HDR && fv_get_u64(enc.p + 19) ==
-	    0x0102030405060708ULL && fv_get_u64(enc.p + 27) ==
+	ok(enc.len > FV_OP_HDR && fv_buf_get_u64(enc.p + 19) ==
+	    0x0102030405060708ULL && fv_buf_get_u64(enc.p + 27) ==
 	    0x1122334455667788ULL && enc.p[51] == 0 && enc.p[52] == 5,
 	    "header: big-endian seq, hlc, nfields at their offsets");
 
@@ -591,39 +591,39 @@ test_ids(void)
 	for (i = 0; i < FV_ID_BYTES; i++)
 		id[i] = (uint8_t)(0xf0 - i * 15);
 	memset(hex, '#', sizeof(hex));
-	fv_id_hex(id, hex);
-	is_int(strlen(hex), 32, "fv_id_hex: 32 characters, NUL-terminated");
+	fv_op_id_hex(id, hex);
+	is_int(strlen(hex), 32, "fv_op_id_hex: 32 characters, NUL-terminated");
 	for (i = 0; i < 32; i++)
 		if (!((hex[i] >= '0' && hex[i] <= '9') ||
 		    (hex[i] >= 'a' && hex[i] <= 'f')))
 			lower = 0;
-	ok(lower, "fv_id_hex: lowercase hex");
-	is_str(hex, "f0e1d2c3b4a5968778695a4b3c2d1e0f", "fv_id_hex: value");
-	is_int(fv_id_parse(hex, back), 0, "fv_id_parse of fv_id_hex");
+	ok(lower, "fv_op_id_hex: lowercase hex");
+	is_str(hex, "f0e1d2c3b4a5968778695a4b3c2d1e0f", "fv_op_id_hex: value");
+	is_int(fv_op_id_parse(hex, back), 0, "fv_op_id_parse of fv_op_id_hex");
 	ok(memcmp(id, back, FV_ID_BYTES) == 0, "id round trip");
-	is_int(fv_id_parse("00000000000000000000000000000000", back), 0,
+	is_int(fv_op_id_parse("00000000000000000000000000000000", back), 0,
 	    "all zeros parse");
 
 	memset(back, 0x55, sizeof(back));
-	is_int(fv_id_parse("F0E1D2C3B4A5968778695A4B3C2D1E0F", back),
+	is_int(fv_op_id_parse("F0E1D2C3B4A5968778695A4B3C2D1E0F", back),
 	    FV_EINVAL, "uppercase refused");
-	is_int(fv_id_parse("f0e1d2c3b4a5968778695a4b3c2d1e0F", back),
+	is_int(fv_op_id_parse("f0e1d2c3b4a5968778695a4b3c2d1e0F", back),
 	    FV_EINVAL, "one uppercase character refused");
-	is_int(fv_id_parse("f0e1d2c3b4a5968778695a4b3c2d1e0", back),
+	is_int(fv_op_id_parse("f0e1d2c3b4a5968778695a4b3c2d1e0", back),
 	    FV_EINVAL, "31 characters refused");
-	is_int(fv_id_parse("f0e1d2c3b4a5968778695a4b3c2d1e0f0", back),
+	is_int(fv_op_id_parse("f0e1d2c3b4a5968778695a4b3c2d1e0f0", back),
 	    FV_EINVAL, "33 characters refused");
-	is_int(fv_id_parse("", back), FV_EINVAL, "empty refused");
-	is_int(fv_id_parse(NULL, back), FV_EINVAL, "NULL refused");
-	is_int(fv_id_parse("g0e1d2c3b4a5968778695a4b3c2d1e0f", back),
+	is_int(fv_op_id_parse("", back), FV_EINVAL, "empty refused");
+	is_int(fv_op_id_parse(NULL, back), FV_EINVAL, "NULL refused");
+	is_int(fv_op_id_parse("g0e1d2c3b4a5968778695a4b3c2d1e0f", back),
 	    FV_EINVAL, "non-hex refused");
-	is_int(fv_id_parse(" 0e1d2c3b4a5968778695a4b3c2d1e0f", back),
+	is_int(fv_op_id_parse(" 0e1d2c3b4a5968778695a4b3c2d1e0f", back),
 	    FV_EINVAL, "leading space refused");
-	is_int(fv_id_parse("f0e1d2c3-4a5968778695a4b3c2d1e0f", back),
+	is_int(fv_op_id_parse("f0e1d2c3-4a5968778695a4b3c2d1e0f", back),
 	    FV_EINVAL, "dash refused");
 	strcpy(bad, hex);
 	bad[10] = '\0';
-	is_int(fv_id_parse(bad, back), FV_EINVAL, "embedded NUL refused");
+	is_int(fv_op_id_parse(bad, back), FV_EINVAL, "embedded NUL refused");
 	{
 		uint8_t ff[FV_ID_BYTES];
 
@@ -641,30 +641,30 @@ test_order(void)
 	memset(a, 0x01, sizeof(a));
 	memset(b, 0x01, sizeof(b));
 	b[FV_ID_BYTES - 1] = 0x02;
-	ok(fv_version_cmp(5, a, 5, a) == 0, "version: equal");
-	ok(fv_version_cmp(4, b, 5, a) < 0, "version: lower hlc first, "
+	ok(fv_op_version_cmp(5, a, 5, a) == 0, "version: equal");
+	ok(fv_op_version_cmp(4, b, 5, a) < 0, "version: lower hlc first, "
 	    "whatever the author");
-	ok(fv_version_cmp(6, a, 5, b) > 0, "version: higher hlc later");
-	ok(fv_version_cmp(5, a, 5, b) < 0 && fv_version_cmp(5, b, 5, a) > 0,
+	ok(fv_op_version_cmp(6, a, 5, b) > 0, "version: higher hlc later");
+	ok(fv_op_version_cmp(5, a, 5, b) < 0 && fv_op_version_cmp(5, b, 5, a) > 0,
 	    "version: same hlc, ordered by author bytes");
 	a[0] = 0xff;
-	ok(fv_version_cmp(5, a, 5, b) > 0, "version: author bytes unsigned, "
+	ok(fv_op_version_cmp(5, a, 5, b) > 0, "version: author bytes unsigned, "
 	    "first byte most significant");
-	ok(fv_version_cmp(0xffffffffffffffffULL, b, 1, a) > 0,
+	ok(fv_op_version_cmp(0xffffffffffffffffULL, b, 1, a) > 0,
 	    "version: hlc compared unsigned over 64 bits");
-	ok(fv_version_cmp(1ULL << 32, b, 0xffffffffULL, a) > 0,
+	ok(fv_op_version_cmp(1ULL << 32, b, 0xffffffffULL, a) > 0,
 	    "version: high bits of hlc count");
 
-	ok(fv_path_cmp("a", 1, "b", 1) < 0, "path: a < b");
-	ok(fv_path_cmp("b", 1, "a", 1) > 0, "path: b > a");
-	ok(fv_path_cmp("ab", 2, "ab", 2) == 0, "path: equal");
-	ok(fv_path_cmp("applicant", 9, "applicant.full_name", 19) < 0,
+	ok(fv_op_path_cmp("a", 1, "b", 1) < 0, "path: a < b");
+	ok(fv_op_path_cmp("b", 1, "a", 1) > 0, "path: b > a");
+	ok(fv_op_path_cmp("ab", 2, "ab", 2) == 0, "path: equal");
+	ok(fv_op_path_cmp("applicant", 9, "applicant.full_name", 19) < 0,
 	    "path: a prefix sorts first");
-	ok(fv_path_cmp("applicant.full_name", 19, "applicant", 9) > 0,
+	ok(fv_op_path_cmp("applicant.full_name", 19, "applicant", 9) > 0,
 	    "path: an extension sorts after");
-	ok(fv_path_cmp("applicant.zzz", 13, "category", 8) < 0,
+	ok(fv_op_path_cmp("applicant.zzz", 13, "category", 8) < 0,
 	    "path: bytes before length");
-	ok(fv_path_cmp("z", 1, "\xc3\xa9", 2) < 0, "path: bytes unsigned");
+	ok(fv_op_path_cmp("z", 1, "\xc3\xa9", 2) < 0, "path: bytes unsigned");
 }
 
 /* The wire form: known paths become one byte, everything else stays, and

@@ -601,71 +601,71 @@ helpers(void)
 	int		 n, i, j;
 	size_t		 k;
 
-	is_str(fv_rtype_name(A), "appeal", "rtype name appeal");
-	is_str(fv_rtype_name(N), "note", "rtype name note");
-	ok(fv_rtype_name((enum fv_rtype)0) == NULL, "rtype name of 0");
-	ok(fv_rtype_parse("note", &t) == 0 && t == N, "parse note");
-	ok(fv_rtype_parse("appeal", &t) == 0 && t == A, "parse appeal");
-	is_int(fv_rtype_parse("Appeal", &t), FV_EINVAL, "parse Appeal");
-	is_int(fv_rtype_parse(NULL, &t), FV_EINVAL, "parse NULL");
+	is_str(fv_record_type_name(A), "appeal", "rtype name appeal");
+	is_str(fv_record_type_name(N), "note", "rtype name note");
+	ok(fv_record_type_name((enum fv_rtype)0) == NULL, "rtype name of 0");
+	ok(fv_record_type_parse("note", &t) == 0 && t == N, "parse note");
+	ok(fv_record_type_parse("appeal", &t) == 0 && t == A, "parse appeal");
+	is_int(fv_record_type_parse("Appeal", &t), FV_EINVAL, "parse Appeal");
+	is_int(fv_record_type_parse(NULL, &t), FV_EINVAL, "parse NULL");
 
-	is_int(fv_utf8_chars("", 0), 0, "utf8 chars: empty");
-	is_int(fv_utf8_chars("Жж", 4), 2, "utf8 chars: Cyrillic");
-	is_int(fv_utf8_chars("gʻ", 3), 2, "utf8 chars: modifier letter");
-	is_int(fv_utf8_chars("\xf0\x9f\x98\x80", 4), 1, "utf8 chars: emoji");
+	is_int(fv_record_utf8_chars("", 0), 0, "utf8 chars: empty");
+	is_int(fv_record_utf8_chars("Жж", 4), 2, "utf8 chars: Cyrillic");
+	is_int(fv_record_utf8_chars("gʻ", 3), 2, "utf8 chars: modifier letter");
+	is_int(fv_record_utf8_chars("\xf0\x9f\x98\x80", 4), 1, "utf8 chars: emoji");
 
 	/* 249 assigned codes + XK, out of all 676 pairs. */
 	for (n = 0, i = 'A'; i <= 'Z'; i++)
 		for (j = 'A'; j <= 'Z'; j++) {
 			buf[0] = i, buf[1] = j, buf[2] = '\0';
-			n += fv_valid_country(buf);
+			n += fv_record_valid_country(buf);
 		}
 	is_int(n, 250, "250 valid country codes");
-	ok(fv_valid_country("AX") && fv_valid_country("BQ") &&
-	    fv_valid_country("SS") && fv_valid_country("SX"),
+	ok(fv_record_valid_country("AX") && fv_record_valid_country("BQ") &&
+	    fv_record_valid_country("SS") && fv_record_valid_country("SX"),
 	    "recent codes are valid");
-	ok(!fv_valid_country("AN") && !fv_valid_country("YU") &&
-	    !fv_valid_country("EU") && !fv_valid_country("SU") &&
-	    !fv_valid_country(NULL), "withdrawn and reserved codes are not");
+	ok(!fv_record_valid_country("AN") && !fv_record_valid_country("YU") &&
+	    !fv_record_valid_country("EU") && !fv_record_valid_country("SU") &&
+	    !fv_record_valid_country(NULL), "withdrawn and reserved codes are not");
 
-	ok(fv_valid_rfc3339("2026-11-24T14:16:37Z", &ms) &&
+	ok(fv_record_valid_rfc3339("2026-11-24T14:16:37Z", &ms) &&
 	    ms == 1795529797000LL, "rfc3339: Z");
-	ok(fv_valid_rfc3339("2026-11-24t14:16:37z", &ms) &&
+	ok(fv_record_valid_rfc3339("2026-11-24t14:16:37z", &ms) &&
 	    ms == 1795529797000LL, "rfc3339: lower-case t and z");
-	ok(fv_valid_rfc3339("2026-11-24T19:16:37.5+05:00", &ms) &&
+	ok(fv_record_valid_rfc3339("2026-11-24T19:16:37.5+05:00", &ms) &&
 	    ms == 1795529797500LL, "rfc3339: +05:00 and .5");
-	ok(fv_valid_rfc3339("2026-11-24T10:46:37.123456789-03:30", &ms) &&
+	ok(fv_record_valid_rfc3339("2026-11-24T10:46:37.123456789-03:30", &ms) &&
 	    ms == 1795529797123LL, "rfc3339: -03:30 and 9 digits");
-	ok(fv_valid_rfc3339("1970-01-01T00:00:00Z", &ms) && ms == 0,
+	ok(fv_record_valid_rfc3339("1970-01-01T00:00:00Z", &ms) && ms == 0,
 	    "rfc3339: epoch");
-	ok(fv_valid_rfc3339("1969-12-31T23:59:59Z", &ms) && ms == -1000,
+	ok(fv_record_valid_rfc3339("1969-12-31T23:59:59Z", &ms) && ms == -1000,
 	    "rfc3339: before the epoch");
-	ok(fv_valid_rfc3339("2024-02-29T00:00:00+00:00", &ms) &&
+	ok(fv_record_valid_rfc3339("2024-02-29T00:00:00+00:00", &ms) &&
 	    ms == 1709164800000LL, "rfc3339: leap day");
-	ok(fv_valid_rfc3339("2016-12-31T23:59:60Z", &ms) &&
+	ok(fv_record_valid_rfc3339("2016-12-31T23:59:60Z", &ms) &&
 	    ms == 1483228800000LL, "rfc3339: leap second is the next second");
-	ok(fv_valid_rfc3339("2026-11-24T14:16:37Z", NULL), "rfc3339: no ms");
+	ok(fv_record_valid_rfc3339("2026-11-24T14:16:37Z", NULL), "rfc3339: no ms");
 	for (k = 0; k < sizeof(rfc_bad) / sizeof(rfc_bad[0]); k++)
-		ok(!fv_valid_rfc3339(rfc_bad[k], &ms), "rfc3339 bad: '%s'",
+		ok(!fv_record_valid_rfc3339(rfc_bad[k], &ms), "rfc3339 bad: '%s'",
 		    rfc_bad[k]);
 
-	fv_format_rfc3339(0, buf);
+	fv_record_format_rfc3339(0, buf);
 	is_str(buf, "1970-01-01T00:00:00Z", "format: epoch");
-	fv_format_rfc3339(1795529797999LL, buf);
+	fv_record_format_rfc3339(1795529797999LL, buf);
 	is_str(buf, "2026-11-24T14:16:37Z", "format: ms truncated");
-	fv_format_rfc3339(-1, buf);
+	fv_record_format_rfc3339(-1, buf);
 	is_str(buf, "1969-12-31T23:59:59Z", "format: -1 ms");
-	fv_format_rfc3339(951782400000LL, buf);
+	fv_record_format_rfc3339(951782400000LL, buf);
 	is_str(buf, "2000-02-29T00:00:00Z", "format: leap day 2000");
-	fv_format_rfc3339(4133980799000LL, buf);
+	fv_record_format_rfc3339(4133980799000LL, buf);
 	is_str(buf, "2100-12-31T23:59:59Z", "format: 2100");
 	/* Round trip, one instant a little over a day apart, 1900..2100. */
 	for (n = 0, ms = -2208988800000LL; ms < 4133980800000LL;
 	    ms += 86400000LL * 7 + 3723000) {
 		long long back = -1;
 
-		fv_format_rfc3339(ms, buf);
-		if (!fv_valid_rfc3339(buf, &back) || back != ms)
+		fv_record_format_rfc3339(ms, buf);
+		if (!fv_record_valid_rfc3339(buf, &back) || back != ms)
 			n++;
 	}
 	is_int(n, 0, "format and parse round-trip 1900..2100");
@@ -709,7 +709,7 @@ defaults_strip(void)
 	is_int(fv_record_defaults(NULL, A, 0), FV_EINVAL, "defaults: NULL");
 	json_decref(o);
 	json_decref(c);
-	fv_format_rfc3339(1795529797123LL, now);
+	fv_record_format_rfc3339(1795529797123LL, now);
 	is_str(now, "2026-11-24T14:16:37Z", "now formatted in seconds");
 
 	o = parse("{\"id\":\"x\",\"type\":\"appeal\",\"created_at\":1,"

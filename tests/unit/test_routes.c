@@ -18,7 +18,7 @@ static const char *rest;
 static enum fv_route_verdict
 find(enum evhttp_cmd_type m, const char *path, int locked)
 {
-	return fv_route_find(fv_routes, m, path, locked, &r, &rest);
+	return fv_routes_find(fv_routes_table, m, path, locked, &r, &rest);
 }
 
 static void
@@ -37,7 +37,7 @@ bad_method(enum evhttp_cmd_type m, const char *path, const char *use)
 	char got[64];
 
 	is_int(find(m, path, 0), FV_ROUTE_BADMETHOD, "%s: 405", path);
-	fv_route_methods(fv_routes, r, got, sizeof(got));
+	fv_routes_methods(fv_routes_table, r, got, sizeof(got));
 	is_str(got, use, "%s: use %s", path, use);
 }
 
@@ -50,25 +50,25 @@ main(void)
 	int i, listed;
 
 	/* found */
-	runs(EVHTTP_REQ_GET, "/v1/appeals", 0, fv_route_records_list,
+	runs(EVHTTP_REQ_GET, "/v1/appeals", 0, fv_routes_records_list,
 	    FV_RTYPE_APPEAL, "");
-	runs(EVHTTP_REQ_POST, "/v1/notes", 0, fv_route_records_create,
+	runs(EVHTTP_REQ_POST, "/v1/notes", 0, fv_routes_records_create,
 	    FV_RTYPE_NOTE, "");
-	runs(EVHTTP_REQ_POST, "/v1/notes/import", 0, fv_route_records_import,
+	runs(EVHTTP_REQ_POST, "/v1/notes/import", 0, fv_routes_records_import,
 	    FV_RTYPE_NOTE, "");
-	runs(EVHTTP_REQ_PATCH, "/v1/appeals/00ff", 0, fv_route_record_patch,
+	runs(EVHTTP_REQ_PATCH, "/v1/appeals/00ff", 0, fv_routes_record_patch,
 	    FV_RTYPE_APPEAL, "00ff");
-	runs(EVHTTP_REQ_GET, "/v1/appeals/", 0, fv_route_record_get,
+	runs(EVHTTP_REQ_GET, "/v1/appeals/", 0, fv_routes_record_get,
 	    FV_RTYPE_APPEAL, "");
-	runs(EVHTTP_REQ_GET, "/v1/history/abc", 0, fv_route_history, 0,
+	runs(EVHTTP_REQ_GET, "/v1/history/abc", 0, fv_routes_history, 0,
 	    "abc");
-	runs(EVHTTP_REQ_POST, "/v1/enroll", 0, fv_route_sync, 1, "");
-	runs(EVHTTP_REQ_POST, "/v1/sync", 0, fv_route_sync, 0, "");
-	runs(EVHTTP_REQ_POST, "/v1/devices/invite", 0, fv_route_device_invite,
+	runs(EVHTTP_REQ_POST, "/v1/enroll", 0, fv_routes_sync, 1, "");
+	runs(EVHTTP_REQ_POST, "/v1/sync", 0, fv_routes_sync, 0, "");
+	runs(EVHTTP_REQ_POST, "/v1/devices/invite", 0, fv_routes_device_invite,
 	    0, "");
 	runs(EVHTTP_REQ_POST, "/v1/devices/00ff/revoke", 0,
-	    fv_route_device_revoke, 0, "00ff/revoke");
-	runs(EVHTTP_REQ_GET, "/v1/export", 0, fv_route_export, 0, "");
+	    fv_routes_device_revoke, 0, "00ff/revoke");
+	runs(EVHTTP_REQ_GET, "/v1/export", 0, fv_routes_export, 0, "");
 
 	/* 404: no route has the path */
 	is_int(find(EVHTTP_REQ_GET, "/v1/appealsx", 0), FV_ROUTE_NOTFOUND,
@@ -88,11 +88,11 @@ main(void)
 	bad_method(EVHTTP_REQ_POST, "/v1/status", "GET");
 
 	/* locked: status, keys, unlock and lock only */
-	runs(EVHTTP_REQ_GET, "/v1/status", 1, fv_route_status, 0, "");
+	runs(EVHTTP_REQ_GET, "/v1/status", 1, fv_routes_status, 0, "");
 	ok(r->flags & FV_ROUTE_IDLE, "a status probe is not use");
-	runs(EVHTTP_REQ_GET, "/v1/keys", 1, fv_route_keys, 0, "");
-	runs(EVHTTP_REQ_POST, "/v1/unlock", 1, fv_route_unlock, 0, "");
-	runs(EVHTTP_REQ_POST, "/v1/lock", 1, fv_route_lock, 0, "");
+	runs(EVHTTP_REQ_GET, "/v1/keys", 1, fv_routes_keys, 0, "");
+	runs(EVHTTP_REQ_POST, "/v1/unlock", 1, fv_routes_unlock, 0, "");
+	runs(EVHTTP_REQ_POST, "/v1/lock", 1, fv_routes_lock, 0, "");
 	is_int(find(EVHTTP_REQ_GET, "/v1/appeals", 1), FV_ROUTE_ISLOCKED,
 	    "a list while locked: 423");
 	is_int(find(EVHTTP_REQ_GET, "/v1/nothing", 1), FV_ROUTE_ISLOCKED,
@@ -101,7 +101,7 @@ main(void)
 	    "a wrong method while locked: 423, not 405");
 	is_int(find(EVHTTP_REQ_POST, "/v1/status", 1), FV_ROUTE_ISLOCKED,
 	    "status with another method while locked: 423");
-	for (t = fv_routes; t->path != NULL; t++) {
+	for (t = fv_routes_table; t->path != NULL; t++) {
 		for (i = 0, listed = 0; open_locked[i] != NULL; i++)
 			listed |= strcmp(open_locked[i], t->path) == 0;
 		if (!listed != !(t->flags & FV_ROUTE_LOCKED))

@@ -196,7 +196,7 @@ static void
 test_quote(void)
 {
 	char out[FV_SDK_QUOTED(8)];
-	size_t n = fv_sdk_quote("a\"\\\n\x01z", 6, out);
+	size_t n = fv_sdk_record_quote("a\"\\\n\x01z", 6, out);
 
 	ok(n == 20 && memcmp(out, "\"a\\\"\\\\\\u000a\\u0001z\"", n) == 0,
 	    "a name written as a JSON string");
@@ -212,23 +212,23 @@ test_exchange_rules(void)
 
 	memset(ref, 'r', sizeof(ref));
 	ref[FV_SDK_REF_MAX] = '\0';
-	ok(fv_sdk_valid_ref(ref), "a ref of %d bytes", FV_SDK_REF_MAX);
+	ok(fv_sdk_xchg_valid_ref(ref), "a ref of %d bytes", FV_SDK_REF_MAX);
 	ref[FV_SDK_REF_MAX] = 'r';
 	ref[FV_SDK_REF_MAX + 1] = '\0';
-	ok(!fv_sdk_valid_ref(ref), "one byte more: refused");
-	ok(fv_sdk_valid_ref("OMB-2026/17~a"), "printable ASCII");
-	ok(!fv_sdk_valid_ref(""), "an empty ref: refused");
-	ok(!fv_sdk_valid_ref(NULL), "no ref: refused");
-	ok(!fv_sdk_valid_ref("OMB 17"), "a space: refused");
-	ok(!fv_sdk_valid_ref("caf\xc3\xa9"), "non-ASCII: refused");
-	ok(fv_sdk_valid_status("resolved_negative"), "an appeal status");
-	ok(!fv_sdk_valid_status("open"), "not a status: refused");
-	ok(!fv_sdk_valid_status(NULL), "no status: refused");
-	is_int((int)fv_sdk_utf8_chars("d\xc3\xa9j\xc3\xa0 \xe2\x9c\x93"), 6,
+	ok(!fv_sdk_xchg_valid_ref(ref), "one byte more: refused");
+	ok(fv_sdk_xchg_valid_ref("OMB-2026/17~a"), "printable ASCII");
+	ok(!fv_sdk_xchg_valid_ref(""), "an empty ref: refused");
+	ok(!fv_sdk_xchg_valid_ref(NULL), "no ref: refused");
+	ok(!fv_sdk_xchg_valid_ref("OMB 17"), "a space: refused");
+	ok(!fv_sdk_xchg_valid_ref("caf\xc3\xa9"), "non-ASCII: refused");
+	ok(fv_sdk_xchg_valid_status("resolved_negative"), "an appeal status");
+	ok(!fv_sdk_xchg_valid_status("open"), "not a status: refused");
+	ok(!fv_sdk_xchg_valid_status(NULL), "no status: refused");
+	is_int((int)fv_sdk_xchg_utf8_chars("d\xc3\xa9j\xc3\xa0 \xe2\x9c\x93"), 6,
 	    "characters, not bytes");
-	for (i = 0; fv_sdk_travel[i] != NULL; i++) {
-		partner |= strcmp(fv_sdk_travel[i], "partner") == 0;
-		summary |= strcmp(fv_sdk_travel[i], "summary") == 0;
+	for (i = 0; fv_sdk_xchg_travel[i] != NULL; i++) {
+		partner |= strcmp(fv_sdk_xchg_travel[i], "partner") == 0;
+		summary |= strcmp(fv_sdk_xchg_travel[i], "summary") == 0;
 	}
 	ok(summary && !partner, "a partner's summary travels, its marks "
 	    "are the host's");

@@ -246,7 +246,7 @@ test_leaves(void)
 
 	if (body == NULL)
 		diag("bad JSON: %s", je.text);
-	is_int(fv_leaves_from_json(body, 4242, dev(7), &l, &e), 0,
+	is_int(fv_state_leaves_from_json(body, 4242, dev(7), &l, &e), 0,
 	    "leaves_from_json: a full body");
 	is_int(l.n, sizeof(want) / sizeof(want[0]),
 	    "leaves_from_json: nulls skipped, applicant/visit split, "
@@ -274,8 +274,8 @@ test_leaves(void)
 	ok(l.n > 0 && l.v[0].path[l.v[0].pathlen] == '\0' &&
 	    l.v[0].val[l.v[0].vallen] == '\0',
 	    "leaves_from_json: owned strings are NUL-terminated");
-	fv_leaves_free(&l);
-	ok(l.n == 0 && l.v == NULL, "fv_leaves_free leaves it empty");
+	fv_state_leaves_free(&l);
+	ok(l.n == 0 && l.v == NULL, "fv_state_leaves_free leaves it empty");
 	json_decref(body);
 
 	/* a path at the bound and one past it */
@@ -288,16 +288,16 @@ test_leaves(void)
 		key[FV_PATH_MAX - 10] = '\0';	/* "applicant." + 118 */
 		json_object_set_new(a, key, json_true());
 		json_object_set_new(o, "applicant", a);
-		is_int(fv_leaves_from_json(o, 1, dev(1), &l, &e), 0,
+		is_int(fv_state_leaves_from_json(o, 1, dev(1), &l, &e), 0,
 		    "leaves_from_json: a path of FV_PATH_MAX bytes");
 		ok(l.n == 1 && l.v[0].pathlen == FV_PATH_MAX,
 		    "  its length is FV_PATH_MAX");
-		fv_leaves_free(&l);
+		fv_state_leaves_free(&l);
 		key[FV_PATH_MAX - 10] = 'k';
 		key[FV_PATH_MAX - 9] = '\0';
 		json_object_set_new(a, key, json_true());
 		memset(&e, 0, sizeof(e));
-		is_int(fv_leaves_from_json(o, 1, dev(1), &l, &e), FV_EINVAL,
+		is_int(fv_state_leaves_from_json(o, 1, dev(1), &l, &e), FV_EINVAL,
 		    "leaves_from_json: a path of FV_PATH_MAX+1 bytes refused");
 		ok(strncmp(e.field, "applicant.x_kkk", 15) == 0 &&
 		    e.msg[0] != '\0', "  e names the field (%s: %s)", e.field,
@@ -309,7 +309,7 @@ test_leaves(void)
 		memset(key, 'x', sizeof(key));
 		key[FV_PATH_MAX + 4] = '\0';
 		json_object_set_new(o, key, json_true());
-		is_int(fv_leaves_from_json(o, 1, dev(1), &l, &e), FV_EINVAL,
+		is_int(fv_state_leaves_from_json(o, 1, dev(1), &l, &e), FV_EINVAL,
 		    "leaves_from_json: a top-level name of FV_PATH_MAX+4 "
 		    "bytes refused");
 		json_decref(o);
@@ -349,18 +349,18 @@ test_diff(void)
 	body = json_loads("{\"applicant\":{\"full_name\":\"Base\","
 	    "\"location\":\"Tashkent\"},\"category\":\"labour_rights\","
 	    "\"summary\":\"S0\",\"tags\":[\"t0\"]}", 0, NULL);
-	fv_leaves_from_json(body, 0, dev(9), &nl, &e);
+	fv_state_leaves_from_json(body, 0, dev(9), &nl, &e);
 	is_int(fv_state_diff(&st, &nl, &d), 0, "diff against an identical body");
 	is_int(d.nfields, 0, "  gives no field");
 	free(d.fields);
-	fv_leaves_free(&nl);
+	fv_state_leaves_free(&nl);
 	json_decref(body);
 
 	/* a change, a removal, an addition; the rest unchanged */
 	body = json_loads("{\"applicant\":{\"full_name\":\"Base\"},"
 	    "\"category\":\"labour_rights\",\"status\":\"under_review\","
 	    "\"summary\":\"S1\",\"tags\":[\"t0\"]}", 0, NULL);
-	fv_leaves_from_json(body, 0, dev(9), &nl, &e);
+	fv_state_leaves_from_json(body, 0, dev(9), &nl, &e);
 	is_int(fv_state_diff(&st, &nl, &d), 0, "diff against a changed body");
 	is_int(d.nfields, 3, "  gives exactly the changed leaves");
 	if (d.nfields == 3) {
@@ -412,7 +412,7 @@ test_diff(void)
 		json_decref(wj);
 	}
 	free(d.fields);
-	fv_leaves_free(&nl);
+	fv_state_leaves_free(&nl);
 	json_decref(body);
 	fv_state_free(&st);
 
@@ -426,24 +426,24 @@ test_diff(void)
 	body = json_loads("{\"applicant\":{\"full_name\":\"Base\"},"
 	    "\"category\":\"labour_rights\",\"summary\":\"S0\","
 	    "\"tags\":[\"t0\"]}", 0, NULL);
-	fv_leaves_from_json(body, 0, dev(9), &nl, &e);
+	fv_state_leaves_from_json(body, 0, dev(9), &nl, &e);
 	fv_state_diff(&st, &nl, &d);
 	is_int(d.nfields, 0, "diff: a field absent and already removed gives "
 	    "nothing");
 	free(d.fields);
-	fv_leaves_free(&nl);
+	fv_state_leaves_free(&nl);
 	json_decref(body);
 	body = json_loads("{\"applicant\":{\"full_name\":\"Base\","
 	    "\"location\":\"Bukhara\"},\"category\":\"labour_rights\","
 	    "\"summary\":\"S0\",\"tags\":[\"t0\"]}", 0, NULL);
-	fv_leaves_from_json(body, 0, dev(9), &nl, &e);
+	fv_state_leaves_from_json(body, 0, dev(9), &nl, &e);
 	fv_state_diff(&st, &nl, &d);
 	ok(d.nfields == 1 && d.fields[0].val != NULL && d.fields[0].has_prev &&
 	    d.fields[0].prev_hlc == 150 &&
 	    !memcmp(d.fields[0].prev_author, dev(2), FV_ID_BYTES),
 	    "diff: re-adding a removed field names the removal as prev");
 	free(d.fields);
-	fv_leaves_free(&nl);
+	fv_state_leaves_free(&nl);
 	json_decref(body);
 	fv_state_free(&st);
 }
@@ -957,7 +957,7 @@ test_encoding(void)
 		    "  (the unmodified copy decodes)");
 		fv_state_free(&st2);
 	}
-	fv_put_u32(c + 35, FV_STATE_OPS_MAX + 1);
+	fv_buf_put_u32(c + 35, FV_STATE_OPS_MAX + 1);
 	is_int(fv_state_decode(c, e1.len, &st2), FV_ECORRUPT,
 	    "decode refuses nops over FV_STATE_OPS_MAX");
 	free(c);

@@ -89,7 +89,7 @@ note(const char *text, const uint8_t *appeal_rid)
 	if (appeal_rid != NULL) {
 		char hex[33];
 
-		fv_id_hex(appeal_rid, hex);
+		fv_op_id_hex(appeal_rid, hex);
 		json_object_set_new(o, "appeal_id", json_string(hex));
 	}
 	return valid(o, N);
@@ -134,7 +134,7 @@ label_of(const char *hex)
 	uint8_t rid[FV_ID_BYTES];
 	int i;
 
-	if (hex == NULL || fv_id_parse(hex, rid) != 0)
+	if (hex == NULL || fv_op_id_parse(hex, rid) != 0)
 		return "?";
 	for (i = 0; i < nlabels; i++)
 		if (memcmp(labels[i].rid, rid, FV_ID_BYTES) == 0)
@@ -237,7 +237,7 @@ add_canary(struct needles *nd, const char *s, const char *tail)
 		    tail[i] - 32 : tail[i]);
 	u[i] = '\0';
 	add_needle(nd, u, strlen(u));
-	if (fv_fold(s, strlen(s), &f, &fl) == 0) {
+	if (fv_fold_str(s, strlen(s), &f, &fl) == 0) {
 		add_needle(nd, f, fl);
 		free(f);
 	}
@@ -663,14 +663,14 @@ test_get(struct fv_store *s)
 		free(t2);
 	}
 	json_decref(b);
-	fv_id_hex(a1, hex);
+	fv_op_id_hex(a1, hex);
 	is_str(json_string_value(json_object_get(j, "id")), hex, "  id");
 	is_str(json_string_value(json_object_get(j, "type")), "appeal",
 	    "  type");
 	is_str(json_string_value(json_object_get(j, "created_by")), DEVNAME,
 	    "  created_by is the device name");
-	ok(fv_valid_rfc3339(json_string_value(json_object_get(j,
-	    "created_at")), &c_ms) && fv_valid_rfc3339(json_string_value(
+	ok(fv_record_valid_rfc3339(json_string_value(json_object_get(j,
+	    "created_at")), &c_ms) && fv_record_valid_rfc3339(json_string_value(
 	    json_object_get(j, "updated_at")), &u_ms) && c_ms == u_ms &&
 	    llabs(c_ms - (long long)time(NULL) * 1000) < 600000,
 	    "  created_at = updated_at, RFC 3339, now");
@@ -808,7 +808,7 @@ test_update(struct fv_store *s)
 		char hex[33];
 
 		randombytes_buf(missing, sizeof(missing));
-		fv_id_hex(missing, hex);
+		fv_op_id_hex(missing, hex);
 		p = json_pack("{s:s}", "appeal_id", hex);
 		memset(&e, 0, sizeof(e));
 		is_int(fv_store_update(s, N, n1, p, &e, &changed), FV_EINVAL,
@@ -1401,7 +1401,7 @@ main(void)
 	snprintf(dir2, sizeof(dir2), "%s/grow", root);
 
 	randombytes_buf(r, sizeof(r));
-	fv_id_hex(r, tail);
+	fv_op_id_hex(r, tail);
 	snprintf(can_name, sizeof(can_name), "Канарейка Жёлтая %.16s", tail);
 	snprintf(can_sum, sizeof(can_sum), "Summary QzSummaryCanary%.12s "
 	    "ends here.", tail + 16);

@@ -79,7 +79,7 @@ test_roundtrip(void)
 	is_int(binlen, 106 + strlen("hq.example.org:7700"), "binary length");
 	ok(bin[0] == 1 && memcmp(bin + 1, t.token_id, 16) == 0 &&
 	    memcmp(bin + 17, t.secret, 32) == 0 &&
-	    fv_get_u64(bin + 49) == t.expires &&
+	    fv_buf_get_u64(bin + 49) == t.expires &&
 	    memcmp(bin + 57, t.hq_id, 16) == 0 &&
 	    memcmp(bin + 73, t.hq_pk, 32) == 0 && bin[105] == 19 &&
 	    memcmp(bin + 106, "hq.example.org:7700", 19) == 0,

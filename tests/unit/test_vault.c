@@ -48,13 +48,13 @@ test_kdf(void)
 	char hex[65];
 	int i;
 
-	fv_kdf_new(&k);
-	fv_kdf_new(&k2);
+	fv_vault_kdf_new(&k);
+	fv_vault_kdf_new(&k2);
 	ok(k.opslimit == crypto_pwhash_OPSLIMIT_MODERATE &&
 	    k.memlimit == crypto_pwhash_MEMLIMIT_MODERATE,
-	    "fv_kdf_new: MODERATE limits");
+	    "fv_vault_kdf_new: MODERATE limits");
 	ok(memcmp(k.salt, k2.salt, FV_SALT_BYTES) != 0 &&
-	    !all_zero(k.salt, FV_SALT_BYTES), "fv_kdf_new: a fresh salt each "
+	    !all_zero(k.salt, FV_SALT_BYTES), "fv_vault_kdf_new: a fresh salt each "
 	    "time");
 
 	kek1 = fv_secmem_alloc(32);
@@ -66,39 +66,39 @@ test_kdf(void)
 	/* cheap refusals first: nothing is derived */
 	bad = k;
 	bad.opslimit = crypto_pwhash_OPSLIMIT_MODERATE - 1;
-	is_int(fv_kdf_derive(&bad, KAT_PASS, strlen(KAT_PASS), kek3),
+	is_int(fv_vault_kdf_derive(&bad, KAT_PASS, strlen(KAT_PASS), kek3),
 	    FV_EINVAL, "opslimit below MODERATE refused");
 	bad = k;
 	bad.memlimit = crypto_pwhash_MEMLIMIT_MODERATE / 2;
-	is_int(fv_kdf_derive(&bad, KAT_PASS, strlen(KAT_PASS), kek3),
+	is_int(fv_vault_kdf_derive(&bad, KAT_PASS, strlen(KAT_PASS), kek3),
 	    FV_EINVAL, "memlimit below MODERATE refused");
 	bad = k;
 	bad.opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 	bad.memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
-	is_int(fv_kdf_derive(&bad, KAT_PASS, strlen(KAT_PASS), kek3),
+	is_int(fv_vault_kdf_derive(&bad, KAT_PASS, strlen(KAT_PASS), kek3),
 	    FV_EINVAL, "INTERACTIVE limits refused");
 	bad = k;
 	bad.opslimit = 0;
 	bad.memlimit = 0;
-	is_int(fv_kdf_derive(&bad, KAT_PASS, strlen(KAT_PASS), kek3),
+	is_int(fv_vault_kdf_derive(&bad, KAT_PASS, strlen(KAT_PASS), kek3),
 	    FV_EINVAL, "zero limits refused");
 	bad = k;
 	bad.opslimit = crypto_pwhash_OPSLIMIT_SENSITIVE + 1;
-	is_int(fv_kdf_derive(&bad, KAT_PASS, strlen(KAT_PASS), kek3),
+	is_int(fv_vault_kdf_derive(&bad, KAT_PASS, strlen(KAT_PASS), kek3),
 	    FV_EINVAL, "opslimit above SENSITIVE refused (bounded cost)");
 	bad = k;
 	bad.memlimit = (uint64_t)crypto_pwhash_MEMLIMIT_SENSITIVE * 2;
-	is_int(fv_kdf_derive(&bad, KAT_PASS, strlen(KAT_PASS), kek3),
+	is_int(fv_vault_kdf_derive(&bad, KAT_PASS, strlen(KAT_PASS), kek3),
 	    FV_EINVAL, "memlimit above SENSITIVE refused (bounded cost)");
 	bad = k;
 	bad.memlimit = 0xffffffffffffffffULL;
-	is_int(fv_kdf_derive(&bad, KAT_PASS, strlen(KAT_PASS), kek3),
+	is_int(fv_vault_kdf_derive(&bad, KAT_PASS, strlen(KAT_PASS), kek3),
 	    FV_EINVAL, "a 64-bit memlimit refused");
 	{
 		char *longpass = malloc(FV_PASS_MAX + 1);
 
 		memset(longpass, 'p', FV_PASS_MAX + 1);
-		is_int(fv_kdf_derive(&k, longpass, FV_PASS_MAX + 1, kek3),
+		is_int(fv_vault_kdf_derive(&k, longpass, FV_PASS_MAX + 1, kek3),
 		    FV_EINVAL, "a passphrase over FV_PASS_MAX refused");
 		free(longpass);
 	}
@@ -107,12 +107,12 @@ test_kdf(void)
 	/* the two MODERATE runs: the known answer, and another passphrase */
 	for (i = 0; i < (int)FV_SALT_BYTES; i++)
 		k.salt[i] = (uint8_t)(i * 17 + 3);
-	is_int(fv_kdf_derive(&k, KAT_PASS, strlen(KAT_PASS), kek1), 0,
+	is_int(fv_vault_kdf_derive(&k, KAT_PASS, strlen(KAT_PASS), kek1), 0,
 	    "derive at MODERATE");
 	sodium_bin2hex(hex, sizeof(hex), kek1, 32);
 	is_str(hex, KAT_KEK, "the KEK is Argon2id13(t=3, 256 MiB, p=1) of the "
 	    "passphrase and salt (reference implementation's answer)");
-	is_int(fv_kdf_derive(&k, KAT_PASS, strlen(KAT_PASS) - 1, kek2), 0,
+	is_int(fv_vault_kdf_derive(&k, KAT_PASS, strlen(KAT_PASS) - 1, kek2), 0,
 	    "derive for another passphrase (one byte shorter)");
 	ok(memcmp(kek1, kek2, 32) != 0 && !all_zero(kek2, 32),
 	    "another passphrase gives another KEK");
@@ -136,13 +136,13 @@ test_seal(void)
 	crypto_aead_xchacha20poly1305_ietf_keygen(key);
 	crypto_aead_xchacha20poly1305_ietf_keygen(key2);
 
-	is_int(fv_seal(key, ad, sizeof(ad), msg, mlen, &c), 0, "seal");
+	is_int(fv_vault_seal(key, ad, sizeof(ad), msg, mlen, &c), 0, "seal");
 	is_int(c.len, mlen + FV_SEAL_OVERHEAD, "sealed = nonce + text + tag");
 	ok(memmem(c.p, c.len, "Эшматова", strlen("Эшматова")) == NULL,
 	    "no plaintext in the sealed value");
-	is_int(fv_open(key, ad, sizeof(ad), c.p, c.len, &m), 0, "open");
+	is_int(fv_vault_open(key, ad, sizeof(ad), c.p, c.len, &m), 0, "open");
 	ok(m.len == mlen && memcmp(m.p, msg, mlen) == 0, "round trip");
-	fv_seal(key, ad, sizeof(ad), msg, mlen, &c2);
+	fv_vault_seal(key, ad, sizeof(ad), msg, mlen, &c2);
 	ok(c2.len == c.len && memcmp(c.p, c2.p, c.len) != 0 &&
 	    memcmp(c.p, c2.p, 24) != 0, "sealing twice: fresh nonce, "
 	    "different ciphertext");
@@ -150,40 +150,40 @@ test_seal(void)
 	/* appending */
 	m.len = 0;
 	fv_buf_put(&m, "head", 4);
-	is_int(fv_open(key, ad, sizeof(ad), c.p, c.len, &m), 0,
+	is_int(fv_vault_open(key, ad, sizeof(ad), c.p, c.len, &m), 0,
 	    "open after existing bytes");
 	ok(m.len == 4 + mlen && memcmp(m.p, "head", 4) == 0 &&
 	    memcmp(m.p + 4, msg, mlen) == 0, "open appends");
 	c2.len = 0;
 	fv_buf_put(&c2, "HD", 2);
-	fv_seal(key, NULL, 0, msg, mlen, &c2);
+	fv_vault_seal(key, NULL, 0, msg, mlen, &c2);
 	is_int(c2.len, 2 + mlen + FV_SEAL_OVERHEAD, "seal appends");
 	m.len = 0;
-	is_int(fv_open(key, NULL, 0, c2.p + 2, c2.len - 2, &m), 0,
+	is_int(fv_vault_open(key, NULL, 0, c2.p + 2, c2.len - 2, &m), 0,
 	    "open with no AD");
 	m.len = 0;
-	is_int(fv_open(key, "", 0, c2.p + 2, c2.len - 2, &m), 0,
+	is_int(fv_vault_open(key, "", 0, c2.p + 2, c2.len - 2, &m), 0,
 	    "empty AD is the same as no AD");
 
 	/* empty message */
 	c2.len = 0;
-	is_int(fv_seal(key, ad, sizeof(ad), "", 0, &c2), 0, "seal empty");
+	is_int(fv_vault_seal(key, ad, sizeof(ad), "", 0, &c2), 0, "seal empty");
 	is_int(c2.len, FV_SEAL_OVERHEAD, "  is just nonce and tag");
 	m.len = 0;
-	is_int(fv_open(key, ad, sizeof(ad), c2.p, c2.len, &m), 0,
+	is_int(fv_vault_open(key, ad, sizeof(ad), c2.p, c2.len, &m), 0,
 	    "  opens");
 	is_int(m.len, 0, "  to nothing");
 
 	/* refusals */
 	m.len = 0;
-	is_int(fv_open(key2, ad, sizeof(ad), c.p, c.len, &m), FV_ECRYPTO,
+	is_int(fv_vault_open(key2, ad, sizeof(ad), c.p, c.len, &m), FV_ECRYPTO,
 	    "wrong key refused");
 	is_int(m.len, 0, "  nothing appended");
-	is_int(fv_open(key, ad, sizeof(ad) - 1, c.p, c.len, &m), FV_ECRYPTO,
+	is_int(fv_vault_open(key, ad, sizeof(ad) - 1, c.p, c.len, &m), FV_ECRYPTO,
 	    "shorter AD refused");
-	is_int(fv_open(key, "rec\x01\x02\x04", sizeof(ad), c.p, c.len, &m),
+	is_int(fv_vault_open(key, "rec\x01\x02\x04", sizeof(ad), c.p, c.len, &m),
 	    FV_ECRYPTO, "other AD refused (a value moved to another key)");
-	is_int(fv_open(key, NULL, 0, c.p, c.len, &m), FV_ECRYPTO,
+	is_int(fv_vault_open(key, NULL, 0, c.p, c.len, &m), FV_ECRYPTO,
 	    "missing AD refused");
 	is_int(m.len, 0, "  nothing appended on any refusal");
 
@@ -193,7 +193,7 @@ test_seal(void)
 		memcpy(t, c.p, c.len);
 		t[i / 8] ^= (uint8_t)(1 << (i % 8));
 		m.len = 0;
-		if (fv_open(key, ad, sizeof(ad), t, c.len, &m) == FV_ECRYPTO &&
+		if (fv_vault_open(key, ad, sizeof(ad), t, c.len, &m) == FV_ECRYPTO &&
 		    m.len == 0)
 			bad++;
 	}
@@ -205,7 +205,7 @@ test_seal(void)
 			abort();
 		memcpy(t, c.p, n);
 		m.len = 0;
-		if (fv_open(key, ad, sizeof(ad), t, n, &m) == FV_ECRYPTO &&
+		if (fv_vault_open(key, ad, sizeof(ad), t, n, &m) == FV_ECRYPTO &&
 		    m.len == 0)
 			bad++;
 		free(t);
@@ -217,14 +217,14 @@ test_seal(void)
 
 		memset(big, 'A', 100000);
 		c2.len = 0;
-		fv_seal(key, ad, sizeof(ad), big, 100000, &c2);
+		fv_vault_seal(key, ad, sizeof(ad), big, 100000, &c2);
 		c2.p[c2.len / 2] ^= 1;
 		m.len = 0;
-		is_int(fv_open(key, ad, sizeof(ad), c2.p, c2.len, &m),
+		is_int(fv_vault_open(key, ad, sizeof(ad), c2.p, c2.len, &m),
 		    FV_ECRYPTO, "a flipped bit in the middle of 100 kB refused");
 		c2.p[c2.len / 2] ^= 1;
 		m.len = 0;
-		rc = fv_open(key, ad, sizeof(ad), c2.p, c2.len, &m);
+		rc = fv_vault_open(key, ad, sizeof(ad), c2.p, c2.len, &m);
 		ok(rc == 0 && m.len == 100000 && memcmp(m.p, big, 100000) == 0,
 		    "  and the intact value opens");
 		free(big);
@@ -249,32 +249,32 @@ test_seal_key(void)
 	randombytes_buf(kek, 32);
 	randombytes_buf(mk, 32);
 	crypto_sign_keypair(pk, sk);
-	is_int(fv_seal_key(kek, ad, sizeof(ad), mk, 32, w32), 0, "seal a key");
+	is_int(fv_vault_seal_key(kek, ad, sizeof(ad), mk, 32, w32), 0, "seal a key");
 	ok(memmem(w32, sizeof(w32), mk, 32) == NULL, "  it is not in the "
 	    "wrapped form");
-	is_int(fv_open_key(kek, ad, sizeof(ad), w32, sizeof(w32), out), 0,
+	is_int(fv_vault_open_key(kek, ad, sizeof(ad), w32, sizeof(w32), out), 0,
 	    "open the key");
 	ok(memcmp(out, mk, 32) == 0, "  round trip");
-	is_int(fv_seal_key(mk, "sk", 2, sk, 64, w64), 0, "seal a 64-byte key");
+	is_int(fv_vault_seal_key(mk, "sk", 2, sk, 64, w64), 0, "seal a 64-byte key");
 	memset(out, 0, 64);
-	is_int(fv_open_key(mk, "sk", 2, w64, sizeof(w64), out), 0,
+	is_int(fv_vault_open_key(mk, "sk", 2, w64, sizeof(w64), out), 0,
 	    "  open it");
 	ok(memcmp(out, sk, 64) == 0, "  round trip");
 
 	memset(out, 0, 64);
-	is_int(fv_open_key(mk, ad, sizeof(ad), w32, sizeof(w32), out),
+	is_int(fv_vault_open_key(mk, ad, sizeof(ad), w32, sizeof(w32), out),
 	    FV_ECRYPTO, "wrong key refused");
-	is_int(fv_open_key(kek, "mk", 2, w32, sizeof(w32), out), FV_ECRYPTO,
+	is_int(fv_vault_open_key(kek, "mk", 2, w32, sizeof(w32), out), FV_ECRYPTO,
 	    "wrong AD refused");
-	is_int(fv_open_key(kek, ad, sizeof(ad), w32, FV_SEAL_OVERHEAD - 1,
+	is_int(fv_vault_open_key(kek, ad, sizeof(ad), w32, FV_SEAL_OVERHEAD - 1,
 	    out), FV_ECRYPTO, "shorter than the overhead refused");
-	is_int(fv_open_key(kek, ad, sizeof(ad), w32, sizeof(w32) - 1, out),
+	is_int(fv_vault_open_key(kek, ad, sizeof(ad), w32, sizeof(w32) - 1, out),
 	    FV_ECRYPTO, "truncated refused");
 	ok(all_zero(out, 64), "refused opens leave no key behind");
 	for (bad = 0, i = 0; i < sizeof(w32) * 8; i++) {
 		memcpy(t, w32, sizeof(w32));
 		t[i / 8] ^= (uint8_t)(1 << (i % 8));
-		if (fv_open_key(kek, ad, sizeof(ad), t, sizeof(w32), out) ==
+		if (fv_vault_open_key(kek, ad, sizeof(ad), t, sizeof(w32), out) ==
 		    FV_ECRYPTO)
 			bad++;
 	}
