@@ -18,8 +18,8 @@
 #include <lmdb.h>
 #include <sodium.h>
 
-#define NONCE	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define ABYTES	crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define NONCE  crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define ABYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
 
 static double
 now(void)

@@ -89,13 +89,16 @@ client(void *arg)
 	char head[256];
 
 	for (i = 0; i < per_client; i++) {
-		const char *body = lines[(size_t)(id * per_client + i) % nlines];
+		const char
+		    *body = lines[(size_t)(id * per_client + i) % nlines];
 		size_t len = strlen(body);
 		double t = now();
 		int st;
 
-		snprintf(head, sizeof(head), "POST /v1/appeals HTTP/1.1\r\n"
-		    "Host: x\r\nContent-Length: %zu\r\n\r\n", len);
+		snprintf(head, sizeof(head),
+		    "POST /v1/appeals HTTP/1.1\r\n"
+		    "Host: x\r\nContent-Length: %zu\r\n\r\n",
+		    len);
 		if (write(fd, head, strlen(head)) < 0 ||
 		    write(fd, body, len) < 0 || (st = response(fd)) != 201) {
 			pthread_mutex_lock(&mu);
@@ -157,8 +160,9 @@ main(int argc, char **argv)
 	t0 = now() - t0;
 	qsort(lat, (size_t)total, sizeof(*lat), cmp);
 	printf("loadgen: %d clients, %d creates in %.3f s = %.0f creates/s, "
-	    "p50 %.2f ms, p99 %.2f ms, %d errors\n", clients, total - errors,
-	    t0, (total - errors) / t0, lat[errors + (total - errors) / 2] * 1e3,
+	       "p50 %.2f ms, p99 %.2f ms, %d errors\n",
+	    clients, total - errors, t0, (total - errors) / t0,
+	    lat[errors + (total - errors) / 2] * 1e3,
 	    lat[errors + (total - errors) * 99 / 100] * 1e3, errors);
 	return errors ? 1 : 0;
 }

@@ -12,7 +12,7 @@
 
 #include "client.h"
 
-#define IO_TIMEOUT_MS	(300 * 1000)	/* unlock may wait out a delay */
+#define IO_TIMEOUT_MS (300 * 1000) /* unlock may wait out a delay */
 
 static int
 write_all(int fd, const void *p, size_t n)
@@ -92,9 +92,11 @@ fv_http_send(const char *sock, const char *method, const char *path,
 		close(fd);
 		return -1;
 	}
-	snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: fieldvault\r\n"
+	snprintf(head, sizeof(head),
+	    "%s %s HTTP/1.1\r\nHost: fieldvault\r\n"
 	    "Content-Length: %zu\r\nContent-Type: application/json\r\n"
-	    "Connection: close\r\n\r\n", method, path, len);
+	    "Connection: close\r\n\r\n",
+	    method, path, len);
 	if (write_all(fd, head, strlen(head)) != 0 ||
 	    (len > 0 && write_all(fd, body, len) != 0)) {
 		close(fd);
@@ -184,8 +186,8 @@ fv_query_add(char *path, size_t n, const char *key, const char *val)
 
 	if (val == NULL)
 		return;
-	at += (size_t)snprintf(path + at, n - at, "%s%s=",
-	    strchr(path, '?') ? "&" : "?", key);
+	at += (size_t)snprintf(path + at, n - at,
+	    "%s%s=", strchr(path, '?') ? "&" : "?", key);
 	for (; *v != '\0' && at + 4 < n; v++) {
 		if (isalnum(*v) || *v == '-' || *v == '_' || *v == '.')
 			path[at++] = (char)*v;
@@ -198,9 +200,9 @@ fv_query_add(char *path, size_t n, const char *key, const char *val)
 /* --- streamed answers (export) ------------------------------------------- */
 
 struct rd {
-	int	 fd;
-	char	 buf[65536];
-	size_t	 at, len;
+	int fd;
+	char buf[65536];
+	size_t at, len;
 };
 
 /* Up to n bytes of the answer (at least 1), or 0 at EOF, -1 on error. */
@@ -273,8 +275,7 @@ rd_copy(struct rd *r, size_t n, int outfd)
 }
 
 int
-fv_http_stream(const char *sock, const char *path, int outfd,
-    struct fv_resp *r)
+fv_http_stream(const char *sock, const char *path, int outfd, struct fv_resp *r)
 {
 	struct rd *rd;
 	char line[8192], *body = NULL;
@@ -325,8 +326,9 @@ fv_http_stream(const char *sock, const char *path, int outfd,
 		goto out;
 	}
 	if (!chunked) {
-		rc = clen == (size_t)-1 ? -3 : rd_copy(rd, clen, outfd) == 0 ?
-		    0 : -3;
+		rc = clen == (size_t)-1		  ? -3 :
+		    rd_copy(rd, clen, outfd) == 0 ? 0 :
+						    -3;
 		goto out;
 	}
 	/* chunked: the answer is whole only with its last, empty chunk */

@@ -21,7 +21,6 @@
 #include "store.h"
 #include "vault.h"
 
-
 /* --- talking to the daemon ------------------------------------------- */
 
 /* Sends a request; on failure prints why and returns the exit code.  On
@@ -32,8 +31,10 @@ cli_answer(struct cli *c, int rc, struct fv_resp *r)
 	const char *msg;
 
 	if (rc == -1) {
-		fprintf(stderr, "fieldvault: error: daemon not reachable at "
-		    "%s: %s\n", c->conf->socket, strerror(errno));
+		fprintf(stderr,
+		    "fieldvault: error: daemon not reachable at "
+		    "%s: %s\n",
+		    c->conf->socket, strerror(errno));
 		return EX_NODAEMON;
 	}
 	if (rc != 0) {
@@ -43,8 +44,10 @@ cli_answer(struct cli *c, int rc, struct fv_resp *r)
 	if (r->status >= 200 && r->status < 300)
 		return 0;
 	msg = json_string_value(json_object_get(r->json, "error"));
-	fprintf(stderr, "fieldvault: error: %s\n", msg ? msg : "request "
-	    "refused");
+	fprintf(stderr, "fieldvault: error: %s\n",
+	    msg ? msg :
+		  "request "
+		  "refused");
 	rc = r->status == 423 ? EX_LOCKED : EX_FAIL;
 	fv_resp_free(r);
 	return rc;
@@ -54,13 +57,12 @@ int
 cli_call(struct cli *c, const char *method, const char *path, const void *body,
     size_t len, struct fv_resp *r)
 {
-	return cli_answer(c, fv_http(c->conf->socket, method, path, body, len,
-	    r), r);
+	return cli_answer(c,
+	    fv_http(c->conf->socket, method, path, body, len, r), r);
 }
 
 int
-cli_post_json(struct cli *c, const char *path, json_t *body,
-    struct fv_resp *r)
+cli_post_json(struct cli *c, const char *path, json_t *body, struct fv_resp *r)
 {
 	char *txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	int rc;
@@ -76,8 +78,8 @@ cli_post_json(struct cli *c, const char *path, json_t *body,
 void
 cli_print_json(const json_t *j)
 {
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS |
-	    JSON_ENCODE_ANY);
+	char *s = json_dumps(j,
+	    JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 
 	if (s != NULL) {
 		puts(s);
@@ -137,7 +139,7 @@ get_passphrase(struct cli *c, int confirm, uint8_t **out, size_t *len)
 		if (read_tty("passphrase: ", p, &n) != 0) {
 			fv_secmem_free(p);
 			return cli_fail("no passphrase: use --passphrase-file, "
-			    "FIELDVAULT_PASSPHRASE or a terminal");
+					"FIELDVAULT_PASSPHRASE or a terminal");
 		}
 		if (confirm) {
 			if ((q = fv_secmem_alloc(FV_PASS_MAX + 1)) == NULL ||
@@ -186,12 +188,14 @@ cmd_init(struct cli *c)
 	fv_secmem_free(pass);
 	if (rc == FV_EEXIST)
 		return cli_fail("%s already holds a store; refusing to "
-		    "overwrite it", c->conf->data_dir);
+				"overwrite it",
+		    c->conf->data_dir);
 	if (rc != 0)
 		return cli_fail("init %s: %s", c->conf->data_dir,
 		    fv_error_str(rc));
 	if (c->json)
-		printf("{\"data_dir\":\"%s\",\"role\":\"%s\",\"name\":\"%s\"}\n",
+		printf(
+		    "{\"data_dir\":\"%s\",\"role\":\"%s\",\"name\":\"%s\"}\n",
 		    c->conf->data_dir, c->conf->role, c->conf->name);
 	else
 		printf("initialised %s '%s' in %s\n", c->conf->role,
@@ -241,7 +245,7 @@ int
 cmd_status(struct cli *c)
 {
 	static const char *keys[] = { "role", "name", "device_id", "locked",
-	    "appeals", "notes", "pending", "last_sync", NULL };
+		"appeals", "notes", "pending", "last_sync", NULL };
 	struct fv_resp r;
 	int rc, i;
 
@@ -254,10 +258,13 @@ cmd_status(struct cli *c)
 
 		for (i = 0; keys[i] != NULL; i++) {
 			json_t *v = json_object_get(r.json, keys[i]);
-			char *s = v && !json_is_null(v) ? json_dumps(v,
-			    JSON_ENCODE_ANY) : NULL;
+			char *s = v && !json_is_null(v) ?
+			    json_dumps(v, JSON_ENCODE_ANY) :
+			    NULL;
 			const char *txt = json_is_string(v) ?
-			    json_string_value(v) : s ? s : "-";
+			    json_string_value(v) :
+			    s ? s :
+				"-";
 
 			printf("%-10s %s\n", keys[i], txt);
 			fv_buf_json_free(s);
@@ -265,15 +272,18 @@ cmd_status(struct cli *c)
 		/* what a seized laptop would hold, and why */
 		if (json_object_get(r.json, "retention") != NULL)
 			printf("%-10s %s (%lld purged after HQ's receipts)\n",
-			    "retention", json_string_value(json_object_get(
-			    r.json, "retention")), (long long)
-			    json_integer_value(json_object_get(r.json,
-			    "purged")));
+			    "retention",
+			    json_string_value(json_object_get(r.json,
+				"retention")),
+			    (long long)json_integer_value(
+				json_object_get(r.json, "purged")));
 		if (rc_ != NULL)
 			printf("%-10s HQ holds our ops up to #%lld (signed "
-			    "%s)\n", "receipt", (long long)json_integer_value(
-			    json_object_get(rc_, "up_to")), json_string_value(
-			    json_object_get(rc_, "at")));
+			       "%s)\n",
+			    "receipt",
+			    (long long)json_integer_value(json_object_get(rc_,
+				"up_to")),
+			    json_string_value(json_object_get(rc_, "at")));
 	}
 	fv_resp_free(&r);
 	return EX_DONE;
@@ -289,7 +299,7 @@ cmd_sync(struct cli *c)
 	int rc;
 
 	if ((rc = cli_call(c, "POST", enroll ? "/v1/enroll" : "/v1/sync", tok,
-	    tok ? strlen(tok) : 0, &r)) != 0)
+		 tok ? strlen(tok) : 0, &r)) != 0)
 		return rc;
 	if (c->json)
 		cli_print_json(r.json);
@@ -297,16 +307,20 @@ cmd_sync(struct cli *c)
 		printf("enrolled with HQ '%s'; %lld ops sent\n",
 		    json_string_value(json_object_get(r.json, "hq")),
 		    (long long)json_integer_value(json_object_get(r.json,
-		    "up")));
+			"up")));
 	else
 		printf("synced with HQ '%s': %lld ops up, %lld down; HQ holds "
-		    "everything up to #%lld%s\n",
+		       "everything up to #%lld%s\n",
 		    json_string_value(json_object_get(r.json, "hq")),
-		    (long long)json_integer_value(json_object_get(r.json, "up")),
 		    (long long)json_integer_value(json_object_get(r.json,
-		    "down")), (long long)json_integer_value(json_object_get(
-		    r.json, "acked")), json_integer_value(json_object_get(
-		    r.json, "purged")) > 0 ? "; purged what HQ holds" : "");
+			"up")),
+		    (long long)json_integer_value(json_object_get(r.json,
+			"down")),
+		    (long long)json_integer_value(json_object_get(r.json,
+			"acked")),
+		    json_integer_value(json_object_get(r.json, "purged")) > 0 ?
+			"; purged what HQ holds" :
+			"");
 	fv_resp_free(&r);
 	return EX_DONE;
 }
@@ -329,8 +343,8 @@ cmd_device_invite(struct cli *c)
 	if (c->json)
 		cli_print_json(r.json);
 	else
-		printf("%s\n", json_string_value(json_object_get(r.json,
-		    "token")));
+		printf("%s\n",
+		    json_string_value(json_object_get(r.json, "token")));
 	fv_resp_free(&r);
 	return EX_DONE;
 }
@@ -356,8 +370,10 @@ cmd_device_list(struct cli *c)
 			    json_string_value(json_object_get(d, "role")),
 			    json_string_value(json_object_get(d, "name")),
 			    json_string_value(json_object_get(d, "group")) ?:
-			    "", json_is_true(json_object_get(d, "revoked")) ?
-			    "revoked" : "active");
+									     "",
+			    json_is_true(json_object_get(d, "revoked")) ?
+				"revoked" :
+				"active");
 	}
 	fv_resp_free(&r);
 	return EX_DONE;
@@ -393,7 +409,7 @@ write_atomic(const char *path, const void *p, size_t len)
 	int fd;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
-	    (long)getpid()) >= sizeof(tmp))
+		(long)getpid()) >= sizeof(tmp))
 		return cli_fail("%s: path too long", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
 		return cli_fail("%s: %s", tmp, strerror(errno));
@@ -435,7 +451,7 @@ write_answer(struct cli *c, const struct fv_resp *r, json_t **info)
 	return EX_DONE;
 }
 
-#define BUNDLE_PART	((size_t)4 << 20)	/* bytes a request */
+#define BUNDLE_PART ((size_t)4 << 20) /* bytes a request */
 
 int
 cmd_bundle_create(struct cli *c)
@@ -445,14 +461,16 @@ cmd_bundle_create(struct cli *c)
 	int rc;
 
 	info = c->for_dev ? json_pack("{s:s}", "for", c->for_dev) :
-	    json_object();
+			    json_object();
 	if ((rc = cli_post_json(c, "/v1/bundle/create", info, &r)) != 0)
 		return rc;
 	if ((rc = write_answer(c, &r, &info)) == EX_DONE && !c->json)
 		printf("wrote %s: %lld ops for '%s' (%zu bytes, sealed to it "
-		    "and signed)\n", c->out, (long long)json_integer_value(
-		    json_object_get(info, "ops")), json_string_value(
-		    json_object_get(info, "to")) ?: "?", r.len);
+		       "and signed)\n",
+		    c->out,
+		    (long long)json_integer_value(json_object_get(info, "ops")),
+		    json_string_value(json_object_get(info, "to")) ?: "?",
+		    r.len);
 	json_decref(info);
 	fv_resp_free(&r);
 	return rc;
@@ -476,8 +494,10 @@ cmd_bundle_import(struct cli *c)
 		part = BUNDLE_PART;
 	for (off = 0, rc = 0; rc == 0; off += n) {
 		n = len - off < part ? len - off : part;
-		snprintf(path, sizeof(path), "/v1/bundle/import?size=%zu&"
-		    "offset=%zu", len, off);
+		snprintf(path, sizeof(path),
+		    "/v1/bundle/import?size=%zu&"
+		    "offset=%zu",
+		    len, off);
 		if ((rc = cli_call(c, "POST", path, buf + off, n, &r)) != 0 ||
 		    off + n == len)
 			break;
@@ -492,9 +512,12 @@ cmd_bundle_import(struct cli *c)
 		printf("imported a bundle from '%s': %lld ops, %lld new%s\n",
 		    json_string_value(json_object_get(r.json, "from")),
 		    (long long)json_integer_value(json_object_get(r.json,
-		    "ops")), (long long)json_integer_value(json_object_get(
-		    r.json, "applied")), json_integer_value(json_object_get(
-		    r.json, "purged")) > 0 ? "; purged what HQ holds" : "");
+			"ops")),
+		    (long long)json_integer_value(json_object_get(r.json,
+			"applied")),
+		    json_integer_value(json_object_get(r.json, "purged")) > 0 ?
+			"; purged what HQ holds" :
+			"");
 	fv_resp_free(&r);
 	return EX_DONE;
 }

@@ -30,7 +30,7 @@
 #define SYSCONFDIR "/etc"
 #endif
 
-#define VALUE_MAX	1024	/* bytes of an option's value */
+#define VALUE_MAX 1024 /* bytes of an option's value */
 
 int
 cli_fail(const char *fmt, ...)
@@ -63,8 +63,8 @@ cli_usage(const char *words, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "fieldvault: %s%s", words ? words : "", words ? ": " :
-	    "");
+	fprintf(stderr, "fieldvault: %s%s", words ? words : "",
+	    words ? ": " : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -98,7 +98,7 @@ opt_find(const char *a)
 	for (o = OPT_NONE + 1; o < OPT_MAX; o++)
 		if (strcmp(a, cli_opts[o].name) == 0 ||
 		    (cli_opts[o].alias != NULL &&
-		    strcmp(a, cli_opts[o].alias) == 0))
+			strcmp(a, cli_opts[o].alias) == 0))
 			return (enum cli_optid)o;
 	return OPT_NONE;
 }
@@ -126,7 +126,7 @@ parse_line(struct cli *c, int argc, char **argv, int at[OPT_MAX], int *help)
 			printf("fieldvault %s\n", PACKAGE_VERSION);
 			exit(EX_DONE);
 		}
-		if (a[0] != '-' || a[1] == '\0') {	/* "-" is stdin */
+		if (a[0] != '-' || a[1] == '\0') { /* "-" is stdin */
 			if (c->nwords == CLI_WORDS_MAX)
 				return cli_usage(NULL, "too many arguments");
 			c->words[c->nwords++] = a;
@@ -230,16 +230,20 @@ check_args(struct cli *c, const int at[OPT_MAX])
 		return cli_usage(cmd_words(cmd), "unexpected argument '%s'",
 		    c->args[n]);
 	for (i = 0; i < c->nargs; i++) {
-		a = &cmd->args[i < n ? i : n - 1];	/* the last repeats */
+		a = &cmd->args[i < n ? i : n - 1]; /* the last repeats */
 		if ((a->flags & CLI_ID) && !is_id(c->args[i]))
-			return cli_usage(cmd_words(cmd), "%s: not an id (32 "
-			    "hex characters)", a->name);
+			return cli_usage(cmd_words(cmd),
+			    "%s: not an id (32 "
+			    "hex characters)",
+			    a->name);
 	}
 	for (o = OPT_NONE + 1; o < OPT_MAX; o++)
 		if (at[o] != 0 && (cli_opts[o].flags & CLI_ID) &&
 		    !is_id(*(const char **)((const char *)c + cli_opts[o].off)))
-			return cli_usage(cmd_words(cmd), "%s: not an id (32 "
-			    "hex characters)", cli_opts[o].name);
+			return cli_usage(cmd_words(cmd),
+			    "%s: not an id (32 "
+			    "hex characters)",
+			    cli_opts[o].name);
 	return 0;
 }
 
@@ -275,7 +279,7 @@ main(int argc, char **argv)
 	char err[512];
 	int rc;
 
-	setrlimit(RLIMIT_CORE, &rl);	/* passphrases pass through here */
+	setrlimit(RLIMIT_CORE, &rl); /* passphrases pass through here */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	fv_buf_json_init();
 	if (sodium_init() < 0 || fv_secmem_init() != 0)
@@ -283,8 +287,8 @@ main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	if ((rc = parse_args(&c, argc, argv)) != 0)
 		return rc < 0 ? EX_DONE : rc;
-	if (c.conf_path == NULL && (c.conf_path = getenv("FIELDVAULT_CONFIG"))
-	    == NULL)
+	if (c.conf_path == NULL &&
+	    (c.conf_path = getenv("FIELDVAULT_CONFIG")) == NULL)
 		c.conf_path = SYSCONFDIR "/fieldvault/fieldvault.conf";
 	if (fv_conf_load(c.conf_path, &c.conf, err, sizeof(err)) != 0)
 		return cli_fail("%s", err);

@@ -18,7 +18,7 @@
 #include "cli.h"
 #include "client.h"
 
-#define PACKAGE_MAX	(8 * 1024 * 1024)	/* the daemon's body limit */
+#define PACKAGE_MAX (8 * 1024 * 1024) /* the daemon's body limit */
 
 /* --- export ------------------------------------------------------------------ */
 
@@ -36,10 +36,10 @@ cmd_export(struct cli *c)
 	if (c->out != NULL) {
 		/* whole or not at all: a temporary file renamed at the end */
 		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", c->out,
-		    (long)getpid()) >= sizeof(tmp))
+			(long)getpid()) >= sizeof(tmp))
 			return cli_fail("%s: path too long", c->out);
 		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0600)) < 0)
+			 0600)) < 0)
 			return cli_fail("%s: %s", tmp, strerror(errno));
 	}
 	rc = fv_http_stream(c->conf->socket, path, fd, &r);
@@ -52,11 +52,12 @@ cmd_export(struct cli *c)
 	}
 	if (c->out != NULL && (rc != 0 || r.status != 200)) {
 		close(fd);
-		unlink(tmp);	/* nothing half written is left */
+		unlink(tmp); /* nothing half written is left */
 	}
 	if (rc == -3 || rc == -2)
 		ex = cli_fail("export cut off: the daemon failed half way (see "
-		    "its log)%s", c->out ? "; nothing written" : "");
+			      "its log)%s",
+		    c->out ? "; nothing written" : "");
 	else if (rc == -4)
 		ex = cli_fail("%s: %s", c->out ? c->out : "standard output",
 		    strerror(errno));
@@ -105,16 +106,20 @@ cmd_plugin_list(struct cli *c)
 			if (st != NULL && strcmp(st, "refused") == 0)
 				printf("%-16s %-10s %-24s %-5s refused: %s\n",
 				    json_string_value(json_object_get(p,
-				    "name")), "-", "-", "-",
+					"name")),
+				    "-", "-", "-",
 				    json_string_value(json_object_get(p,
-				    "reason")));
+					"reason")));
 			else
 				printf("%-16s %-10s %-24s %-5s %s\n",
 				    json_string_value(json_object_get(p,
-				    "name")), json_string_value(
-				    json_object_get(p, "version")), kinds,
+					"name")),
 				    json_string_value(json_object_get(p,
-				    "abi")), st ? st : "");
+					"version")),
+				    kinds,
+				    json_string_value(json_object_get(p,
+					"abi")),
+				    st ? st : "");
 		}
 	}
 	fv_resp_free(&r);
@@ -141,10 +146,13 @@ cmd_exchange_send(struct cli *c)
 		return rc;
 	if ((rc = write_answer(c, &r, &info)) == EX_DONE && !c->json)
 		printf("wrote %s for %s: %lld appeals, %lld replies (%zu "
-		    "bytes, sealed to the partner and signed)\n", c->out,
-		    c->partner, (long long)json_integer_value(json_object_get(
-		    info, "appeals")), (long long)json_integer_value(
-		    json_object_get(info, "replies")), r.len);
+		       "bytes, sealed to the partner and signed)\n",
+		    c->out, c->partner,
+		    (long long)json_integer_value(json_object_get(info,
+			"appeals")),
+		    (long long)json_integer_value(json_object_get(info,
+			"replies")),
+		    r.len);
 	json_decref(info);
 	fv_resp_free(&r);
 	return rc;
@@ -170,12 +178,14 @@ cmd_exchange_import(struct cli *c)
 		cli_print_json(r.json);
 	else
 		printf("imported a package from %s: %lld new appeals, %lld "
-		    "already here, %lld replies applied\n",
+		       "already here, %lld replies applied\n",
 		    json_string_value(json_object_get(r.json, "partner")),
 		    (long long)json_integer_value(json_object_get(r.json,
-		    "created")), (long long)json_integer_value(
-		    json_object_get(r.json, "already_held")), (long long)
-		    json_integer_value(json_object_get(r.json, "replies")));
+			"created")),
+		    (long long)json_integer_value(json_object_get(r.json,
+			"already_held")),
+		    (long long)json_integer_value(json_object_get(r.json,
+			"replies")));
 	fv_resp_free(&r);
 	return EX_DONE;
 }
@@ -193,7 +203,8 @@ cmd_keys_show(struct cli *c)
 	if (c->json)
 		cli_print_json(r.json);
 	else
-		printf("%s (%s)\n"
+		printf(
+		    "%s (%s)\n"
 		    "  device id    %s\n"
 		    "  signing key  %s (Ed25519)\n"
 		    "  fingerprint  %s\n"

@@ -17,10 +17,10 @@
 #include "par.h"
 #include "record.h"
 
-#define IMPORT_CHUNK_LINES	1000
-#define IMPORT_CHUNK_BYTES	(4 * 1024 * 1024)
-#define IMPORT_IN_FLIGHT	2
-#define INPUT_MAX		((size_t)1 << 30)	/* bytes of an import */
+#define IMPORT_CHUNK_LINES 1000
+#define IMPORT_CHUNK_BYTES (4 * 1024 * 1024)
+#define IMPORT_IN_FLIGHT   2
+#define INPUT_MAX	   ((size_t)1 << 30) /* bytes of an import */
 
 /* Reads FILE or stdin ("-") whole, at most max bytes. */
 int
@@ -118,8 +118,8 @@ print_table(const json_t *arr, int appeal)
 			col(str(r, "concerns_country"), 7);
 			col(str(r, "category"), 21);
 			printf("%-10.10s ", str(r, "received_at"));
-			printf("%s", str(json_object_get(r, "applicant"),
-			    "full_name"));
+			printf("%s",
+			    str(json_object_get(r, "applicant"), "full_name"));
 		} else {
 			col(str(r, "appeal_id")[0] ? str(r, "appeal_id") : "-",
 			    32);
@@ -128,20 +128,20 @@ print_table(const json_t *arr, int appeal)
 		}
 		printf("\n");
 	}
-	printf("(%zu %s%s)\n", json_array_size(arr), appeal ? "appeal" :
-	    "note", json_array_size(arr) == 1 ? "" : "s");
+	printf("(%zu %s%s)\n", json_array_size(arr), appeal ? "appeal" : "note",
+	    json_array_size(arr) == 1 ? "" : "s");
 }
 
 struct cline {
-	const char	*p;
-	size_t		 len, lineno;
-	char		 msg[320];	/* empty: the line is good */
+	const char *p;
+	size_t len, lineno;
+	char msg[320]; /* empty: the line is good */
 };
 
 struct check {
-	struct cline	*v;
-	size_t		 n, cap;
-	enum fv_rtype	 t;
+	struct cline *v;
+	size_t n, cap;
+	enum fv_rtype t;
 };
 
 static void
@@ -157,9 +157,11 @@ check_range(void *arg, size_t lo, size_t hi, int worker)
 		struct cline *l = &c->v[i];
 
 		if ((j = json_loadb(l->p, l->len, JSON_REJECT_DUPLICATES,
-		    &je)) == NULL) {
-			snprintf(l->msg, sizeof(l->msg), "invalid JSON at "
-			    "column %d: %s", je.column, je.text);
+			 &je)) == NULL) {
+			snprintf(l->msg, sizeof(l->msg),
+			    "invalid JSON at "
+			    "column %d: %s",
+			    je.column, je.text);
 			continue;
 		}
 		memset(&e, 0, sizeof(e));
@@ -194,7 +196,7 @@ import(struct cli *c, const char *type, const char *file)
 {
 	struct fv_resp r;
 	enum fv_rtype t = strcmp(type, "appeal") == 0 ? FV_RTYPE_APPEAL :
-	    FV_RTYPE_NOTE;
+							FV_RTYPE_NOTE;
 	struct check chk;
 	char *buf, *p, *end, *nl, *chunk, path[64];
 	size_t len, lineno = 0, total, sent = 0, lines = 0, i;
@@ -211,8 +213,8 @@ import(struct cli *c, const char *type, const char *file)
 		if (strspn(p, " \t\r") >= (size_t)(nl - p))
 			continue;
 		if (chk.n == chk.cap) {
-			struct cline *v = realloc(chk.v, (chk.cap ? chk.cap * 2 :
-			    1024) * sizeof(*v));
+			struct cline *v = realloc(chk.v,
+			    (chk.cap ? chk.cap * 2 : 1024) * sizeof(*v));
 
 			if (v == NULL) {
 				free(chk.v);
@@ -230,8 +232,8 @@ import(struct cli *c, const char *type, const char *file)
 	fv_par_run(chk.n, check_range, &chk);
 	for (i = 0; i < chk.n; i++)
 		if (chk.v[i].msg[0] != '\0') {
-			rc = cli_fail("%s: line %zu: %s; nothing imported", file,
-			    chk.v[i].lineno, chk.v[i].msg);
+			rc = cli_fail("%s: line %zu: %s; nothing imported",
+			    file, chk.v[i].lineno, chk.v[i].msg);
 			free(chk.v);
 			free_input(buf, len);
 			return rc;
@@ -253,8 +255,9 @@ import(struct cli *c, const char *type, const char *file)
 		if (lines > 0) {
 			if (nfly == IMPORT_IN_FLIGHT)
 				rc = import_answer(c, fly, &nfly, &sent);
-			if (rc == 0 && (fly[nfly] = fv_http_send(c->conf->socket,
-			    "POST", path, chunk, (size_t)(nl - chunk))) < 0)
+			if (rc == 0 &&
+			    (fly[nfly] = fv_http_send(c->conf->socket, "POST",
+				 path, chunk, (size_t)(nl - chunk))) < 0)
 				rc = cli_answer(c, -1, &r);
 			else if (rc == 0)
 				nfly++;
@@ -275,8 +278,10 @@ import(struct cli *c, const char *type, const char *file)
 	}
 	if (rc != 0) {
 		free_input(buf, len);
-		fprintf(stderr, "fieldvault: %zu of %zu %ss were imported before "
-		    "the failure\n", sent, total, type);
+		fprintf(stderr,
+		    "fieldvault: %zu of %zu %ss were imported before "
+		    "the failure\n",
+		    sent, total, type);
 		return rc;
 	}
 	if (progress)
@@ -292,17 +297,17 @@ import(struct cli *c, const char *type, const char *file)
 /* method on /v1/TYPEs, or /v1/TYPEs/ID when id is not NULL; the body is
  * FILE's content (or stdin's) when file is not NULL. */
 static int
-call_record(struct cli *c, const char *method, const char *id,
-    const char *file, struct fv_resp *r)
+call_record(struct cli *c, const char *method, const char *id, const char *file,
+    struct fv_resp *r)
 {
 	char path[128], *buf = NULL;
 	size_t len = 0;
 	int rc;
 
-	snprintf(path, sizeof(path), "/v1/%ss%s%s", c->cmd->name, id ? "/" :
-	    "", id ? id : "");
-	if (file != NULL && (rc = read_input(file, FV_RECORD_MAX, &buf,
-	    &len)) != 0)
+	snprintf(path, sizeof(path), "/v1/%ss%s%s", c->cmd->name, id ? "/" : "",
+	    id ? id : "");
+	if (file != NULL &&
+	    (rc = read_input(file, FV_RECORD_MAX, &buf, &len)) != 0)
 		return rc;
 	rc = cli_call(c, method, path, buf, len, r);
 	if (buf != NULL)
@@ -339,8 +344,11 @@ cmd_record_update(struct cli *c)
 	if (c->json)
 		cli_print_json(r.json);
 	else
-		printf("%s %s\n", json_is_true(json_object_get(r.json,
-		    "changed")) ? "updated" : "unchanged", c->args[0]);
+		printf("%s %s\n",
+		    json_is_true(json_object_get(r.json, "changed")) ?
+			"updated" :
+			"unchanged",
+		    c->args[0]);
 	fv_resp_free(&r);
 	return EX_DONE;
 }
@@ -425,18 +433,20 @@ cmd_history(struct cli *c)
 
 			if (json_is_true(json_object_get(h, "shredded"))) {
 				printf("%-20s %-20s #%-6lld (content destroyed "
-				    "by delete)\n", "-", str(h, "device"),
+				       "by delete)\n",
+				    "-", str(h, "device"),
 				    (long long)json_integer_value(
-				    json_object_get(h, "seq")));
+					json_object_get(h, "seq")));
 				continue;
 			}
 			printf("%-20s %-20s #%-6lld %-7s", str(h, "at"),
-			    str(h, "device_name"), (long long)
-			    json_integer_value(json_object_get(h, "seq")),
+			    str(h, "device_name"),
+			    (long long)json_integer_value(json_object_get(h,
+				"seq")),
 			    str(h, "op"));
 			json_object_foreach(json_object_get(h, "fields"), k, v)
-				printf(" %s%s", k, json_is_null(v) ?
-				    "(removed)" : "");
+				printf(" %s%s", k,
+				    json_is_null(v) ? "(removed)" : "");
 			printf("\n");
 		}
 	fv_resp_free(&r);

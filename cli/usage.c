@@ -8,13 +8,13 @@
 
 #include "cli.h"
 
-#define WIDTH		79	/* columns of a line */
-#define HELP_COL	29	/* where a command's or option's help starts */
+#define WIDTH	 79 /* columns of a line */
+#define HELP_COL 29 /* where a command's or option's help starts */
 
 /* A paragraph being printed: words wrap at WIDTH to column indent. */
 struct out {
-	FILE	*f;
-	int	 col, indent, fresh;
+	FILE *f;
+	int col, indent, fresh;
 };
 
 static void
@@ -27,9 +27,8 @@ out_start(struct out *o, FILE *f, int indent)
 }
 
 /* One word (never broken), after a space unless the line is fresh. */
-static void
-out_word(struct out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void out_word(struct out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 out_word(struct out *o, const char *fmt, ...)
@@ -118,8 +117,8 @@ out_synopsis(struct out *o, const struct cli_cmd *cmd, int brief)
 		out_word(o, "%s", cmd->verb);
 	for (i = 0; i < CLI_USES_MAX && cmd->uses[i].opt != OPT_NONE; i++)
 		if (cmd->uses[i].flags & CLI_NEEDED)
-			out_word(o, "%s", opt_form(cmd->uses[i].opt, w,
-			    sizeof(w)));
+			out_word(o, "%s",
+			    opt_form(cmd->uses[i].opt, w, sizeof(w)));
 	for (i = 0; i < cli_cmd_nargs(cmd); i++)
 		out_word(o, "%s%s", cmd->args[i].name,
 		    (cmd->args[i].flags & CLI_MANY) ? "..." : "");
@@ -190,7 +189,8 @@ cli_help(FILE *f)
 		if (cli_opts[i].flags & CLI_GLOBAL)
 			out_item(f, opt_form(i, w, sizeof(w)),
 			    cli_opts[i].help);
-	fprintf(f, "\nrun 'fieldvault COMMAND --help' for a command's "
+	fprintf(f,
+	    "\nrun 'fieldvault COMMAND --help' for a command's "
 	    "arguments and options\n"
 	    "exit: 0 done, 1 refused or failed, 2 usage, 3 daemon not "
 	    "reachable,\n      4 store locked\n");
@@ -202,7 +202,8 @@ cli_help_verbs(const char *name)
 	printf("usage: fieldvault %s VERB ...\n\n", name);
 	list_cmds(stdout, name);
 	printf("\nrun 'fieldvault %s VERB --help' for a verb's arguments and "
-	    "options\n", name);
+	       "options\n",
+	    name);
 }
 
 void
@@ -213,8 +214,9 @@ cli_help_cmd(const struct cli_cmd *cmd)
 	char w[64];
 	int i;
 
-	out_start(&o, stdout, 18 + (int)strlen(cmd->name) + (cmd->verb ?
-	    (int)strlen(cmd->verb) + 1 : 0) + 1);
+	out_start(&o, stdout,
+	    18 + (int)strlen(cmd->name) +
+		(cmd->verb ? (int)strlen(cmd->verb) + 1 : 0) + 1);
 	out_word(&o, "usage: fieldvault");
 	out_synopsis(&o, cmd, 0);
 	out_end(&o);
@@ -228,8 +230,8 @@ cli_help_cmd(const struct cli_cmd *cmd)
 		out_item(stdout, cmd->args[i].name, cmd->args[i].help);
 	for (i = 0; i < CLI_USES_MAX && cmd->uses[i].opt != OPT_NONE; i++) {
 		u = &cmd->uses[i];
-		out_item(stdout, opt_form(u->opt, w, sizeof(w)), u->help ?
-		    u->help : cli_opts[u->opt].help);
+		out_item(stdout, opt_form(u->opt, w, sizeof(w)),
+		    u->help ? u->help : cli_opts[u->opt].help);
 	}
 	fputc('\n', stdout);
 	out_start(&o, stdout, 2);
@@ -237,8 +239,10 @@ cli_help_cmd(const struct cli_cmd *cmd)
 	for (i = OPT_NONE + 1; i < OPT_MAX; i++)
 		if (cli_opts[i].flags & CLI_GLOBAL)
 			out_word(&o, "%s%s", opt_form(i, w, sizeof(w)),
-			    i + 1 < OPT_MAX && (cli_opts[i + 1].flags &
-			    CLI_GLOBAL) ? "," : "");
+			    i + 1 < OPT_MAX &&
+				    (cli_opts[i + 1].flags & CLI_GLOBAL) ?
+				"," :
+				"");
 	out_word(&o, "(see 'fieldvault --help')");
 	out_end(&o);
 }

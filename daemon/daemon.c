@@ -26,4 +26,3 @@ fv_daemon_activity(struct fvd *d)
 	else
 		evtimer_del(d->ev_autolock);
 }
-

@@ -46,7 +46,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: fieldvaultd -c CONFIG [--passphrase-file FILE]"
+	fprintf(stderr,
+	    "usage: fieldvaultd -c CONFIG [--passphrase-file FILE]"
 	    "\n");
 	exit(2);
 }
@@ -71,8 +72,8 @@ stop_cb(evutil_socket_t sig, short what, void *arg)
 
 	if (d->stopping)
 		return;
-	fv_log_info("fieldvaultd: %s: stopping", sig == SIGTERM ? "SIGTERM" :
-	    "SIGINT");
+	fv_log_info("fieldvaultd: %s: stopping",
+	    sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	d->stopping = 1;
 	/* every queued write is committed and answered; the answers get a
 	 * moment to leave before the connections close */
@@ -88,15 +89,16 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	char err[512];
 
 	if (fv_conf_load(d->conf_path, &nc, err, sizeof(err)) != 0) {
-		fv_log_error("config: reload refused, keeping the running one: %s",
-		    err);
+		fv_log_error(
+		    "config: reload refused, keeping the running one: %s", err);
 		return;
 	}
-	if (strcmp(nc->role, d->conf->role) || strcmp(nc->name, d->conf->name) ||
+	if (strcmp(nc->role, d->conf->role) ||
+	    strcmp(nc->name, d->conf->name) ||
 	    strcmp(nc->data_dir, d->conf->data_dir) ||
 	    strcmp(nc->socket, d->conf->socket))
 		fv_log_warnx("config: role, name, data_dir and socket changes "
-		    "take effect at restart");
+			     "take effect at restart");
 	memcpy(nc->role, d->conf->role, sizeof(nc->role));
 	memcpy(nc->name, d->conf->name, sizeof(nc->name));
 	memcpy(nc->data_dir, d->conf->data_dir, sizeof(nc->data_dir));
@@ -114,7 +116,8 @@ startup_unlocked(int rc, void *arg)
 {
 	if (rc != 0)
 		fv_log_error("unlock: --passphrase-file: %s; the store stays "
-		    "locked", fv_error_str(rc));
+			     "locked",
+		    fv_error_str(rc));
 }
 
 static int
@@ -130,7 +133,7 @@ lock_data_dir(const char *dir)
 		close(fd);
 		return -2;
 	}
-	return fd;		/* held until exit */
+	return fd; /* held until exit */
 }
 
 static void
@@ -143,8 +146,8 @@ harden(void)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGXFSZ, SIG_IGN);	/* a file size limit is a full disk */
-	fv_buf_json_init();		/* before any thread parses JSON */
+	signal(SIGXFSZ, SIG_IGN); /* a file size limit is a full disk */
+	fv_buf_json_init();	  /* before any thread parses JSON */
 	/* Import chunks are megabyte buffers: keep them in mappings of their
 	 * own, returned when freed, instead of letting glibc raise its mmap
 	 * threshold and fragment the heap with them. */
@@ -159,13 +162,13 @@ harden(void)
  * writer trimming only after bulk groups.  malloc_trim returns the free
  * pages inside the heap too, not only its top (2 to 12 ms for a
  * fragmented heap of 60 MiB). */
-#define TRIM_EVERY_S	2
-#define TRIM_FREE	((size_t)1024 * 1024)
+#define TRIM_EVERY_S 2
+#define TRIM_FREE    ((size_t)1024 * 1024)
 
 static void
 trim_cb(evutil_socket_t fd, short what, void *arg)
 {
-	static size_t last;	/* free bytes after the last trim */
+	static size_t last; /* free bytes after the last trim */
 	size_t free_now = mallinfo2().fordblks;
 
 	(void)fd;
@@ -180,13 +183,11 @@ trim_cb(evutil_socket_t fd, short what, void *arg)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
+	static const struct option opts[] = { { "config", required_argument,
+						  NULL, 'c' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
+		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 } };
 	struct fvd d;
 	const char *passfile = NULL;
 	char err[512];
@@ -197,10 +198,17 @@ main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': d.conf_path = optarg; break;
-		case 'p': passfile = optarg; break;
-		case 'V': printf("fieldvaultd %s\n", PACKAGE_VERSION); return 0;
-		default: usage();
+		case 'c':
+			d.conf_path = optarg;
+			break;
+		case 'p':
+			passfile = optarg;
+			break;
+		case 'V':
+			printf("fieldvaultd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage();
 		}
 	}
 	if (d.conf_path == NULL || optind != argc)
@@ -216,20 +224,22 @@ main(int argc, char **argv)
 	}
 	fv_log_init(d.conf->log_level, "fieldvaultd");
 	if ((lockfd = lock_data_dir(d.conf->data_dir)) < 0) {
-		fv_log_error("fieldvaultd: %s: %s", d.conf->data_dir, lockfd == -2 ?
-		    "another fieldvaultd uses this data_dir" :
-		    "cannot open (run 'fieldvault init' first)");
+		fv_log_error("fieldvaultd: %s: %s", d.conf->data_dir,
+		    lockfd == -2 ? "another fieldvaultd uses this data_dir" :
+				   "cannot open (run 'fieldvault init' first)");
 		return 1;
 	}
 	if ((rc = fv_store_open(d.conf->data_dir, &d.store)) != 0) {
-		fv_log_error("store: %s: %s%s", d.conf->data_dir, fv_error_str(rc),
+		fv_log_error("store: %s: %s%s", d.conf->data_dir,
+		    fv_error_str(rc),
 		    rc == FV_ENOTFOUND ? " (run 'fieldvault init' first)" : "");
 		return 1;
 	}
 	if (strcmp(fv_store_info(d.store)->role, d.conf->role) != 0 ||
 	    strcmp(fv_store_info(d.store)->name, d.conf->name) != 0) {
 		fv_log_error("config: %s: role/name (%s/%s) differ from the "
-		    "store's (%s/%s)", d.conf_path, d.conf->role, d.conf->name,
+			     "store's (%s/%s)",
+		    d.conf_path, d.conf->role, d.conf->name,
 		    fv_store_info(d.store)->role, fv_store_info(d.store)->name);
 		return 1;
 	}
@@ -237,8 +247,7 @@ main(int argc, char **argv)
 	if ((d.base = event_base_new()) == NULL ||
 	    event_base_priority_init(d.base, 3) != 0 ||
 	    fv_writer_new(&d, &d.writer) != 0 ||
-	    fv_worker_new(&d, &d.unlocker) != 0 ||
-	    fv_verify_start(d.base) != 0)
+	    fv_worker_new(&d, &d.unlocker) != 0 || fv_verify_start(d.base) != 0)
 		fv_log_fatalx("fieldvaultd: cannot set up the event loop");
 	if (fv_host_new(&d, &d.plugins) != 0)
 		fv_log_fatalx("fieldvaultd: cannot start the plugin thread");
@@ -253,7 +262,8 @@ main(int argc, char **argv)
 		fv_server_stop(&d);
 		return 1;
 	}
-	if (strcmp(d.conf->role, "field") == 0 && fv_sync_autosync_start(&d) != 0)
+	if (strcmp(d.conf->role, "field") == 0 &&
+	    fv_sync_autosync_start(&d) != 0)
 		fv_log_fatalx("fieldvaultd: cannot set up automatic sync");
 	d.ev_term = evsignal_new(d.base, SIGTERM, stop_cb, &d);
 	d.ev_int = evsignal_new(d.base, SIGINT, stop_cb, &d);
@@ -270,12 +280,15 @@ main(int argc, char **argv)
 	if (passfile != NULL) {
 		if ((pass = fv_secmem_alloc(FV_PASS_MAX + 1)) == NULL)
 			rc = FV_ENOMEM;
-		else if ((rc = fv_vault_passfile_read(passfile, pass, &passlen)) != 0)
+		else if ((rc = fv_vault_passfile_read(passfile, pass,
+			      &passlen)) != 0)
 			fv_secmem_free(pass);
 		if (rc != 0)
-			fv_log_error("unlock: %s: %s", passfile, rc == FV_EINVAL ?
-			    "empty or longer than 1024 bytes" : rc == FV_EIO ?
-			    strerror(errno) : fv_error_str(rc));
+			fv_log_error("unlock: %s: %s", passfile,
+			    rc == FV_EINVAL ?
+				"empty or longer than 1024 bytes" :
+				rc == FV_EIO ? strerror(errno) :
+					       fv_error_str(rc));
 		else
 			fv_worker_unlock(d.unlocker, pass, passlen,
 			    startup_unlocked, &d);
@@ -285,15 +298,15 @@ main(int argc, char **argv)
 	    passfile ? " (unlocking)" : "");
 	event_base_dispatch(d.base);
 
-	fv_sync_session_stop(&d);		/* HQ's listener, any session */
+	fv_sync_session_stop(&d); /* HQ's listener, any session */
 	fv_verify_stop();
-	fv_writer_flush(d.writer);	/* its hooks' changes */
-	fv_host_free(d.plugins);	/* fini, unload, the answers due */
+	fv_writer_flush(d.writer); /* its hooks' changes */
+	fv_host_free(d.plugins);   /* fini, unload, the answers due */
 	fv_hooks_free();
 	fv_server_stop(&d);
 	fv_writer_free(d.writer);
 	fv_worker_free(d.unlocker);
-	fv_store_close(d.store);	/* wipes the keys */
+	fv_store_close(d.store); /* wipes the keys */
 	event_free(d.ev_term);
 	event_free(d.ev_int);
 	event_free(d.ev_hup);

@@ -10,17 +10,17 @@
 #include "worker.h"
 
 struct fv_unlocker {
-	struct fvd	*d;
-	struct event	*done_ev, *delay_ev;
-	pthread_t	 thread;
-	int		 running;	/* thread started, not joined */
-	int		 busy;		/* attempt not yet answered */
-	int		 failures;
-	uint8_t		*pass, *kek;
-	size_t		 passlen;
-	int		 rc;		/* the thread's result */
-	fv_unlock_cb	 cb;
-	void		*arg;
+	struct fvd *d;
+	struct event *done_ev, *delay_ev;
+	pthread_t thread;
+	int running; /* thread started, not joined */
+	int busy;    /* attempt not yet answered */
+	int failures;
+	uint8_t *pass, *kek;
+	size_t passlen;
+	int rc; /* the thread's result */
+	fv_unlock_cb cb;
+	void *arg;
 };
 
 static void
@@ -58,8 +58,10 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 		tv.tv_sec = 1L << n;
 		if (tv.tv_sec > FV_UNLOCK_DELAY_MAX)
 			tv.tv_sec = FV_UNLOCK_DELAY_MAX;
-		fv_log_warnx("unlock: wrong passphrase (%d in a row), answering "
-		    "in %ld s", u->failures, (long)tv.tv_sec);
+		fv_log_warnx(
+		    "unlock: wrong passphrase (%d in a row), answering "
+		    "in %ld s",
+		    u->failures, (long)tv.tv_sec);
 		evtimer_add(u->delay_ev, &tv);
 		return;
 	}
@@ -79,8 +81,8 @@ derive_main(void *arg)
 {
 	struct fv_unlocker *u = arg;
 
-	u->rc = fv_store_derive(u->d->store, (const char *)u->pass,
-	    u->passlen, u->kek);
+	u->rc = fv_store_derive(u->d->store, (const char *)u->pass, u->passlen,
+	    u->kek);
 	event_active(u->done_ev, 0, 0);
 	return NULL;
 }

@@ -16,20 +16,20 @@
 
 #include "daemon.h"
 
-#define FV_UNLOCK_DELAY_MAX	60	/* seconds */
+#define FV_UNLOCK_DELAY_MAX 60 /* seconds */
 
 typedef void (*fv_unlock_cb)(int rc, void *arg);
 
-int	fv_worker_new(struct fvd *d, struct fv_unlocker **out);
+int fv_worker_new(struct fvd *d, struct fv_unlocker **out);
 /* Waits for a running derivation, then frees. */
-void	fv_worker_free(struct fv_unlocker *u);
+void fv_worker_free(struct fv_unlocker *u);
 /* Starts an attempt with pass (fv_secmem memory, taken over and wiped).
  * cb(rc) runs later on the loop: 0, FV_EPASS, or another error.  Returns
  * FV_EBUSY (pass wiped) if an attempt is running or being delayed. */
-int	fv_worker_unlock(struct fv_unlocker *u, uint8_t *pass, size_t len,
-	    fv_unlock_cb cb, void *arg);
-int	fv_worker_busy(const struct fv_unlocker *u);
+int fv_worker_unlock(struct fv_unlocker *u, uint8_t *pass, size_t len,
+    fv_unlock_cb cb, void *arg);
+int fv_worker_busy(const struct fv_unlocker *u);
 /* Consecutive wrong passphrases so far. */
-int	fv_worker_failures(const struct fv_unlocker *u);
+int fv_worker_failures(const struct fv_unlocker *u);
 
 #endif

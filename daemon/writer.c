@@ -17,10 +17,10 @@
 TAILQ_HEAD(wq, fv_write);
 
 struct fv_writer {
-	struct fvd	*d;
-	struct event	*ev;
-	struct wq	 q;
-	int		 n;
+	struct fvd *d;
+	struct event *ev;
+	struct wq q;
+	int n;
 };
 
 static void flush_cb(evutil_socket_t, short, void *);
@@ -112,8 +112,8 @@ apply(struct fv_store *s, struct fv_write *wr)
 static int
 spoilt(struct fv_store *s, const struct fv_write *wr, int rc)
 {
-	return rc != 0 && (wr->kind == FV_W_CALL || wr->n > 1 ||
-	    fv_store_spoilt(s) != 0);
+	return rc != 0 &&
+	    (wr->kind == FV_W_CALL || wr->n > 1 || fv_store_spoilt(s) != 0);
 }
 
 /* Grows the map after FV_EMAPFULL; 0 if the transaction may be tried
@@ -177,9 +177,10 @@ flush_group(struct fv_writer *w)
 
 	TAILQ_INIT(&g);
 	for (wr = TAILQ_FIRST(&w->q); wr != NULL && total < FV_GROUP_MAX;
-	    wr = next) {
+	     wr = next) {
 		next = TAILQ_NEXT(wr, entry);
-		wr->weight = wr->kind != FV_W_CALL ? wr->n :
+		wr->weight = wr->kind != FV_W_CALL ?
+		    wr->n :
 		    wr->gather(wr, FV_GROUP_MAX - total);
 		TAILQ_REMOVE(&w->q, wr, entry);
 		wr->queued = 0;
@@ -197,7 +198,8 @@ flush_group(struct fv_writer *w)
 	if (nw == 0)
 		return;
 	if ((rc = commit_group(s, &g, nw)) != 0)
-		fv_log_error("store: group commit failed: %s", fv_error_str(rc));
+		fv_log_error("store: group commit failed: %s",
+		    fv_error_str(rc));
 	else
 		fv_log_debug("writer: group of %d writes committed in %.1f ms",
 		    nw, (double)(fv_hlc_now_us() - t0) / 1000);

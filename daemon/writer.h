@@ -32,26 +32,27 @@
 #include "state.h"
 #include "store.h"
 
-#define FV_TRIM_AFTER	200	/* records in a group before malloc_trim */
-#define FV_GROUP_MAX	1024	/* records or ops in one commit, about:
+#define FV_TRIM_AFTER 200 /* records in a group before malloc_trim */
+#define FV_GROUP_MAX \
+	1024	      /* records or ops in one commit, about:
 				 * LMDB keeps a transaction's dirty pages
 				 * in memory until the commit */
-#define FV_GROW_MAX	8	/* map growths for one transaction */
+#define FV_GROW_MAX 8 /* map growths for one transaction */
 
 enum fv_wkind {
 	FV_W_CREATE,
 	FV_W_UPDATE,
 	FV_W_DELETE,
-	FV_W_CALL,		/* the caller's own work: gather, apply */
+	FV_W_CALL, /* the caller's own work: gather, apply */
 };
 
 struct fv_write {
-	enum fv_wkind		 kind;
-	enum fv_rtype		 rtype;
-	json_t			*body;		/* create: body, update: patch */
-	struct fv_leaves	*leaves;	/* an import: n records' leaves */
-	uint8_t			*rids;		/* one id per record */
-	size_t			 n;		/* records in this write */
+	enum fv_wkind kind;
+	enum fv_rtype rtype;
+	json_t *body;		  /* create: body, update: patch */
+	struct fv_leaves *leaves; /* an import: n records' leaves */
+	uint8_t *rids;		  /* one id per record */
+	size_t n;		  /* records in this write */
 	/*
 	 * FV_W_CALL: gather() runs when the group is formed and says how
 	 * much (records or ops) the write applies now, at most budget; 0
@@ -59,39 +60,38 @@ struct fv_write {
 	 * group's transaction, again if the group is applied again: it
 	 * keeps its effects outside the store for done().
 	 */
-	size_t			(*gather)(struct fv_write *wr, size_t budget);
-	int			(*apply)(struct fv_store *s,
-				    struct fv_write *wr);
+	size_t (*gather)(struct fv_write *wr, size_t budget);
+	int (*apply)(struct fv_store *s, struct fv_write *wr);
 	/* result */
-	int			 rc;
-	struct fv_verr		 err;
-	size_t			 failed_at;	/* index of the refused record */
-	int			 changed;
-	void			(*done)(struct fv_write *wr);
-	void			*arg;
+	int rc;
+	struct fv_verr err;
+	size_t failed_at; /* index of the refused record */
+	int changed;
+	void (*done)(struct fv_write *wr);
+	void *arg;
 	/* the writer's */
-	int			 queued;
-	int			 out;		/* taken out of the group */
-	size_t			 weight;
-	TAILQ_ENTRY(fv_write)	 entry;
+	int queued;
+	int out; /* taken out of the group */
+	size_t weight;
+	TAILQ_ENTRY(fv_write) entry;
 };
 
-int	fv_writer_new(struct fvd *d, struct fv_writer **out);
-void	fv_writer_free(struct fv_writer *w);
+int fv_writer_new(struct fvd *d, struct fv_writer **out);
+void fv_writer_free(struct fv_writer *w);
 /* Queues wr (the writer owns nothing of it; done() is called exactly once,
  * from the loop, after the group commit or on failure).  Queuing a write
  * that is queued already does nothing. */
-void	fv_writer_submit(struct fv_writer *w, struct fv_write *wr);
+void fv_writer_submit(struct fv_writer *w, struct fv_write *wr);
 /* Takes back a queued write: its done() is not called. */
-void	fv_writer_cancel(struct fv_writer *w, struct fv_write *wr);
+void fv_writer_cancel(struct fv_writer *w, struct fv_write *wr);
 /* Applies everything queued now (shutdown, lock). */
-void	fv_writer_flush(struct fv_writer *w);
-int	fv_writer_pending(const struct fv_writer *w);
+void fv_writer_flush(struct fv_writer *w);
+int fv_writer_pending(const struct fv_writer *w);
 /* Runs fn(s, arg) now in a transaction of its own and commits it, growing
  * the map and running fn again when it fills (fn keeps its effects
  * outside the store for after the commit).  0 or fn's or the commit's
  * error. */
-int	fv_writer_run(struct fv_writer *w,
-	    int (*fn)(struct fv_store *s, void *arg), void *arg);
+int fv_writer_run(struct fv_writer *w, int (*fn)(struct fv_store *s, void *arg),
+    void *arg);
 
 #endif

@@ -10,8 +10,8 @@
 #include "json.h"
 
 struct history {
-	json_t	*arr;
-	size_t	 n;		/* ops so far: the first creates */
+	json_t *arr;
+	size_t n; /* ops so far: the first creates */
 };
 
 static json_t *
@@ -24,14 +24,17 @@ op_json(const struct fv_op *op, const char *name, int first)
 	fv_op_id_hex(op->author, hex);
 	fv_record_format_rfc3339(FV_HLC_MS(op->hlc), ts);
 	o = json_pack("{s:s, s:s, s:I, s:s, s:I, s:s}", "device", hex,
-	    "device_name", name, "seq", (json_int_t)op->seq, "at", ts,
-	    "hlc", (json_int_t)op->hlc, "op", op->kind == FV_OP_DELETE ?
-	    "delete" : first ? "create" : "update");
+	    "device_name", name, "seq", (json_int_t)op->seq, "at", ts, "hlc",
+	    (json_int_t)op->hlc, "op",
+	    op->kind == FV_OP_DELETE ? "delete" :
+		first		     ? "create" :
+				       "update");
 	for (i = 0; i < op->nfields && fields != NULL; i++) {
 		const struct fv_leaf *f = &op->fields[i];
 		char path[FV_PATH_MAX + 1];
-		json_t *v = f->val == NULL ? json_null() : json_loadb(f->val,
-		    f->vallen, JSON_DECODE_ANY, NULL);
+		json_t *v = f->val == NULL ?
+		    json_null() :
+		    json_loadb(f->val, f->vallen, JSON_DECODE_ANY, NULL);
 
 		memcpy(path, f->path, f->pathlen);
 		path[f->pathlen] = '\0';
@@ -55,8 +58,9 @@ history_op(void *arg, const uint8_t *author, uint64_t seq,
 		json_array_append_new(h->arr, op_json(op, name, h->n == 0));
 	else {
 		fv_op_id_hex(author, hex);
-		json_array_append_new(h->arr, json_pack("{s:s, s:I, s:b}",
-		    "device", hex, "seq", (json_int_t)seq, "shredded", 1));
+		json_array_append_new(h->arr,
+		    json_pack("{s:s, s:I, s:b}", "device", hex, "seq",
+			(json_int_t)seq, "shredded", 1));
 	}
 	h->n++;
 	return 0;
@@ -95,8 +99,9 @@ list_batch(struct fv_store *s, struct fv_store_scan *sc, size_t max,
 	for (i = 0; i < b->n && rc == 0; i++) {
 		const struct fv_scan_rec *sr = &b->rec[i];
 
-		if ((j = fv_state_to_json(&sr->st, sr->rid,
-		    sr->created_by)) == NULL || json_array_append_new(arr, j))
+		if ((j = fv_state_to_json(&sr->st, sr->rid, sr->created_by)) ==
+			NULL ||
+		    json_array_append_new(arr, j))
 			rc = FV_ENOMEM;
 	}
 	fv_store_scan_recycle(sc, b);
@@ -104,8 +109,8 @@ list_batch(struct fv_store *s, struct fv_store_scan *sc, size_t max,
 }
 
 int
-fv_json_list(struct fv_store *s, const struct fv_filter *f,
-    const char *query, json_t **out)
+fv_json_list(struct fv_store *s, const struct fv_filter *f, const char *query,
+    json_t **out)
 {
 	struct fv_store_scan *sc;
 	json_t *arr;

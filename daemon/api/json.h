@@ -10,11 +10,11 @@
 
 /* A record's ops, oldest first: [{device, device_name, seq, at, hlc, op,
  * fields?} | {device, seq, shredded}]. */
-int	fv_json_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
-	    json_t **out);
+int fv_json_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
+    json_t **out);
 /* The records a scan of f and query gives (fv_store_scan_new), as an
  * array of records as clients see them. */
-int	fv_json_list(struct fv_store *s, const struct fv_filter *f,
-	    const char *query, json_t **out);
+int fv_json_list(struct fv_store *s, const struct fv_filter *f,
+    const char *query, json_t **out);
 
 #endif

@@ -22,8 +22,8 @@
 #include "writer.h"
 
 void
-fv_routes_devices(struct fvd *d, struct evhttp_request *req,
-    const char *rest, int arg)
+fv_routes_devices(struct fvd *d, struct evhttp_request *req, const char *rest,
+    int arg)
 {
 	json_t *j;
 	int rc;
@@ -40,7 +40,8 @@ hq_only(struct fvd *d, struct evhttp_request *req)
 {
 	if (strcmp(d->conf->role, "hq") == 0)
 		return 1;
-	fv_server_error(req, 400, NULL, "devices are invited and revoked at HQ");
+	fv_server_error(req, 400, NULL,
+	    "devices are invited and revoked at HQ");
 	return 0;
 }
 
@@ -67,7 +68,8 @@ fv_routes_device_invite(struct fvd *d, struct evhttp_request *req,
 	}
 	if (group != NULL && !fv_record_valid_group(group)) {
 		json_decref(j);
-		fv_server_error(req, 400, "assigned_to", "assigned_to: a group "
+		fv_server_error(req, 400, "assigned_to",
+		    "assigned_to: a group "
 		    "name of 1..64 of a-z 0-9 _ . -");
 		return;
 	}
@@ -75,7 +77,8 @@ fv_routes_device_invite(struct fvd *d, struct evhttp_request *req,
 	    &expires);
 	json_decref(j);
 	if (rc == FV_EINVAL) {
-		fv_server_error(req, 400, NULL, "set [sync] listen: the token "
+		fv_server_error(req, 400, NULL,
+		    "set [sync] listen: the token "
 		    "carries HQ's address");
 		return;
 	}
@@ -84,8 +87,8 @@ fv_routes_device_invite(struct fvd *d, struct evhttp_request *req,
 		return;
 	}
 	fv_record_format_rfc3339(expires * 1000, ts);
-	fv_server_reply(req, 200, json_pack("{s:s, s:s}", "token", token,
-	    "expires", ts));
+	fv_server_reply(req, 200,
+	    json_pack("{s:s, s:s}", "token", token, "expires", ts));
 	sodium_memzero(token, sizeof(token));
 }
 
@@ -120,12 +123,11 @@ fv_routes_device_revoke(struct fvd *d, struct evhttp_request *req,
 		return;
 	}
 	dev.revoked = 1;
-	if (rc != 0 ||
-	    (rc = fv_writer_run(d->writer, put_device, &dev)) != 0) {
+	if (rc != 0 || (rc = fv_writer_run(d->writer, put_device, &dev)) != 0) {
 		fv_server_error_rc(req, rc, "revoke");
 		return;
 	}
 	fv_log_info("sync: device '%s' revoked", dev.name);
-	fv_server_reply(req, 200, json_pack("{s:s, s:b}", "id", hex, "revoked",
-	    1));
+	fv_server_reply(req, 200,
+	    json_pack("{s:s, s:b}", "id", hex, "revoked", 1));
 }

@@ -30,10 +30,10 @@
  * leaves (and the reply freed then); job_over ends the wait.
  */
 struct job_reply {
-	struct evhttp_request	 *req;
+	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
-	void			 *job;
-	void			(*gone)(void *job);
+	void *job;
+	void (*gone)(void *job);
 };
 
 static void
@@ -41,7 +41,7 @@ job_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct job_reply *jr = arg;
 
-	jr->gone(jr->job);	/* evhttp frees the request */
+	jr->gone(jr->job); /* evhttp frees the request */
 	free(jr);
 }
 
@@ -82,8 +82,9 @@ list_done(json_t *list, void *arg)
 {
 	struct job_reply *jr = arg;
 
-	fv_server_reply(jr->req, 200, json_pack("{s:o, s:i, s:i}", "plugins",
-	    list, "abi_major", FV_ABI_MAJOR, "abi_minor", FV_ABI_MINOR));
+	fv_server_reply(jr->req, 200,
+	    json_pack("{s:o, s:i, s:i}", "plugins", list, "abi_major",
+		FV_ABI_MAJOR, "abi_minor", FV_ABI_MINOR));
 	job_over(jr);
 }
 
@@ -95,8 +96,8 @@ list_gone(void *job)
 
 /* GET /v1/plugins: the loaded (and refused) plugins. */
 void
-fv_routes_plugins(struct fvd *d, struct evhttp_request *req,
-    const char *rest, int arg)
+fv_routes_plugins(struct fvd *d, struct evhttp_request *req, const char *rest,
+    int arg)
 {
 	struct job_reply *jr;
 	struct fv_host_list *l;
@@ -152,10 +153,10 @@ exchange_sent(const struct fvp_outcome *o, void *arg)
 	if (o->fault != FVP_FAULT_NONE)
 		exchange_fail(xr->req, o);
 	else
-		fv_server_reply_bytes(xr->req, o->pkg, o->pkglen, json_pack(
-		    "{s:s, s:I, s:I}", "partner", o->partner, "appeals",
-		    (json_int_t)o->appeals, "replies",
-		    (json_int_t)o->replies));
+		fv_server_reply_bytes(xr->req, o->pkg, o->pkglen,
+		    json_pack("{s:s, s:I, s:I}", "partner", o->partner,
+			"appeals", (json_int_t)o->appeals, "replies",
+			(json_int_t)o->replies));
 	job_over(xr);
 }
 
@@ -167,11 +168,13 @@ exchange_imported(const struct fvp_outcome *o, void *arg)
 	if (o->fault != FVP_FAULT_NONE)
 		exchange_fail(xr->req, o);
 	else
-		fv_server_reply(xr->req, 200, json_pack("{s:s, s:I, s:I, s:I, "
-		    "s:I}", "partner", o->partner, "created",
-		    (json_int_t)o->created, "already_held",
-		    (json_int_t)o->held, "replies", (json_int_t)o->replies,
-		    "unchanged", (json_int_t)o->unchanged));
+		fv_server_reply(xr->req, 200,
+		    json_pack("{s:s, s:I, s:I, s:I, "
+			      "s:I}",
+			"partner", o->partner, "created",
+			(json_int_t)o->created, "already_held",
+			(json_int_t)o->held, "replies", (json_int_t)o->replies,
+			"unchanged", (json_int_t)o->unchanged));
 	job_over(xr);
 }
 
@@ -181,7 +184,8 @@ hq_only(struct fvd *d, struct evhttp_request *req)
 {
 	if (strcmp(d->conf->role, "hq") == 0)
 		return 1;
-	fv_server_error(req, 400, NULL, "exchange: partner exchange is HQ's "
+	fv_server_error(req, 400, NULL,
+	    "exchange: partner exchange is HQ's "
 	    "(this is a field device)");
 	return 0;
 }
@@ -212,17 +216,22 @@ exchange_ids(struct evhttp_request *req, json_t *ids)
 		return NULL;
 	}
 	json_array_foreach(ids, i, v) {
-		if (!json_is_string(v) || fv_op_id_parse(json_string_value(v),
-		    rid + i * FV_ID_BYTES) != 0) {
-			fv_server_error(req, 400, "ids", "exchange send: id %zu: "
-			    "not an id", i + 1);
+		if (!json_is_string(v) ||
+		    fv_op_id_parse(json_string_value(v),
+			rid + i * FV_ID_BYTES) != 0) {
+			fv_server_error(req, 400, "ids",
+			    "exchange send: id %zu: "
+			    "not an id",
+			    i + 1);
 			free(rid);
 			return NULL;
 		}
 		for (k = 0; k < i; k++)
 			if (json_equal(json_array_get(ids, k), v)) {
-				fv_server_error(req, 400, "ids", "exchange send: "
-				    "%s named twice", json_string_value(v));
+				fv_server_error(req, 400, "ids",
+				    "exchange send: "
+				    "%s named twice",
+				    json_string_value(v));
 				free(rid);
 				return NULL;
 			}
@@ -245,13 +254,17 @@ fv_routes_exchange_send(struct fvd *d, struct evhttp_request *req,
 
 	if (!hq_only(d, req))
 		return;
-	if (len > 4 * 1024 * 1024 || (body = json_loadb(p, len, 0, NULL)) ==
-	    NULL || (pname = json_string_value(json_object_get(body,
-	    "partner"))) == NULL || !json_is_array(ids = json_object_get(body,
-	    "ids")) || json_array_size(ids) == 0 ||
+	if (len > 4 * 1024 * 1024 ||
+	    (body = json_loadb(p, len, 0, NULL)) == NULL ||
+	    (pname = json_string_value(json_object_get(body, "partner"))) ==
+		NULL ||
+	    !json_is_array(ids = json_object_get(body, "ids")) ||
+	    json_array_size(ids) == 0 ||
 	    json_array_size(ids) > FVP_EXCHANGE_IDS_MAX) {
-		fv_server_error(req, 400, NULL, "exchange send: {\"partner\": "
-		    "NAME, \"ids\": [1..%d appeal ids]}", FVP_EXCHANGE_IDS_MAX);
+		fv_server_error(req, 400, NULL,
+		    "exchange send: {\"partner\": "
+		    "NAME, \"ids\": [1..%d appeal ids]}",
+		    FVP_EXCHANGE_IDS_MAX);
 		json_decref(body);
 		return;
 	}
@@ -260,8 +273,10 @@ fv_routes_exchange_send(struct fvd *d, struct evhttp_request *req,
 		format = "ombx";
 	if ((rid = exchange_ids(req, ids)) != NULL &&
 	    (xr = job_reply_new(req)) != NULL)
-		exchange_started(xr, fv_exchange_send(d, format, pname, rid,
-		    json_array_size(ids), exchange_sent, xr, &o), &o);
+		exchange_started(xr,
+		    fv_exchange_send(d, format, pname, rid,
+			json_array_size(ids), exchange_sent, xr, &o),
+		    &o);
 	free(rid);
 	json_decref(body);
 }
@@ -273,8 +288,9 @@ fv_routes_exchange_import(struct fvd *d, struct evhttp_request *req,
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
-	const char *uq = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(
-	    req)), *f;
+	const char *uq = evhttp_uri_get_query(
+		       evhttp_request_get_evhttp_uri(req)),
+		   *f;
 	char format[FVP_NAME_MAX + 1] = "ombx";
 	struct job_reply *xr;
 	struct fvp_outcome o;
@@ -284,8 +300,10 @@ fv_routes_exchange_import(struct fvd *d, struct evhttp_request *req,
 	if (!hq_only(d, req))
 		return;
 	if (len == 0 || len > FVP_PACKAGE_MAX) {
-		fv_server_error(req, 413, NULL, "exchange import: a package of "
-		    "1..%d bytes", FVP_PACKAGE_MAX);
+		fv_server_error(req, 413, NULL,
+		    "exchange import: a package of "
+		    "1..%d bytes",
+		    FVP_PACKAGE_MAX);
 		return;
 	}
 	if ((pkg = malloc(len)) == NULL) {
@@ -303,8 +321,9 @@ fv_routes_exchange_import(struct fvd *d, struct evhttp_request *req,
 		free(pkg);
 		return;
 	}
-	exchange_started(xr, fv_exchange_import(d, format, pkg, len,
-	    exchange_imported, xr, &o), &o);
+	exchange_started(xr,
+	    fv_exchange_import(d, format, pkg, len, exchange_imported, xr, &o),
+	    &o);
 }
 
 /* --- exports: the plugin host's bytes, as one chunked reply -------------- */
@@ -389,8 +408,8 @@ parse_when(const char *s, int end, long long *ms)
 	char t[40];
 
 	if (fv_record_valid_date(s)) {
-		snprintf(t, sizeof(t), "%sT%s", s, end ? "23:59:59.999Z" :
-		    "00:00:00Z");
+		snprintf(t, sizeof(t), "%sT%s", s,
+		    end ? "23:59:59.999Z" : "00:00:00Z");
 		return fv_record_valid_rfc3339(t, ms) ? 0 : -1;
 	}
 	return fv_record_valid_rfc3339(s, ms) ? 0 : -1;
@@ -398,8 +417,7 @@ parse_when(const char *s, int end, long long *ms)
 
 /* The export's own parameters; bad names the one at fault. */
 static const char *
-export_args(struct evkeyvalq *q, struct fvp_export_args *a,
-    const char **bad)
+export_args(struct evkeyvalq *q, struct fvp_export_args *a, const char **bad)
 {
 	const char *v;
 
@@ -413,15 +431,16 @@ export_args(struct evkeyvalq *q, struct fvp_export_args *a,
 	    fv_record_type_parse(v, &a->type) != 0)
 		return *bad = "type", "type: appeal or note";
 	if ((v = evhttp_find_header(q, "from")) != NULL &&
-	    (strlen(v) >= sizeof(a->from) || parse_when(v, 0,
-	    &a->from_ms) != 0))
-		return *bad = "from", "from: a date (YYYY-MM-DD) or an RFC "
-		    "3339 time";
+	    (strlen(v) >= sizeof(a->from) ||
+		parse_when(v, 0, &a->from_ms) != 0))
+		return *bad = "from",
+		       "from: a date (YYYY-MM-DD) or an RFC "
+		       "3339 time";
 	if ((v = evhttp_find_header(q, "to")) != NULL &&
-	    (strlen(v) >= sizeof(a->to) || parse_when(v, 1,
-	    &a->to_ms) != 0))
-		return *bad = "to", "to: a date (YYYY-MM-DD) or an RFC 3339 "
-		    "time";
+	    (strlen(v) >= sizeof(a->to) || parse_when(v, 1, &a->to_ms) != 0))
+		return *bad = "to",
+		       "to: a date (YYYY-MM-DD) or an RFC 3339 "
+		       "time";
 	snprintf(a->from, sizeof(a->from), "%s",
 	    (v = evhttp_find_header(q, "from")) ? v : "");
 	snprintf(a->to, sizeof(a->to), "%s",
@@ -433,16 +452,17 @@ export_args(struct evkeyvalq *q, struct fvp_export_args *a,
 
 /* GET /v1/export?format=NAME&...: streams an exporter's output. */
 void
-fv_routes_export(struct fvd *d, struct evhttp_request *req,
-    const char *rest, int arg)
+fv_routes_export(struct fvd *d, struct evhttp_request *req, const char *rest,
+    int arg)
 {
 	static const char *const keys[] = { "format", "type", "status",
-	    "country", "category", "assigned_to", "query", "appeal", "from",
-	    "to", "json", NULL };
+		"country", "category", "assigned_to", "query", "appeal", "from",
+		"to", "json", NULL };
 	static const struct fvp_sink sink = { export_begin, export_bytes,
-	    export_queued, export_refused, export_done, NULL };
-	const char *uq = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(
-	    req)), *bad = NULL, *why;
+		export_queued, export_refused, export_done, NULL };
+	const char *uq = evhttp_uri_get_query(
+		       evhttp_request_get_evhttp_uri(req)),
+		   *bad = NULL, *why;
 	struct fvp_export_args a;
 	struct fv_store_scan *scan;
 	struct job_reply *er;
@@ -457,7 +477,8 @@ fv_routes_export(struct fvd *d, struct evhttp_request *req,
 	if (uq == NULL || evhttp_parse_query_str(uq, &q) != 0 ||
 	    evhttp_find_header(&q, "format") == NULL) {
 		evhttp_clear_headers(&q);
-		fv_server_error(req, 400, "format", "export: ?format=NAME is "
+		fv_server_error(req, 400, "format",
+		    "export: ?format=NAME is "
 		    "required");
 		return;
 	}

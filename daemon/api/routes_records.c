@@ -25,9 +25,9 @@
 #include "writer.h"
 
 struct wctx {
-	struct fv_write		 wr;
-	struct evhttp_request	*req;
-	struct fvd		*d;
+	struct fv_write wr;
+	struct evhttp_request *req;
+	struct fvd *d;
 };
 
 static void
@@ -37,7 +37,8 @@ write_done(struct fv_write *wr)
 	const char *t = fv_record_type_name(wr->rtype);
 	char hex[2 * FV_ID_BYTES + 1];
 
-	fv_op_id_hex(wr->rids + (wr->rc ? wr->failed_at : 0) * FV_ID_BYTES, hex);
+	fv_op_id_hex(wr->rids + (wr->rc ? wr->failed_at : 0) * FV_ID_BYTES,
+	    hex);
 	if (wr->rc == FV_EINVAL)
 		fv_server_error(c->req, 400, wr->err.field, "%s: %s",
 		    wr->err.field, wr->err.msg);
@@ -46,22 +47,25 @@ write_done(struct fv_write *wr)
 	else if (wr->rc == FV_EDELETED)
 		fv_server_error(c->req, 404, NULL, "%s %s was deleted", t, hex);
 	else if (wr->rc == FV_ENOSPC)
-		fv_server_error(c->req, 507, NULL, "disk full: nothing of this "
+		fv_server_error(c->req, 507, NULL,
+		    "disk full: nothing of this "
 		    "write was stored");
 	else if (wr->rc != 0)
-		fv_server_error(c->req, fv_server_status(wr->rc), NULL, "write "
-		    "failed, nothing stored: %s", fv_error_str(wr->rc));
+		fv_server_error(c->req, fv_server_status(wr->rc), NULL,
+		    "write "
+		    "failed, nothing stored: %s",
+		    fv_error_str(wr->rc));
 	else if (wr->kind == FV_W_CREATE && wr->n == 1)
 		fv_server_reply(c->req, 201, json_pack("{s:s}", "id", hex));
 	else if (wr->kind == FV_W_CREATE)
-		fv_server_reply(c->req, 200, json_pack("{s:I}", "count",
-		    (json_int_t)wr->n));
+		fv_server_reply(c->req, 200,
+		    json_pack("{s:I}", "count", (json_int_t)wr->n));
 	else if (wr->kind == FV_W_UPDATE)
-		fv_server_reply(c->req, 200, json_pack("{s:s, s:b}", "id", hex,
-		    "changed", wr->changed));
+		fv_server_reply(c->req, 200,
+		    json_pack("{s:s, s:b}", "id", hex, "changed", wr->changed));
 	else
-		fv_server_reply(c->req, 200, json_pack("{s:s, s:b}", "id", hex,
-		    "deleted", 1));
+		fv_server_reply(c->req, 200,
+		    json_pack("{s:s, s:b}", "id", hex, "deleted", 1));
 	json_decref(wr->body);
 	if (wr->leaves != NULL) {
 		size_t i;
@@ -165,20 +169,20 @@ fv_routes_records_create(struct fvd *d, struct evhttp_request *req,
 
 /* One line of an import, parsed on either core. */
 struct iline {
-	const char	*p;
-	size_t		 len, lineno;
-	struct fv_leaves lv;		/* the record, parsed and checked */
-	int		 rc;		/* 0, 1 (bad JSON), 2 (invalid) */
-	json_error_t	 je;
-	struct fv_verr	 e;
+	const char *p;
+	size_t len, lineno;
+	struct fv_leaves lv; /* the record, parsed and checked */
+	int rc;		     /* 0, 1 (bad JSON), 2 (invalid) */
+	json_error_t je;
+	struct fv_verr e;
 };
 
 struct iparse {
-	struct fvd		*d;
-	struct evhttp_request	*req;
-	struct iline		*v;
-	size_t			 n;
-	enum fv_rtype		 t;
+	struct fvd *d;
+	struct evhttp_request *req;
+	struct iline *v;
+	size_t n;
+	enum fv_rtype t;
 };
 
 /* Parses and checks lines [lo, hi) on either core. */
@@ -195,12 +199,13 @@ parse_range(void *arg, size_t lo, size_t hi, int worker)
 		struct iline *l = &ip->v[i];
 
 		if ((j = json_loadb(l->p, l->len, JSON_REJECT_DUPLICATES,
-		    &l->je)) == NULL)
+			 &l->je)) == NULL)
 			l->rc = 1;
 		else if (!json_is_object(j)) {
 			l->rc = 2;
 			snprintf(l->e.field, sizeof(l->e.field), "(record)");
-			snprintf(l->e.msg, sizeof(l->e.msg), "must be an object");
+			snprintf(l->e.msg, sizeof(l->e.msg),
+			    "must be an object");
 		} else if (prepare_new(j, ip->t, &l->e) != 0 ||
 		    fv_state_leaves_from_json(j, 0, nobody, &l->lv, &l->e) != 0)
 			l->rc = 2;
@@ -233,19 +238,22 @@ lines_parsed(void *arg)
 		struct iline *l = &ip->v[i];
 
 		if (l->rc == 1) {
-			fv_server_error(ip->req, 400, NULL, "line %zu: invalid "
-			    "JSON at column %d: %s", l->lineno, l->je.column,
-			    l->je.text);
+			fv_server_error(ip->req, 400, NULL,
+			    "line %zu: invalid "
+			    "JSON at column %d: %s",
+			    l->lineno, l->je.column, l->je.text);
 			goto out;
 		}
 		if (l->rc == 2) {
-			fv_server_error(ip->req, 400, l->e.field, "line %zu: %s: %s",
-			    l->lineno, l->e.field, l->e.msg);
+			fv_server_error(ip->req, 400, l->e.field,
+			    "line %zu: %s: %s", l->lineno, l->e.field,
+			    l->e.msg);
 			goto out;
 		}
 	}
 	if (fv_store_locked(ip->d->store)) {
-		fv_server_error(ip->req, 423, NULL, "store is locked: run "
+		fv_server_error(ip->req, 423, NULL,
+		    "store is locked: run "
 		    "'fieldvault unlock'");
 		goto out;
 	}
@@ -287,16 +295,20 @@ fv_routes_records_import(struct fvd *d, struct evhttp_request *req,
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		if (strspn(p, " \t\r") >= (size_t)(nl - p))
-			continue;		/* blank line */
+			continue; /* blank line */
 		if (nl - p > FV_RECORD_MAX) {
-			fv_server_error(req, 413, NULL, "line %zu: record larger "
-			    "than %d bytes", lineno, FV_RECORD_MAX);
+			fv_server_error(req, 413, NULL,
+			    "line %zu: record larger "
+			    "than %d bytes",
+			    lineno, FV_RECORD_MAX);
 			iparse_free(ip);
 			return;
 		}
 		if (ip->n == FV_IMPORT_LINES_MAX) {
-			fv_server_error(req, 413, NULL, "more than %d records in "
-			    "one request", FV_IMPORT_LINES_MAX);
+			fv_server_error(req, 413, NULL,
+			    "more than %d records in "
+			    "one request",
+			    FV_IMPORT_LINES_MAX);
 			iparse_free(ip);
 			return;
 		}
@@ -340,8 +352,8 @@ read_reply(struct evhttp_request *req, int rc, json_t *o, const char *noun,
 }
 
 void
-fv_routes_record_get(struct fvd *d, struct evhttp_request *req,
-    const char *hex, int t)
+fv_routes_record_get(struct fvd *d, struct evhttp_request *req, const char *hex,
+    int t)
 {
 	uint8_t rid[FV_ID_BYTES];
 	json_t *o;
@@ -376,8 +388,8 @@ fv_routes_record_delete(struct fvd *d, struct evhttp_request *req,
 }
 
 void
-fv_routes_history(struct fvd *d, struct evhttp_request *req,
-    const char *hex, int arg)
+fv_routes_history(struct fvd *d, struct evhttp_request *req, const char *hex,
+    int arg)
 {
 	uint8_t rid[FV_ID_BYTES];
 	json_t *o;
@@ -403,8 +415,10 @@ fv_routes_query_check(struct evhttp_request *req, struct evkeyvalq *q,
 		for (i = 0, known = 0; keys[i] != NULL; i++)
 			known |= strcmp(keys[i], kv->key) == 0;
 		if (!known || strlen(kv->value) > 1024) {
-			fv_server_error(req, 400, kv->key, "%s: unknown or too "
-			    "long parameter", kv->key);
+			fv_server_error(req, 400, kv->key,
+			    "%s: unknown or too "
+			    "long parameter",
+			    kv->key);
 			return -1;
 		}
 	}
@@ -436,13 +450,13 @@ fv_routes_records_list(struct fvd *d, struct evhttp_request *req,
     const char *rest, int t)
 {
 	static const char *const appeal_keys[] = { "status", "country",
-	    "category", "assigned_to", "query", NULL };
+		"category", "assigned_to", "query", NULL };
 	static const char *const note_keys[] = { "appeal", NULL };
 	struct evkeyvalq q;
 	struct fv_filter f;
 	uint8_t aid[FV_ID_BYTES];
-	const char *uq = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(
-	    req));
+	const char *uq = evhttp_uri_get_query(
+	    evhttp_request_get_evhttp_uri(req));
 	json_t *out;
 	int rc;
 
@@ -451,8 +465,8 @@ fv_routes_records_list(struct fvd *d, struct evhttp_request *req,
 		fv_server_error(req, 400, NULL, "bad query string");
 		return;
 	}
-	if (fv_routes_query_check(req, &q, t == FV_RTYPE_APPEAL ? appeal_keys :
-	    note_keys) != 0) {
+	if (fv_routes_query_check(req, &q,
+		t == FV_RTYPE_APPEAL ? appeal_keys : note_keys) != 0) {
 		evhttp_clear_headers(&q);
 		return;
 	}
@@ -461,12 +475,10 @@ fv_routes_records_list(struct fvd *d, struct evhttp_request *req,
 		evhttp_clear_headers(&q);
 		return;
 	}
-	rc = fv_json_list(d->store, &f, evhttp_find_header(&q, "query"),
-	    &out);
+	rc = fv_json_list(d->store, &f, evhttp_find_header(&q, "query"), &out);
 	evhttp_clear_headers(&q);
 	if (rc == 0)
 		fv_server_reply(req, 200, out);
 	else
 		fv_server_error_rc(req, rc, "list");
 }
-

@@ -24,16 +24,25 @@ int
 fv_server_status(int rc)
 {
 	switch (rc) {
-	case 0:			return 200;
-	case FV_EINVAL:		return 400;
-	case FV_EPASS:		return 401;
+	case 0:
+		return 200;
+	case FV_EINVAL:
+		return 400;
+	case FV_EPASS:
+		return 401;
 	case FV_ENOTFOUND:
-	case FV_EDELETED:	return 404;
-	case FV_EEXIST:		return 409;
-	case FV_ETOOBIG:	return 413;
-	case FV_ELOCKED:	return 423;
-	case FV_EBUSY:		return 429;
-	case FV_ENOSPC:		return 507;
+	case FV_EDELETED:
+		return 404;
+	case FV_EEXIST:
+		return 409;
+	case FV_ETOOBIG:
+		return 413;
+	case FV_ELOCKED:
+		return 423;
+	case FV_EBUSY:
+		return 429;
+	case FV_ENOSPC:
+		return 507;
 	}
 	return 500;
 }
@@ -42,20 +51,34 @@ static const char *
 reason(int code)
 {
 	switch (code) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 422: return "Unprocessable Entity";
-	case 423: return "Locked";
-	case 429: return "Too Many Requests";
-	case 503: return "Service Unavailable";
-	case 507: return "Insufficient Storage";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 422:
+		return "Unprocessable Entity";
+	case 423:
+		return "Locked";
+	case 429:
+		return "Too Many Requests";
+	case 503:
+		return "Service Unavailable";
+	case 507:
+		return "Insufficient Storage";
 	}
 	return "Internal Server Error";
 }
@@ -68,8 +91,7 @@ fv_server_reply(struct evhttp_request *req, int code, json_t *body)
 
 	if (body == NULL)
 		body = json_object();
-	txt = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS |
-	    JSON_ENCODE_ANY);
+	txt = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 	json_decref(body);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "application/json");
@@ -81,8 +103,7 @@ fv_server_reply(struct evhttp_request *req, int code, json_t *body)
 		/* record content: do not leave it in freed heap */
 		fv_buf_json_free(txt);
 	}
-	evhttp_send_reply(req, txt ? code : 500, reason(txt ? code : 500),
-	    out);
+	evhttp_send_reply(req, txt ? code : 500, reason(txt ? code : 500), out);
 	if (out != NULL)
 		evbuffer_free(out);
 }
@@ -168,15 +189,19 @@ fv_server_body_json(struct evhttp_request *req, size_t max)
 
 	if (len > max) {
 		fv_server_body_wipe(req);
-		fv_server_error(req, 413, NULL, "body is %zu bytes, at most %zu "
-		    "allowed", len, max);
+		fv_server_error(req, 413, NULL,
+		    "body is %zu bytes, at most %zu "
+		    "allowed",
+		    len, max);
 		return NULL;
 	}
 	j = json_loadb(p, len, JSON_REJECT_DUPLICATES, &je);
 	fv_server_body_wipe(req);
 	if (j == NULL)
-		fv_server_error(req, 400, NULL, "invalid JSON at line %d column "
-		    "%d: %s", je.line, je.column, je.text);
+		fv_server_error(req, 400, NULL,
+		    "invalid JSON at line %d column "
+		    "%d: %s",
+		    je.line, je.column, je.text);
 	else if (!json_is_object(j)) {
 		json_decref(j);
 		j = NULL;
@@ -235,11 +260,11 @@ fv_server_start(struct fvd *d, char *err, size_t errlen)
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) < 0) {
+		 0)) < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return FV_EIO;
 	}
-	old = umask(0177);	/* the socket is born 0600 */
+	old = umask(0177); /* the socket is born 0600 */
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
 	    chmod(path, 0600) != 0 || listen(fd, 128) != 0) {
 		umask(old);
@@ -256,8 +281,9 @@ fv_server_start(struct fvd *d, char *err, size_t errlen)
 	evhttp_set_max_body_size(d->http, FV_API_BODY_MAX);
 	evhttp_set_max_headers_size(d->http, FV_API_HEADERS_MAX);
 	evhttp_set_timeout(d->http, FV_API_TIMEOUT);
-	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
+	evhttp_set_allowed_methods(d->http,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PATCH |
+		EVHTTP_REQ_DELETE);
 	evhttp_set_gencb(d->http, gencb, d);
 	if (evhttp_accept_socket(d->http, fd) != 0) {
 		snprintf(err, errlen, "%s: cannot serve", path);
@@ -272,7 +298,7 @@ void
 fv_server_stop(struct fvd *d)
 {
 	if (d->http != NULL) {
-		evhttp_free(d->http);	/* closes the listening socket */
+		evhttp_free(d->http); /* closes the listening socket */
 		d->http = NULL;
 		unlink(d->conf->socket);
 	}

@@ -122,19 +122,20 @@ fv_buf_free(struct fv_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-#define ARENA_CHUNK	(256 * 1024)
+#define ARENA_CHUNK (256 * 1024)
 
 struct fv_arena_chunk {
-	struct fv_arena_chunk	*next;
-	size_t			 size, used;
-	max_align_t		 data[];
+	struct fv_arena_chunk *next;
+	size_t size, used;
+	max_align_t data[];
 };
 
 void *
 fv_buf_arena_alloc(struct fv_arena *a, size_t n)
 {
 	struct fv_arena_chunk *c = a->head;
-	size_t need = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	size_t need = (n + sizeof(max_align_t) - 1) &
+	    ~(sizeof(max_align_t) - 1);
 	void *p;
 
 	if (need < n)
@@ -183,7 +184,7 @@ fv_buf_arena_recycle(struct fv_arena *to, struct fv_arena *from, size_t max)
 	}
 	from->head = NULL;
 	if (from != to)
-		fv_buf_arena_free(from);	/* its spares */
+		fv_buf_arena_free(from); /* its spares */
 }
 
 void
@@ -254,7 +255,8 @@ fv_buf_rd_u32(struct fv_rd *r)
 	const uint8_t *p = fv_buf_rd_bytes(r, 4);
 
 	return p ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3] : 0;
+		(uint32_t)p[2] << 8 | p[3] :
+		   0;
 }
 
 uint64_t

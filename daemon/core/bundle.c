@@ -13,24 +13,25 @@
 #include "fv_error.h"
 #include "op.h"
 
-#define SEAL_BYTES	crypto_box_SEALBYTES
-#define SIG_BYTES	crypto_sign_BYTES
+#define SEAL_BYTES crypto_box_SEALBYTES
+#define SIG_BYTES  crypto_sign_BYTES
 
 _Static_assert(FV_BUNDLE_HDR == 55, "bundle header");
 _Static_assert(sizeof(FV_BUNDLE_MAGIC) - 1 == FV_BUNDLE_MAGIC_LEN, "magic");
 _Static_assert(SIG_BYTES == FV_SIG_BYTES, "signature size");
 _Static_assert(crypto_box_PUBLICKEYBYTES == 32 &&
-    crypto_box_SECRETKEYBYTES == 32, "X25519 key size");
+	crypto_box_SECRETKEYBYTES == 32,
+    "X25519 key size");
 _Static_assert(crypto_sign_PUBLICKEYBYTES == 32 &&
-    crypto_sign_SECRETKEYBYTES == 64, "Ed25519 key size");
+	crypto_sign_SECRETKEYBYTES == 64,
+    "Ed25519 key size");
 /* n is a u32, and so is every size below FV_BUNDLE_MAX */
 _Static_assert(FV_BUNDLE_MAX <= UINT32_MAX, "bundle size");
 _Static_assert(FV_BUNDLE_MAX > FV_BUNDLE_HDR + SEAL_BYTES + SIG_BYTES,
     "bundle limit");
 
 /* The largest payload a bundle can carry. */
-#define PAYLOAD_MAX	(FV_BUNDLE_MAX - FV_BUNDLE_HDR - SEAL_BYTES - \
-			    SIG_BYTES)
+#define PAYLOAD_MAX (FV_BUNDLE_MAX - FV_BUNDLE_HDR - SEAL_BYTES - SIG_BYTES)
 
 static int
 dir_ok(uint8_t dir)
@@ -55,7 +56,8 @@ next_frame(struct fv_rd *r, struct fv_frame *f, const uint8_t **raw,
 		return 0;
 	n = fv_buf_rd_u32(r);
 	if (r->err || n == 0 || n > FV_FRAME_MAX ||
-	    (p = fv_buf_rd_bytes(r, n)) == NULL || fv_frame_decode(p, n, f) != 0)
+	    (p = fv_buf_rd_bytes(r, n)) == NULL ||
+	    fv_frame_decode(p, n, f) != 0)
 		goto bad;
 	if (raw != NULL) {
 		*raw = p;
@@ -93,7 +95,7 @@ fv_bundle_check(const uint8_t *payload, size_t len)
 
 	for (i = 0; (rc = next_frame(&r, &f, NULL, NULL)) == 1; i++) {
 		if (end)
-			return FV_EINVAL;	/* nothing after END */
+			return FV_EINVAL; /* nothing after END */
 		if (i == 0) {
 			if (f.type != FV_F_WANT)
 				return FV_EINVAL;
@@ -199,11 +201,10 @@ fv_bundle_seal(const struct fv_bundle_hdr *h, const uint8_t *payload,
 	fv_buf_put_u64(p + FV_BUNDLE_HDR - 12, h->created_ms);
 	fv_buf_put_u32(p + FV_BUNDLE_HDR - 4, (uint32_t)n);
 	/* fails only for a receiver key of low order */
-	if (crypto_box_seal(p + FV_BUNDLE_HDR, payload, len,
-	    receiver_xpk) != 0)
+	if (crypto_box_seal(p + FV_BUNDLE_HDR, payload, len, receiver_xpk) != 0)
 		return FV_EINVAL;
-	crypto_sign_detached(p + FV_BUNDLE_HDR + n, NULL, p,
-	    FV_BUNDLE_HDR + n, sender_sk);
+	crypto_sign_detached(p + FV_BUNDLE_HDR + n, NULL, p, FV_BUNDLE_HDR + n,
+	    sender_sk);
 	out->len += total;
 	return 0;
 }
@@ -222,7 +223,7 @@ fv_bundle_open(const uint8_t *buf, size_t len, const uint8_t sender_pk[32],
 	/* The signature first: until it holds, nothing of the file is the
 	 * sender's, and an open seal would cost a stranger's allocation. */
 	if (crypto_sign_verify_detached(buf + len - SIG_BYTES, buf,
-	    len - SIG_BYTES, sender_pk) != 0) {
+		len - SIG_BYTES, sender_pk) != 0) {
 		rc = FV_ESIG;
 		goto bad;
 	}
@@ -234,7 +235,7 @@ fv_bundle_open(const uint8_t *buf, size_t len, const uint8_t sender_pk[32],
 		goto bad;
 	}
 	if (crypto_box_seal_open(payload->p, buf + FV_BUNDLE_HDR, n, self_xpk,
-	    self_xsk) != 0) {
+		self_xsk) != 0) {
 		rc = FV_ESIG;
 		goto bad;
 	}
@@ -243,7 +244,7 @@ fv_bundle_open(const uint8_t *buf, size_t len, const uint8_t sender_pk[32],
 		goto bad;
 	return 0;
 bad:
-	fv_buf_free(payload);		/* wipes */
+	fv_buf_free(payload); /* wipes */
 	memset(h, 0, sizeof(*h));
 	return rc;
 }

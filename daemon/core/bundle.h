@@ -32,26 +32,27 @@
 #include "frame.h"
 #include "op.h"
 
-#define FV_BUNDLE_MAGIC		"FVBUNDLE1\n"
-#define FV_BUNDLE_MAGIC_LEN	10
+#define FV_BUNDLE_MAGIC	    "FVBUNDLE1\n"
+#define FV_BUNDLE_MAGIC_LEN 10
 /* magic, dir, sender, receiver, created, n */
-#define FV_BUNDLE_HDR		(FV_BUNDLE_MAGIC_LEN + 1 + 2 * FV_ID_BYTES + \
-				    8 + 4)
-#define FV_BUNDLE_MAX		(256u << 20)	/* bytes of a whole bundle */
+#define FV_BUNDLE_HDR (FV_BUNDLE_MAGIC_LEN + 1 + 2 * FV_ID_BYTES + 8 + 4)
+#define FV_BUNDLE_MAX (256u << 20) /* bytes of a whole bundle */
 
-enum fv_bundle_dir { FV_BUNDLE_UP = 1, FV_BUNDLE_DOWN = 2 };
+enum fv_bundle_dir {
+	FV_BUNDLE_UP = 1,
+	FV_BUNDLE_DOWN = 2
+};
 
 struct fv_bundle_hdr {
-	uint8_t		 dir;			/* enum fv_bundle_dir */
-	uint8_t		 sender[FV_ID_BYTES];
-	uint8_t		 receiver[FV_ID_BYTES];
-	uint64_t	 created_ms;
+	uint8_t dir; /* enum fv_bundle_dir */
+	uint8_t sender[FV_ID_BYTES];
+	uint8_t receiver[FV_ID_BYTES];
+	uint64_t created_ms;
 };
 
 /* Appends u32 len | frame to a payload being built.  0, FV_EINVAL (len 0
  * or over FV_FRAME_MAX: nothing appended) or b->err. */
-int	fv_bundle_add(struct fv_buf *payload, const uint8_t *frame,
-	    size_t len);
+int fv_bundle_add(struct fv_buf *payload, const uint8_t *frame, size_t len);
 
 /*
  * Seals payload[0..len) to the receiver (receiver_xpk: its X25519 public
@@ -61,16 +62,15 @@ int	fv_bundle_add(struct fv_buf *payload, const uint8_t *frame,
  * written); FV_ETOOBIG if the bundle would exceed FV_BUNDLE_MAX; FV_EINVAL
  * for a bad dir; FV_ENOMEM.  out is left as it was on error.
  */
-int	fv_bundle_seal(const struct fv_bundle_hdr *h, const uint8_t *payload,
-	    size_t len, const uint8_t receiver_xpk[32],
-	    const uint8_t *sender_sk, struct fv_buf *out);
+int fv_bundle_seal(const struct fv_bundle_hdr *h, const uint8_t *payload,
+    size_t len, const uint8_t receiver_xpk[32], const uint8_t *sender_sk,
+    struct fv_buf *out);
 
 /* Parses the clear header of buf[0..len): the magic, a known dir, n at
  * least crypto_box_SEALBYTES and len exactly FV_BUNDLE_HDR + n + 64, len
  * at most FV_BUNDLE_MAX.  Checks no signature (the caller needs the sender
  * id to find the key).  0 or FV_EINVAL (*h zeroed). */
-int	fv_bundle_peek(const uint8_t *buf, size_t len,
-	    struct fv_bundle_hdr *h);
+int fv_bundle_peek(const uint8_t *buf, size_t len, struct fv_bundle_hdr *h);
 
 /*
  * Opens a bundle: fv_bundle_peek(), the signature against sender_pk (the
@@ -82,28 +82,28 @@ int	fv_bundle_peek(const uint8_t *buf, size_t len,
  * error *payload is empty and *h zeroed.  The caller checks that
  * h->receiver is itself and that the sender may send this dir.
  */
-int	fv_bundle_open(const uint8_t *buf, size_t len, const uint8_t sender_pk[32],
-	    const uint8_t self_xpk[32], const uint8_t *self_xsk,
-	    struct fv_bundle_hdr *h, struct fv_buf *payload);
+int fv_bundle_open(const uint8_t *buf, size_t len, const uint8_t sender_pk[32],
+    const uint8_t self_xpk[32], const uint8_t *self_xsk,
+    struct fv_bundle_hdr *h, struct fv_buf *payload);
 
 /* The payload's grammar: a sequence of u32 len | frame filling it
  * exactly, each frame 1..FV_FRAME_MAX bytes and accepted by
  * fv_frame_decode(), WANT first, END last, only DEVICE, OPS, OP_PART and
  * RECEIPT between.
  * 0 or FV_EINVAL. */
-int	fv_bundle_check(const uint8_t *payload, size_t len);
+int fv_bundle_check(const uint8_t *payload, size_t len);
 
 /* Walks a checked payload: fv_bundle_next() returns 1 with the next frame
  * decoded into *f (pointing into the payload, which must outlive it), 0
  * after the last, FV_EINVAL on a payload fv_bundle_check() refuses. */
 struct fv_bundle_iter {
-	struct fv_rd	 r;
+	struct fv_rd r;
 };
-void	fv_bundle_iter_init(struct fv_bundle_iter *it, const uint8_t *payload,
-	    size_t len);
-int	fv_bundle_next(struct fv_bundle_iter *it, struct fv_frame *f);
+void fv_bundle_iter_init(struct fv_bundle_iter *it, const uint8_t *payload,
+    size_t len);
+int fv_bundle_next(struct fv_bundle_iter *it, struct fv_frame *f);
 /* The same, with the frame's bytes in the payload (*p, *len). */
-int	fv_bundle_next_raw(struct fv_bundle_iter *it, struct fv_frame *f,
-	    const uint8_t **p, size_t *len);
+int fv_bundle_next_raw(struct fv_bundle_iter *it, struct fv_frame *f,
+    const uint8_t **p, size_t *len);
 
 #endif

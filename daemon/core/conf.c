@@ -15,15 +15,15 @@
 #endif
 
 struct parse {
-	struct fv_config	*c;
-	const char		*path;
-	int			 line;
-	char			*err;
-	size_t			 errlen;
-	char			 section[80];
-	unsigned		 seen;		/* bit per known key */
-	unsigned		 tops;		/* daemon, sync, plugins seen */
-	struct fv_conf_section	*cur;		/* plugin / partner */
+	struct fv_config *c;
+	const char *path;
+	int line;
+	char *err;
+	size_t errlen;
+	char section[80];
+	unsigned seen;		     /* bit per known key */
+	unsigned tops;		     /* daemon, sync, plugins seen */
+	struct fv_conf_section *cur; /* plugin / partner */
 };
 
 static int fail(struct parse *, const char *, ...)
@@ -52,8 +52,9 @@ fv_conf_partner_key_parse(const char *s, unsigned char pk[32])
 
 	if (s == NULL || strlen(s) != FV_PARTNER_KEY_LEN ||
 	    strncmp(s, FV_PARTNER_KEY_PREFIX, pre) != 0 ||
-	    sodium_base642bin(pk, 32, s + pre, strlen(s + pre), NULL, &n,
-	    NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || n != 32)
+	    sodium_base642bin(pk, 32, s + pre, strlen(s + pre), NULL, &n, NULL,
+		sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    n != 32)
 		return -1;
 	return 0;
 }
@@ -82,11 +83,20 @@ fv_conf_parse_duration(const char *s, long *secs)
 	if (errno != 0)
 		return FV_EINVAL;
 	switch (*end) {
-	case '\0': case 's': break;
-	case 'm': mul = 60; break;
-	case 'h': mul = 3600; break;
-	case 'd': mul = 86400; break;
-	default: return FV_EINVAL;
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		mul = 60;
+		break;
+	case 'h':
+		mul = 3600;
+		break;
+	case 'd':
+		mul = 86400;
+		break;
+	default:
+		return FV_EINVAL;
 	}
 	if (*end != '\0' && end[1] != '\0')
 		return FV_EINVAL;
@@ -145,7 +155,8 @@ daemon_key(struct parse *p, const char *k, const char *v)
 	}
 	if (strcmp(k, "name") == 0) {
 		if (!valid_name(v))
-			return fail(p, "name: must be 1..64 letters, digits, "
+			return fail(p,
+			    "name: must be 1..64 letters, digits, "
 			    "'.', '-' or '_'");
 		return copy(p, c->name, sizeof(c->name), k, v);
 	}
@@ -161,13 +172,15 @@ daemon_key(struct parse *p, const char *k, const char *v)
 	}
 	if (strcmp(k, "log_level") == 0) {
 		if (fv_log_parse_level(v, &c->log_level) != 0)
-			return fail(p, "log_level: must be error, warn, info "
+			return fail(p,
+			    "log_level: must be error, warn, info "
 			    "or debug");
 		return 0;
 	}
 	if (strcmp(k, "auto_lock") == 0) {
 		if (fv_conf_parse_duration(v, &c->auto_lock) != 0)
-			return fail(p, "auto_lock: not a duration (e.g. 0, "
+			return fail(p,
+			    "auto_lock: not a duration (e.g. 0, "
 			    "90s, 15m, 2h)");
 		return 0;
 	}
@@ -188,7 +201,8 @@ sync_key(struct parse *p, const char *k, const char *v)
 		long secs;
 
 		if (fv_conf_parse_duration(v, &secs) != 0)
-			return fail(p, "interval: not a duration (e.g. 0, "
+			return fail(p,
+			    "interval: not a duration (e.g. 0, "
 			    "5m)");
 		/* 0: a device syncs only when asked (fieldvault sync, a
 		 * bundle); the interval keeps its default */
@@ -199,7 +213,8 @@ sync_key(struct parse *p, const char *k, const char *v)
 	}
 	if (strcmp(k, "retention") == 0) {
 		if (strcmp(v, "keep") && strcmp(v, "purge_after_sync"))
-			return fail(p, "retention: must be keep or "
+			return fail(p,
+			    "retention: must be keep or "
 			    "purge_after_sync");
 		c->purge_after_sync = v[0] == 'p';
 		return 0;
@@ -235,9 +250,11 @@ section_key(struct parse *p, const char *k, const char *v)
 		return fail(p, "unknown key '%s' in [%s]", k, p->section);
 	if (strncmp(p->section, "partner.", 8) == 0 &&
 	    fv_conf_partner_key_parse(v, pk) != 0)
-		return fail(p, "public_key: not a partner key (\"%s\" and 43 "
+		return fail(p,
+		    "public_key: not a partner key (\"%s\" and 43 "
 		    "base64url characters, as the partner's 'fieldvault keys "
-		    "show' prints it)", FV_PARTNER_KEY_PREFIX);
+		    "show' prints it)",
+		    FV_PARTNER_KEY_PREFIX);
 	for (i = 0; i < s->nkv; i++)
 		if (strcmp(s->kv[i].key, k) == 0)
 			return fail(p, "'%s' set twice in [%s]", k, p->section);
@@ -325,8 +342,8 @@ static int
 parse_line(struct parse *p, char *line)
 {
 	static const char *daemon_keys[] = { "role", "name", "data_dir",
-	    "socket", "log_level", "auto_lock", "listen", "hq", "interval",
-	    "retention", "dir", "load", NULL };
+		"socket", "log_level", "auto_lock", "listen", "hq", "interval",
+		"retention", "dir", "load", NULL };
 	char *s, *eq, *k, *v, *c;
 	unsigned bit;
 	int i;
@@ -374,8 +391,7 @@ parse_line(struct parse *p, char *line)
 }
 
 int
-fv_conf_load(const char *path, struct fv_config **out, char *err,
-    size_t errlen)
+fv_conf_load(const char *path, struct fv_config **out, char *err, size_t errlen)
 {
 	struct parse p;
 	struct fv_config *c;
@@ -409,7 +425,7 @@ fv_conf_load(const char *path, struct fv_config **out, char *err,
 
 		p.line++;
 		if (n > 0 && line[n - 1] == '\n')
-			n--;			/* the newline is not counted */
+			n--; /* the newline is not counted */
 		if (n > FV_CONF_LINE_MAX)
 			rc = fail(&p, "line longer than %d bytes",
 			    FV_CONF_LINE_MAX);
@@ -430,8 +446,9 @@ fv_conf_load(const char *path, struct fv_config **out, char *err,
 		rc = fail(&p, "[daemon] data_dir is required");
 	if (rc == 0 && c->socket[0] == '\0' &&
 	    (size_t)snprintf(c->socket, sizeof(c->socket), "%s/control.sock",
-	    c->data_dir) >= sizeof(c->socket))
-		rc = fail(&p, "data_dir too long for the default socket path; "
+		c->data_dir) >= sizeof(c->socket))
+		rc = fail(&p,
+		    "data_dir too long for the default socket path; "
 		    "set [daemon] socket");
 	if (rc != 0) {
 		fv_conf_free(c);

@@ -6,7 +6,7 @@
  * like an apostrophe; and after it, because NFKC produces some of them
  * from compatibility characters (fullwidth ｀ becomes `).
  */
-#define _GNU_SOURCE		/* memmem */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,8 +24,16 @@ static int
 apostrophe(ucs4_t uc)
 {
 	switch (uc) {
-	case 0x0027: case 0x0060: case 0x00b4: case 0x02bb: case 0x02bc:
-	case 0x02bd: case 0x2018: case 0x2019: case 0x201b: case 0x2032:
+	case 0x0027:
+	case 0x0060:
+	case 0x00b4:
+	case 0x02bb:
+	case 0x02bc:
+	case 0x02bd:
+	case 0x2018:
+	case 0x2019:
+	case 0x201b:
+	case 0x2032:
 		return 1;
 	}
 	return 0;
@@ -39,10 +47,10 @@ apostrophe(ucs4_t uc)
 static size_t
 map(uint8_t *d, const uint8_t *s, size_t n, int spaces)
 {
-	const uint8_t	*end = s + n;
-	uint8_t		*start = d;
-	ucs4_t		 uc;
-	int		 len, inspace = 0;
+	const uint8_t *end = s + n;
+	uint8_t *start = d;
+	ucs4_t uc;
+	int len, inspace = 0;
 
 	while (s < end) {
 		len = u8_mbtouc(&uc, s, end - s);
@@ -71,9 +79,9 @@ map(uint8_t *d, const uint8_t *s, size_t n, int spaces)
 static int
 fold_ascii(const char *s, size_t n, char **out, size_t *outlen)
 {
-	char	*d;
-	size_t	 i, k = 0;
-	int	 inspace = 0;
+	char *d;
+	size_t i, k = 0;
+	int inspace = 0;
 
 	for (i = 0; i < n; i++)
 		if ((unsigned char)s[i] >= 0x80)
@@ -105,8 +113,8 @@ fold_ascii(const char *s, size_t n, char **out, size_t *outlen)
 int
 fv_fold_str(const char *s, size_t n, char **out, size_t *outlen)
 {
-	uint8_t	*pre, *folded, *res;
-	size_t	 len, flen = 0;
+	uint8_t *pre, *folded, *res;
+	size_t len, flen = 0;
 
 	switch (fold_ascii(s, n, out, outlen)) {
 	case 1:
@@ -119,7 +127,7 @@ fv_fold_str(const char *s, size_t n, char **out, size_t *outlen)
 	if ((pre = malloc(n + 1)) == NULL)
 		return FV_ENOMEM;
 	len = n > 0 ? map(pre, (const uint8_t *)s, n, 0) : 0;
-	pre[len] = '\0';	/* never read; quiets gcc's access analysis */
+	pre[len] = '\0'; /* never read; quiets gcc's access analysis */
 	/* u8_casefold allocates when given no buffer; flen gets the length. */
 	folded = u8_casefold(pre, len, NULL, UNINORM_NFKC, NULL, &flen);
 	free(pre);

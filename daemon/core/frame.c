@@ -18,10 +18,12 @@ _Static_assert(FV_FRAME_MAX == FV_NOISE_PAYLOAD_MAX, "frame vs noise");
 _Static_assert(FV_FRAME_HDR + 8 + 2 + 4 + FV_FRAME_OP_MAX <= FV_FRAME_MAX,
     "op vs frame");
 
-#define OPS_HDR		(FV_FRAME_HDR + 8 + 2)	/* up to the first entry */
-#define RECEIPT_TAG	"fieldvault receipt"
+#define OPS_HDR	    (FV_FRAME_HDR + 8 + 2) /* up to the first entry */
+#define RECEIPT_TAG "fieldvault receipt"
 _Static_assert(sizeof(RECEIPT_TAG) - 1 + FV_ID_BYTES + 16 + 1 +
-    FV_FRAME_NAME_MAX == FV_RECEIPT_MSG_MAX, "receipt message");
+	    FV_FRAME_NAME_MAX ==
+	FV_RECEIPT_MSG_MAX,
+    "receipt message");
 
 /* An OP_PART's numbers: only for an op no OPS frame can carry. */
 static int
@@ -124,8 +126,7 @@ rd_ops(struct fv_rd *r, struct fv_frame *f)
 
 	f->u.ops.first = fv_buf_rd_u64(r);
 	f->u.ops.count = fv_buf_rd_u16(r);
-	if (r->err || f->u.ops.count == 0 ||
-	    f->u.ops.count > FV_FRAME_OPS_MAX)
+	if (r->err || f->u.ops.count == 0 || f->u.ops.count > FV_FRAME_OPS_MAX)
 		return FV_EINVAL;
 	f->u.ops.p = r->p;
 	f->u.ops.len = r->left;
@@ -198,8 +199,8 @@ fv_frame_decode(const uint8_t *buf, size_t len, struct fv_frame *f)
 		f->u.part.offset = fv_buf_rd_u32(&r);
 		f->u.part.len = r.left;
 		f->u.part.p = fv_buf_rd_bytes(&r, r.left);
-		if (r.err || !part_ok(f->u.part.total, f->u.part.offset,
-		    f->u.part.len))
+		if (r.err ||
+		    !part_ok(f->u.part.total, f->u.part.offset, f->u.part.len))
 			goto bad;
 		break;
 	case FV_F_DEVICE:
@@ -236,8 +237,7 @@ fv_frame_ops_iter_init(struct fv_frame_ops_iter *it, const struct fv_frame *f)
 }
 
 int
-fv_frame_ops_next(struct fv_frame_ops_iter *it, const uint8_t **op,
-    size_t *len)
+fv_frame_ops_next(struct fv_frame_ops_iter *it, const uint8_t **op, size_t *len)
 {
 	struct fv_rd r = { it->p, it->left, 0 };
 	uint32_t n;
@@ -388,7 +388,7 @@ fv_frame_ops_begin(struct fv_frame_ops *o, struct fv_buf *b, uint64_t first)
 	o->count = 0;
 	put_hdr(b, FV_F_OPS);
 	fv_buf_u64(b, first);
-	fv_buf_u16(b, 0);		/* the count, written by _end */
+	fv_buf_u16(b, 0); /* the count, written by _end */
 	return b->err;
 }
 
@@ -442,8 +442,8 @@ fv_frame_receipt_message(uint8_t out[FV_RECEIPT_MSG_MAX],
     const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
     const char *group)
 {
-	size_t t = sizeof(RECEIPT_TAG) - 1, n = strnlen(group,
-	    FV_FRAME_NAME_MAX);
+	size_t t = sizeof(RECEIPT_TAG) - 1,
+	       n = strnlen(group, FV_FRAME_NAME_MAX);
 
 	memcpy(out, RECEIPT_TAG, t);
 	memcpy(out + t, dev_id, FV_ID_BYTES);
@@ -455,8 +455,9 @@ fv_frame_receipt_message(uint8_t out[FV_RECEIPT_MSG_MAX],
 }
 
 void
-fv_frame_receipt_sign(uint8_t sig[FV_SIG_BYTES], const uint8_t dev_id[FV_ID_BYTES],
-    uint64_t up_to, uint64_t hlc, const char *group, const uint8_t sk[64])
+fv_frame_receipt_sign(uint8_t sig[FV_SIG_BYTES],
+    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
+    const char *group, const uint8_t sk[64])
 {
 	uint8_t m[FV_RECEIPT_MSG_MAX];
 	size_t n = fv_frame_receipt_message(m, dev_id, up_to, hlc, group);
@@ -535,8 +536,8 @@ fv_frame_encode(const struct fv_frame *f, struct fv_buf *b)
 	case FV_F_END:
 		return fv_frame_end(b, f->u.end.last);
 	case FV_F_RECEIPT:
-		return fv_frame_receipt(b, f->u.receipt.up_to,
-		    f->u.receipt.hlc, f->u.receipt.group, f->u.receipt.sig);
+		return fv_frame_receipt(b, f->u.receipt.up_to, f->u.receipt.hlc,
+		    f->u.receipt.group, f->u.receipt.sig);
 	case FV_F_REKEY:
 		return fv_frame_rekey(b);
 	case FV_F_ERROR:

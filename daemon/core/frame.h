@@ -24,19 +24,19 @@
 #include "buf.h"
 #include "op.h"
 
-#define FV_PROTO_VERSION	1	/* the hello frames' version byte */
-#define FV_FRAME_MAX		65519	/* bytes of one frame: a Noise
+#define FV_PROTO_VERSION 1 /* the hello frames' version byte */
+#define FV_FRAME_MAX \
+	65519			 /* bytes of one frame: a Noise
 					 * transport payload */
-#define FV_FRAME_HDR		2	/* type, flags */
-#define FV_FRAME_OPS_MAX	512	/* ops in one OPS frame */
-#define FV_FRAME_OP_MAX		65000	/* bytes of one op in an OPS frame */
-#define FV_FRAME_NAME_MAX	64	/* bytes of a device name */
-#define FV_FRAME_TEXT_MAX	200	/* bytes of an ERROR text */
-#define FV_FRAME_MAC_BYTES	32	/* the enrollment MAC (token.h) */
+#define FV_FRAME_HDR	   2	 /* type, flags */
+#define FV_FRAME_OPS_MAX   512	 /* ops in one OPS frame */
+#define FV_FRAME_OP_MAX	   65000 /* bytes of one op in an OPS frame */
+#define FV_FRAME_NAME_MAX  64	 /* bytes of a device name */
+#define FV_FRAME_TEXT_MAX  200	 /* bytes of an ERROR text */
+#define FV_FRAME_MAC_BYTES 32	 /* the enrollment MAC (token.h) */
 /* "fieldvault receipt" | device id | u64 up_to | u64 hlc | u8 glen |
  * group: the longest */
-#define FV_RECEIPT_MSG_MAX	(18 + FV_ID_BYTES + 8 + 8 + 1 + \
-				    FV_FRAME_NAME_MAX)
+#define FV_RECEIPT_MSG_MAX (18 + FV_ID_BYTES + 8 + 8 + 1 + FV_FRAME_NAME_MAX)
 
 enum fv_frame_type {
 	FV_F_HQ_HELLO = 1,
@@ -48,25 +48,25 @@ enum fv_frame_type {
 	FV_F_RECEIPT,
 	FV_F_REKEY,
 	FV_F_ERROR,
-	FV_F_DEVICE,	/* HQ vouches for an author of the ops it sends */
-	FV_F_OP_PART,	/* a part of one op too large for an OPS frame */
+	FV_F_DEVICE,  /* HQ vouches for an author of the ops it sends */
+	FV_F_OP_PART, /* a part of one op too large for an OPS frame */
 };
 /* bytes of an op in one OP_PART frame, at most */
-#define FV_FRAME_PART_MAX	(FV_FRAME_MAX - FV_FRAME_HDR - 8)
+#define FV_FRAME_PART_MAX (FV_FRAME_MAX - FV_FRAME_HDR - 8)
 
 /* The codes of an ERROR frame (§6); the decoder refuses any other. */
 enum fv_proto_err {
-	FV_PE_PROTOCOL = 1,	/* bad frame, order, length */
-	FV_PE_UNKNOWN_DEVICE,	/* not enrolled */
-	FV_PE_REVOKED,		/* device revoked */
-	FV_PE_WRONG_KEY,	/* wrong HQ key / wrong device key */
-	FV_PE_ENROLL,		/* token unknown, used, expired, bad MAC */
-	FV_PE_BAD_SIG,		/* bad signature on an op */
-	FV_PE_FORK,		/* same author and seq, other bytes */
-	FV_PE_LOCKED,		/* store locked */
-	FV_PE_INTERNAL,		/* disk full, ... */
+	FV_PE_PROTOCOL = 1,   /* bad frame, order, length */
+	FV_PE_UNKNOWN_DEVICE, /* not enrolled */
+	FV_PE_REVOKED,	      /* device revoked */
+	FV_PE_WRONG_KEY,      /* wrong HQ key / wrong device key */
+	FV_PE_ENROLL,	      /* token unknown, used, expired, bad MAC */
+	FV_PE_BAD_SIG,	      /* bad signature on an op */
+	FV_PE_FORK,	      /* same author and seq, other bytes */
+	FV_PE_LOCKED,	      /* store locked */
+	FV_PE_INTERNAL,	      /* disk full, ... */
 };
-#define FV_PE_MAX	FV_PE_INTERNAL
+#define FV_PE_MAX FV_PE_INTERNAL
 
 /*
  * A decoded frame.  Names and the ERROR text are copied and NUL-terminated
@@ -77,60 +77,60 @@ enum fv_proto_err {
  * keeps the struct small enough to copy and to keep per connection).
  */
 struct fv_frame {
-	uint8_t		 type;		/* enum fv_frame_type */
+	uint8_t type; /* enum fv_frame_type */
 	union {
-		struct {		/* FV_F_HQ_HELLO */
-			uint8_t	 version;	/* FV_PROTO_VERSION */
-			uint8_t	 id[FV_ID_BYTES];	/* HQ's device id */
-			char	 name[FV_FRAME_NAME_MAX + 1];
+		struct {			 /* FV_F_HQ_HELLO */
+			uint8_t version;	 /* FV_PROTO_VERSION */
+			uint8_t id[FV_ID_BYTES]; /* HQ's device id */
+			char name[FV_FRAME_NAME_MAX + 1];
 		} hello;
-		struct {		/* FV_F_DEV_HELLO */
-			uint8_t	 version;
-			uint8_t	 id[FV_ID_BYTES];
-			uint8_t	 pk[32];	/* its Ed25519 key */
-			char	 name[FV_FRAME_NAME_MAX + 1];
-			int	 enroll;	/* 0 or 1 */
-			uint8_t	 token_id[FV_ID_BYTES];	/* zero unless */
-			uint8_t	 mac[FV_FRAME_MAC_BYTES]; /* enroll */
+		struct { /* FV_F_DEV_HELLO */
+			uint8_t version;
+			uint8_t id[FV_ID_BYTES];
+			uint8_t pk[32]; /* its Ed25519 key */
+			char name[FV_FRAME_NAME_MAX + 1];
+			int enroll;			 /* 0 or 1 */
+			uint8_t token_id[FV_ID_BYTES];	 /* zero unless */
+			uint8_t mac[FV_FRAME_MAC_BYTES]; /* enroll */
 		} dev_hello;
-		struct {		/* FV_F_WANT */
+		struct { /* FV_F_WANT */
 			uint64_t up, down;
 		} want;
-		struct {		/* FV_F_OPS */
-			uint64_t	 first;
-			uint16_t	 count;	/* 1..FV_FRAME_OPS_MAX */
-			const uint8_t	*p;	/* the count entries, in buf */
-			size_t		 len;	/* bytes at p */
+		struct { /* FV_F_OPS */
+			uint64_t first;
+			uint16_t count;	  /* 1..FV_FRAME_OPS_MAX */
+			const uint8_t *p; /* the count entries, in buf */
+			size_t len;	  /* bytes at p */
 		} ops;
-		struct {		/* FV_F_ACK */
+		struct { /* FV_F_ACK */
 			uint64_t up_to;
 		} ack;
-		struct {		/* FV_F_END */
+		struct { /* FV_F_END */
 			uint64_t last;
 		} end;
-		struct {		/* FV_F_RECEIPT */
+		struct { /* FV_F_RECEIPT */
 			uint64_t up_to, hlc;
 			/* the device's group ("" for none): what it keeps
 			 * under purge_after_sync */
-			char	 group[FV_FRAME_NAME_MAX + 1];
-			uint8_t	 sig[FV_SIG_BYTES];
+			char group[FV_FRAME_NAME_MAX + 1];
+			uint8_t sig[FV_SIG_BYTES];
 		} receipt;
-		struct {		/* FV_F_OP_PART: the op's (wire
+		struct { /* FV_F_OP_PART: the op's (wire
 					 * form's) bytes [offset, offset +
 					 * len) of total; total is over
 					 * FV_FRAME_OP_MAX, at most FV_OP_MAX */
-			uint32_t	 total, offset;
-			const uint8_t	*p;	/* len bytes, in buf */
-			size_t		 len;
+			uint32_t total, offset;
+			const uint8_t *p; /* len bytes, in buf */
+			size_t len;
 		} part;
-		struct {		/* FV_F_DEVICE */
-			uint8_t	 id[FV_ID_BYTES];
-			uint8_t	 pk[32];
-			char	 name[FV_FRAME_NAME_MAX + 1];
+		struct { /* FV_F_DEVICE */
+			uint8_t id[FV_ID_BYTES];
+			uint8_t pk[32];
+			char name[FV_FRAME_NAME_MAX + 1];
 		} device;
-		struct {		/* FV_F_ERROR */
-			uint16_t code;	/* 1..FV_PE_MAX */
-			char	 text[FV_FRAME_TEXT_MAX + 1];
+		struct {	       /* FV_F_ERROR */
+			uint16_t code; /* 1..FV_PE_MAX */
+			char text[FV_FRAME_TEXT_MAX + 1];
 		} error;
 		/* FV_F_REKEY has no body */
 	} u;
@@ -149,20 +149,20 @@ struct fv_frame {
  * 1..FV_FRAME_OP_MAX bytes each that fill the body exactly.
  * f->u.ops.p points into buf.  Returns 0 or FV_EINVAL (*f is then zeroed).
  */
-int	fv_frame_decode(const uint8_t *buf, size_t len, struct fv_frame *f);
+int fv_frame_decode(const uint8_t *buf, size_t len, struct fv_frame *f);
 
 /* Walks the ops of a decoded OPS frame (f and its buffer must outlive
  * it).  fv_frame_ops_next() returns 1 and sets *op (into the frame's
  * buffer) and *len, or 0 after the last op. */
 struct fv_frame_ops_iter {
-	const uint8_t	*p;
-	size_t		 left;
-	uint16_t	 n;		/* ops still to come */
+	const uint8_t *p;
+	size_t left;
+	uint16_t n; /* ops still to come */
 };
-void	fv_frame_ops_iter_init(struct fv_frame_ops_iter *it,
-	    const struct fv_frame *f);
-int	fv_frame_ops_next(struct fv_frame_ops_iter *it, const uint8_t **op,
-	    size_t *len);
+void fv_frame_ops_iter_init(struct fv_frame_ops_iter *it,
+    const struct fv_frame *f);
+int fv_frame_ops_next(struct fv_frame_ops_iter *it, const uint8_t **op,
+    size_t *len);
 
 /*
  * Encoders: each appends one whole frame to b (after what b holds: the
@@ -171,26 +171,27 @@ int	fv_frame_ops_next(struct fv_frame_ops_iter *it, const uint8_t **op,
  * is appended then), or FV_ENOMEM (b->err, sticky: b is unusable).
  * Strings are NUL-terminated and copied.
  */
-int	fv_frame_hq_hello(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
-	    const char *name);
+int fv_frame_hq_hello(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
+    const char *name);
 /* token_id and mac are both NULL (enroll = 0) or both set (enroll = 1). */
-int	fv_frame_dev_hello(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
-	    const uint8_t pk[32], const char *name, const uint8_t *token_id, const uint8_t *mac);
-int	fv_frame_want(struct fv_buf *b, uint64_t up, uint64_t down);
-int	fv_frame_ack(struct fv_buf *b, uint64_t up_to);
-int	fv_frame_end(struct fv_buf *b, uint64_t last);
-int	fv_frame_receipt(struct fv_buf *b, uint64_t up_to, uint64_t hlc,
-	    const char *group, const uint8_t sig[FV_SIG_BYTES]);
-int	fv_frame_rekey(struct fv_buf *b);
+int fv_frame_dev_hello(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
+    const uint8_t pk[32], const char *name, const uint8_t *token_id,
+    const uint8_t *mac);
+int fv_frame_want(struct fv_buf *b, uint64_t up, uint64_t down);
+int fv_frame_ack(struct fv_buf *b, uint64_t up_to);
+int fv_frame_end(struct fv_buf *b, uint64_t last);
+int fv_frame_receipt(struct fv_buf *b, uint64_t up_to, uint64_t hlc,
+    const char *group, const uint8_t sig[FV_SIG_BYTES]);
+int fv_frame_rekey(struct fv_buf *b);
 /* code 1..FV_PE_MAX; text as the decoder wants it (never record content:
  * a fixed phrase). */
-int	fv_frame_error(struct fv_buf *b, uint16_t code, const char *text);
-int	fv_frame_device(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
-	    const uint8_t pk[32], const char *name);
+int fv_frame_error(struct fv_buf *b, uint16_t code, const char *text);
+int fv_frame_device(struct fv_buf *b, const uint8_t id[FV_ID_BYTES],
+    const uint8_t pk[32], const char *name);
 /* One part (1..FV_FRAME_PART_MAX bytes at offset) of an op of total
  * bytes, FV_FRAME_OP_MAX < total <= FV_OP_MAX, offset + len <= total. */
-int	fv_frame_op_part(struct fv_buf *b, uint32_t total, uint32_t offset,
-	    const uint8_t *p, size_t len);
+int fv_frame_op_part(struct fv_buf *b, uint32_t total, uint32_t offset,
+    const uint8_t *p, size_t len);
 
 /*
  * An OPS frame built one op at a time:
@@ -219,16 +220,15 @@ int	fv_frame_op_part(struct fv_buf *b, uint32_t total, uint32_t offset,
  * frame from b.
  */
 struct fv_frame_ops {
-	struct fv_buf	*b;
-	size_t		 start;		/* offset of the frame in b */
-	uint16_t	 count;
+	struct fv_buf *b;
+	size_t start; /* offset of the frame in b */
+	uint16_t count;
 };
-int	fv_frame_ops_begin(struct fv_frame_ops *o, struct fv_buf *b,
-	    uint64_t first);
-int	fv_frame_ops_add(struct fv_frame_ops *o, const uint8_t *op,
-	    size_t len);
-int	fv_frame_ops_end(struct fv_frame_ops *o);
-void	fv_frame_ops_abort(struct fv_frame_ops *o);
+int fv_frame_ops_begin(struct fv_frame_ops *o, struct fv_buf *b,
+    uint64_t first);
+int fv_frame_ops_add(struct fv_frame_ops *o, const uint8_t *op, size_t len);
+int fv_frame_ops_end(struct fv_frame_ops *o);
+void fv_frame_ops_abort(struct fv_frame_ops *o);
 
 /*
  * Receipts: HQ's Ed25519 signature over the message "fieldvault receipt" |
@@ -239,20 +239,20 @@ void	fv_frame_ops_abort(struct fv_frame_ops *o);
  * fv_frame_receipt_message() returns the message's length (group is cut at
  * FV_FRAME_NAME_MAX bytes); fv_frame_receipt_verify() returns 0 or FV_ESIG.
  */
-size_t	fv_frame_receipt_message(uint8_t out[FV_RECEIPT_MSG_MAX],
-	    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
-	    const char *group);
-void	fv_frame_receipt_sign(uint8_t sig[FV_SIG_BYTES],
-	    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
-	    const char *group, const uint8_t sk[64]);
-int	fv_frame_receipt_verify(const uint8_t sig[FV_SIG_BYTES],
-	    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
-	    const char *group, const uint8_t pk[32]);
+size_t fv_frame_receipt_message(uint8_t out[FV_RECEIPT_MSG_MAX],
+    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
+    const char *group);
+void fv_frame_receipt_sign(uint8_t sig[FV_SIG_BYTES],
+    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
+    const char *group, const uint8_t sk[64]);
+int fv_frame_receipt_verify(const uint8_t sig[FV_SIG_BYTES],
+    const uint8_t dev_id[FV_ID_BYTES], uint64_t up_to, uint64_t hlc,
+    const char *group, const uint8_t pk[32]);
 
 /* 1 when s[0..n) is text a name or an ERROR text may hold (the rule of
  * fv_frame_decode(), without the length bounds), else 0. */
-int	fv_frame_text_ok(const char *s, size_t n);
+int fv_frame_text_ok(const char *s, size_t n);
 /* Encodes a decoded frame again (appended to b): the canonical bytes. */
-int	fv_frame_encode(const struct fv_frame *f, struct fv_buf *b);
+int fv_frame_encode(const struct fv_frame *f, struct fv_buf *b);
 
 #endif

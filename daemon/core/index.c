@@ -12,22 +12,22 @@
  * after a bulk import (malloc_trim), and the daemon stays small.  A slab
  * entry is never freed alone; replaced and deleted entries are counted as
  * waste and the slabs compacted when waste outgrows the live entries. */
-#define SLAB_BYTES	(256 * 1024)
-#define COMPACT_MIN	(4 * 1024 * 1024)
+#define SLAB_BYTES  (256 * 1024)
+#define COMPACT_MIN (4 * 1024 * 1024)
 
 struct slab {
-	struct slab	*next;
-	size_t		 used, cap;
-	unsigned char	 data[];
+	struct slab *next;
+	size_t used, cap;
+	unsigned char data[];
 };
 
 struct fv_index {
-	struct fv_ientry **tab;		/* open addressing, linear probing */
-	size_t		   cap, n;
-	size_t		   count[3];	/* by rtype */
-	uint8_t		   hkey[crypto_shorthash_KEYBYTES];
-	struct slab	  *slabs;
-	size_t		   live, waste;	/* bytes in slabs */
+	struct fv_ientry **tab; /* open addressing, linear probing */
+	size_t cap, n;
+	size_t count[3]; /* by rtype */
+	uint8_t hkey[crypto_shorthash_KEYBYTES];
+	struct slab *slabs;
+	size_t live, waste; /* bytes in slabs */
 };
 
 static size_t
@@ -47,7 +47,8 @@ fv_index_new(struct fv_index **out)
 {
 	struct fv_index *idx = calloc(1, sizeof(*idx));
 
-	if (idx == NULL || (idx->tab = calloc(1024, sizeof(*idx->tab))) == NULL) {
+	if (idx == NULL ||
+	    (idx->tab = calloc(1024, sizeof(*idx->tab))) == NULL) {
 		free(idx);
 		return FV_ENOMEM;
 	}
@@ -85,7 +86,7 @@ slabs_free(struct slab *sl)
 
 	for (; sl != NULL; sl = next) {
 		next = sl->next;
-		sodium_memzero(sl->data, sl->used);	/* folded names */
+		sodium_memzero(sl->data, sl->used); /* folded names */
 		free(sl);
 	}
 }
@@ -168,7 +169,7 @@ compact(struct fv_index *idx)
 		if (idx->tab[i] != NULL) {
 			struct fv_ientry *c = slab_copy(idx, idx->tab[i]);
 
-			if (c == NULL) {	/* keep the old slabs too */
+			if (c == NULL) { /* keep the old slabs too */
 				struct slab *sl = idx->slabs;
 
 				while (sl->next != NULL)
@@ -243,8 +244,9 @@ leaf_fold(const struct fv_state *st, const char *path, char **out)
 		return fv_fold_str(p, n, out, &n);
 	if ((v = json_loadb(f->val, f->vallen, JSON_DECODE_ANY, NULL)) == NULL)
 		return FV_EINVAL;
-	rc = json_is_string(v) ? fv_fold_str(json_string_value(v),
-	    json_string_length(v), out, &n) : FV_EINVAL;
+	rc = json_is_string(v) ?
+	    fv_fold_str(json_string_value(v), json_string_length(v), out, &n) :
+	    FV_EINVAL;
 	json_decref(v);
 	return rc;
 }
@@ -270,7 +272,7 @@ fv_index_make(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
 	    (rc = leaf_str(st, "category", e->category, sizeof(e->category))) ||
 	    (rc = leaf_str(st, "channel", e->channel, sizeof(e->channel))) ||
 	    (rc = leaf_str(st, "concerns_country", e->country,
-	    sizeof(e->country))) ||
+		 sizeof(e->country))) ||
 	    (rc = leaf_str(st, "assigned_to", grp, sizeof(grp))) ||
 	    (rc = leaf_str(st, "appeal_id", buf, sizeof(buf))))
 		goto fail;
@@ -370,9 +372,10 @@ fv_index_del(struct fv_index *idx, const uint8_t rid[FV_ID_BYTES])
 	idx->n--;
 	/* backward-shift deletion keeps probe chains whole */
 	for (j = (i + 1) & (idx->cap - 1); idx->tab[j] != NULL;
-	    j = (j + 1) & (idx->cap - 1)) {
+	     j = (j + 1) & (idx->cap - 1)) {
 		k = slot_of(idx, idx->tab[j]->rid);
-		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+		if ((j > i && (k <= i || k > j)) ||
+		    (j < i && k <= i && k > j)) {
 			idx->tab[i] = idx->tab[j];
 			idx->tab[j] = NULL;
 			i = j;
@@ -405,11 +408,13 @@ match(const struct fv_ientry *e, const struct fv_filter *f)
 		return 0;
 	if (f->category && strcmp(f->category, e->category) != 0)
 		return 0;
-	if (f->assigned_to && (e->assigned_to == NULL ||
-	    strcmp(f->assigned_to, e->assigned_to) != 0))
+	if (f->assigned_to &&
+	    (e->assigned_to == NULL ||
+		strcmp(f->assigned_to, e->assigned_to) != 0))
 		return 0;
-	if (f->appeal_id && (!e->has_appeal ||
-	    memcmp(f->appeal_id, e->appeal_id, FV_ID_BYTES) != 0))
+	if (f->appeal_id &&
+	    (!e->has_appeal ||
+		memcmp(f->appeal_id, e->appeal_id, FV_ID_BYTES) != 0))
 		return 0;
 	return 1;
 }

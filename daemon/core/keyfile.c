@@ -8,22 +8,23 @@
 #include "fv_error.h"
 #include "keyfile.h"
 
-#define HDR	64
-#define MAGIC	"FVRKEYS1"
+#define HDR   64
+#define MAGIC "FVRKEYS1"
 
 struct fv_keyfile {
-	int		 fd;
-	uint64_t	*used;		/* bitmap */
-	uint32_t	 nwords;
-	uint32_t	 nused;
-	uint32_t	 hint;		/* no free slot below this word */
+	int fd;
+	uint64_t *used; /* bitmap */
+	uint32_t nwords;
+	uint32_t nused;
+	uint32_t hint; /* no free slot below this word */
 };
 
 static int
 io_err(void)
 {
 	return errno == ENOSPC || errno == EFBIG || errno == EDQUOT ?
-	    FV_ENOSPC : FV_EIO;
+	    FV_ENOSPC :
+	    FV_EIO;
 }
 
 int
@@ -115,7 +116,7 @@ fv_keyfile_mark(struct fv_keyfile *kf, uint32_t slot)
 	if ((rc = grow(kf, slot)) != 0)
 		return rc;
 	if (is_used(kf, slot))
-		return FV_ECORRUPT;	/* two records, one slot */
+		return FV_ECORRUPT; /* two records, one slot */
 	kf->used[slot / 64] |= (uint64_t)1 << (slot % 64);
 	kf->nused++;
 	return 0;
@@ -221,10 +222,11 @@ fv_keyfile_scrub(struct fv_keyfile *kf, uint32_t *nscrubbed)
 		if (got < 0)
 			return FV_EIO;
 		for (i = 0; i < 256 && (ssize_t)(i * FV_SLOT_BYTES) < got; i++)
-			if (!is_used(kf, s + i) && memcmp(buf + i *
-			    FV_SLOT_BYTES, zero, FV_SLOT_BYTES) != 0) {
-				if ((rc = fv_keyfile_write(kf, s + i,
-				    zero)) != 0)
+			if (!is_used(kf, s + i) &&
+			    memcmp(buf + i * FV_SLOT_BYTES, zero,
+				FV_SLOT_BYTES) != 0) {
+				if ((rc = fv_keyfile_write(kf, s + i, zero)) !=
+				    0)
 					return rc;
 				n++;
 			}

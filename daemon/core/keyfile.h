@@ -20,36 +20,36 @@
 
 #include "vault.h"
 
-#define FV_SLOT_BYTES	(FV_KEY_BYTES + FV_SEAL_OVERHEAD)	/* 72 */
-#define FV_SLOTS_MAX	(1u << 26)
+#define FV_SLOT_BYTES (FV_KEY_BYTES + FV_SEAL_OVERHEAD) /* 72 */
+#define FV_SLOTS_MAX  (1u << 26)
 
 struct fv_keyfile;
 
 /* Opens (create: creates, refusing an existing file) path.  0, FV_EIO,
  * FV_EEXIST or FV_ECORRUPT (bad header). */
-int	fv_keyfile_open(const char *path, int create, struct fv_keyfile **out);
-void	fv_keyfile_close(struct fv_keyfile *kf);
+int fv_keyfile_open(const char *path, int create, struct fv_keyfile **out);
+void fv_keyfile_close(struct fv_keyfile *kf);
 /* Forgets which slots are used (at lock) / marks one used (at unlock). */
-void	fv_keyfile_reset(struct fv_keyfile *kf);
-int	fv_keyfile_mark(struct fv_keyfile *kf, uint32_t slot);
+void fv_keyfile_reset(struct fv_keyfile *kf);
+int fv_keyfile_mark(struct fv_keyfile *kf, uint32_t slot);
 /* Overwrites every slot not marked used that is not already zero; syncs. */
-int	fv_keyfile_scrub(struct fv_keyfile *kf, uint32_t *nscrubbed);
+int fv_keyfile_scrub(struct fv_keyfile *kf, uint32_t *nscrubbed);
 /* Takes the lowest free slot. */
-int	fv_keyfile_alloc(struct fv_keyfile *kf, uint32_t *slot);
-int	fv_keyfile_write(struct fv_keyfile *kf, uint32_t slot,
-	    const uint8_t wrapped[FV_SLOT_BYTES]);
+int fv_keyfile_alloc(struct fv_keyfile *kf, uint32_t *slot);
+int fv_keyfile_write(struct fv_keyfile *kf, uint32_t slot,
+    const uint8_t wrapped[FV_SLOT_BYTES]);
 /* Writes n consecutive slots from first on, in one system call. */
-int	fv_keyfile_write_run(struct fv_keyfile *kf, uint32_t first, uint32_t n,
-	    const uint8_t *wrapped);
-int	fv_keyfile_read(struct fv_keyfile *kf, uint32_t slot,
-	    uint8_t wrapped[FV_SLOT_BYTES]);
+int fv_keyfile_write_run(struct fv_keyfile *kf, uint32_t first, uint32_t n,
+    const uint8_t *wrapped);
+int fv_keyfile_read(struct fv_keyfile *kf, uint32_t slot,
+    uint8_t wrapped[FV_SLOT_BYTES]);
 /* Overwrites the slot with zeros and frees it (caller syncs). */
-int	fv_keyfile_wipe(struct fv_keyfile *kf, uint32_t slot);
+int fv_keyfile_wipe(struct fv_keyfile *kf, uint32_t slot);
 /* Frees a slot without touching the file. */
-void	fv_keyfile_release(struct fv_keyfile *kf, uint32_t slot);
+void fv_keyfile_release(struct fv_keyfile *kf, uint32_t slot);
 /* fdatasync: returns 0, FV_ENOSPC or FV_EIO. */
-int	fv_keyfile_sync(struct fv_keyfile *kf);
-int	fv_keyfile_fd(const struct fv_keyfile *kf);
+int fv_keyfile_sync(struct fv_keyfile *kf);
+int fv_keyfile_fd(const struct fv_keyfile *kf);
 uint32_t fv_keyfile_used(const struct fv_keyfile *kf);
 
 #endif

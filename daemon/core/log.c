@@ -53,8 +53,8 @@ vlog(enum fv_loglevel level, const char *why, const char *fmt, va_list ap)
 	if (n < 0)
 		return;
 	if (journal)
-		fprintf(stderr, "<%d>%s: %s%s%s\n", syslog_pri[level], tag[level],
-		    line, why ? ": " : "", why ? why : "");
+		fprintf(stderr, "<%d>%s: %s%s%s\n", syslog_pri[level],
+		    tag[level], line, why ? ": " : "", why ? why : "");
 	else {
 		char ts[32];
 		time_t t = time(NULL);
@@ -67,18 +67,17 @@ vlog(enum fv_loglevel level, const char *why, const char *fmt, va_list ap)
 	}
 }
 
-#define LOGFN(name, level, witherr)					\
-void									\
-name(const char *fmt, ...)						\
-{									\
-	int saved = errno;						\
-	va_list ap;							\
-									\
-	va_start(ap, fmt);						\
-	vlog(level, witherr ? strerror(saved) : NULL, fmt, ap);		\
-	va_end(ap);							\
-	errno = saved;							\
-}
+#define LOGFN(name, level, witherr) \
+	void name(const char *fmt, ...) \
+	{ \
+		int saved = errno; \
+		va_list ap; \
+\
+		va_start(ap, fmt); \
+		vlog(level, witherr ? strerror(saved) : NULL, fmt, ap); \
+		va_end(ap); \
+		errno = saved; \
+	}
 
 LOGFN(fv_log_warn, FV_LOG_WARN, 1)
 LOGFN(fv_log_warnx, FV_LOG_WARN, 0)

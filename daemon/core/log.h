@@ -11,23 +11,28 @@
 /* The plugin SDK (fieldvault/host.h) names the same levels: a file that
  * includes both includes the SDK's first. */
 #ifndef FIELDVAULT_HOST_H
-enum fv_loglevel { FV_LOG_ERROR = 0, FV_LOG_WARN, FV_LOG_INFO, FV_LOG_DEBUG };
+enum fv_loglevel {
+	FV_LOG_ERROR = 0,
+	FV_LOG_WARN,
+	FV_LOG_INFO,
+	FV_LOG_DEBUG
+};
 #else
 #define fv_loglevel fv_level
 #endif
 
-void	fv_log_init(enum fv_loglevel level, const char *progname);
-void	fv_log_setlevel(enum fv_loglevel level);
-int	fv_log_parse_level(const char *s, enum fv_loglevel *out);
-void	fv_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	fv_log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	fv_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	fv_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	fv_log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fv_log_init(enum fv_loglevel level, const char *progname);
+void fv_log_setlevel(enum fv_loglevel level);
+int fv_log_parse_level(const char *s, enum fv_loglevel *out);
+void fv_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fv_log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fv_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fv_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fv_log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A line at level, for the plugins' fv_log. */
-void	fv_log_at(enum fv_loglevel level, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	fv_log_fatalx(const char *fmt, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
+void fv_log_at(enum fv_loglevel level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void fv_log_fatalx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

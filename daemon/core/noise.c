@@ -20,27 +20,35 @@
 #include "noise.h"
 #include "secmem.h"
 
-#define DHLEN		32
-#define KEYLEN		32
-#define TAGLEN		16
-#define HASHLEN		64
-#define BLOCKLEN	128
+#define DHLEN	 32
+#define KEYLEN	 32
+#define TAGLEN	 16
+#define HASHLEN	 64
+#define BLOCKLEN 128
 /* The nonce 2^64-1 is reserved (rekey uses it): a cipher state whose
  * counter reaches it is spent. */
-#define NONCE_SPENT	UINT64_MAX
+#define NONCE_SPENT UINT64_MAX
 
-enum tok { T_END, T_E, T_S, T_EE, T_ES, T_SE, T_SS };
+enum tok {
+	T_END,
+	T_E,
+	T_S,
+	T_EE,
+	T_ES,
+	T_SE,
+	T_SS
+};
 
-#define PRE_I	0x1	/* the initiator's static is a pre-message */
-#define PRE_R	0x2	/* the responder's static is a pre-message */
-#define MSGS	3
-#define TOKS	5	/* per message, including T_END */
+#define PRE_I 0x1 /* the initiator's static is a pre-message */
+#define PRE_R 0x2 /* the responder's static is a pre-message */
+#define MSGS  3
+#define TOKS  5 /* per message, including T_END */
 
 struct pattern {
-	const char	*name;
-	uint8_t		 pre;
-	uint8_t		 nmsg;
-	uint8_t		 tok[MSGS][TOKS];
+	const char *name;
+	uint8_t pre;
+	uint8_t nmsg;
+	uint8_t tok[MSGS][TOKS];
 };
 
 static const struct pattern patterns[] = {
@@ -53,7 +61,7 @@ static const struct pattern patterns[] = {
 	[FV_NOISE_XX] = { "Noise_XX_25519_ChaChaPoly_BLAKE2b", 0, 3,
 	    { { T_E }, { T_E, T_EE, T_S, T_ES }, { T_S, T_SE } } },
 };
-#define NPATTERNS	(sizeof(patterns) / sizeof(patterns[0]))
+#define NPATTERNS (sizeof(patterns) / sizeof(patterns[0]))
 
 /*
  * The handshake's secrets and the scratch space that holds secret
@@ -62,42 +70,42 @@ static const struct pattern patterns[] = {
  */
 struct hs_secret {
 	crypto_generichash_blake2b_state st;
-	uint8_t		ck[HASHLEN];	/* chaining key */
-	uint8_t		tk[HASHLEN];	/* HKDF temp_key */
-	uint8_t		o1[HASHLEN];	/* HKDF outputs */
-	uint8_t		o2[HASHLEN];
-	uint8_t		pad[BLOCKLEN];	/* HMAC key ^ ipad, then ^ opad */
-	uint8_t		inner[HASHLEN];	/* HMAC inner hash */
-	uint8_t		k[KEYLEN];	/* handshake cipher key */
-	uint8_t		s[DHLEN];	/* our static private key */
-	uint8_t		e[DHLEN];	/* our ephemeral private key */
-	uint8_t		dh[DHLEN];	/* the last DH output */
+	uint8_t ck[HASHLEN]; /* chaining key */
+	uint8_t tk[HASHLEN]; /* HKDF temp_key */
+	uint8_t o1[HASHLEN]; /* HKDF outputs */
+	uint8_t o2[HASHLEN];
+	uint8_t pad[BLOCKLEN];	/* HMAC key ^ ipad, then ^ opad */
+	uint8_t inner[HASHLEN]; /* HMAC inner hash */
+	uint8_t k[KEYLEN];	/* handshake cipher key */
+	uint8_t s[DHLEN];	/* our static private key */
+	uint8_t e[DHLEN];	/* our ephemeral private key */
+	uint8_t dh[DHLEN];	/* the last DH output */
 };
 
 struct fv_noise_hs {
 	const struct pattern *pat;
-	int		 initiator;
-	int		 msg;		/* next message of the pattern */
-	int		 dead;		/* an error ended it */
-	int		 has_k;
-	int		 has_rs;
-	uint64_t	 n;
-	uint8_t		 h[HASHLEN];
-	uint8_t		 s_pub[DHLEN];
-	uint8_t		 e_pub[DHLEN];
-	uint8_t		 rs[DHLEN];
-	uint8_t		 re[DHLEN];
-	struct hs_secret *sec;		/* NULL once split or dead */
+	int initiator;
+	int msg;  /* next message of the pattern */
+	int dead; /* an error ended it */
+	int has_k;
+	int has_rs;
+	uint64_t n;
+	uint8_t h[HASHLEN];
+	uint8_t s_pub[DHLEN];
+	uint8_t e_pub[DHLEN];
+	uint8_t rs[DHLEN];
+	uint8_t re[DHLEN];
+	struct hs_secret *sec; /* NULL once split or dead */
 };
 
 struct cs_secret {
-	uint8_t		k[2][KEYLEN];	/* indexed by enum fv_noise_dir */
-	uint8_t		tmp[KEYLEN];	/* rekey output */
-	uint8_t		mac[TAGLEN];
+	uint8_t k[2][KEYLEN]; /* indexed by enum fv_noise_dir */
+	uint8_t tmp[KEYLEN];  /* rekey output */
+	uint8_t mac[TAGLEN];
 };
 
 struct fv_noise_cs {
-	uint64_t	 n[2];
+	uint64_t n[2];
 	struct cs_secret *sec;
 };
 
@@ -123,8 +131,8 @@ cs_encrypt(const uint8_t *k, uint64_t *n, const uint8_t *ad, size_t adlen,
 	if (*n == NONCE_SPENT)
 		return FV_ETOOBIG;
 	nonce_encode(nb, *n);
-	crypto_aead_chacha20poly1305_ietf_encrypt(out, NULL, pt, len, ad,
-	    adlen, NULL, nb, k);
+	crypto_aead_chacha20poly1305_ietf_encrypt(out, NULL, pt, len, ad, adlen,
+	    NULL, nb, k);
 	(*n)++;
 	return 0;
 }
@@ -141,7 +149,7 @@ cs_decrypt(const uint8_t *k, uint64_t *n, const uint8_t *ad, size_t adlen,
 		return FV_ETOOBIG;
 	nonce_encode(nb, *n);
 	if (crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, ct, len,
-	    ad, adlen, nb, k) != 0) {
+		ad, adlen, nb, k) != 0) {
 		if (out != NULL && len > TAGLEN)
 			sodium_memzero(out, len - TAGLEN);
 		return FV_ECRYPTO;
@@ -172,9 +180,8 @@ cs_rekey(uint8_t *k, uint8_t *tmp, uint8_t *mac)
  * out may be key or d1: both are consumed before out is written.
  */
 static void
-hmac(struct hs_secret *x, const uint8_t *key, size_t keylen,
-    const uint8_t *d1, size_t l1, const uint8_t *d2, size_t l2,
-    uint8_t *out)
+hmac(struct hs_secret *x, const uint8_t *key, size_t keylen, const uint8_t *d1,
+    size_t l1, const uint8_t *d2, size_t l2, uint8_t *out)
 {
 	size_t i;
 
@@ -230,7 +237,7 @@ mix_key(struct fv_noise_hs *hs)
 
 	hkdf2(x, x->dh, DHLEN);
 	memcpy(x->ck, x->o1, HASHLEN);
-	memcpy(x->k, x->o2, KEYLEN);	/* HASHLEN 64: truncate to 32 */
+	memcpy(x->k, x->o2, KEYLEN); /* HASHLEN 64: truncate to 32 */
 	sodium_memzero(x->o1, HASHLEN);
 	sodium_memzero(x->o2, HASHLEN);
 	sodium_memzero(x->dh, DHLEN);
@@ -247,10 +254,10 @@ encrypt_and_hash(struct fv_noise_hs *hs, const uint8_t *pt, size_t len,
 
 	if (hs->has_k) {
 		if ((rc = cs_encrypt(hs->sec->k, &hs->n, hs->h, HASHLEN, pt,
-		    len, out)) != 0)
+			 len, out)) != 0)
 			return rc;
 		len += TAGLEN;
-	} else if (len > 0)	/* no key yet: in clear */
+	} else if (len > 0) /* no key yet: in clear */
 		memcpy(out, pt, len);
 	mix_hash(hs, out, len);
 	*outlen = len;
@@ -266,7 +273,7 @@ decrypt_and_hash(struct fv_noise_hs *hs, const uint8_t *ct, size_t len,
 
 	if (hs->has_k) {
 		if ((rc = cs_decrypt(hs->sec->k, &hs->n, hs->h, HASHLEN, ct,
-		    len, out)) != 0)
+			 len, out)) != 0)
 			return rc;
 	} else if (len > 0)
 		memcpy(out, ct, len);
@@ -282,10 +289,11 @@ mix_dh(struct fv_noise_hs *hs, int tok)
 	struct hs_secret *x = hs->sec;
 	/* A token names the initiator's key, then the responder's. */
 	int ie = tok == T_EE || tok == T_ES, re = tok == T_EE || tok == T_SE;
-	int mine_e = hs->initiator ? ie : re, theirs_e = hs->initiator ? re : ie;
+	int mine_e = hs->initiator ? ie : re,
+	    theirs_e = hs->initiator ? re : ie;
 
 	if (crypto_scalarmult(x->dh, mine_e ? x->e : x->s,
-	    theirs_e ? hs->re : hs->rs) != 0) {
+		theirs_e ? hs->re : hs->rs) != 0) {
 		sodium_memzero(x->dh, DHLEN);
 		return FV_ECRYPTO;
 	}
@@ -355,8 +363,8 @@ tokens(struct fv_noise_hs *hs, uint8_t *out, const uint8_t *in, size_t *off)
 			*off += n;
 		} else if (*t == T_S) {
 			n = DHLEN + (hs->has_k ? TAGLEN : 0);
-			if ((rc = decrypt_and_hash(hs, in + *off, n,
-			    hs->rs)) == 0)
+			if ((rc = decrypt_and_hash(hs, in + *off, n, hs->rs)) ==
+			    0)
 				hs->has_rs = 1;
 			*off += n;
 		} else
@@ -393,10 +401,9 @@ fv_noise_protocol_name(enum fv_noise_pattern p)
 }
 
 int
-fv_noise_hs_new(enum fv_noise_pattern p, int initiator,
-    const uint8_t *prologue, size_t plen, const uint8_t *s_priv,
-    const uint8_t *rs_pub, const uint8_t *e_priv_fixed,
-    struct fv_noise_hs **out)
+fv_noise_hs_new(enum fv_noise_pattern p, int initiator, const uint8_t *prologue,
+    size_t plen, const uint8_t *s_priv, const uint8_t *rs_pub,
+    const uint8_t *e_priv_fixed, struct fv_noise_hs **out)
 {
 	const struct pattern *pat;
 	struct fv_noise_hs *hs;
@@ -464,8 +471,8 @@ fail:
 }
 
 int
-fv_noise_hs_write(struct fv_noise_hs *hs, const uint8_t *payload,
-    size_t plen, uint8_t *out, size_t outcap, size_t *outlen)
+fv_noise_hs_write(struct fv_noise_hs *hs, const uint8_t *payload, size_t plen,
+    uint8_t *out, size_t outcap, size_t *outlen)
 {
 	size_t need, off = 0, n;
 	int rc;
@@ -550,7 +557,7 @@ fv_noise_hs_split(struct fv_noise_hs *hs, struct fv_noise_cs **out)
 	    KEYLEN);
 	memcpy(cs->sec->k[FV_NOISE_RECV], hs->initiator ? x->o2 : x->o1,
 	    KEYLEN);
-	fv_secmem_free(hs->sec);	/* wipes ck, k, s, e and o1, o2 */
+	fv_secmem_free(hs->sec); /* wipes ck, k, s, e and o1, o2 */
 	hs->sec = NULL;
 	*out = cs;
 	return 0;
@@ -591,8 +598,8 @@ fv_noise_encrypt(struct fv_noise_cs *cs, const uint8_t *ad, size_t adlen,
 		return FV_EINVAL;
 	if (len > FV_NOISE_PAYLOAD_MAX)
 		return FV_ETOOBIG;
-	return cs_encrypt(cs->sec->k[FV_NOISE_SEND], &cs->n[FV_NOISE_SEND],
-	    ad, adlen, pt, len, out);
+	return cs_encrypt(cs->sec->k[FV_NOISE_SEND], &cs->n[FV_NOISE_SEND], ad,
+	    adlen, pt, len, out);
 }
 
 int
@@ -604,8 +611,8 @@ fv_noise_decrypt(struct fv_noise_cs *cs, const uint8_t *ad, size_t adlen,
 		return FV_EINVAL;
 	if (len < TAGLEN || len > FV_NOISE_MSG_MAX)
 		return len < TAGLEN ? FV_EINVAL : FV_ETOOBIG;
-	return cs_decrypt(cs->sec->k[FV_NOISE_RECV], &cs->n[FV_NOISE_RECV],
-	    ad, adlen, ct, len, out);
+	return cs_decrypt(cs->sec->k[FV_NOISE_RECV], &cs->n[FV_NOISE_RECV], ad,
+	    adlen, ct, len, out);
 }
 
 int

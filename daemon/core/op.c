@@ -17,7 +17,8 @@ fv_op_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
 }
 
 int
-fv_op_version_cmp(uint64_t ha, const uint8_t *aa, uint64_t hb, const uint8_t *ab)
+fv_op_version_cmp(uint64_t ha, const uint8_t *aa, uint64_t hb,
+    const uint8_t *ab)
 {
 	if (ha != hb)
 		return ha < hb ? -1 : 1;
@@ -64,13 +65,15 @@ fv_op_encode(const struct fv_op *op, struct fv_buf *out)
 		if (!path_ok(f->path, f->pathlen) || f->vallen > FV_VAL_MAX ||
 		    (f->val != NULL && f->vallen == 0))
 			return FV_EINVAL;
-		if (i > 0 && fv_op_path_cmp(op->fields[i - 1].path,
-		    op->fields[i - 1].pathlen, f->path, f->pathlen) >= 0)
+		if (i > 0 &&
+		    fv_op_path_cmp(op->fields[i - 1].path,
+			op->fields[i - 1].pathlen, f->path, f->pathlen) >= 0)
 			return FV_EINVAL;
 		fv_buf_u8(out, f->pathlen);
 		fv_buf_put(out, f->path, f->pathlen);
-		fv_buf_u8(out, (uint8_t)((f->has_prev ? 1 : 0) |
-		    (f->val == NULL ? 2 : 0)));
+		fv_buf_u8(out,
+		    (uint8_t)((f->has_prev ? 1 : 0) |
+			(f->val == NULL ? 2 : 0)));
 		if (f->has_prev) {
 			fv_buf_u64(out, f->prev_hlc);
 			fv_buf_put(out, f->prev_author, FV_ID_BYTES);
@@ -142,8 +145,10 @@ op_decode(const uint8_t *buf, size_t len, struct fv_op *op,
 		f->path = (const char *)fv_buf_rd_bytes(&r, f->pathlen);
 		flags = fv_buf_rd_u8(&r);
 		if (r.err || (flags & ~3) || !path_ok(f->path, f->pathlen) ||
-		    (i > 0 && fv_op_path_cmp(op->fields[i - 1].path,
-		    op->fields[i - 1].pathlen, f->path, f->pathlen) >= 0))
+		    (i > 0 &&
+			fv_op_path_cmp(op->fields[i - 1].path,
+			    op->fields[i - 1].pathlen, f->path,
+			    f->pathlen) >= 0))
 			goto bad;
 		f->hlc = op->hlc;
 		memcpy(f->author, op->author, FV_ID_BYTES);
@@ -193,7 +198,7 @@ fv_op_verify(const uint8_t *buf, size_t len, const uint8_t pk[32])
 	if (len < FV_OP_HDR + FV_SIG_BYTES)
 		return FV_ESIG;
 	if (crypto_sign_verify_detached(buf + len - FV_SIG_BYTES, buf,
-	    len - FV_SIG_BYTES, pk) != 0)
+		len - FV_SIG_BYTES, pk) != 0)
 		return FV_ESIG;
 	return 0;
 }
@@ -213,10 +218,10 @@ fv_op_id_parse(const char *s, uint8_t id[FV_ID_BYTES])
 		return FV_EINVAL;
 	for (i = 0; i < 2 * FV_ID_BYTES; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
+			(s[i] >= 'a' && s[i] <= 'f')))
 			return FV_EINVAL;
 	if (sodium_hex2bin(id, FV_ID_BYTES, s, 2 * FV_ID_BYTES, NULL, NULL,
-	    NULL) != 0)
+		NULL) != 0)
 		return FV_EINVAL;
 	return 0;
 }
@@ -226,14 +231,30 @@ fv_op_id_parse(const char *s, uint8_t id[FV_ID_BYTES])
  * ever (protocol version 1), each sent as one byte 0x81 + its index.
  */
 static const char *const wire_paths[] = {
-	"applicant.full_name", "applicant.birth_date", "applicant.citizenship",
-	"applicant.residence_country", "applicant.location",
-	"applicant.contact", "applicant.confidential", "concerns_country",
-	"category", "channel", "received_at", "summary", "status",
-	"assigned_to", "partner", "partner_ref", "tags", "text", "appeal_id",
-	"visit.institution", "visit.country", "visit.date",
+	"applicant.full_name",
+	"applicant.birth_date",
+	"applicant.citizenship",
+	"applicant.residence_country",
+	"applicant.location",
+	"applicant.contact",
+	"applicant.confidential",
+	"concerns_country",
+	"category",
+	"channel",
+	"received_at",
+	"summary",
+	"status",
+	"assigned_to",
+	"partner",
+	"partner_ref",
+	"tags",
+	"text",
+	"appeal_id",
+	"visit.institution",
+	"visit.country",
+	"visit.date",
 };
-#define NWIRE	(sizeof(wire_paths) / sizeof(wire_paths[0]))
+#define NWIRE (sizeof(wire_paths) / sizeof(wire_paths[0]))
 _Static_assert(FV_PATH_MAX < 0x81 && 0x81 + NWIRE <= 0x100, "wire codes");
 
 /* Copies one op's fields from r to out, paths translated by one of the two
@@ -258,7 +279,7 @@ wire_copy(struct fv_rd *r, struct fv_buf *out, int pack)
 		return FV_EINVAL;
 	for (i = 0; i < n && !r->err; i++) {
 		b = fv_buf_rd_u8(r);
-		if (b >= 0x81) {		/* a code: only when unpacking */
+		if (b >= 0x81) { /* a code: only when unpacking */
 			if (pack || (size_t)(b - 0x81) >= NWIRE)
 				return FV_EINVAL;
 			k = strlen(wire_paths[b - 0x81]);
@@ -282,12 +303,13 @@ wire_copy(struct fv_rd *r, struct fv_buf *out, int pack)
 		fv_buf_u8(out, flags);
 		if (flags & ~3)
 			return FV_EINVAL;
-		if ((flags & 1) && (p = fv_buf_rd_bytes(r, 8 + FV_ID_BYTES)) != NULL)
+		if ((flags & 1) &&
+		    (p = fv_buf_rd_bytes(r, 8 + FV_ID_BYTES)) != NULL)
 			fv_buf_put(out, p, 8 + FV_ID_BYTES);
 		if (!(flags & 2)) {
 			vlen = fv_buf_rd_u32(r);
-			if (vlen > FV_VAL_MAX || (p = fv_buf_rd_bytes(r, vlen)) ==
-			    NULL)
+			if (vlen > FV_VAL_MAX ||
+			    (p = fv_buf_rd_bytes(r, vlen)) == NULL)
 				return FV_EINVAL;
 			fv_buf_u32(out, vlen);
 			fv_buf_put(out, p, vlen);
@@ -309,8 +331,8 @@ wire(const uint8_t *in, size_t len, struct fv_buf *out, int pack)
 
 	if (len > FV_OP_MAX)
 		return FV_EINVAL;
-	if ((rc = wire_copy(&r, out, pack)) == 0 && out->len - start >
-	    FV_OP_MAX)
+	if ((rc = wire_copy(&r, out, pack)) == 0 &&
+	    out->len - start > FV_OP_MAX)
 		rc = FV_EINVAL;
 	if (rc != 0 && out->len > start) {
 		sodium_memzero(out->p + start, out->len - start);

@@ -25,53 +25,56 @@
 
 #include "buf.h"
 
-#define FV_ID_BYTES	16
-#define FV_SIG_BYTES	64
-#define FV_PATH_MAX	128		/* bytes of a leaf path */
-#define FV_OP_FIELDS_MAX 512		/* leaves in one op */
-#define FV_VAL_MAX	(1024 * 1024)	/* bytes of one leaf value */
-#define FV_OP_MAX	(2 * 1024 * 1024) /* bytes of an encoded op */
-#define FV_OP_HDR	53
+#define FV_ID_BYTES	 16
+#define FV_SIG_BYTES	 64
+#define FV_PATH_MAX	 128		   /* bytes of a leaf path */
+#define FV_OP_FIELDS_MAX 512		   /* leaves in one op */
+#define FV_VAL_MAX	 (1024 * 1024)	   /* bytes of one leaf value */
+#define FV_OP_MAX	 (2 * 1024 * 1024) /* bytes of an encoded op */
+#define FV_OP_HDR	 53
 
-enum fv_opkind { FV_OP_PUT = 1, FV_OP_DELETE = 2 };
+enum fv_opkind {
+	FV_OP_PUT = 1,
+	FV_OP_DELETE = 2
+};
 
 struct fv_leaf {
-	const char	*path;
-	uint8_t		 pathlen;
-	const char	*val;		/* JSON text; NULL when removed */
-	uint32_t	 vallen;
-	uint64_t	 hlc;		/* version of this value: (hlc, author) */
-	uint8_t		 author[FV_ID_BYTES];
-	uint8_t		 has_prev;	/* the version it overwrote, if any */
-	uint64_t	 prev_hlc;
-	uint8_t		 prev_author[FV_ID_BYTES];
+	const char *path;
+	uint8_t pathlen;
+	const char *val; /* JSON text; NULL when removed */
+	uint32_t vallen;
+	uint64_t hlc; /* version of this value: (hlc, author) */
+	uint8_t author[FV_ID_BYTES];
+	uint8_t has_prev; /* the version it overwrote, if any */
+	uint64_t prev_hlc;
+	uint8_t prev_author[FV_ID_BYTES];
 };
 
 struct fv_op {
-	uint8_t		 kind, rtype;
-	uint8_t		 author[FV_ID_BYTES];
-	uint64_t	 seq, hlc;
-	uint8_t		 rid[FV_ID_BYTES];
-	uint32_t	 nfields;
-	struct fv_leaf	*fields;	/* hlc/author of each are the op's */
+	uint8_t kind, rtype;
+	uint8_t author[FV_ID_BYTES];
+	uint64_t seq, hlc;
+	uint8_t rid[FV_ID_BYTES];
+	uint32_t nfields;
+	struct fv_leaf *fields; /* hlc/author of each are the op's */
 };
 
 /* Appends the canonical, unsigned encoding of op to out.  Fields must be in
  * strictly increasing path order.  Returns 0, FV_EINVAL or FV_ENOMEM. */
-int	fv_op_encode(const struct fv_op *op, struct fv_buf *out);
+int fv_op_encode(const struct fv_op *op, struct fv_buf *out);
 /* Encodes op and appends its signature by sk (64-byte Ed25519 secret). */
-int	fv_op_sign(const struct fv_op *op, const uint8_t *sk, struct fv_buf *out);
+int fv_op_sign(const struct fv_op *op, const uint8_t *sk, struct fv_buf *out);
 /* Parses a signed op of len bytes.  On success op->fields is a malloc'd
  * array (caller frees) whose strings point into buf, which must outlive op.
  * Checks every bound and canonical order; does not check the signature.
  * Returns 0 or FV_EINVAL. */
-int	fv_op_decode(const uint8_t *buf, size_t len, struct fv_op *op);
+int fv_op_decode(const uint8_t *buf, size_t len, struct fv_op *op);
 /* The same with op->fields in the caller's array (nothing to free). */
-int	fv_op_decode_in(const uint8_t *buf, size_t len, struct fv_op *op,
-	    struct fv_leaf fields[FV_OP_FIELDS_MAX]);
+int fv_op_decode_in(const uint8_t *buf, size_t len, struct fv_op *op,
+    struct fv_leaf fields[FV_OP_FIELDS_MAX]);
 /* Checks the signature of a signed op against the author's public key.
  * Returns 0 or FV_ESIG. */
-int	fv_op_verify(const uint8_t *buf, size_t len, const uint8_t pk[32]);
+int fv_op_verify(const uint8_t *buf, size_t len, const uint8_t pk[32]);
 
 /*
  * The wire form of a signed op (OPS frames, bundles): the canonical
@@ -85,18 +88,18 @@ int	fv_op_verify(const uint8_t *buf, size_t len, const uint8_t pk[32]);
  * layout, unpack also a code outside the table.  The signature is
  * checked on the unpacked bytes.
  */
-int	fv_op_pack(const uint8_t *op, size_t len, struct fv_buf *out);
-int	fv_op_unpack(const uint8_t *w, size_t len, struct fv_buf *out);
+int fv_op_pack(const uint8_t *op, size_t len, struct fv_buf *out);
+int fv_op_unpack(const uint8_t *w, size_t len, struct fv_buf *out);
 
 /* Orders leaf paths as the encoding requires (memcmp, then length). */
-int	fv_op_path_cmp(const char *a, size_t alen, const char *b, size_t blen);
+int fv_op_path_cmp(const char *a, size_t alen, const char *b, size_t blen);
 /* Orders versions: by hlc, then author bytes.  <0, 0, >0. */
-int	fv_op_version_cmp(uint64_t ha, const uint8_t *aa, uint64_t hb,
-	    const uint8_t *ab);
+int fv_op_version_cmp(uint64_t ha, const uint8_t *aa, uint64_t hb,
+    const uint8_t *ab);
 
 /* Lowercase hex of an id; out has room for 2*FV_ID_BYTES+1. */
-void	fv_op_id_hex(const uint8_t id[FV_ID_BYTES], char *out);
+void fv_op_id_hex(const uint8_t id[FV_ID_BYTES], char *out);
 /* Parses 32 lowercase hex characters.  Returns 0 or FV_EINVAL. */
-int	fv_op_id_parse(const char *s, uint8_t id[FV_ID_BYTES]);
+int fv_op_id_parse(const char *s, uint8_t id[FV_ID_BYTES]);
 
 #endif

@@ -11,14 +11,13 @@
 
 #include <stddef.h>
 
-#define FV_PAR_WORKERS	2
-#define FV_PAR_MIN	32	/* below this, run inline */
+#define FV_PAR_WORKERS 2
+#define FV_PAR_MIN     32 /* below this, run inline */
 
 /* fn(arg, lo, hi, worker) is called for [0, n) split in FV_PAR_WORKERS
  * ranges; worker (0 or 1) indexes per-worker scratch.  Returns when all
  * are done.  Callers on several threads may overlap: when the helper is
  * busy, the whole range runs on the calling thread (as worker 0). */
-void	fv_par_run(size_t n, void (*fn)(void *, size_t, size_t, int),
-	    void *arg);
+void fv_par_run(size_t n, void (*fn)(void *, size_t, size_t, int), void *arg);
 
 #endif

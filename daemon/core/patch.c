@@ -17,8 +17,8 @@
 static json_t *
 merge(json_t *t, const json_t *p)
 {
-	const char	*k;
-	json_t		*v, *cur, *nv;
+	const char *k;
+	json_t *v, *cur, *nv;
 
 	if (!json_is_object(p)) {
 		json_decref(t);
@@ -49,7 +49,7 @@ merge(json_t *t, const json_t *p)
 json_t *
 fv_patch_apply(const json_t *target, const json_t *patch)
 {
-	json_t	*t = NULL;
+	json_t *t = NULL;
 
 	if (patch == NULL)
 		return NULL;

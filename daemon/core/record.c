@@ -18,10 +18,10 @@
 #include "record.h"
 
 enum kind {
-	K_NAME,		/* 1..max chars, not blank */
-	K_TEXT,		/* 0..max chars */
-	K_LONGTEXT,	/* 1..max bytes, not blank */
-	K_GROUP,	/* 1..max chars of [a-z0-9_.-] */
+	K_NAME,	    /* 1..max chars, not blank */
+	K_TEXT,	    /* 0..max chars */
+	K_LONGTEXT, /* 1..max bytes, not blank */
+	K_GROUP,    /* 1..max chars of [a-z0-9_.-] */
 	K_DATE,
 	K_COUNTRY,
 	K_DATETIME,
@@ -33,86 +33,80 @@ enum kind {
 };
 
 struct field {
-	const char		*name;
-	enum kind		 kind;
-	int			 required;
-	size_t			 max;
-	const char *const	*values;	/* K_ENUM, NULL-terminated */
-	const struct field	*sub;		/* K_OBJECT */
+	const char *name;
+	enum kind kind;
+	int required;
+	size_t max;
+	const char *const *values; /* K_ENUM, NULL-terminated */
+	const struct field *sub;   /* K_OBJECT */
 };
 
-#define GROUP_CHARS	"abcdefghijklmnopqrstuvwxyz0123456789_.-"
-#define HEX_CHARS	"0123456789abcdef"
+#define GROUP_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_.-"
+#define HEX_CHARS   "0123456789abcdef"
 
 struct ctx {
-	struct fv_verr	*e;
-	int		 nx;	/* x_ fields seen so far in the record */
+	struct fv_verr *e;
+	int nx; /* x_ fields seen so far in the record */
 };
 
-static const char *const categories[] = {
-	"detention_conditions", "torture_ill_treatment", "labour_rights",
-	"migration_status", "consular_assistance", "disability", "health",
-	"property", "other", NULL
-};
-static const char *const channels[] = {
-	"in_person", "visit", "letter", "phone", "online", "partner", NULL
-};
-static const char *const statuses[] = {
-	"received", "under_review", "forwarded", "resolved_positive",
-	"resolved_negative", "closed", NULL
-};
+static const char *const categories[] = { "detention_conditions",
+	"torture_ill_treatment", "labour_rights", "migration_status",
+	"consular_assistance", "disability", "health", "property", "other",
+	NULL };
+static const char *const channels[] = { "in_person", "visit", "letter", "phone",
+	"online", "partner", NULL };
+static const char *const statuses[] = { "received", "under_review", "forwarded",
+	"resolved_positive", "resolved_negative", "closed", NULL };
 
-static const struct field applicant_fields[] = {
-	{ .name = "full_name", .kind = K_NAME, .required = 1,
-	    .max = FV_NAME_MAX_CHARS },
+static const struct field applicant_fields[] = { { .name = "full_name",
+						     .kind = K_NAME,
+						     .required = 1,
+						     .max = FV_NAME_MAX_CHARS },
 	{ .name = "birth_date", .kind = K_DATE },
 	{ .name = "citizenship", .kind = K_COUNTRY },
 	{ .name = "residence_country", .kind = K_COUNTRY },
 	{ .name = "location", .kind = K_TEXT, .max = FV_TEXT_MAX_CHARS },
 	{ .name = "contact", .kind = K_TEXT, .max = FV_TEXT_MAX_CHARS },
-	{ .name = "confidential", .kind = K_BOOL },
-	{ .name = NULL }
-};
+	{ .name = "confidential", .kind = K_BOOL }, { .name = NULL } };
 
-static const struct field appeal_fields[] = {
-	{ .name = "applicant", .kind = K_OBJECT, .required = 1,
-	    .sub = applicant_fields },
+static const struct field appeal_fields[] = { { .name = "applicant",
+						  .kind = K_OBJECT,
+						  .required = 1,
+						  .sub = applicant_fields },
 	{ .name = "concerns_country", .kind = K_COUNTRY, .required = 1 },
-	{ .name = "category", .kind = K_ENUM, .required = 1,
+	{ .name = "category",
+	    .kind = K_ENUM,
+	    .required = 1,
 	    .values = categories },
 	{ .name = "channel", .kind = K_ENUM, .values = channels },
 	{ .name = "received_at", .kind = K_DATETIME },
-	{ .name = "summary", .kind = K_LONGTEXT, .required = 1,
+	{ .name = "summary",
+	    .kind = K_LONGTEXT,
+	    .required = 1,
 	    .max = FV_SUMMARY_MAX },
 	{ .name = "status", .kind = K_ENUM, .values = statuses },
 	{ .name = "assigned_to", .kind = K_GROUP, .max = FV_GROUP_MAX_CHARS },
 	{ .name = "partner", .kind = K_TEXT, .max = FV_TEXT_MAX_CHARS },
 	{ .name = "partner_ref", .kind = K_TEXT, .max = FV_TEXT_MAX_CHARS },
-	{ .name = "tags", .kind = K_TAGS },
-	{ .name = NULL }
-};
+	{ .name = "tags", .kind = K_TAGS }, { .name = NULL } };
 
 static const struct field visit_fields[] = {
 	{ .name = "institution", .kind = K_TEXT, .max = FV_TEXT_MAX_CHARS },
 	{ .name = "country", .kind = K_COUNTRY },
-	{ .name = "date", .kind = K_DATE },
-	{ .name = NULL }
+	{ .name = "date", .kind = K_DATE }, { .name = NULL }
 };
 
-static const struct field note_fields[] = {
-	{ .name = "text", .kind = K_LONGTEXT, .required = 1,
-	    .max = FV_NOTE_TEXT_MAX },
+static const struct field note_fields[] = { { .name = "text",
+						.kind = K_LONGTEXT,
+						.required = 1,
+						.max = FV_NOTE_TEXT_MAX },
 	{ .name = "appeal_id", .kind = K_HEXID },
 	{ .name = "visit", .kind = K_OBJECT, .sub = visit_fields },
-	{ .name = "tags", .kind = K_TAGS },
-	{ .name = NULL }
-};
+	{ .name = "tags", .kind = K_TAGS }, { .name = NULL } };
 
 /* Set by the daemon, ignored when a client sends them (top level only). */
-static const char *const readonly[] = {
-	"id", "created_at", "updated_at", "created_by", "conflict", "type",
-	NULL
-};
+static const char *const readonly[] = { "id", "created_at", "updated_at",
+	"created_by", "conflict", "type", NULL };
 
 /* The 249 officially assigned ISO 3166-1 alpha-2 codes, plus XK. */
 static const char countries[] =
@@ -154,7 +148,7 @@ fv_record_type_parse(const char *s, enum fv_rtype *t)
 size_t
 fv_record_utf8_chars(const char *s, size_t n)
 {
-	size_t	 i, c = 0;
+	size_t i, c = 0;
 
 	/* Every code point has exactly one byte that is not 10xxxxxx. */
 	for (i = 0; i < n; i++)
@@ -166,7 +160,7 @@ fv_record_utf8_chars(const char *s, size_t n)
 int
 fv_record_valid_country(const char *s)
 {
-	size_t	 i;
+	size_t i;
 
 	if (s == NULL || strlen(s) != 2)
 		return 0;
@@ -189,10 +183,9 @@ dig2(const char *p)
 static int
 parse_date(const char *s, int *y, int *m, int *d)
 {
-	static const int mdays[] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
-	int	 hi, lo, max;
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
+	int hi, lo, max;
 
 	if (s[4] != '-' || s[7] != '-')
 		return 0;
@@ -203,15 +196,15 @@ parse_date(const char *s, int *y, int *m, int *d)
 		return 0;
 	if (*y < 1900 || *y > 2100 || *m < 1 || *m > 12)
 		return 0;
-	max = mdays[*m - 1] + (*m == 2 &&
-	    ((*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0));
+	max = mdays[*m - 1] +
+	    (*m == 2 && ((*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0));
 	return *d >= 1 && *d <= max;
 }
 
 int
 fv_record_valid_date(const char *s)
 {
-	int	 y, m, d;
+	int y, m, d;
 
 	if (s == NULL || strlen(s) != 10)
 		return 0;
@@ -222,7 +215,7 @@ fv_record_valid_date(const char *s)
 static long long
 days_from_civil(long long y, int m, int d)
 {
-	long long	 era, yoe, doy, doe;
+	long long era, yoe, doy, doe;
 
 	y -= m <= 2;
 	era = (y >= 0 ? y : y - 399) / 400;
@@ -235,7 +228,7 @@ days_from_civil(long long y, int m, int d)
 static void
 civil_from_days(long long z, long long *y, int *m, int *d)
 {
-	long long	 era, doe, yoe, doy, mp;
+	long long era, doe, yoe, doy, mp;
 
 	z += 719468;
 	era = (z >= 0 ? z : z - 146096) / 146097;
@@ -251,10 +244,10 @@ civil_from_days(long long z, long long *y, int *m, int *d)
 int
 fv_record_valid_rfc3339(const char *s, long long *ms_out)
 {
-	const char	*p;
-	int		 y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	int		 ndig = 0;
-	long long	 frac = 0, ms;
+	const char *p;
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	int ndig = 0;
+	long long frac = 0, ms;
 
 	/* Shortest is "YYYY-MM-DDTHH:MM:SSZ"; parse_date reads 10 bytes. */
 	if (s == NULL || strlen(s) < 20)
@@ -280,9 +273,8 @@ fv_record_valid_rfc3339(const char *s, long long *ms_out)
 		p++;
 	} else if (*p == '+' || *p == '-') {
 		sign = *p == '+' ? 1 : -1;
-		if (strlen(p) != 6 || p[3] != ':' ||
-		    (oh = dig2(p + 1)) < 0 || (om = dig2(p + 4)) < 0 ||
-		    oh > 23 || om > 59)
+		if (strlen(p) != 6 || p[3] != ':' || (oh = dig2(p + 1)) < 0 ||
+		    (om = dig2(p + 4)) < 0 || oh > 23 || om > 59)
 			return 0;
 		p += 6;
 	} else
@@ -300,8 +292,8 @@ fv_record_valid_rfc3339(const char *s, long long *ms_out)
 void
 fv_record_format_rfc3339(long long ms, char buf[32])
 {
-	long long	 days, rem, y;
-	int		 m, d;
+	long long days, rem, y;
+	int m, d;
 
 	/* Floor division, so instants before 1970 land on the right day. */
 	days = ms / 86400000;
@@ -321,10 +313,9 @@ static int verr(struct ctx *, const char *, const char *, const char *, ...)
 
 /* Record the first error as "prefix.name: msg"; always FV_EINVAL. */
 static int
-verr(struct ctx *c, const char *prefix, const char *name, const char *fmt,
-    ...)
+verr(struct ctx *c, const char *prefix, const char *name, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	if (c->e == NULL)
 		return FV_EINVAL;
@@ -350,8 +341,8 @@ has_nul(const json_t *v)
 static int
 not_blank(const char *s, size_t n)
 {
-	const uint8_t	*p = (const uint8_t *)s, *end = p + n;
-	ucs4_t		 uc;
+	const uint8_t *p = (const uint8_t *)s, *end = p + n;
+	ucs4_t uc;
 
 	while (p < end) {
 		p += u8_mbtouc(&uc, p, end - p);
@@ -365,8 +356,8 @@ static int
 check_enum(struct ctx *c, const char *prefix, const struct field *f,
     const char *s)
 {
-	char	 list[160];
-	size_t	 i, len = 0;
+	char list[160];
+	size_t i, len = 0;
 
 	for (i = 0; f->values[i] != NULL; i++)
 		if (strcmp(s, f->values[i]) == 0)
@@ -382,9 +373,9 @@ static int
 check_tags(struct ctx *c, const char *prefix, const struct field *f,
     const json_t *v)
 {
-	const json_t	*t;
-	size_t		 i, n;
-	char		 name[32];
+	const json_t *t;
+	size_t i, n;
+	char name[32];
 
 	if (!json_is_array(v))
 		return verr(c, prefix, f->name, "must be an array of strings");
@@ -397,7 +388,8 @@ check_tags(struct ctx *c, const char *prefix, const struct field *f,
 			return verr(c, prefix, name, "must be a string");
 		if (has_nul(t))
 			return verr(c, prefix, name, "must not contain U+0000");
-		n = fv_record_utf8_chars(json_string_value(t), json_string_length(t));
+		n = fv_record_utf8_chars(json_string_value(t),
+		    json_string_length(t));
 		if (n < 1 || n > FV_TAG_MAX_CHARS)
 			return verr(c, prefix, name, "must be 1..%d characters",
 			    FV_TAG_MAX_CHARS);
@@ -413,9 +405,9 @@ static int
 check_value(struct ctx *c, const char *prefix, const struct field *f,
     const json_t *v)
 {
-	const char	*s;
-	char		 path[96];
-	size_t		 len, n;
+	const char *s;
+	char path[96];
+	size_t len, n;
 
 	switch (f->kind) {
 	case K_BOOL:
@@ -508,10 +500,10 @@ check_value(struct ctx *c, const char *prefix, const struct field *f,
 static int
 x_walk(const json_t *v, int depth)
 {
-	const char	*k;
-	const json_t	*m;
-	size_t		 i;
-	int		 r;
+	const char *k;
+	const json_t *m;
+	size_t i;
+	int r;
 
 	if (json_is_string(v))
 		return has_nul(v) ? -1 : 0;
@@ -535,8 +527,8 @@ x_walk(const json_t *v, int depth)
 static int
 check_x(struct ctx *c, const char *prefix, const char *name, const json_t *v)
 {
-	size_t	 len, i;
-	int	 r;
+	size_t len, i;
+	int r;
 
 	len = strlen(name);
 	if (len < 3 || len > FV_X_NAME_MAX)
@@ -545,7 +537,8 @@ check_x(struct ctx *c, const char *prefix, const char *name, const json_t *v)
 	/* the name becomes a leaf path, which op.c refuses with these */
 	for (i = 0; i < len; i++)
 		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-			return verr(c, prefix, name, "x_ field names must "
+			return verr(c, prefix, name,
+			    "x_ field names must "
 			    "not contain control characters");
 	if (++c->nx > FV_X_FIELDS_MAX)
 		return verr(c, prefix, name,
@@ -566,7 +559,7 @@ check_x(struct ctx *c, const char *prefix, const char *name, const json_t *v)
 static int
 is_readonly(const char *name)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; readonly[i] != NULL; i++)
 		if (strcmp(name, readonly[i]) == 0)
@@ -578,10 +571,10 @@ static int
 check_object(struct ctx *c, const json_t *obj, const struct field *fields,
     const char *prefix, int top)
 {
-	const struct field	*f;
-	const char		*k;
-	const json_t		*v;
-	int			 r;
+	const struct field *f;
+	const char *k;
+	const json_t *v;
+	int r;
 
 	json_object_foreach((json_t *)obj, k, v) {
 		if (json_is_null(v) || (top && is_readonly(k)))
@@ -609,10 +602,10 @@ check_object(struct ctx *c, const json_t *obj, const struct field *fields,
 int
 fv_record_check(const json_t *obj, enum fv_rtype t, struct fv_verr *e)
 {
-	struct ctx	 c = { .e = e, .nx = 0 };
-	const json_t	*type;
-	const char	*name;
-	int		 r;
+	struct ctx c = { .e = e, .nx = 0 };
+	const json_t *type;
+	const char *name;
+	int r;
 
 	if (e != NULL)
 		e->field[0] = e->msg[0] = '\0';
@@ -624,8 +617,8 @@ fv_record_check(const json_t *obj, enum fv_rtype t, struct fv_verr *e)
 	if (type != NULL && !json_is_null(type) &&
 	    (!json_is_string(type) || strcmp(json_string_value(type), name)))
 		return verr(&c, NULL, "type", "must be \"%s\"", name);
-	r = check_object(&c, obj, t == FV_RTYPE_APPEAL ? appeal_fields :
-	    note_fields, "", 1);
+	r = check_object(&c, obj,
+	    t == FV_RTYPE_APPEAL ? appeal_fields : note_fields, "", 1);
 	if (r != 0)
 		return r;
 	/* Last, so that a field that is too big is named as such. */
@@ -638,9 +631,9 @@ fv_record_check(const json_t *obj, enum fv_rtype t, struct fv_verr *e)
 static void
 drop_nulls(json_t *obj)
 {
-	const char	*k;
-	json_t		*v;
-	void		*tmp;
+	const char *k;
+	json_t *v;
+	void *tmp;
 
 	json_object_foreach_safe(obj, tmp, k, v)
 		if (json_is_null(v))
@@ -650,8 +643,8 @@ drop_nulls(json_t *obj)
 void
 fv_record_strip_readonly(json_t *obj)
 {
-	size_t	 i;
-	json_t	*sub;
+	size_t i;
+	json_t *sub;
 
 	if (!json_is_object(obj))
 		return;
@@ -668,7 +661,7 @@ fv_record_strip_readonly(json_t *obj)
 static int
 set_default(json_t *obj, const char *key, const char *val)
 {
-	json_t	*v = json_object_get(obj, key);
+	json_t *v = json_object_get(obj, key);
 
 	if (v != NULL && !json_is_null(v))
 		return 0;
@@ -681,8 +674,8 @@ set_default(json_t *obj, const char *key, const char *val)
 int
 fv_record_defaults(json_t *obj, enum fv_rtype t, long long now_ms)
 {
-	char	 now[32];
-	int	 r;
+	char now[32];
+	int r;
 
 	if (!json_is_object(obj) || fv_record_type_name(t) == NULL)
 		return FV_EINVAL;

@@ -39,19 +39,19 @@
 
 #include <jansson.h>
 
-#define FV_NAME_MAX_CHARS	200
-#define FV_SUMMARY_MAX		65536
-#define FV_NOTE_TEXT_MAX	262144
-#define FV_TEXT_MAX_CHARS	1000
-#define FV_GROUP_MAX_CHARS	64
-#define FV_TAGS_MAX		64
-#define FV_TAG_MAX_CHARS	100
-#define FV_X_NAME_MAX		64
-#define FV_X_FIELD_MAX		65536
-#define FV_X_FIELDS_MAX		32
-#define FV_X_DEPTH_MAX		16
-#define FV_RECORD_MAX		(1024 * 1024)
-#define FV_ID_HEX_LEN		32
+#define FV_NAME_MAX_CHARS  200
+#define FV_SUMMARY_MAX	   65536
+#define FV_NOTE_TEXT_MAX   262144
+#define FV_TEXT_MAX_CHARS  1000
+#define FV_GROUP_MAX_CHARS 64
+#define FV_TAGS_MAX	   64
+#define FV_TAG_MAX_CHARS   100
+#define FV_X_NAME_MAX	   64
+#define FV_X_FIELD_MAX	   65536
+#define FV_X_FIELDS_MAX	   32
+#define FV_X_DEPTH_MAX	   16
+#define FV_RECORD_MAX	   (1024 * 1024)
+#define FV_ID_HEX_LEN	   32
 
 enum fv_rtype {
 	FV_RTYPE_APPEAL = 1,
@@ -65,8 +65,8 @@ enum fv_rtype {
  * are NUL-terminated; a too-long path is truncated.
  */
 struct fv_verr {
-	char	field[96];
-	char	msg[160];
+	char field[96];
+	char msg[160];
 };
 
 /* "appeal" or "note"; NULL for a value outside enum fv_rtype.  Static. */

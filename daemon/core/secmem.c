@@ -8,7 +8,7 @@
 #include "secmem.h"
 
 #define BLOCK	64
-#define NBLOCKS	(FV_SECMEM_ARENA / BLOCK)
+#define NBLOCKS (FV_SECMEM_ARENA / BLOCK)
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char *arena;
@@ -98,7 +98,7 @@ fv_secmem_shutdown(void)
 {
 	pthread_mutex_lock(&mu);
 	if (arena != NULL) {
-		sodium_free(arena);	/* sodium_free wipes before unmapping */
+		sodium_free(arena); /* sodium_free wipes before unmapping */
 		arena = NULL;
 		memset(run, 0, sizeof(run));
 		memset(used, 0, sizeof(used));

@@ -67,7 +67,8 @@ leaves_find(const struct fv_leaves *l, const char *path, size_t n)
 
 	while (lo <= hi) {
 		long mid = (lo + hi) / 2;
-		int c = fv_op_path_cmp(l->v[mid].path, l->v[mid].pathlen, path, n);
+		int c = fv_op_path_cmp(l->v[mid].path, l->v[mid].pathlen, path,
+		    n);
 
 		if (c == 0)
 			return mid;
@@ -143,11 +144,21 @@ dump_string(const json_t *v, uint32_t *outlen)
 		} else if (c < 0x20) {
 			o[k++] = '\\';
 			switch (c) {
-			case '\b': o[k++] = 'b'; break;
-			case '\f': o[k++] = 'f'; break;
-			case '\n': o[k++] = 'n'; break;
-			case '\r': o[k++] = 'r'; break;
-			case '\t': o[k++] = 't'; break;
+			case '\b':
+				o[k++] = 'b';
+				break;
+			case '\f':
+				o[k++] = 'f';
+				break;
+			case '\n':
+				o[k++] = 'n';
+				break;
+			case '\r':
+				o[k++] = 'r';
+				break;
+			case '\t':
+				o[k++] = 't';
+				break;
 			default:
 				o[k++] = 'u';
 				o[k++] = '0';
@@ -165,8 +176,8 @@ dump_string(const json_t *v, uint32_t *outlen)
 }
 
 static int
-add_leaf(struct fv_leaves *l, const char *path, const json_t *v,
-    uint64_t hlc, const uint8_t *author, struct fv_verr *e)
+add_leaf(struct fv_leaves *l, const char *path, const json_t *v, uint64_t hlc,
+    const uint8_t *author, struct fv_verr *e)
 {
 	struct fv_leaf src;
 	struct fv_leaf *f;
@@ -184,8 +195,8 @@ add_leaf(struct fv_leaves *l, const char *path, const json_t *v,
 	memset(&src, 0, sizeof(src));
 	if (json_is_string(v))
 		txt = dump_string(v, &src.vallen);
-	else if ((txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
-	    JSON_SORT_KEYS)) != NULL)
+	else if ((txt = json_dumps(v,
+		      JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS)) != NULL)
 		src.vallen = (uint32_t)strlen(txt);
 	if (txt == NULL)
 		return FV_ENOMEM;
@@ -214,8 +225,8 @@ is_split(const char *k)
 }
 
 int
-fv_state_leaves_from_json(const json_t *obj, uint64_t hlc, const uint8_t *author,
-    struct fv_leaves *out, struct fv_verr *e)
+fv_state_leaves_from_json(const json_t *obj, uint64_t hlc,
+    const uint8_t *author, struct fv_leaves *out, struct fv_verr *e)
 {
 	const char *k, *k2;
 	json_t *v, *v2;
@@ -240,7 +251,7 @@ fv_state_leaves_from_json(const json_t *obj, uint64_t hlc, const uint8_t *author
 				memcpy(path + kl + 1, k2, k2l);
 				path[kl + 1 + k2l] = '\0';
 				if ((rc = add_leaf(out, path, v2, hlc, author,
-				    e)) != 0)
+					 e)) != 0)
 					goto fail;
 			}
 		} else if ((rc = add_leaf(out, k, v, hlc, author, e)) != 0)
@@ -288,7 +299,7 @@ fv_state_apply(struct fv_state *st, const struct fv_op *op, int *conflict)
 		return 0;
 	}
 	if (st->flags & FV_ST_DELETED)
-		return 0;		/* delete wins */
+		return 0; /* delete wins */
 	for (i = 0; i < op->nfields; i++) {
 		struct fv_leaf nfv = op->fields[i], *nf = &nfv, *cur;
 		long at = leaves_find(&st->leaves, nf->path, nf->pathlen);
@@ -299,27 +310,31 @@ fv_state_apply(struct fv_state *st, const struct fv_op *op, int *conflict)
 
 		if (at < 0) {
 			if ((cur = leaves_insert(&st->leaves,
-			    (uint32_t)(-at - 1))) == NULL)
+				 (uint32_t)(-at - 1))) == NULL)
 				return FV_ENOMEM;
-			if ((rc = leaf_set(cur, nf->path, nf->pathlen, nf)) != 0)
+			if ((rc = leaf_set(cur, nf->path, nf->pathlen, nf)) !=
+			    0)
 				return rc;
 			if (nf->has_prev)
-				*conflict = 1;	/* it overwrote what we lack */
+				*conflict = 1; /* it overwrote what we lack */
 			continue;
 		}
 		cur = &st->leaves.v[at];
 		if (fv_op_version_cmp(nf->hlc, nf->author, cur->hlc,
-		    cur->author) > 0) {
-			if (!nf->has_prev || fv_op_version_cmp(nf->prev_hlc,
-			    nf->prev_author, cur->hlc, cur->author) != 0)
+			cur->author) > 0) {
+			if (!nf->has_prev ||
+			    fv_op_version_cmp(nf->prev_hlc, nf->prev_author,
+				cur->hlc, cur->author) != 0)
 				*conflict = 1;
-			if ((rc = leaf_set(cur, nf->path, nf->pathlen, nf)) != 0)
+			if ((rc = leaf_set(cur, nf->path, nf->pathlen, nf)) !=
+			    0)
 				return rc;
 		} else if (fv_op_version_cmp(nf->hlc, nf->author, cur->hlc,
-		    cur->author) < 0) {
+			       cur->author) < 0) {
 			/* a late arrival: fine if cur was written over it */
-			if (!cur->has_prev || fv_op_version_cmp(cur->prev_hlc,
-			    cur->prev_author, nf->hlc, nf->author) != 0)
+			if (!cur->has_prev ||
+			    fv_op_version_cmp(cur->prev_hlc, cur->prev_author,
+				nf->hlc, nf->author) != 0)
 				*conflict = 1;
 		}
 	}
@@ -342,12 +357,15 @@ fv_state_diff(const struct fv_state *st, const struct fv_leaves *nl,
 	/* merge walk over two sorted lists */
 	while (i < st->leaves.n || j < nl->n) {
 		const struct fv_leaf *a = i < st->leaves.n ? &st->leaves.v[i] :
-		    NULL;
+							     NULL;
 		const struct fv_leaf *b = j < nl->n ? &nl->v[j] : NULL;
-		int c = a == NULL ? 1 : b == NULL ? -1 :
+		int c = a == NULL ?
+		    1 :
+		    b == NULL ?
+		    -1 :
 		    fv_op_path_cmp(a->path, a->pathlen, b->path, b->pathlen);
 
-		if (c < 0) {			/* removed */
+		if (c < 0) { /* removed */
 			if (a->val != NULL) {
 				f = &op->fields[n++];
 				f->path = a->path;
@@ -356,7 +374,7 @@ fv_state_diff(const struct fv_state *st, const struct fv_leaves *nl,
 			} else
 				f = NULL;
 			i++;
-		} else if (c > 0) {		/* new */
+		} else if (c > 0) { /* new */
 			f = &op->fields[n++];
 			*f = *b;
 			f->has_prev = 0;
@@ -441,21 +459,23 @@ state_decode(const uint8_t *p, size_t len, struct fv_state *st,
 	st->updated_hlc = fv_buf_rd_u64(&r);
 	st->nops = fv_buf_rd_u32(&r);
 	if (r.err || st->nops > FV_STATE_OPS_MAX ||
-	    (x = fv_buf_rd_bytes(&r, (size_t)st->nops * FV_OPREF_BYTES)) == NULL)
+	    (x = fv_buf_rd_bytes(&r, (size_t)st->nops * FV_OPREF_BYTES)) ==
+		NULL)
 		goto bad;
 	if (a != NULL)
 		st->oprefs = (uint8_t *)x;
 	else if (st->nops > 0) {
-		if ((st->oprefs = malloc((size_t)st->nops *
-		    FV_OPREF_BYTES)) == NULL)
+		if ((st->oprefs = malloc((size_t)st->nops * FV_OPREF_BYTES)) ==
+		    NULL)
 			goto bad;
 		memcpy(st->oprefs, x, (size_t)st->nops * FV_OPREF_BYTES);
 	}
 	n = fv_buf_rd_u32(&r);
 	if (r.err || n > FV_OP_FIELDS_MAX * 4)
 		goto bad;
-	if (a != NULL && n > 0 && (st->leaves.v = fv_buf_arena_alloc(a,
-	    n * sizeof(*st->leaves.v))) == NULL)
+	if (a != NULL && n > 0 &&
+	    (st->leaves.v = fv_buf_arena_alloc(a, n * sizeof(*st->leaves.v))) ==
+		NULL)
 		goto bad;
 	for (i = 0; i < n; i++) {
 		struct fv_leaf src, *f;
@@ -478,9 +498,11 @@ state_decode(const uint8_t *p, size_t len, struct fv_state *st,
 			src.vallen = fv_buf_rd_u32(&r);
 			src.val = (const char *)fv_buf_rd_bytes(&r, src.vallen);
 		}
-		if (r.err || src.pathlen == 0 || (i > 0 &&
-		    fv_op_path_cmp(st->leaves.v[i - 1].path,
-		    st->leaves.v[i - 1].pathlen, src.path, src.pathlen) >= 0))
+		if (r.err || src.pathlen == 0 ||
+		    (i > 0 &&
+			fv_op_path_cmp(st->leaves.v[i - 1].path,
+			    st->leaves.v[i - 1].pathlen, src.path,
+			    src.pathlen) >= 0))
 			goto bad;
 		if (a != NULL)
 			st->leaves.v[st->leaves.n++] = src;
@@ -519,7 +541,7 @@ leaf_json(const char *p, size_t n)
 {
 	if (n >= 2 && p[0] == '"' && p[n - 1] == '"' &&
 	    memchr(p + 1, '\\', n - 2) == NULL)
-		return json_stringn(p + 1, n - 2);	/* checks the UTF-8 */
+		return json_stringn(p + 1, n - 2); /* checks the UTF-8 */
 	return json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 }
 
@@ -535,12 +557,13 @@ fv_state_to_json(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
 		return NULL;
 	fv_op_id_hex(rid, hex);
 	json_object_set_new(o, "id", json_string(hex));
-	json_object_set_new(o, "type", json_string(fv_record_type_name(st->rtype)));
+	json_object_set_new(o, "type",
+	    json_string(fv_record_type_name(st->rtype)));
 	for (i = 0; i < st->leaves.n; i++) {
 		const struct fv_leaf *f = &st->leaves.v[i];
 		const char *dot = memchr(f->path, '.', f->pathlen);
 		json_t *parent = o;
-		const char *key = f->path;	/* not NUL-ended in a view */
+		const char *key = f->path; /* not NUL-ended in a view */
 		size_t keylen = f->pathlen;
 
 		if (f->val == NULL)
@@ -557,7 +580,8 @@ fv_state_to_json(const struct fv_state *st, const uint8_t rid[FV_ID_BYTES],
 				}
 				parent = sub;
 				key = dot + 1;
-				keylen = f->pathlen - (size_t)(dot + 1 - f->path);
+				keylen = f->pathlen -
+				    (size_t)(dot + 1 - f->path);
 			}
 		}
 		if (parent == NULL ||

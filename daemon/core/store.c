@@ -26,14 +26,24 @@ int
 fv_store_mdb_err(int rc)
 {
 	switch (rc) {
-	case 0:			return 0;
-	case MDB_NOTFOUND:	return FV_ENOTFOUND;
-	case MDB_MAP_FULL:	return FV_EMAPFULL;
-	case ENOSPC: case EFBIG: case EDQUOT: return FV_ENOSPC;
-	case ENOMEM:		return FV_ENOMEM;
-	case MDB_KEYEXIST:	return FV_EEXIST;
-	case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID:
-				return FV_ECORRUPT;
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return FV_ENOTFOUND;
+	case MDB_MAP_FULL:
+		return FV_EMAPFULL;
+	case ENOSPC:
+	case EFBIG:
+	case EDQUOT:
+		return FV_ENOSPC;
+	case ENOMEM:
+		return FV_ENOMEM;
+	case MDB_KEYEXIST:
+		return FV_EEXIST;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+		return FV_ECORRUPT;
 	}
 	return FV_EIO;
 }
@@ -79,12 +89,13 @@ fv_store_env_open(struct fv_store *s)
 	mdb_env_set_mapsize(s->env, s->mapsize);
 	/* MDB_NOTLS: read transactions are not tied to threads.  Never
 	 * MDB_NOSYNC or MDB_WRITEMAP: an acknowledged write is on disk. */
-	if ((rc = mdb_env_open(s->env, s->dir, MDB_NOTLS | MDB_NORDAHEAD, 0600)) != 0)
+	if ((rc = mdb_env_open(s->env, s->dir, MDB_NOTLS | MDB_NORDAHEAD,
+		 0600)) != 0)
 		goto fail;
 	cloexec_under(s->dir);
 	if (mdb_env_info(s->env, &ei) == 0 && ei.me_mapsize > s->mapsize)
 		s->mapsize = ei.me_mapsize;
-	s->map_len = 0;		/* where the map is: found again when needed */
+	s->map_len = 0; /* where the map is: found again when needed */
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
 		goto fail;
 	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->db_meta)) ||
@@ -92,8 +103,7 @@ fv_store_env_open(struct fv_store *s)
 	    (rc = mdb_dbi_open(txn, "records", MDB_CREATE, &s->db_recs)) ||
 	    (rc = mdb_dbi_open(txn, "devices", MDB_CREATE, &s->db_devs)) ||
 	    (rc = mdb_dbi_open(txn, "tokens", MDB_CREATE, &s->db_tokens)) ||
-	    (rc = mdb_dbi_open(txn, "arrivals", MDB_CREATE,
-	    &s->db_arrivals))) {
+	    (rc = mdb_dbi_open(txn, "arrivals", MDB_CREATE, &s->db_arrivals))) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
@@ -107,8 +117,8 @@ fail:
 }
 
 int
-fv_store_meta_put(struct fv_store *s, MDB_txn *txn, const char *k, const void *v,
-    size_t n)
+fv_store_meta_put(struct fv_store *s, MDB_txn *txn, const char *k,
+    const void *v, size_t n)
 {
 	MDB_val key = { strlen(k), (void *)k }, val = { n, (void *)v };
 
@@ -222,7 +232,7 @@ static int
 path_in(const struct fv_store *s, const char *file, char *out, size_t n)
 {
 	return (size_t)snprintf(out, n, "%s/%s", s->dir, file) < n ? 0 :
-	    FV_EINVAL;
+								     FV_EINVAL;
 }
 
 static int
@@ -316,11 +326,13 @@ fv_store_init(const char *dir, const char *role, const char *name,
 	    (rc = fv_store_meta_put(s, txn, "role", role, strlen(role))) ||
 	    (rc = fv_store_meta_put(s, txn, "name", name, strlen(name))) ||
 	    (rc = fv_store_meta_put(s, txn, "device_id", s->info.device_id,
-	    FV_ID_BYTES)) ||
+		 FV_ID_BYTES)) ||
 	    (rc = fv_store_meta_put(s, txn, "sign_pk", s->info.sign_pk, 32)) ||
 	    (rc = fv_store_meta_put(s, txn, "kdf", kdf, sizeof(kdf))) ||
-	    (rc = fv_store_meta_put(s, txn, "mk", s->mk_wrapped, FV_SLOT_BYTES)) ||
-	    (rc = fv_store_meta_put(s, txn, "sign_sk", s->sk_wrapped, SK_WRAPPED)) ||
+	    (rc = fv_store_meta_put(s, txn, "mk", s->mk_wrapped,
+		 FV_SLOT_BYTES)) ||
+	    (rc = fv_store_meta_put(s, txn, "sign_sk", s->sk_wrapped,
+		 SK_WRAPPED)) ||
 	    (rc = fv_store_put_clock(s, txn, 0, 0, 0)) || devtxt == NULL ||
 	    (rc = fv_store_mdb_err(mdb_put(txn, s->db_devs, &key, &val, 0)))) {
 		mdb_txn_abort(txn);
@@ -349,7 +361,8 @@ fv_store_open(const char *dir, struct fv_store **out)
 		free(s);
 		return FV_ENOTFOUND;
 	}
-	if ((rc = fv_store_env_open(s)) != 0 || (rc = fv_store_read_meta(s)) != 0)
+	if ((rc = fv_store_env_open(s)) != 0 ||
+	    (rc = fv_store_read_meta(s)) != 0)
 		goto fail;
 	path_in(s, "recordkeys", p, sizeof(p));
 	if ((rc = fv_keyfile_open(p, 0, &s->kf)) != 0)
@@ -416,13 +429,13 @@ fv_store_unlock(struct fv_store *s, const uint8_t *kek)
 	memcpy(ad, "mk", 2);
 	memcpy(ad + 2, s->info.device_id, FV_ID_BYTES);
 	if (fv_vault_open_key(kek, ad, sizeof(ad), s->mk_wrapped, FV_SLOT_BYTES,
-	    K_MK(s)) != 0) {
+		K_MK(s)) != 0) {
 		rc = FV_EPASS;
 		goto fail;
 	}
 	memcpy(ad, "sk", 2);
-	if (fv_vault_open_key(K_MK(s), ad, sizeof(ad), s->sk_wrapped, SK_WRAPPED,
-	    K_SK(s)) != 0) {
+	if (fv_vault_open_key(K_MK(s), ad, sizeof(ad), s->sk_wrapped,
+		SK_WRAPPED, K_SK(s)) != 0) {
 		rc = FV_ECORRUPT;
 		goto fail;
 	}
@@ -431,7 +444,8 @@ fv_store_unlock(struct fv_store *s, const uint8_t *kek)
 	if ((rc = fv_index_new(&s->idx)) != 0)
 		goto fail;
 	fv_keyfile_reset(s->kf);
-	if ((rc = fv_store_mdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) ||
+	if ((rc = fv_store_mdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY,
+		 &txn))) ||
 	    (rc = fv_store_mdb_err(mdb_cursor_open(txn, s->db_recs, &cur))))
 		goto fail;
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
@@ -440,20 +454,22 @@ fv_store_unlock(struct fv_store *s, const uint8_t *kek)
 
 		if (k.mv_size != TAG_BYTES || v.mv_size < 1)
 			continue;
-		if (((uint8_t *)v.mv_data)[0] == CLASS_RECORD && (v.mv_size < 5 ||
-		    (rc = fv_keyfile_mark(s->kf, fv_buf_get_u32((uint8_t *)
-		    v.mv_data + 1))) != 0)) {
+		if (((uint8_t *)v.mv_data)[0] == CLASS_RECORD &&
+		    (v.mv_size < 5 ||
+			(rc = fv_keyfile_mark(s->kf,
+			     fv_buf_get_u32((uint8_t *)v.mv_data + 1))) != 0)) {
 			rc = rc ? rc : FV_ECORRUPT;
 			goto fail;
 		}
 		if (((uint8_t *)v.mv_data)[0] == CLASS_PURGED)
-			continue;	/* purged after sync: nothing to index */
-		if ((rc = fv_store_load_tag(s, txn, k.mv_data, rid, &st, &class)) != 0)
+			continue; /* purged after sync: nothing to index */
+		if ((rc = fv_store_load_tag(s, txn, k.mv_data, rid, &st,
+			 &class)) != 0)
 			goto fail;
 		fv_store_drop_mapped(s, 1);
 		if (class == CLASS_RECORD && !(st.flags & FV_ST_DELETED)) {
-			if ((rc = fv_index_make(&st, rid, s->cur_slot,
-			    &e)) == 0)
+			if ((rc = fv_index_make(&st, rid, s->cur_slot, &e)) ==
+			    0)
 				rc = fv_index_put(s->idx, e);
 		}
 		fv_state_free(&st);

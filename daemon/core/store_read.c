@@ -50,7 +50,7 @@ fv_store_read_begin(struct fv_store *s, MDB_txn **txn)
 {
 	if (s->keys == NULL)
 		return FV_ELOCKED;
-	if (s->txn != NULL) {		/* inside a write: see its changes */
+	if (s->txn != NULL) { /* inside a write: see its changes */
 		*txn = s->txn;
 		return 0;
 	}
@@ -119,8 +119,8 @@ fv_store_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
 
 		if ((rc = fv_store_load_op(s, txn, ref, tag, &pt, &op)) ==
 		    FV_ENOTFOUND) {
-			rc = cb(arg, ref, fv_buf_get_u64(ref + FV_ID_BYTES), NULL,
-			    NULL);
+			rc = cb(arg, ref, fv_buf_get_u64(ref + FV_ID_BYTES),
+			    NULL, NULL);
 			continue;
 		}
 		if (rc != 0)
@@ -149,8 +149,9 @@ text_matches(const struct fv_state *st, const char *q, size_t qlen)
 	if (f == NULL || f->val == NULL ||
 	    (v = json_loadb(f->val, f->vallen, JSON_DECODE_ANY, NULL)) == NULL)
 		return 0;
-	if (json_is_string(v) && fv_fold_str(json_string_value(v),
-	    json_string_length(v), &folded, &n) == 0) {
+	if (json_is_string(v) &&
+	    fv_fold_str(json_string_value(v), json_string_length(v), &folded,
+		&n) == 0) {
 		m = fv_fold_contains(folded, n, q, qlen);
 		sodium_memzero(folded, n);
 		free(folded);
@@ -159,28 +160,28 @@ text_matches(const struct fv_state *st, const char *q, size_t qlen)
 	return m;
 }
 
-#define SCAN_CACHE	32		/* device names a scan remembers */
+#define SCAN_CACHE 32 /* device names a scan remembers */
 
 struct fv_store_scan {
-	uint8_t		*rids;		/* the matching ids, as selected */
-	uint8_t		*hit;		/* matched by name or location */
-	size_t		 n, at;
-	char		*q;		/* folded query, or NULL */
-	size_t		 qlen;
+	uint8_t *rids; /* the matching ids, as selected */
+	uint8_t *hit;  /* matched by name or location */
+	size_t n, at;
+	char *q; /* folded query, or NULL */
+	size_t qlen;
 	struct fv_st_viewer *vw[FV_PAR_WORKERS];
-	struct fv_arena	 pool;		/* spare chunks for the viewers */
+	struct fv_arena pool; /* spare chunks for the viewers */
 	struct {
-		uint8_t	 id[FV_ID_BYTES];
-		char	 name[FV_NAME_MAX + 1];
-	}		 dev[SCAN_CACHE];
-	size_t		 ndev;
+		uint8_t id[FV_ID_BYTES];
+		char name[FV_NAME_MAX + 1];
+	} dev[SCAN_CACHE];
+	size_t ndev;
 };
 
 /* Records a reader reads between unmappings of the file pages: each read
  * may map 64 KiB (the kernel's fault-around), so 64 reads hold at most
  * 4 MiB a reader.  It costs speed: docs/benchmarks.md, bench/export. */
-#define SCAN_DROP_EVERY	64
-#define SCAN_SPARES	32		/* chunks of 256 KiB kept for reuse */
+#define SCAN_DROP_EVERY 64
+#define SCAN_SPARES	32 /* chunks of 256 KiB kept for reuse */
 
 static void
 viewer_free(struct fv_st_viewer *vw)
@@ -226,8 +227,9 @@ fv_store_scan_new(struct fv_store *s, const struct fv_filter *f,
 		return FV_ELOCKED;
 	if ((sc = calloc(1, sizeof(*sc))) == NULL)
 		return FV_ENOMEM;
-	if ((query != NULL && (rc = fv_fold_str(query, strlen(query), &sc->q,
-	    &sc->qlen)) != 0) ||
+	if ((query != NULL &&
+		(rc = fv_fold_str(query, strlen(query), &sc->q, &sc->qlen)) !=
+		    0) ||
 	    (rc = fv_index_select(s->idx, f, &v, &sc->n)) != 0)
 		goto fail;
 	rc = FV_ENOMEM;
@@ -243,10 +245,12 @@ fv_store_scan_new(struct fv_store *s, const struct fv_filter *f,
 
 		memcpy(sc->rids + i * FV_ID_BYTES, e->rid, FV_ID_BYTES);
 		sc->hit[i] = sc->q == NULL ||
-		    (e->fname && fv_fold_contains(e->fname, strlen(e->fname),
-		    sc->q, sc->qlen)) ||
-		    (e->floc && fv_fold_contains(e->floc, strlen(e->floc),
-		    sc->q, sc->qlen));
+		    (e->fname &&
+			fv_fold_contains(e->fname, strlen(e->fname), sc->q,
+			    sc->qlen)) ||
+		    (e->floc &&
+			fv_fold_contains(e->floc, strlen(e->floc), sc->q,
+			    sc->qlen));
 	}
 	free(v);
 	*out = sc;
@@ -259,21 +263,25 @@ fail:
 
 /* One fv_store_scan_read: the candidates [base, base + n) of the scan. */
 struct scanrun {
-	struct fv_store		*s;
-	struct fv_store_scan	*sc;
-	MDB_txn			*txn;	/* the store's write txn, or NULL */
-	struct fv_scan_rec	*rec;
-	uint8_t			*keep;
-	struct plan {			/* from the index, as the read begins */
-		uint32_t	 slot;
-		uint8_t		 state;
-		uint8_t		 opref[FV_OPREF_BYTES];
-	}			*plan;
-	size_t			 base;
-	int			 rc[FV_PAR_WORKERS];
+	struct fv_store *s;
+	struct fv_store_scan *sc;
+	MDB_txn *txn; /* the store's write txn, or NULL */
+	struct fv_scan_rec *rec;
+	uint8_t *keep;
+	struct plan { /* from the index, as the read begins */
+		uint32_t slot;
+		uint8_t state;
+		uint8_t opref[FV_OPREF_BYTES];
+	} * plan;
+	size_t base;
+	int rc[FV_PAR_WORKERS];
 };
 
-enum { P_STATE, P_OP, P_GONE };	/* plan: read the state, the op, nothing */
+enum {
+	P_STATE,
+	P_OP,
+	P_GONE
+}; /* plan: read the state, the op, nothing */
 
 /* Reads candidates [lo, hi) on one core, in a read txn of its own. */
 static void
@@ -286,8 +294,9 @@ read_range(void *arg, size_t lo, size_t hi, int w)
 	size_t i, since = 0;
 	int rc = 0;
 
-	if (txn == NULL && (rc = fv_store_mdb_err(mdb_txn_begin(s->env, NULL,
-	    MDB_RDONLY, &txn))) != 0) {
+	if (txn == NULL &&
+	    (rc = fv_store_mdb_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY,
+		 &txn))) != 0) {
 		r->rc[w] = rc;
 		return;
 	}
@@ -303,7 +312,7 @@ read_range(void *arg, size_t lo, size_t hi, int w)
 			/* its op alone; the state is the authority if that
 			 * fails */
 			if (fv_store_view_op(s, txn, sr->rid, r->plan[i].slot,
-			    r->plan[i].opref, sc->vw[w], &sr->st) == 0) {
+				r->plan[i].opref, sc->vw[w], &sr->st) == 0) {
 				rc = 0;
 				break;
 			}
@@ -313,12 +322,12 @@ read_range(void *arg, size_t lo, size_t hi, int w)
 			    &sr->st);
 		}
 		if (rc == FV_ENOTFOUND || rc == FV_EDELETED) {
-			rc = 0;		/* gone since the scan began */
+			rc = 0; /* gone since the scan began */
 			continue;
 		}
 		if (rc == 0)
-			r->keep[i] = sc->hit[at] || text_matches(&sr->st,
-			    sc->q, sc->qlen);
+			r->keep[i] = sc->hit[at] ||
+			    text_matches(&sr->st, sc->q, sc->qlen);
 		/* each fault maps the 64 KiB around it: unmap often, or a
 		 * scan holds the file (states sit at random pages) */
 		if (++since >= SCAN_DROP_EVERY && r->txn == NULL) {
@@ -393,8 +402,8 @@ fv_store_scan_read(struct fv_store *s, struct fv_store_scan *sc, size_t max,
 	if ((b = calloc(1, sizeof(*b))) == NULL ||
 	    (b->rec = calloc(k + 1, sizeof(*b->rec))) == NULL ||
 	    (r.keep = calloc(k + 1, 1)) == NULL ||
-	    (s->txn == NULL && (r.plan = calloc(k + 1,
-	    sizeof(*r.plan))) == NULL)) {
+	    (s->txn == NULL &&
+		(r.plan = calloc(k + 1, sizeof(*r.plan))) == NULL)) {
 		if (b != NULL)
 			free(b->rec);
 		free(b);
@@ -416,7 +425,7 @@ fv_store_scan_read(struct fv_store *s, struct fv_store_scan *sc, size_t max,
 	}
 	r.s = s;
 	r.sc = sc;
-	r.txn = s->txn;		/* inside a write: see its changes */
+	r.txn = s->txn; /* inside a write: see its changes */
 	r.rec = b->rec;
 	r.base = sc->at;
 	memset(r.rc, 0, sizeof(r.rc));
@@ -432,7 +441,7 @@ fv_store_scan_read(struct fv_store *s, struct fv_store_scan *sc, size_t max,
 		struct fv_arena *a = &sc->vw[w]->arena;
 
 		fv_buf_arena_lend(&sc->pool, a, a->nspare);
-		b->arena[w] = *a;		/* the batch's now */
+		b->arena[w] = *a; /* the batch's now */
 		memset(a, 0, sizeof(*a));
 	}
 	for (w = 0, rc = 0; w < FV_PAR_WORKERS && rc == 0; w++)
@@ -445,7 +454,8 @@ fv_store_scan_read(struct fv_store *s, struct fv_store_scan *sc, size_t max,
 				continue;
 			const char *nm = scan_device(s, sc, txn,
 			    b->rec[i].st.created_by);
-			char *cp = fv_buf_arena_alloc(&b->arena[0], strlen(nm) + 1);
+			char *cp = fv_buf_arena_alloc(&b->arena[0],
+			    strlen(nm) + 1);
 
 			if (cp == NULL) {
 				rc = FV_ENOMEM;

@@ -39,7 +39,8 @@ fv_store_txn_del(struct fv_store *s, MDB_dbi dbi, MDB_val *k)
 }
 
 void
-fv_store_tag_of(const struct fv_store *s, const uint8_t *rid, uint8_t tag[TAG_BYTES])
+fv_store_tag_of(const struct fv_store *s, const uint8_t *rid,
+    uint8_t tag[TAG_BYTES])
 {
 	crypto_generichash(tag, TAG_BYTES, rid, FV_ID_BYTES, K_TAG(s), 32);
 }
@@ -47,9 +48,9 @@ fv_store_tag_of(const struct fv_store *s, const uint8_t *rid, uint8_t tag[TAG_BY
 /* The associated data that binds each sealed value to its place: a
  * wrapped record key to its slot and tag, an op to its LMDB key, class and
  * tag, a state to its tag and class. */
-#define KEY_AD_BYTES	(1 + 4 + TAG_BYTES)
-#define OP_AD_BYTES	(2 + OPKEY_BYTES + 1 + TAG_BYTES)
-#define REC_AD_BYTES	(3 + TAG_BYTES + 1)
+#define KEY_AD_BYTES (1 + 4 + TAG_BYTES)
+#define OP_AD_BYTES  (2 + OPKEY_BYTES + 1 + TAG_BYTES)
+#define REC_AD_BYTES (3 + TAG_BYTES + 1)
 
 static void
 key_ad(uint8_t ad[KEY_AD_BYTES], uint32_t slot, const uint8_t *tag)
@@ -65,7 +66,7 @@ op_ad(uint8_t ad[OP_AD_BYTES], const uint8_t *ref, int class,
 {
 	memcpy(ad, "op", 2);
 	memcpy(ad + 2, ref, OPKEY_BYTES);
-	ad[2 + OPKEY_BYTES] = (uint8_t)class;
+	ad[2 + OPKEY_BYTES] = (uint8_t) class;
 	memcpy(ad + 3 + OPKEY_BYTES, tag, TAG_BYTES);
 }
 
@@ -74,14 +75,13 @@ rec_ad(uint8_t ad[REC_AD_BYTES], const uint8_t *tag, int class)
 {
 	memcpy(ad, "rec", 3);
 	memcpy(ad + 3, tag, TAG_BYTES);
-	ad[3 + TAG_BYTES] = (uint8_t)class;
+	ad[3 + TAG_BYTES] = (uint8_t) class;
 }
 
 /* Unwraps the key of the record with this tag, kept in this slot of the
  * record key file, into key (32 bytes of secret memory).  Thread-safe. */
 static int
-rkey_open(struct fv_store *s, uint32_t slot, const uint8_t *tag,
-    uint8_t *key)
+rkey_open(struct fv_store *s, uint32_t slot, const uint8_t *tag, uint8_t *key)
 {
 	uint8_t wrapped[FV_SLOT_BYTES], ad[KEY_AD_BYTES];
 	int rc;
@@ -90,7 +90,7 @@ rkey_open(struct fv_store *s, uint32_t slot, const uint8_t *tag,
 	if ((rc = fv_keyfile_read(s->kf, slot, wrapped)) != 0)
 		return rc;
 	if (fv_vault_open_key(K_MK(s), ad, sizeof(ad), wrapped, FV_SLOT_BYTES,
-	    key) != 0)
+		key) != 0)
 		return FV_ECORRUPT;
 	return 0;
 }
@@ -129,7 +129,8 @@ fv_store_rkey_new(struct fv_store *s, const uint8_t *tag)
 
 	if ((rc = fv_keyfile_alloc(s->kf, &slot)) != 0)
 		return rc;
-	if ((rc = fv_buf_push_u32(&s->newslots, &s->nnew, &s->capnew, slot)) != 0) {
+	if ((rc = fv_buf_push_u32(&s->newslots, &s->nnew, &s->capnew, slot)) !=
+	    0) {
 		fv_keyfile_release(s->kf, slot);
 		return rc;
 	}
@@ -161,7 +162,7 @@ fv_store_seal_op(const uint8_t *sk, const uint8_t *key, const struct fv_op *op,
 		return rc;
 	fv_store_opkey(ref, op->author, op->seq);
 	op_ad(ad, ref, class, tag);
-	fv_buf_u8(out, (uint8_t)class);
+	fv_buf_u8(out, (uint8_t) class);
 	fv_buf_put(out, tag, TAG_BYTES);
 	if (fv_vault_seal(key, ad, sizeof(ad), tmp->p, tmp->len, out) != 0 ||
 	    out->err)
@@ -194,7 +195,7 @@ fv_store_seal_state(const uint8_t *key, const uint8_t *tag, const uint8_t *rid,
 	if (rc != 0)
 		return rc;
 	rec_ad(ad, tag, class);
-	fv_buf_u8(out, (uint8_t)class);
+	fv_buf_u8(out, (uint8_t) class);
 	if (class == CLASS_RECORD)
 		fv_buf_u32(out, slot);
 	if (fv_vault_seal(key, ad, sizeof(ad), tmp->p, tmp->len, out) != 0 ||
@@ -211,14 +212,15 @@ fv_store_put_op(struct fv_store *s, const struct fv_op *op, int class,
 	MDB_val kv = { OPKEY_BYTES, k }, v;
 	int rc;
 
-	if ((rc = fv_store_seal_op(K_SK(s), class == CLASS_RECORD ? K_REC(s) :
-	    K_LOG(s), op, class, tag, &s->b1, &s->b2)) != 0)
+	if ((rc = fv_store_seal_op(K_SK(s),
+		 class == CLASS_RECORD ? K_REC(s) : K_LOG(s), op, class, tag,
+		 &s->b1, &s->b2)) != 0)
 		return rc;
 	fv_store_opkey(k, op->author, op->seq);
 	v.mv_size = s->b2.len;
 	v.mv_data = s->b2.p;
 	if ((rc = fv_store_mdb_err(fv_store_txn_put(s, s->db_ops, &kv, &v,
-	    MDB_NOOVERWRITE))) != 0)
+		 MDB_NOOVERWRITE))) != 0)
 		return rc;
 	return fv_store_arrive(s, kv.mv_data, 0);
 }
@@ -235,15 +237,16 @@ fv_store_put_signed(struct fv_store *s, const uint8_t *op, size_t len,
 	fv_store_opkey(ref, hdr->author, hdr->seq);
 	op_ad(ad, ref, class, tag);
 	s->b2.len = 0;
-	fv_buf_u8(&s->b2, (uint8_t)class);
+	fv_buf_u8(&s->b2, (uint8_t) class);
 	fv_buf_put(&s->b2, tag, TAG_BYTES);
 	if (fv_vault_seal(class == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
-	    sizeof(ad), op, len, &s->b2) != 0 || s->b2.err)
+		sizeof(ad), op, len, &s->b2) != 0 ||
+	    s->b2.err)
 		return FV_ENOMEM;
 	v.mv_size = s->b2.len;
 	v.mv_data = s->b2.p;
 	if ((rc = fv_store_mdb_err(fv_store_txn_put(s, s->db_ops, &kv, &v,
-	    MDB_NOOVERWRITE))) != 0)
+		 MDB_NOOVERWRITE))) != 0)
 		return rc;
 	return fv_store_arrive(s, kv.mv_data, 0);
 }
@@ -255,8 +258,9 @@ fv_store_put_state(struct fv_store *s, const uint8_t *tag, const uint8_t *rid,
 	MDB_val k = { TAG_BYTES, (void *)tag }, v;
 	int rc;
 
-	if ((rc = fv_store_seal_state(class == CLASS_RECORD ? K_REC(s) : K_LOG(s), tag,
-	    rid, st, class, s->cur_slot, &s->b1, &s->b2)) != 0)
+	if ((rc = fv_store_seal_state(class == CLASS_RECORD ? K_REC(s) :
+							      K_LOG(s),
+		 tag, rid, st, class, s->cur_slot, &s->b1, &s->b2)) != 0)
 		return rc;
 	v.mv_size = s->b2.len;
 	v.mv_data = s->b2.p;
@@ -282,9 +286,9 @@ fv_store_load_op(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
 	c = ((const uint8_t *)v.mv_data)[0];
 	op_ad(ad, ref, c, tag);
 	pt->len = 0;
-	if (fv_vault_open(c == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad, sizeof(ad),
-	    (const uint8_t *)v.mv_data + 1 + TAG_BYTES,
-	    v.mv_size - 1 - TAG_BYTES, pt) != 0 ||
+	if (fv_vault_open(c == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
+		sizeof(ad), (const uint8_t *)v.mv_data + 1 + TAG_BYTES,
+		v.mv_size - 1 - TAG_BYTES, pt) != 0 ||
 	    fv_op_decode(pt->p, pt->len, op) != 0)
 		return FV_ECORRUPT;
 	return 0;
@@ -346,8 +350,9 @@ fv_store_load_tag(struct fv_store *s, MDB_txn *txn, const uint8_t *tag,
 	off = *class == CLASS_RECORD ? 5 : 1;
 	if (v.mv_size < off)
 		return FV_ECORRUPT;
-	if (*class == CLASS_RECORD && (rc = fv_store_rkey_load(s,
-	    fv_buf_get_u32((const uint8_t *)v.mv_data + 1), tag)) != 0)
+	if (*class == CLASS_RECORD &&
+	    (rc = fv_store_rkey_load(s,
+		 fv_buf_get_u32((const uint8_t *)v.mv_data + 1), tag)) != 0)
 		return rc;
 	rec_ad(ad, tag, *class);
 	rc = fv_vault_open(*class == CLASS_RECORD ? K_REC(s) : K_LOG(s), ad,
@@ -389,9 +394,8 @@ fv_store_load_live(struct fv_store *s, MDB_txn *txn, const uint8_t *rid, int t,
 
 /* Opens the sealed value at c (clen bytes) into a block of the arena. */
 static int
-open_into(const uint8_t *key, const uint8_t *ad, size_t adlen,
-    const uint8_t *c, size_t clen, struct fv_arena *a, const uint8_t **pt,
-    size_t *ptlen)
+open_into(const uint8_t *key, const uint8_t *ad, size_t adlen, const uint8_t *c,
+    size_t clen, struct fv_arena *a, const uint8_t **pt, size_t *ptlen)
 {
 	uint8_t *p;
 
@@ -401,7 +405,8 @@ open_into(const uint8_t *key, const uint8_t *ad, size_t adlen,
 	if ((p = fv_buf_arena_alloc(a, *ptlen + 1)) == NULL)
 		return FV_ENOMEM;
 	*pt = p;
-	return fv_vault_open_to(key, ad, adlen, c, clen, p) == 0 ? 0 : FV_ECORRUPT;
+	return fv_vault_open_to(key, ad, adlen, c, clen, p) == 0 ? 0 :
+								   FV_ECORRUPT;
 }
 
 /* The op at ref of the live record rid (tag), opened with vw->key: its
@@ -417,21 +422,20 @@ view_one_op(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
 	size_t len;
 	int rc;
 
-	if (mdb_get(txn, s->db_ops, &k, &v) != 0 ||
-	    v.mv_size < 1 + TAG_BYTES ||
+	if (mdb_get(txn, s->db_ops, &k, &v) != 0 || v.mv_size < 1 + TAG_BYTES ||
 	    ((const uint8_t *)v.mv_data)[0] != CLASS_RECORD ||
 	    memcmp((const uint8_t *)v.mv_data + 1, tag, TAG_BYTES) != 0)
 		return FV_ECORRUPT;
 	op_ad(ad, ref, CLASS_RECORD, tag);
-	if ((rc = open_into(vw->key, ad, OP_AD_BYTES, (const uint8_t *)
-	    v.mv_data + 1 + TAG_BYTES, v.mv_size - 1 - TAG_BYTES, &vw->arena,
-	    &pt, &len)) != 0)
+	if ((rc = open_into(vw->key, ad, OP_AD_BYTES,
+		 (const uint8_t *)v.mv_data + 1 + TAG_BYTES,
+		 v.mv_size - 1 - TAG_BYTES, &vw->arena, &pt, &len)) != 0)
 		return rc;
 	if (fv_op_decode_in(pt, len, op, vw->fields) != 0 ||
 	    op->kind != FV_OP_PUT || memcmp(op->rid, rid, FV_ID_BYTES) != 0)
 		return FV_ECORRUPT;
-	if ((st->leaves.v = fv_buf_arena_alloc(&vw->arena, op->nfields *
-	    sizeof(*op->fields))) == NULL)
+	if ((st->leaves.v = fv_buf_arena_alloc(&vw->arena,
+		 op->nfields * sizeof(*op->fields))) == NULL)
 		return FV_ENOMEM;
 	memcpy(st->leaves.v, op->fields, op->nfields * sizeof(*op->fields));
 	st->leaves.n = st->leaves.cap = op->nfields;
@@ -466,11 +470,11 @@ fv_store_view_live(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
 		return rc;
 	rec_ad(ad, tag, CLASS_RECORD);
 	if ((rc = open_into(vw->key, ad, REC_AD_BYTES, val + 5, v.mv_size - 5,
-	    &vw->arena, &pt, &len)) != 0)
+		 &vw->arena, &pt, &len)) != 0)
 		return rc;
 	if (len < FV_ID_BYTES || memcmp(pt, rid, FV_ID_BYTES) != 0 ||
 	    fv_state_view(pt + FV_ID_BYTES, len - FV_ID_BYTES, st,
-	    &vw->arena) != 0)
+		&vw->arena) != 0)
 		return FV_ECORRUPT;
 	if (st->flags & FV_ST_DELETED)
 		return FV_EDELETED;
@@ -499,7 +503,8 @@ fv_store_view_op(struct fv_store *s, MDB_txn *txn, const uint8_t *rid,
 	if (rkey_open(s, slot, tag, vw->key) != 0)
 		return FV_ECORRUPT;
 	if ((rc = view_one_op(s, txn, rid, tag, ref, vw, &op, st)) != 0 ||
-	    (st->oprefs = fv_buf_arena_alloc(&vw->arena, FV_OPREF_BYTES)) == NULL)
+	    (st->oprefs = fv_buf_arena_alloc(&vw->arena, FV_OPREF_BYTES)) ==
+		NULL)
 		return rc != 0 ? rc : FV_ENOMEM;
 	/* the state of a record of one op (fv_state_apply on nothing) */
 	memcpy(st->oprefs, ref, FV_OPREF_BYTES);
@@ -551,8 +556,8 @@ fv_store_relog(struct fv_store *s, const struct fv_state *st,
 	if (i == op->nfields)
 		return 0;
 	for (i = 0; i + 1 < st->nops; i++)
-		if ((rc = fv_store_arrive(s, st->oprefs + (size_t)i *
-		    FV_OPREF_BYTES, 1)) != 0)
+		if ((rc = fv_store_arrive(s,
+			 st->oprefs + (size_t)i * FV_OPREF_BYTES, 1)) != 0)
 			return rc;
 	return 0;
 }

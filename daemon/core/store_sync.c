@@ -76,13 +76,13 @@ load_signed(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
 
 		if ((rc = mdb_get(txn, s->db_recs, &rk, &rv)) != 0)
 			return fv_store_mdb_err(rc);
-		class = rv.mv_size >= 1 ? ((const uint8_t *)rv.mv_data)[0] :
-		    -1;
+		class = rv.mv_size >= 1 ? ((const uint8_t *)rv.mv_data)[0] : -1;
 		if (class == CLASS_PURGED)
 			return FV_ENOTFOUND;
 		if (class == CLASS_RECORD && rv.mv_size >= 5)
-			rc = fv_store_rkey_load(s, fv_buf_get_u32((const uint8_t *)
-			    rv.mv_data + 1), tag);
+			rc = fv_store_rkey_load(s,
+			    fv_buf_get_u32((const uint8_t *)rv.mv_data + 1),
+			    tag);
 		else if (class != CLASS_LOG)
 			rc = FV_ECORRUPT;
 		if (rc != 0)
@@ -99,8 +99,8 @@ load_signed(struct fv_store *s, MDB_txn *txn, const uint8_t *ref,
 /* An op with this author and seq is stored: the same bytes (0), or a fork
  * (FV_EFORK).  FV_ENOTFOUND if there is none. */
 static int
-same_as_stored(struct fv_store *s, const struct fv_op *hdr,
-    const uint8_t *op, size_t len)
+same_as_stored(struct fv_store *s, const struct fv_op *hdr, const uint8_t *op,
+    size_t len)
 {
 	uint8_t ref[OPKEY_BYTES];
 	struct fv_buf pt = { 0 };
@@ -108,7 +108,8 @@ same_as_stored(struct fv_store *s, const struct fv_op *hdr,
 
 	fv_store_opkey(ref, hdr->author, hdr->seq);
 	if ((rc = load_signed(s, s->txn, ref, &pt, NULL)) == 0)
-		rc = pt.len == len && sodium_memcmp(pt.p, op, len) == 0 ? 0 :
+		rc = pt.len == len && sodium_memcmp(pt.p, op, len) == 0 ?
+		    0 :
 		    FV_EFORK;
 	fv_buf_free(&pt);
 	return rc;
@@ -132,13 +133,12 @@ assigns_here(struct fv_store *s, const struct fv_op *op)
 			return op->fields[i].val != NULL &&
 			    op->fields[i].vallen == strlen(want) &&
 			    memcmp(op->fields[i].val, want,
-			    op->fields[i].vallen) == 0;
+				op->fields[i].vallen) == 0;
 	return 0;
 }
 
 int
-fv_store_apply(struct fv_store *s, const uint8_t *op, size_t len,
-    int *applied)
+fv_store_apply(struct fv_store *s, const uint8_t *op, size_t len, int *applied)
 {
 	return fv_store_apply_checked(s, op, len, NULL, applied);
 }
@@ -160,7 +160,7 @@ fv_store_apply_checked(struct fv_store *s, const uint8_t *op, size_t len,
 	/* the signature, unless it was checked under this very key */
 	if ((rc = author_key(s, hdr.author, pk)) != 0 ||
 	    ((checked_pk == NULL || sodium_memcmp(checked_pk, pk, 32) != 0) &&
-	    (rc = fv_op_verify(op, len, pk)) != 0))
+		(rc = fv_op_verify(op, len, pk)) != 0))
 		goto out;
 	/* a clock far ahead of ours would win every merge for ever */
 	if (FV_HLC_MS(hdr.hlc) > fv_hlc_now_ms() + FV_SKEW_MAX_MS) {
@@ -168,14 +168,14 @@ fv_store_apply_checked(struct fv_store *s, const uint8_t *op, size_t len,
 		goto out;
 	}
 	if ((rc = same_as_stored(s, &hdr, op, len)) != FV_ENOTFOUND)
-		goto out;		/* 0: seen already; or a fork */
+		goto out; /* 0: seen already; or a fork */
 	if (hdr.hlc > s->t_clock.last)
-		s->t_clock.last = hdr.hlc;	/* our next edit comes after */
+		s->t_clock.last = hdr.hlc; /* our next edit comes after */
 	fv_store_tag_of(s, hdr.rid, tag);
 	rc = fv_store_load_tag(s, s->txn, tag, rid, &st, &class);
 	if (rc == FV_ENOTFOUND && class == CLASS_PURGED &&
 	    !assigns_here(s, &hdr)) {
-		rc = 0;		/* purged: HQ has it, and we need it not */
+		rc = 0; /* purged: HQ has it, and we need it not */
 		goto out;
 	}
 	if (rc == FV_ENOTFOUND) {
@@ -189,20 +189,23 @@ fv_store_apply_checked(struct fv_store *s, const uint8_t *op, size_t len,
 	if (rc != 0)
 		goto out;
 	if (class == CLASS_LOG) {
-		fv_state_free(&st);	/* deleted: a delete wins over all */
+		fv_state_free(&st); /* deleted: a delete wins over all */
 		goto out;
 	}
 	if (hdr.kind == FV_OP_DELETE) {
 		if ((class == CLASS_RECORD &&
-		    (rc = fv_store_shred(s, &st, s->cur_slot)) != 0) ||
-		    (rc = fv_store_put_signed(s, op, len, &hdr, CLASS_LOG, tag)) ||
+			(rc = fv_store_shred(s, &st, s->cur_slot)) != 0) ||
+		    (rc = fv_store_put_signed(s, op, len, &hdr, CLASS_LOG,
+			 tag)) ||
 		    (rc = fv_state_apply(&st, &hdr, &conflict)) ||
-		    (rc = fv_store_put_state(s, tag, hdr.rid, &st, CLASS_LOG)) ||
+		    (rc = fv_store_put_state(s, tag, hdr.rid, &st,
+			 CLASS_LOG)) ||
 		    (rc = fv_store_pend_push(s, hdr.rid, NULL)))
 			goto state;
 	} else {
 		if ((class < 0 && (rc = fv_store_rkey_new(s, tag)) != 0) ||
-		    (rc = fv_store_put_signed(s, op, len, &hdr, CLASS_RECORD, tag)) ||
+		    (rc = fv_store_put_signed(s, op, len, &hdr, CLASS_RECORD,
+			 tag)) ||
 		    (rc = fv_state_apply(&st, &hdr, &conflict)) ||
 		    (rc = fv_store_save_live(s, tag, hdr.rid, &st)) ||
 		    (rc = fv_store_relog(s, &st, &hdr)))
@@ -219,8 +222,8 @@ out:
 
 int
 fv_store_ops_since(struct fv_store *s, const uint8_t author[FV_ID_BYTES],
-    uint64_t after, size_t max, int (*cb)(void *, const uint8_t *, size_t,
-    uint64_t), void *arg)
+    uint64_t after, size_t max,
+    int (*cb)(void *, const uint8_t *, size_t, uint64_t), void *arg)
 {
 	uint8_t from[OPKEY_BYTES];
 	MDB_val k = { OPKEY_BYTES, from }, v;
@@ -245,8 +248,8 @@ fv_store_ops_since(struct fv_store *s, const uint8_t author[FV_ID_BYTES],
 		if ((rc = load_signed(s, txn, key, &pt, NULL)) != 0)
 			break;
 		n++;
-		if ((rc = cb(arg, pt.p, pt.len, fv_buf_get_u64(key +
-		    FV_ID_BYTES))) != 0)
+		if ((rc = cb(arg, pt.p, pt.len,
+			 fv_buf_get_u64(key + FV_ID_BYTES))) != 0)
 			break;
 	}
 	if (rc == MDB_NOTFOUND)
@@ -259,7 +262,7 @@ out:
 	fv_buf_free(&pt);
 	fv_store_read_end(s, txn);
 	if (s->txn == NULL)
-		fv_store_drop_mapped(s, n);	/* pages read: not ours */
+		fv_store_drop_mapped(s, n); /* pages read: not ours */
 	return rc;
 }
 
@@ -279,8 +282,8 @@ fv_store_device_put(struct fv_store *s, const struct fv_device *d)
 	snprintf(group, sizeof(group), "%s", d->group);
 	j = json_pack("{s:s, s:s, s:s, s:s, s:b}", "name", d->name, "role",
 	    d->role, "public_key", pk, "group", group, "revoked", d->revoked);
-	if (j == NULL || (txt = json_dumps(j, JSON_COMPACT |
-	    JSON_SORT_KEYS)) == NULL) {
+	if (j == NULL ||
+	    (txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
 		json_decref(j);
 		return FV_ENOMEM;
 	}
@@ -309,8 +312,9 @@ fv_store_device_get(struct fv_store *s, const uint8_t id[FV_ID_BYTES],
 		rc = fv_store_mdb_err(rc);
 	else if ((j = json_loadb(v.mv_data, v.mv_size, 0, NULL)) == NULL ||
 	    (pk = json_string_value(json_object_get(j, "public_key"))) ==
-	    NULL || sodium_hex2bin(d->sign_pk, 32, pk, strlen(pk), NULL, NULL,
-	    NULL) != 0)
+		NULL ||
+	    sodium_hex2bin(d->sign_pk, 32, pk, strlen(pk), NULL, NULL, NULL) !=
+		0)
 		rc = FV_ECORRUPT;
 	else {
 		memcpy(d->id, id, FV_ID_BYTES);
@@ -345,14 +349,16 @@ fv_store_exchange_keys(struct fv_store *s, uint8_t *ed_sk, uint8_t *x_sk)
 	if (s->keys == NULL)
 		return FV_ELOCKED;
 	memcpy(ed_sk, K_SK(s), crypto_sign_SECRETKEYBYTES);
-	return crypto_sign_ed25519_sk_to_curve25519(x_sk, K_SK(s)) == 0 ? 0 :
+	return crypto_sign_ed25519_sk_to_curve25519(x_sk, K_SK(s)) == 0 ?
+	    0 :
 	    FV_ECRYPTO;
 }
 
 int
 fv_store_x25519_of(const uint8_t sign_pk[32], uint8_t pk[32])
 {
-	return crypto_sign_ed25519_pk_to_curve25519(pk, sign_pk) == 0 ? 0 :
+	return crypto_sign_ed25519_pk_to_curve25519(pk, sign_pk) == 0 ?
+	    0 :
 	    FV_EINVAL;
 }
 
@@ -370,7 +376,8 @@ fv_store_have_seq(struct fv_store *s, const uint8_t author[FV_ID_BYTES],
 	if ((rc = fv_store_read_begin(s, &txn)) != 0)
 		return rc;
 	fv_store_opkey(k0, author, UINT64_MAX);
-	if ((rc = fv_store_mdb_err(mdb_cursor_open(txn, s->db_ops, &cur))) == 0) {
+	if ((rc = fv_store_mdb_err(mdb_cursor_open(txn, s->db_ops, &cur))) ==
+	    0) {
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 		if (rc == 0 && memcmp(k.mv_data, k0, OPKEY_BYTES) != 0)
 			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
@@ -396,7 +403,7 @@ fv_store_set_acked(struct fv_store *s, uint64_t up_to, int64_t when_ms)
 	if (s->txn == NULL)
 		return FV_EBUSY;
 	if (up_to < s->t_acked)
-		up_to = s->t_acked;		/* acknowledgements only grow */
+		up_to = s->t_acked; /* acknowledgements only grow */
 	fv_buf_put_u64(v, up_to);
 	fv_buf_put_u64(v + 8, (uint64_t)when_ms);
 	s->t_dirty = 1;
@@ -464,10 +471,12 @@ fv_store_devices(struct fv_store *s, json_t **out)
 		json_decref(arr);
 		return rc;
 	}
-	if ((rc = fv_store_mdb_err(mdb_cursor_open(txn, s->db_devs, &cur))) == 0) {
+	if ((rc = fv_store_mdb_err(mdb_cursor_open(txn, s->db_devs, &cur))) ==
+	    0) {
 		while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-			if (k.mv_size != FV_ID_BYTES || (j = json_loadb(
-			    v.mv_data, v.mv_size, 0, NULL)) == NULL)
+			if (k.mv_size != FV_ID_BYTES ||
+			    (j = json_loadb(v.mv_data, v.mv_size, 0, NULL)) ==
+				NULL)
 				continue;
 			fv_op_id_hex(k.mv_data, hex);
 			json_object_set_new(j, "id", json_string(hex));
@@ -495,12 +504,12 @@ fv_store_setting_put(struct fv_store *s, const char *key, const char *val)
 	    strlen(val) > 1024)
 		return FV_EINVAL;
 	s->t_dirty = 1;
-	return fv_store_poison(s, fv_store_meta_put(s, s->txn, k, val, strlen(val)));
+	return fv_store_poison(s,
+	    fv_store_meta_put(s, s->txn, k, val, strlen(val)));
 }
 
 int
-fv_store_setting_get(struct fv_store *s, const char *key, char *out,
-    size_t len)
+fv_store_setting_get(struct fv_store *s, const char *key, char *out, size_t len)
 {
 	char k[64];
 	MDB_val kv, v;
@@ -537,8 +546,10 @@ fv_store_stats_acked(const struct fv_store *s)
 
 int
 fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
-    const uint8_t *skip, int (*cb)(void *, uint64_t, const uint8_t *, size_t,
-    const struct fv_state *, int), void *arg, uint64_t *last)
+    const uint8_t *skip,
+    int (*cb)(void *, uint64_t, const uint8_t *, size_t,
+	const struct fv_state *, int),
+    void *arg, uint64_t *last)
 {
 	uint8_t from[8];
 	MDB_val k = { 8, from }, v;
@@ -560,8 +571,9 @@ fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
 		int again;
 
 		op = MDB_NEXT;
-		if (k.mv_size != 8 || (v.mv_size != OPKEY_BYTES &&
-		    v.mv_size != OPKEY_BYTES + 1)) {
+		if (k.mv_size != 8 ||
+		    (v.mv_size != OPKEY_BYTES &&
+			v.mv_size != OPKEY_BYTES + 1)) {
 			rc = FV_ECORRUPT;
 			break;
 		}
@@ -570,8 +582,8 @@ fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
 		/* the device's own ops go back to it only when logged again:
 		 * passed over without reading them (a cheaper step: 64 of
 		 * them count as one) */
-		if (skip != NULL && !again && memcmp(v.mv_data, skip,
-		    FV_ID_BYTES) == 0) {
+		if (skip != NULL && !again &&
+		    memcmp(v.mv_data, skip, FV_ID_BYTES) == 0) {
 			if (++skipped % 64 == 0)
 				n++;
 			continue;
@@ -579,7 +591,7 @@ fv_store_arrivals_since(struct fv_store *s, uint64_t after, size_t max,
 		n++;
 		memcpy(ref, v.mv_data, OPKEY_BYTES);
 		if ((rc = load_signed(s, txn, ref, &pt, &st)) == FV_ENOTFOUND) {
-			rc = 0;		/* shredded since: nothing to send */
+			rc = 0; /* shredded since: nothing to send */
 			continue;
 		}
 		if (rc != 0)
@@ -599,7 +611,7 @@ out:
 	fv_buf_free(&pt);
 	fv_store_read_end(s, txn);
 	if (s->txn == NULL)
-		fv_store_drop_mapped(s, n);	/* pages read: not ours */
+		fv_store_drop_mapped(s, n); /* pages read: not ours */
 	return rc;
 }
 
@@ -628,7 +640,8 @@ assigned_to(struct fv_store *s, const struct fv_state *st, const char *group)
 		return 0;
 	snprintf(want, sizeof(want), "\"%s\"", group);
 	if (st->rtype == FV_RTYPE_APPEAL)
-		return (f = fv_state_leaves_get(&st->leaves, "assigned_to")) != NULL &&
+		return (f = fv_state_leaves_get(&st->leaves, "assigned_to")) !=
+		    NULL &&
 		    f->val != NULL && f->vallen == strlen(want) &&
 		    memcmp(f->val, want, f->vallen) == 0;
 	if ((f = fv_state_leaves_get(&st->leaves, "appeal_id")) == NULL ||
@@ -660,7 +673,8 @@ fv_store_purge(struct fv_store *s, uint64_t up_to, const char *group,
 	if (strlen(group) > FV_NAME_MAX)
 		return FV_EINVAL;
 	/* the live records first: the loop below rewrites rows */
-	if ((rc = fv_store_mdb_err(mdb_cursor_open(s->txn, s->db_recs, &cur))) != 0)
+	if ((rc = fv_store_mdb_err(mdb_cursor_open(s->txn, s->db_recs,
+		 &cur))) != 0)
 		return fv_store_poison(s, rc);
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 		if (k.mv_size != TAG_BYTES || v.mv_size < 1 ||
@@ -684,17 +698,18 @@ fv_store_purge(struct fv_store *s, uint64_t up_to, const char *group,
 		int class, keep = 0;
 
 		t = tags + i * TAG_BYTES;
-		if ((rc = fv_store_load_tag(s, s->txn, t, rid, &st, &class)) != 0)
+		if ((rc = fv_store_load_tag(s, s->txn, t, rid, &st, &class)) !=
+		    0)
 			break;
 		slot = s->cur_slot;
 		/* an op of ours HQ has not receipted: not yet at HQ */
 		for (j = 0; j < st.nops && !keep; j++) {
-			const uint8_t *ref = st.oprefs + (size_t)j *
-			    FV_OPREF_BYTES;
+			const uint8_t *ref = st.oprefs +
+			    (size_t)j * FV_OPREF_BYTES;
 
-			keep = memcmp(ref, s->info.device_id,
-			    FV_ID_BYTES) == 0 && fv_buf_get_u64(ref +
-			    FV_ID_BYTES) > up_to;
+			keep = memcmp(ref, s->info.device_id, FV_ID_BYTES) ==
+				0 &&
+			    fv_buf_get_u64(ref + FV_ID_BYTES) > up_to;
 		}
 		if (!keep)
 			keep = assigned_to(s, &st, group);
@@ -708,8 +723,8 @@ fv_store_purge(struct fv_store *s, uint64_t up_to, const char *group,
 		v.mv_size = 1;
 		v.mv_data = &purged_row;
 		if ((rc = fv_store_shred(s, &st, slot)) == 0 &&
-		    (rc = fv_store_mdb_err(fv_store_txn_put(s, s->db_recs, &k, &v,
-		    0))) == 0 &&
+		    (rc = fv_store_mdb_err(fv_store_txn_put(s, s->db_recs, &k,
+			 &v, 0))) == 0 &&
 		    (rc = fv_store_pend_push(s, rid, NULL)) == 0)
 			(*purged)++;
 		fv_state_free(&st);

@@ -148,7 +148,8 @@ check_appeal_ref(struct fv_store *s, const struct fv_leaves *lv,
 	}
 	if (rc != 0)
 		rc = FV_EINVAL;
-	else if ((rc = fv_store_load_live(s, s->txn, rid, FV_RTYPE_APPEAL, &st)) == 0)
+	else if ((rc = fv_store_load_live(s, s->txn, rid, FV_RTYPE_APPEAL,
+		      &st)) == 0)
 		fv_state_free(&st);
 	if (rc == FV_ENOTFOUND || rc == FV_EDELETED || rc == FV_EINVAL) {
 		snprintf(e->field, sizeof(e->field), "appeal_id");
@@ -198,7 +199,8 @@ fv_store_create(struct fv_store *s, enum fv_rtype t, const json_t *body,
 
 	if (s->txn == NULL)
 		return FV_EBUSY;
-	if ((rc = fv_state_leaves_from_json(body, 0, s->info.device_id, &lv, e)) != 0)
+	if ((rc = fv_state_leaves_from_json(body, 0, s->info.device_id, &lv,
+		 e)) != 0)
 		return rc;
 	rc = create_one(s, t, &lv, rid, e);
 	fv_state_leaves_free(&lv);
@@ -241,7 +243,8 @@ fv_store_find_map(struct fv_store *s)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
 		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi,
-		    &off) >= 2 && strcmp(line + off, want) == 0) {
+			&off) >= 2 &&
+		    strcmp(line + off, want) == 0) {
 			s->map_lo = (void *)lo;
 			s->map_len = hi - lo;
 		}
@@ -258,23 +261,23 @@ fv_store_unmap(const struct fv_store *s)
 
 /* One record of a bulk create, prepared off the transaction. */
 struct prep {
-	struct fv_op		 op;
-	const struct fv_leaves	*lv;
-	uint8_t			 tag[TAG_BYTES];
-	uint32_t		 slot;
-	uint8_t			 wrapped[FV_SLOT_BYTES];
-	struct fv_buf		 opv, stv;
-	struct fv_ientry	*ie;
-	int			 rc;
-	struct fv_verr		 e;
+	struct fv_op op;
+	const struct fv_leaves *lv;
+	uint8_t tag[TAG_BYTES];
+	uint32_t slot;
+	uint8_t wrapped[FV_SLOT_BYTES];
+	struct fv_buf opv, stv;
+	struct fv_ientry *ie;
+	int rc;
+	struct fv_verr e;
 };
 
 struct many {
-	struct fv_store		*s;
-	struct prep		*p;
-	uint8_t			*key[FV_PAR_WORKERS];	/* secmem */
-	struct fv_buf		 tmp[FV_PAR_WORKERS];
-	size_t			 written;	/* key slots written up to */
+	struct fv_store *s;
+	struct prep *p;
+	uint8_t *key[FV_PAR_WORKERS]; /* secmem */
+	struct fv_buf tmp[FV_PAR_WORKERS];
+	size_t written; /* key slots written up to */
 };
 
 /* The pure part of creating records: leaves, record key, signature,
@@ -305,12 +308,11 @@ prep_range(void *arg, size_t lo, size_t hi, int w)
 		st.leaves = *p->lv;
 		randombytes_buf(key, 32);
 		fv_store_wrap_key(K_MK(s), p->slot, p->tag, key, p->wrapped);
-		if ((p->rc = fv_store_seal_op(K_SK(s), key, &p->op, CLASS_RECORD, p->tag,
-		    &m->tmp[w], &p->opv)) == 0 &&
+		if ((p->rc = fv_store_seal_op(K_SK(s), key, &p->op,
+			 CLASS_RECORD, p->tag, &m->tmp[w], &p->opv)) == 0 &&
 		    (p->rc = fv_store_seal_state(key, p->tag, p->op.rid, &st,
-		    CLASS_RECORD, p->slot, &m->tmp[w], &p->stv)) == 0)
-			p->rc = fv_index_make(&st, p->op.rid, p->slot,
-			    &p->ie);
+			 CLASS_RECORD, p->slot, &m->tmp[w], &p->stv)) == 0)
+			p->rc = fv_index_make(&st, p->op.rid, p->slot, &p->ie);
 		p->op.fields = NULL;
 	}
 	sodium_memzero(key, 32);
@@ -344,9 +346,9 @@ write_slots(struct fv_store *s, struct many *m, size_t i, size_t n)
 	size_t k;
 
 	if (i < m->written)
-		return 0;		/* written with the run before */
-	for (k = 0; i + k < n && k < 64 &&
-	    m->p[i + k].slot == m->p[i].slot + k; k++)
+		return 0; /* written with the run before */
+	for (k = 0; i + k < n && k < 64 && m->p[i + k].slot == m->p[i].slot + k;
+	     k++)
 		memcpy(buf + k * FV_SLOT_BYTES, m->p[i + k].wrapped,
 		    FV_SLOT_BYTES);
 	m->written = i + k;
@@ -370,7 +372,8 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 		/* notes check their appeal inside the transaction */
 		for (i = 0; i < n && rc == 0; i++) {
 			*failed = i;
-			rc = create_one(s, t, &lv[i], rids + i * FV_ID_BYTES, e);
+			rc = create_one(s, t, &lv[i], rids + i * FV_ID_BYTES,
+			    e);
 		}
 		return rc;
 	}
@@ -392,7 +395,7 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 		op_header(s, &p->op, FV_OP_PUT, t, rids + i * FV_ID_BYTES);
 		if ((rc = fv_keyfile_alloc(s->kf, &p->slot)) == 0 &&
 		    (rc = fv_buf_push_u32(&s->newslots, &s->nnew, &s->capnew,
-		    p->slot)) != 0)
+			 p->slot)) != 0)
 			fv_keyfile_release(s->kf, p->slot);
 	}
 	if (rc == 0) {
@@ -403,7 +406,7 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 				*e = m.p[i].e;
 			}
 	}
-	if (rc != 0) {			/* nothing reached the transaction */
+	if (rc != 0) { /* nothing reached the transaction */
 		for (i = nnew0; i < s->nnew; i++)
 			fv_keyfile_release(s->kf, s->newslots[i]);
 		s->nnew = nnew0;
@@ -414,20 +417,20 @@ fv_store_create_many(struct fv_store *s, enum fv_rtype t,
 	for (i = 0; i < n && rc == 0; i++) {
 		struct prep *p = &m.p[i];
 		uint8_t ok[OPKEY_BYTES];
-		MDB_val tk = { TAG_BYTES, p->tag },
-		    okv = { OPKEY_BYTES, ok }, ov = { p->opv.len, p->opv.p },
-		    rv = { p->stv.len, p->stv.p };
+		MDB_val tk = { TAG_BYTES, p->tag }, okv = { OPKEY_BYTES, ok },
+			ov = { p->opv.len, p->opv.p },
+			rv = { p->stv.len, p->stv.p };
 
 		*failed = i;
 		fv_store_opkey(ok, p->op.author, p->op.seq);
 		if ((rc = write_slots(s, &m, i, n)) ||
-		    (rc = fv_store_mdb_err(fv_store_txn_put(s, s->db_ops, &okv, &ov,
-		    MDB_NOOVERWRITE))) ||
+		    (rc = fv_store_mdb_err(fv_store_txn_put(s, s->db_ops, &okv,
+			 &ov, MDB_NOOVERWRITE))) ||
 		    (rc = fv_store_arrive(s, ok, 0)) ||
-		    (rc = fv_store_mdb_err(fv_store_txn_put(s, s->db_recs, &tk, &rv,
-		    MDB_NOOVERWRITE))))
+		    (rc = fv_store_mdb_err(fv_store_txn_put(s, s->db_recs, &tk,
+			 &rv, MDB_NOOVERWRITE))))
 			break;
-		rc = fv_store_pend_push(s, p->op.rid, p->ie);	/* takes ie */
+		rc = fv_store_pend_push(s, p->op.rid, p->ie); /* takes ie */
 		p->ie = NULL;
 		/* random puts fault in whole neighbourhoods of the file:
 		 * unmap as we go (safe: the pages stay in the cache) */
@@ -465,10 +468,12 @@ fv_store_update(struct fv_store *s, enum fv_rtype t,
 	if ((rc = fv_record_check(next, t, e)) != 0)
 		goto out;
 	fv_record_strip_readonly(next);
-	if ((rc = fv_state_leaves_from_json(next, 0, s->info.device_id, &lv, e)))
+	if ((rc = fv_state_leaves_from_json(next, 0, s->info.device_id, &lv,
+		 e)))
 		goto out;
-	if (t == FV_RTYPE_NOTE && !json_equal(json_object_get(cur,
-	    "appeal_id"), json_object_get(next, "appeal_id")) &&
+	if (t == FV_RTYPE_NOTE &&
+	    !json_equal(json_object_get(cur, "appeal_id"),
+		json_object_get(next, "appeal_id")) &&
 	    (rc = check_appeal_ref(s, &lv, e)) != 0)
 		goto out;
 	if ((rc = fv_state_diff(&st, &lv, &op)) != 0 || op.nfields == 0)
@@ -594,12 +599,13 @@ reopen_check(struct fv_store *s, int why)
 
 	mdb_env_close(s->env);
 	s->env = NULL;
-	if ((rc = fv_store_env_open(s)) != 0 || (rc = fv_store_read_meta(s)) != 0)
+	if ((rc = fv_store_env_open(s)) != 0 ||
+	    (rc = fv_store_read_meta(s)) != 0)
 		return rc == FV_ENOSPC ? rc : FV_EIO;
 	if (s->txns == want)
 		return 0;
 	s->clock.last = s->clock.last > s->t_clock.last ? s->clock.last :
-	    s->t_clock.last;
+							  s->t_clock.last;
 	return why;
 }
 
@@ -610,8 +616,8 @@ tell(struct fv_store *s, const struct pend *p)
 	const struct fv_ientry *was = fv_index_get(s->idx, p->rid);
 
 	if (p->entry != NULL)
-		s->observe(s->observe_arg, p->rid, p->entry->rtype, was ?
-		    FV_STORE_UPDATED : FV_STORE_CREATED);
+		s->observe(s->observe_arg, p->rid, p->entry->rtype,
+		    was ? FV_STORE_UPDATED : FV_STORE_CREATED);
 	else if (was != NULL)
 		s->observe(s->observe_arg, p->rid, was->rtype,
 		    FV_STORE_DELETED);
@@ -638,19 +644,20 @@ fv_store_commit(struct fv_store *s)
 		fv_store_abort(s);
 		return rc;
 	}
-	if (!s->t_dirty) {			/* nothing written */
+	if (!s->t_dirty) { /* nothing written */
 		fv_store_abort(s);
 		return 0;
 	}
 	if ((rc = fv_store_put_clock(s, s->txn, s->t_seq, s->t_clock.last,
-	    s->txns + 1)) != 0 ||
+		 s->txns + 1)) != 0 ||
 	    (s->nnew > 0 && (rc = fv_keyfile_sync(s->kf)) != 0)) {
 		fv_store_abort(s);
 		return rc;
 	}
 	rc = mdb_txn_commit(s->txn);
 	s->txn = NULL;
-	if (rc != 0 && (rc = reopen_check(s, classify(s, fv_store_mdb_err(rc)))) != 0) {
+	if (rc != 0 &&
+	    (rc = reopen_check(s, classify(s, fv_store_mdb_err(rc)))) != 0) {
 		for (i = 0; i < s->nnew; i++)
 			fv_keyfile_wipe(s->kf, s->newslots[i]);
 		txn_reset(s);
@@ -677,7 +684,7 @@ fv_store_commit(struct fv_store *s)
 	for (i = 0; i < s->nwipe; i++)
 		fv_keyfile_wipe(s->kf, s->wipeslots[i]);
 	if (s->nwipe > 0)
-		fv_keyfile_sync(s->kf);	/* else scrubbed at next unlock */
+		fv_keyfile_sync(s->kf); /* else scrubbed at next unlock */
 	txn_reset(s);
 	return 0;
 }

@@ -12,16 +12,16 @@
 #include "fv_error.h"
 #include "token.h"
 
-#define B64		sodium_base64_VARIANT_URLSAFE_NO_PADDING
-#define PREFIX_LEN	(sizeof(FV_TOKEN_PREFIX) - 1)
-#define MAC_TAG		"fieldvault enroll"
-#define HASH_TAG	"fieldvault token"
+#define B64	   sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define PREFIX_LEN (sizeof(FV_TOKEN_PREFIX) - 1)
+#define MAC_TAG	   "fieldvault enroll"
+#define HASH_TAG   "fieldvault token"
 
 _Static_assert(FV_TOKEN_STR_MAX ==
-    PREFIX_LEN + sodium_base64_ENCODED_LEN(FV_TOKEN_BIN_MAX, B64),
+	PREFIX_LEN + sodium_base64_ENCODED_LEN(FV_TOKEN_BIN_MAX, B64),
     "token text size");
-_Static_assert(sizeof(((struct fv_token *)0)->addr) ==
-    FV_TOKEN_ADDR_MAX + 1, "addr size");
+_Static_assert(sizeof(((struct fv_token *)0)->addr) == FV_TOKEN_ADDR_MAX + 1,
+    "addr size");
 
 /* Decimal 1..65535, no sign, no leading zero. */
 static int
@@ -58,7 +58,7 @@ dns_ok(const char *h, size_t n)
 			continue;
 		}
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-'))
+			(c >= '0' && c <= '9') || c == '-'))
 			return 0;
 		if ((c == '-' && lab == 0) || ++lab > 63)
 			return 0;
@@ -93,7 +93,7 @@ fv_token_addr_ok(const char *a, size_t n)
 		;
 	if (c == 0 || !port_ok(a + c, n - c))
 		return 0;
-	c--;				/* the host is a[0..c) */
+	c--; /* the host is a[0..c) */
 	if (c > 0 && a[0] == '[')
 		return c >= 2 && a[c - 1] == ']' &&
 		    memchr(a + 1, ':', c - 2) != NULL &&
@@ -170,8 +170,8 @@ fv_token_decode(const char *s, struct fv_token *t)
 			return FV_EINVAL;
 	/* no ignore set and no end pointer: a stray character is an error,
 	 * and libsodium refuses non-zero padding bits (one text per token) */
-	if (sodium_base642bin(bin, sizeof(bin), s + PREFIX_LEN,
-	    n - PREFIX_LEN, NULL, &binlen, NULL, B64) != 0)
+	if (sodium_base642bin(bin, sizeof(bin), s + PREFIX_LEN, n - PREFIX_LEN,
+		NULL, &binlen, NULL, B64) != 0)
 		goto out;
 	r.p = bin;
 	r.left = binlen;
@@ -202,8 +202,8 @@ out:
 }
 
 void
-fv_token_mac(const uint8_t secret[FV_TOKEN_SECRET_BYTES],
-    const uint8_t hh[64], uint8_t mac[FV_TOKEN_MAC_BYTES])
+fv_token_mac(const uint8_t secret[FV_TOKEN_SECRET_BYTES], const uint8_t hh[64],
+    uint8_t mac[FV_TOKEN_MAC_BYTES])
 {
 	crypto_generichash_state st;
 

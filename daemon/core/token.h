@@ -25,25 +25,24 @@
 
 #include "op.h"
 
-#define FV_TOKEN_VERSION	1
-#define FV_TOKEN_PREFIX		"fv1."
-#define FV_TOKEN_SECRET_BYTES	32
-#define FV_TOKEN_ADDR_MAX	127	/* bytes of "host:port" */
-#define FV_TOKEN_MAC_BYTES	32
+#define FV_TOKEN_VERSION      1
+#define FV_TOKEN_PREFIX	      "fv1."
+#define FV_TOKEN_SECRET_BYTES 32
+#define FV_TOKEN_ADDR_MAX     127 /* bytes of "host:port" */
+#define FV_TOKEN_MAC_BYTES    32
 /* Bytes of the binary token: 106 + the address. */
-#define FV_TOKEN_BIN_MIN	\
-	(1 + FV_ID_BYTES + 32 + 8 + FV_ID_BYTES + 32 + 1)
-#define FV_TOKEN_BIN_MAX	(FV_TOKEN_BIN_MIN + FV_TOKEN_ADDR_MAX)
+#define FV_TOKEN_BIN_MIN (1 + FV_ID_BYTES + 32 + 8 + FV_ID_BYTES + 32 + 1)
+#define FV_TOKEN_BIN_MAX (FV_TOKEN_BIN_MIN + FV_TOKEN_ADDR_MAX)
 /* Room for the longest token text and its NUL. */
-#define FV_TOKEN_STR_MAX	316
+#define FV_TOKEN_STR_MAX 316
 
 struct fv_token {
-	uint8_t		token_id[FV_ID_BYTES];
-	uint8_t		secret[FV_TOKEN_SECRET_BYTES];	/* secret: wipe */
-	uint64_t	expires;			/* Unix seconds */
-	uint8_t		hq_id[FV_ID_BYTES];
-	uint8_t		hq_pk[32];			/* Ed25519 */
-	char		addr[FV_TOKEN_ADDR_MAX + 1];	/* "host:port" */
+	uint8_t token_id[FV_ID_BYTES];
+	uint8_t secret[FV_TOKEN_SECRET_BYTES]; /* secret: wipe */
+	uint64_t expires;		       /* Unix seconds */
+	uint8_t hq_id[FV_ID_BYTES];
+	uint8_t hq_pk[32];		  /* Ed25519 */
+	char addr[FV_TOKEN_ADDR_MAX + 1]; /* "host:port" */
 };
 
 /*
@@ -53,7 +52,7 @@ struct fv_token {
  * host:port, see fv_token_addr_ok()) or FV_ETOOBIG (out too small; out is
  * then wiped).
  */
-int	fv_token_encode(const struct fv_token *t, char *out, size_t outlen);
+int fv_token_encode(const struct fv_token *t, char *out, size_t outlen);
 
 /*
  * Parses the NUL-terminated token text s into *t.  Strict: the exact
@@ -63,7 +62,7 @@ int	fv_token_encode(const struct fv_token *t, char *out, size_t outlen);
  * is returned as given (the codec does not read the clock).  t receives
  * the secret (see above).  Returns 0 or FV_EINVAL (*t is then wiped).
  */
-int	fv_token_decode(const char *s, struct fv_token *t);
+int fv_token_decode(const char *s, struct fv_token *t);
 
 /*
  * 1 when a[0..n) is "host:port": port 1..65535 in decimal without leading
@@ -72,18 +71,18 @@ int	fv_token_decode(const char *s, struct fv_token *t);
  * address, or an IPv6 address in brackets ("[::1]:7700").  n at most
  * FV_TOKEN_ADDR_MAX.
  */
-int	fv_token_addr_ok(const char *a, size_t n);
+int fv_token_addr_ok(const char *a, size_t n);
 
 /* The enrollment MAC: BLAKE2b-256 keyed by secret over
  * "fieldvault enroll" | hh, hh the Noise handshake hash (64 bytes). */
-void	fv_token_mac(const uint8_t secret[FV_TOKEN_SECRET_BYTES],
-	    const uint8_t hh[64], uint8_t mac[FV_TOKEN_MAC_BYTES]);
+void fv_token_mac(const uint8_t secret[FV_TOKEN_SECRET_BYTES],
+    const uint8_t hh[64], uint8_t mac[FV_TOKEN_MAC_BYTES]);
 /* Recomputes the MAC and compares in constant time: 0 or FV_ECRYPTO. */
-int	fv_token_mac_check(const uint8_t secret[FV_TOKEN_SECRET_BYTES],
-	    const uint8_t hh[64], const uint8_t mac[FV_TOKEN_MAC_BYTES]);
+int fv_token_mac_check(const uint8_t secret[FV_TOKEN_SECRET_BYTES],
+    const uint8_t hh[64], const uint8_t mac[FV_TOKEN_MAC_BYTES]);
 
 /* What HQ stores of the secret: BLAKE2b-256("fieldvault token" | secret). */
-void	fv_token_secret_hash(const uint8_t secret[FV_TOKEN_SECRET_BYTES],
-	    uint8_t out[32]);
+void fv_token_secret_hash(const uint8_t secret[FV_TOKEN_SECRET_BYTES],
+    uint8_t out[32]);
 
 #endif

@@ -5,8 +5,8 @@
 #include "fv_error.h"
 #include "vault.h"
 
-#define NONCE	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define ABYTES	crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define NONCE  crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define ABYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
 
 void
 fv_vault_kdf_new(struct fv_kdf *k)
@@ -25,11 +25,10 @@ fv_vault_kdf_derive(const struct fv_kdf *k, const char *pass, size_t len,
 	if (k->opslimit < crypto_pwhash_OPSLIMIT_MODERATE ||
 	    k->memlimit < crypto_pwhash_MEMLIMIT_MODERATE ||
 	    k->opslimit > crypto_pwhash_OPSLIMIT_SENSITIVE ||
-	    k->memlimit > crypto_pwhash_MEMLIMIT_SENSITIVE ||
-	    len > FV_PASS_MAX)
+	    k->memlimit > crypto_pwhash_MEMLIMIT_SENSITIVE || len > FV_PASS_MAX)
 		return FV_EINVAL;
 	if (crypto_pwhash(kek, FV_KEY_BYTES, pass, len, k->salt, k->opslimit,
-	    (size_t)k->memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0)
+		(size_t)k->memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0)
 		return FV_ENOMEM;
 	return 0;
 }
@@ -66,7 +65,7 @@ fv_vault_passfile_read(const char *path, uint8_t *buf, size_t *len)
  * source, each nonce wiped from the pool as it is taken.  Keys still come
  * straight from randombytes_buf().
  */
-#define NONCE_POOL	4096
+#define NONCE_POOL 4096
 static __thread uint8_t nonce_pool[NONCE_POOL];
 static __thread size_t nonce_left;
 
@@ -104,8 +103,8 @@ fv_vault_seal(const uint8_t *key, const void *ad, size_t adlen, const void *m,
 }
 
 int
-fv_vault_open(const uint8_t *key, const void *ad, size_t adlen, const uint8_t *c,
-    size_t clen, struct fv_buf *out)
+fv_vault_open(const uint8_t *key, const void *ad, size_t adlen,
+    const uint8_t *c, size_t clen, struct fv_buf *out)
 {
 	int rc;
 
@@ -113,7 +112,8 @@ fv_vault_open(const uint8_t *key, const void *ad, size_t adlen, const uint8_t *c
 		return FV_ECRYPTO;
 	if (fv_buf_reserve(out, clen - NONCE - ABYTES) != 0)
 		return FV_ENOMEM;
-	if ((rc = fv_vault_open_to(key, ad, adlen, c, clen, out->p + out->len)) == 0)
+	if ((rc = fv_vault_open_to(key, ad, adlen, c, clen,
+		 out->p + out->len)) == 0)
 		out->len += clen - NONCE - ABYTES;
 	return rc;
 }
@@ -124,7 +124,7 @@ fv_vault_open_to(const uint8_t *key, const void *ad, size_t adlen,
 {
 	if (clen < NONCE + ABYTES ||
 	    crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL,
-	    c + NONCE, clen - NONCE, ad, adlen, c, key) != 0)
+		c + NONCE, clen - NONCE, ad, adlen, c, key) != 0)
 		return FV_ECRYPTO;
 	return 0;
 }
@@ -146,7 +146,7 @@ fv_vault_open_key(const uint8_t *key, const void *ad, size_t adlen,
 	if (clen < NONCE + ABYTES)
 		return FV_ECRYPTO;
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL,
-	    c + NONCE, clen - NONCE, ad, adlen, c, key) != 0)
+		c + NONCE, clen - NONCE, ad, adlen, c, key) != 0)
 		return FV_ECRYPTO;
 	return 0;
 }

@@ -22,47 +22,48 @@
 
 #include "buf.h"
 
-#define FV_KEY_BYTES	32
-#define FV_SEAL_OVERHEAD (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + \
-	crypto_aead_xchacha20poly1305_ietf_ABYTES)
-#define FV_SALT_BYTES	crypto_pwhash_SALTBYTES
-#define FV_PASS_MAX	1024		/* bytes of a passphrase */
-#define FV_PASS_MIN	8
+#define FV_KEY_BYTES 32
+#define FV_SEAL_OVERHEAD \
+	(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + \
+	    crypto_aead_xchacha20poly1305_ietf_ABYTES)
+#define FV_SALT_BYTES crypto_pwhash_SALTBYTES
+#define FV_PASS_MAX   1024 /* bytes of a passphrase */
+#define FV_PASS_MIN   8
 
 /* Argon2id parameters; never below libsodium's MODERATE. */
 struct fv_kdf {
-	uint8_t		salt[FV_SALT_BYTES];
-	uint64_t	opslimit;
-	uint64_t	memlimit;
+	uint8_t salt[FV_SALT_BYTES];
+	uint64_t opslimit;
+	uint64_t memlimit;
 };
 
 /* Fills k with a fresh salt and the default (MODERATE) limits. */
-void	fv_vault_kdf_new(struct fv_kdf *k);
+void fv_vault_kdf_new(struct fv_kdf *k);
 /* Derives the KEK (32 bytes into kek, secret memory) from a passphrase.
  * Slow (about a second) and thread-safe.  Returns 0, FV_EINVAL (limits
  * below MODERATE: a tampered store) or FV_ENOMEM. */
-int	fv_vault_kdf_derive(const struct fv_kdf *k, const char *pass, size_t len,
-	    uint8_t *kek);
+int fv_vault_kdf_derive(const struct fv_kdf *k, const char *pass, size_t len,
+    uint8_t *kek);
 
 /* Reads a passphrase file into buf (FV_PASS_MAX + 1 bytes of secret
  * memory); one trailing newline (LF or CRLF) is not part of it.  Returns
  * 0, FV_EIO (errno says why) or FV_EINVAL (empty or over FV_PASS_MAX). */
-int	fv_vault_passfile_read(const char *path, uint8_t *buf, size_t *len);
+int fv_vault_passfile_read(const char *path, uint8_t *buf, size_t *len);
 
 /* Appends seal(key, ad, m) to out.  Returns 0 or FV_ENOMEM. */
-int	fv_vault_seal(const uint8_t *key, const void *ad, size_t adlen,
-	    const void *m, size_t mlen, struct fv_buf *out);
+int fv_vault_seal(const uint8_t *key, const void *ad, size_t adlen,
+    const void *m, size_t mlen, struct fv_buf *out);
 /* Opens a sealed value c[0..clen) into out (appended).  Returns 0,
  * FV_ECRYPTO (wrong key, moved or tampered) or FV_ENOMEM. */
-int	fv_vault_open(const uint8_t *key, const void *ad, size_t adlen,
-	    const uint8_t *c, size_t clen, struct fv_buf *out);
+int fv_vault_open(const uint8_t *key, const void *ad, size_t adlen,
+    const uint8_t *c, size_t clen, struct fv_buf *out);
 /* The same into out, which has room for clen - FV_SEAL_OVERHEAD bytes. */
-int	fv_vault_open_to(const uint8_t *key, const void *ad, size_t adlen,
-	    const uint8_t *c, size_t clen, uint8_t *out);
+int fv_vault_open_to(const uint8_t *key, const void *ad, size_t adlen,
+    const uint8_t *c, size_t clen, uint8_t *out);
 /* The same for a fixed-size secret: m and out are secret memory. */
-int	fv_vault_seal_key(const uint8_t *key, const void *ad, size_t adlen,
-	    const uint8_t *m, size_t mlen, uint8_t *out /* mlen+OVERHEAD */);
-int	fv_vault_open_key(const uint8_t *key, const void *ad, size_t adlen,
-	    const uint8_t *c, size_t clen, uint8_t *out /* clen-OVERHEAD */);
+int fv_vault_seal_key(const uint8_t *key, const void *ad, size_t adlen,
+    const uint8_t *m, size_t mlen, uint8_t *out /* mlen+OVERHEAD */);
+int fv_vault_open_key(const uint8_t *key, const void *ad, size_t adlen,
+    const uint8_t *c, size_t clen, uint8_t *out /* clen-OVERHEAD */);
 
 #endif

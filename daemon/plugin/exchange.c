@@ -31,63 +31,63 @@
 #include "secmem.h"
 #include "writer.h"
 
-#define PKG_MAX		FVP_PACKAGE_MAX
-#define REF_MAX		FV_SDK_REF_MAX
-#define KEYS_BYTES	(64 + 32)	/* Ed25519 sk, X25519 sk */
+#define PKG_MAX	   FVP_PACKAGE_MAX
+#define REF_MAX	   FV_SDK_REF_MAX
+#define KEYS_BYTES (64 + 32) /* Ed25519 sk, X25519 sk */
 
 struct partner {
-	char	name[FV_NAME_MAX + 1];
-	uint8_t	pk[32];
+	char name[FV_NAME_MAX + 1];
+	uint8_t pk[32];
 };
 
 struct inappeal {
-	char	 ref[REF_MAX + 1];
-	json_t	*body;
+	char ref[REF_MAX + 1];
+	json_t *body;
 };
 
 struct inreply {
-	uint8_t	 id[FV_ID_BYTES];
-	char	 ref[REF_MAX + 1];
-	char	 status[24];
-	char	*outcome;
+	uint8_t id[FV_ID_BYTES];
+	char ref[REF_MAX + 1];
+	char status[24];
+	char *outcome;
 };
 
 /* The SDK's exchange run. */
 struct fv_exchange {
-	int			 importing;
-	uint8_t			*keys;		/* secmem: KEYS_BYTES */
-	uint8_t			 self_pk[32];
-	struct partner		*partners;	/* configured */
-	size_t			 npartners;
-	struct partner		*partner;	/* send: to; import: from */
-	struct fv_output	 out;
-	struct inappeal		*ap;
-	size_t			 nap, capap;
-	struct inreply		*rp;
-	size_t			 nrp, caprp;
-	char			 why[256];
-	int			 refused;	/* a call was refused */
+	int importing;
+	uint8_t *keys; /* secmem: KEYS_BYTES */
+	uint8_t self_pk[32];
+	struct partner *partners; /* configured */
+	size_t npartners;
+	struct partner *partner; /* send: to; import: from */
+	struct fv_output out;
+	struct inappeal *ap;
+	size_t nap, capap;
+	struct inreply *rp;
+	size_t nrp, caprp;
+	char why[256];
+	int refused; /* a call was refused */
 };
 
 struct fvp_exchange {
-	struct fvp_job		 j;
-	struct fvd		*d;
-	fvp_exchange_done	 done;
-	void			*arg;
-	int			 gone;		/* the asker left */
-	char			 format[FVP_NAME_MAX + 1];
-	struct fv_exchange	 x;
-	json_t			*recs;		/* send */
-	uint8_t			*pkg;		/* import */
-	size_t			 pkglen;
-	int			 rc;
+	struct fvp_job j;
+	struct fvd *d;
+	fvp_exchange_done done;
+	void *arg;
+	int gone; /* the asker left */
+	char format[FVP_NAME_MAX + 1];
+	struct fv_exchange x;
+	json_t *recs; /* send */
+	uint8_t *pkg; /* import */
+	size_t pkglen;
+	int rc;
 	/* the writes of the outcome */
-	struct fv_write		*w;
-	size_t			 nw, wdone;
-	size_t			 created, skipped, updated, unchanged, sent;
-	size_t			 replies;
-	int			 wfail;
-	char			 wwhy[512];
+	struct fv_write *w;
+	size_t nw, wdone;
+	size_t created, skipped, updated, unchanged, sent;
+	size_t replies;
+	int wfail;
+	char wwhy[512];
 };
 
 /* --- keys -------------------------------------------------------------------- */
@@ -145,7 +145,8 @@ fv_exchange_open(fv_exchange *x, const uint8_t *sealed, size_t len,
 	    crypto_sign_ed25519_pk_to_curve25519(xpk, x->self_pk) != 0)
 		return -1;
 	return crypto_box_seal_open(out, sealed, len, xpk, x->keys + 64) == 0 ?
-	    0 : -1;
+	    0 :
+	    -1;
 }
 
 const char *
@@ -175,7 +176,7 @@ fv_exchange_refuse(fv_exchange *x, const char *fmt, ...)
 	va_list ap;
 	size_t i;
 
-	if (x->refused)		/* the first reason is the cause */
+	if (x->refused) /* the first reason is the cause */
 		return -1;
 	x->refused = 1;
 	va_start(ap, fmt);
@@ -194,8 +195,9 @@ fv_exchange_sender(fv_exchange *x, const uint8_t pk[FV_KEY_BYTES])
 
 	if (!x->importing)
 		return -1;
-	if (x->partner != NULL)		/* one package, one sender */
-		return sodium_memcmp(x->partner->pk, pk, 32) == 0 ? 0 :
+	if (x->partner != NULL) /* one package, one sender */
+		return sodium_memcmp(x->partner->pk, pk, 32) == 0 ?
+		    0 :
 		    fv_exchange_refuse(x, "plugin: a second sender");
 	for (i = 0; i < x->npartners; i++)
 		if (sodium_memcmp(x->partners[i].pk, pk, 32) == 0) {
@@ -214,16 +216,20 @@ fv_exchange_add_appeal(fv_exchange *x, const char *ref, const char *json,
 	size_t c;
 
 	if (!x->importing || x->partner == NULL)
-		return fv_exchange_refuse(x, "plugin: an appeal before the "
+		return fv_exchange_refuse(x,
+		    "plugin: an appeal before the "
 		    "sender is known");
 	if (!fv_sdk_xchg_valid_ref(ref))
-		return fv_exchange_refuse(x, "entry %zu: ref: 1..%d printable "
-		    "characters", x->nap + x->nrp + 1, REF_MAX);
+		return fv_exchange_refuse(x,
+		    "entry %zu: ref: 1..%d printable "
+		    "characters",
+		    x->nap + x->nrp + 1, REF_MAX);
 	if (x->nap + x->nrp >= FVP_EXCHANGE_IDS_MAX)
 		return fv_exchange_refuse(x, "more than %d entries",
 		    FVP_EXCHANGE_IDS_MAX);
-	if (len > FV_RECORD_MAX || (j = json_loadb(json, len, 0, NULL)) ==
-	    NULL || !json_is_object(j)) {
+	if (len > FV_RECORD_MAX ||
+	    (j = json_loadb(json, len, 0, NULL)) == NULL ||
+	    !json_is_object(j)) {
 		if (len <= FV_RECORD_MAX)
 			json_decref(j);
 		return fv_exchange_refuse(x, "entry %zu: not a JSON object",
@@ -246,7 +252,7 @@ fv_exchange_add_appeal(fv_exchange *x, const char *ref, const char *json,
 static int
 valid_utf8(const char *s)
 {
-	json_t *t = json_string(s);	/* NULL for bad UTF-8 */
+	json_t *t = json_string(s); /* NULL for bad UTF-8 */
 	int ok = t != NULL;
 
 	json_decref(t);
@@ -261,21 +267,29 @@ fv_exchange_add_reply(fv_exchange *x, const char *id, const char *ref,
 	size_t c, k = x->nap + x->nrp + 1;
 
 	if (!x->importing || x->partner == NULL)
-		return fv_exchange_refuse(x, "plugin: a reply before the "
+		return fv_exchange_refuse(x,
+		    "plugin: a reply before the "
 		    "sender is known");
 	if (x->nap + x->nrp >= FVP_EXCHANGE_IDS_MAX)
 		return fv_exchange_refuse(x, "more than %d entries",
 		    FVP_EXCHANGE_IDS_MAX);
 	if (!fv_sdk_xchg_valid_status(status))
-		return fv_exchange_refuse(x, "entry %zu: status: not an "
-		    "appeal status", k);
+		return fv_exchange_refuse(x,
+		    "entry %zu: status: not an "
+		    "appeal status",
+		    k);
 	if (ref != NULL && !fv_sdk_xchg_valid_ref(ref))
-		return fv_exchange_refuse(x, "entry %zu: ref: 1..%d printable "
-		    "characters", k, REF_MAX);
-	if (outcome != NULL && (!valid_utf8(outcome) ||
-	    fv_sdk_xchg_utf8_chars(outcome) > FV_SDK_OUTCOME_MAX))
-		return fv_exchange_refuse(x, "entry %zu: outcome: UTF-8 text "
-		    "of at most %d characters", k, FV_SDK_OUTCOME_MAX);
+		return fv_exchange_refuse(x,
+		    "entry %zu: ref: 1..%d printable "
+		    "characters",
+		    k, REF_MAX);
+	if (outcome != NULL &&
+	    (!valid_utf8(outcome) ||
+		fv_sdk_xchg_utf8_chars(outcome) > FV_SDK_OUTCOME_MAX))
+		return fv_exchange_refuse(x,
+		    "entry %zu: outcome: UTF-8 text "
+		    "of at most %d characters",
+		    k, FV_SDK_OUTCOME_MAX);
 	if (x->nrp == x->caprp) {
 		c = x->caprp ? 2 * x->caprp : 16;
 		if ((n = realloc(x->rp, c * sizeof(*n))) == NULL)
@@ -309,8 +323,10 @@ send_run(struct fvp_job *j)
 	size_t i, n = json_array_size(c->recs);
 
 	if ((p = fv_host_find(j->host, c->format, FV_KIND_EXCHANGE)) == NULL) {
-		snprintf(c->x.why, sizeof(c->x.why), "no exchange plugin '%s' "
-		    "is loaded (see 'fieldvault plugin list')", c->format);
+		snprintf(c->x.why, sizeof(c->x.why),
+		    "no exchange plugin '%s' "
+		    "is loaded (see 'fieldvault plugin list')",
+		    c->format);
 		c->rc = -1;
 		return;
 	}
@@ -318,8 +334,8 @@ send_run(struct fvp_job *j)
 	v = calloc(n + 1, sizeof(*v));
 	c->rc = r != NULL && v != NULL ? 0 : -1;
 	for (i = 0; i < n && c->rc == 0; i++) {
-		c->rc = fv_sdk_record_from_json(&r[i], json_array_get(c->recs,
-		    i));
+		c->rc = fv_sdk_record_from_json(&r[i],
+		    json_array_get(c->recs, i));
 		v[i] = &r[i];
 	}
 	if (c->rc == 0)
@@ -328,8 +344,10 @@ send_run(struct fvp_job *j)
 		c->rc = -1;
 	/* what a partner's fieldvault can import in one request */
 	if (c->rc == 0 && (c->x.out.err || c->x.out.len > PKG_MAX))
-		c->rc = fv_exchange_refuse(&c->x, "the package would be larger "
-		    "than %d bytes: send fewer appeals at once", PKG_MAX);
+		c->rc = fv_exchange_refuse(&c->x,
+		    "the package would be larger "
+		    "than %d bytes: send fewer appeals at once",
+		    PKG_MAX);
 	for (i = 0; r != NULL && i < n; i++)
 		fv_sdk_record_free(&r[i]);
 	free(r);
@@ -344,13 +362,15 @@ import_run(struct fvp_job *j)
 	struct fv_host *p;
 
 	if ((p = fv_host_find(j->host, c->format, FV_KIND_EXCHANGE)) == NULL) {
-		snprintf(c->x.why, sizeof(c->x.why), "no exchange plugin '%s' "
-		    "is loaded (see 'fieldvault plugin list')", c->format);
+		snprintf(c->x.why, sizeof(c->x.why),
+		    "no exchange plugin '%s' "
+		    "is loaded (see 'fieldvault plugin list')",
+		    c->format);
 		c->rc = -1;
 		return;
 	}
 	c->rc = p->desc->exchange_import(p->state, &c->x, c->pkg, c->pkglen);
-	if (c->rc == 0 && c->x.refused)	/* refused whole, even if the
+	if (c->rc == 0 && c->x.refused) /* refused whole, even if the
 					 * plugin went on */
 		c->rc = -1;
 	if (c->rc == 0 && c->x.partner == NULL)
@@ -401,8 +421,9 @@ xchg_setup(struct fvd *d, struct fvp_exchange *c)
 	if ((c->x.keys = fv_secmem_alloc(KEYS_BYTES)) == NULL ||
 	    fv_store_exchange_keys(d->store, c->x.keys, c->x.keys + 64) != 0)
 		return FV_ENOMEM;
-	if (cf->npartners > 0 && (c->x.partners = calloc(cf->npartners,
-	    sizeof(*c->x.partners))) == NULL)
+	if (cf->npartners > 0 &&
+	    (c->x.partners = calloc(cf->npartners, sizeof(*c->x.partners))) ==
+		NULL)
 		return FV_ENOMEM;
 	for (i = 0; i < cf->npartners; i++) {
 		const struct fv_conf_section *s = &cf->partners[i];
@@ -412,7 +433,7 @@ xchg_setup(struct fvd *d, struct fvp_exchange *c)
 		for (k = 0; k < s->nkv; k++)
 			if (strcmp(s->kv[k].key, "public_key") == 0 &&
 			    fv_conf_partner_key_parse(s->kv[k].val,
-			    c->x.partners[c->x.npartners].pk) == 0) {
+				c->x.partners[c->x.npartners].pk) == 0) {
 				c->x.npartners++;
 				break;
 			}
@@ -454,9 +475,8 @@ add_write(struct fvp_exchange *c, enum fv_wkind kind, json_t *body,
 }
 
 /* Tells the asker the outcome of c (fault: NONE, or what failed). */
-static void
-outcome(struct fvp_exchange *c, enum fvp_fault fault, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void outcome(struct fvp_exchange *c, enum fvp_fault fault,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 outcome(struct fvp_exchange *c, enum fvp_fault fault, const char *fmt, ...)
@@ -492,18 +512,23 @@ finish(struct fvp_exchange *c)
 		return;
 	}
 	if (c->wfail)
-		outcome(c, FVP_FAULT_WRITE, "exchange: the store refused a "
-		    "write: %s", c->wwhy);
+		outcome(c, FVP_FAULT_WRITE,
+		    "exchange: the store refused a "
+		    "write: %s",
+		    c->wwhy);
 	else if (c->x.importing) {
-		fv_log_info("exchange: imported a package from %s: %zu appeals "
+		fv_log_info(
+		    "exchange: imported a package from %s: %zu appeals "
 		    "created, %zu already held, %zu replies (%zu changed "
-		    "nothing)", c->x.partner->name, c->created, c->skipped,
-		    c->replies, c->unchanged);
+		    "nothing)",
+		    c->x.partner->name, c->created, c->skipped, c->replies,
+		    c->unchanged);
 		outcome(c, FVP_FAULT_NONE, "%s", "");
 	} else {
-		fv_log_info("exchange: package for %s: %zu appeals, %zu replies, "
-		    "%zu bytes", c->x.partner->name, c->sent, c->replies,
-		    c->x.out.len);
+		fv_log_info(
+		    "exchange: package for %s: %zu appeals, %zu replies, "
+		    "%zu bytes",
+		    c->x.partner->name, c->sent, c->replies, c->x.out.len);
 		outcome(c, FVP_FAULT_NONE, "%s", "");
 	}
 	xchg_free(c);
@@ -516,8 +541,9 @@ writes_done(struct fv_write *w)
 
 	if (w->rc != 0 && !c->wfail) {
 		c->wfail = 1;
-		snprintf(c->wwhy, sizeof(c->wwhy), "%s%s%s", fv_error_str(w->rc),
-		    w->err.field[0] ? ": " : "", w->err.field);
+		snprintf(c->wwhy, sizeof(c->wwhy), "%s%s%s",
+		    fv_error_str(w->rc), w->err.field[0] ? ": " : "",
+		    w->err.field);
 	}
 	if (w->kind == FV_W_UPDATE && !w->changed && c->x.importing)
 		c->unchanged++;
@@ -566,8 +592,9 @@ send_done(struct fvp_job *j)
 		return;
 	}
 	if (c->rc != 0) {
-		outcome(c, FVP_FAULT_REFUSED, "exchange: %s", c->x.why[0] ?
-		    c->x.why : "the plugin failed (see the daemon's log)");
+		outcome(c, FVP_FAULT_REFUSED, "exchange: %s",
+		    c->x.why[0] ? c->x.why :
+				  "the plugin failed (see the daemon's log)");
 		xchg_free(c);
 		return;
 	}
@@ -595,10 +622,9 @@ send_done(struct fvp_job *j)
 }
 
 /* Refused at once: *o says why. */
-static struct fvp_exchange *
-refuse(struct fvp_exchange *c, struct fvp_outcome *o, enum fvp_fault fault,
-    int rc, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+static struct fvp_exchange *refuse(struct fvp_exchange *c,
+    struct fvp_outcome *o, enum fvp_fault fault, int rc, const char *field,
+    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 static struct fvp_exchange *
 refuse(struct fvp_exchange *c, struct fvp_outcome *o, enum fvp_fault fault,
@@ -619,8 +645,7 @@ refuse(struct fvp_exchange *c, struct fvp_outcome *o, enum fvp_fault fault,
 }
 
 static struct fvp_exchange *
-xchg_new(struct fvd *d, const char *format, fvp_exchange_done done,
-    void *arg)
+xchg_new(struct fvd *d, const char *format, fvp_exchange_done done, void *arg)
 {
 	struct fvp_exchange *c;
 
@@ -650,13 +675,13 @@ fv_exchange_send(struct fvd *d, const char *format, const char *partner,
 		    "out of memory");
 	for (i = 0; i < n; i++) {
 		if ((rc = fv_store_get(d->store, FV_RTYPE_APPEAL,
-		    ids + i * FV_ID_BYTES, &rec)) != 0) {
+			 ids + i * FV_ID_BYTES, &rec)) != 0) {
 			fv_op_id_hex(ids + i * FV_ID_BYTES, hex);
 			return refuse(c, o, FVP_FAULT_STORE, rc, "ids",
 			    "exchange send: appeal %s: %s", hex,
 			    fv_error_str(rc));
 		}
-		json_array_append_new(c->recs, rec);	/* redacted when set */
+		json_array_append_new(c->recs, rec); /* redacted when set */
 	}
 	if ((rc = xchg_setup(d, c)) != 0)
 		return refuse(c, o, FVP_FAULT_STORE, rc, NULL, "exchange: %s",
@@ -667,8 +692,8 @@ fv_exchange_send(struct fvd *d, const char *format, const char *partner,
 	if (c->x.partner == NULL)
 		return refuse(c, o, FVP_FAULT_INPUT, 0, "partner",
 		    "exchange send: no partner '%s' in %s (a [partner.%s] "
-		    "section with its public_key)", partner, d->conf->path,
-		    partner);
+		    "section with its public_key)",
+		    partner, d->conf->path, partner);
 	c->j.run = send_run;
 	c->j.done = send_done;
 	fv_host_submit(d->plugins, &c->j);
@@ -688,8 +713,8 @@ leaf_string(const struct fv_state *st, const char *path)
 	const struct fv_leaf *l = fv_state_leaf(st, path);
 	json_t *v;
 
-	if (l == NULL || l->val == NULL || (v = json_loadb(l->val, l->vallen,
-	    JSON_DECODE_ANY, NULL)) == NULL)
+	if (l == NULL || l->val == NULL ||
+	    (v = json_loadb(l->val, l->vallen, JSON_DECODE_ANY, NULL)) == NULL)
 		return NULL;
 	if (!json_is_string(v)) {
 		json_decref(v);
@@ -757,11 +782,13 @@ appeal_from(struct inappeal *a, const char *partner, size_t k, char *why,
 	int i;
 
 	for (i = 0; b != NULL && fv_sdk_xchg_travel[i] != NULL; i++)
-		if ((ap = json_object_get(a->body, fv_sdk_xchg_travel[i])) != NULL)
+		if ((ap = json_object_get(a->body, fv_sdk_xchg_travel[i])) !=
+		    NULL)
 			json_object_set(b, fv_sdk_xchg_travel[i], ap);
 	ap = json_object_get(b, "applicant");
-	if (json_is_object(ap) && json_is_true(json_object_get(ap,
-	    "confidential")) && json_object_get(ap, "full_name") == NULL) {
+	if (json_is_object(ap) &&
+	    json_is_true(json_object_get(ap, "confidential")) &&
+	    json_object_get(ap, "full_name") == NULL) {
 		/* the name stayed with the partner, as the applicant asked */
 		ap = json_deep_copy(ap);
 		json_object_set_new(ap, "full_name", json_string("(withheld)"));
@@ -797,11 +824,12 @@ import_done(struct fvp_job *j)
 		return;
 	}
 	if (c->rc != 0) {
-		fv_log_warnx("exchange: package refused: %s", c->x.why[0] ?
-		    c->x.why : "the plugin failed");
+		fv_log_warnx("exchange: package refused: %s",
+		    c->x.why[0] ? c->x.why : "the plugin failed");
 		outcome(c, FVP_FAULT_REFUSED, "exchange: package refused: %s",
-		    c->x.why[0] ? c->x.why : "the plugin failed (see the "
-		    "daemon's log)");
+		    c->x.why[0] ? c->x.why :
+				  "the plugin failed (see the "
+				  "daemon's log)");
 		xchg_free(c);
 		return;
 	}
@@ -816,7 +844,7 @@ import_done(struct fvp_job *j)
 			continue;
 		}
 		if ((b = appeal_from(&c->x.ap[i], name, i + 1, why,
-		    sizeof(why))) == NULL)
+			 sizeof(why))) == NULL)
 			break;
 		json_object_set_new(held, c->x.ap[i].ref, json_true());
 		add_write(c, FV_W_CREATE, b, NULL);
@@ -828,15 +856,17 @@ import_done(struct fvp_job *j)
 
 		fv_op_id_hex(r->id, hex);
 		if ((rc = fv_store_get(c->d->store, FV_RTYPE_APPEAL, r->id,
-		    &rec)) != 0) {
+			 &rec)) != 0) {
 			snprintf(why, sizeof(why), "reply on appeal %s: %s",
 			    hex, fv_error_str(rc));
 			break;
 		}
 		p = jstr(rec, "partner");
 		if (p == NULL || strcmp(p, name) != 0) {
-			snprintf(why, sizeof(why), "reply on appeal %s, which "
-			    "was not sent to %s", hex, name);
+			snprintf(why, sizeof(why),
+			    "reply on appeal %s, which "
+			    "was not sent to %s",
+			    hex, name);
 			json_decref(rec);
 			break;
 		}
@@ -853,7 +883,8 @@ import_done(struct fvp_job *j)
 	}
 	json_decref(held);
 	if (why[0] != '\0') {
-		fv_log_warnx("exchange: package from %s refused: %s", name, why);
+		fv_log_warnx("exchange: package from %s refused: %s", name,
+		    why);
 		outcome(c, FVP_FAULT_REFUSED, "exchange: package refused: %s",
 		    why);
 		xchg_free(c);
@@ -863,8 +894,8 @@ import_done(struct fvp_job *j)
 }
 
 struct fvp_exchange *
-fv_exchange_import(struct fvd *d, const char *format, uint8_t *pkg,
-    size_t len, fvp_exchange_done done, void *arg, struct fvp_outcome *o)
+fv_exchange_import(struct fvd *d, const char *format, uint8_t *pkg, size_t len,
+    fvp_exchange_done done, void *arg, struct fvp_outcome *o)
 {
 	struct fvp_exchange *c;
 	int rc;

@@ -27,54 +27,59 @@
 #include "plugin/plugin.h"
 #include "sdkimpl.h"
 
-#define EXPORT_BATCH	512		/* records per job */
-#define EXPORT_WINDOW	2		/* jobs at the thread */
-#define EXPORT_QUEUED	(1024 * 1024)	/* bytes waiting to be sent */
+#define EXPORT_BATCH  512	    /* records per job */
+#define EXPORT_WINDOW 2		    /* jobs at the thread */
+#define EXPORT_QUEUED (1024 * 1024) /* bytes waiting to be sent */
 
-enum { X_BEGIN, X_BATCH, X_END };
+enum {
+	X_BEGIN,
+	X_BATCH,
+	X_END
+};
 
 /* The SDK's export run. */
 struct fv_export {
-	struct fv_output	 out;
-	const char		*opt[12];	/* name, value, ..., NULL */
+	struct fv_output out;
+	const char *opt[12]; /* name, value, ..., NULL */
 };
 
 struct fv_export_run {
-	struct fvd		*d;
-	struct fvp_host		*h;
-	struct fvp_sink		 sink;
-	int			 gone;		/* the sink's reader left */
-	struct fv_store_scan	*scan;
-	struct fvp_export_args	 a;
-	int			 inflight, scan_done, failed, ending;
-	size_t			 records, bytes;
-	int64_t			 scan_us;	/* loop, reading */
-	int64_t			 thread_us;	/* plugin thread */
-	int64_t			 t0;
+	struct fvd *d;
+	struct fvp_host *h;
+	struct fvp_sink sink;
+	int gone; /* the sink's reader left */
+	struct fv_store_scan *scan;
+	struct fvp_export_args a;
+	int inflight, scan_done, failed, ending;
+	size_t records, bytes;
+	int64_t scan_us;   /* loop, reading */
+	int64_t thread_us; /* plugin thread */
+	int64_t t0;
 	/* plugin thread */
-	struct fv_host		*plug;
-	void			*run;
-	struct fv_export	 x;
-	struct fv_record	 rec;		/* reused record to record */
-	struct fv_sdk_leaf	*lv;		/* its leaves */
-	struct {				/* the text of those not stored */
-		char		 id[2 * FV_ID_BYTES + 3], ca[48], ua[48];
-		char		 by[FV_SDK_QUOTED(FV_NAME_MAX)];
-	}			 meta;
-	char			 why[256];
+	struct fv_host *plug;
+	void *run;
+	struct fv_export x;
+	struct fv_record rec;	/* reused record to record */
+	struct fv_sdk_leaf *lv; /* its leaves */
+	struct {		/* the text of those not stored */
+		char id[2 * FV_ID_BYTES + 3], ca[48], ua[48];
+		char by[FV_SDK_QUOTED(FV_NAME_MAX)];
+	} meta;
+	char why[256];
 };
 
 struct xjob {
-	struct fvp_job		 j;
-	struct fv_export_run		*xp;
-	int			 kind, rc, complete;
-	struct fv_scan_batch	*recs;
-	size_t			 records;	/* in the period */
-	uint8_t			*out;		/* the bytes made */
-	size_t			 outlen;
+	struct fvp_job j;
+	struct fv_export_run *xp;
+	int kind, rc, complete;
+	struct fv_scan_batch *recs;
+	size_t records; /* in the period */
+	uint8_t *out;	/* the bytes made */
+	size_t outlen;
 };
 
-#define LEAVES_MAX	(4 * FV_OP_FIELDS_MAX + 8)	/* a record's, and
+#define LEAVES_MAX \
+	(4 * FV_OP_FIELDS_MAX + 8) /* a record's, and
 							   id, type, ... */
 
 const char *
@@ -105,8 +110,8 @@ in_period(const struct fv_export_run *xp, const fv_record *r)
 
 	if (xp->a.from_ms == LLONG_MIN && xp->a.to_ms == LLONG_MAX)
 		return 1;
-	t = fv_record_get(r, xp->a.type == FV_RTYPE_APPEAL ? "received_at" :
-	    "created_at");
+	t = fv_record_get(r,
+	    xp->a.type == FV_RTYPE_APPEAL ? "received_at" : "created_at");
 	if (t == NULL || !fv_record_valid_rfc3339(t, &ms))
 		return 0;
 	return ms >= xp->a.from_ms && ms <= xp->a.to_ms;
@@ -121,15 +126,16 @@ make_record(struct fv_export_run *xp, const struct fv_scan_rec *sr)
 	char *id = xp->meta.id, *ca = xp->meta.ca, *ua = xp->meta.ua;
 	char *by = xp->meta.by, ts[32];
 	const char *type = sr->st.rtype == FV_RTYPE_APPEAL ? "\"appeal\"" :
-	    "\"note\"";
+							     "\"note\"";
 	struct fv_sdk_leaf *v = xp->lv;
 	size_t n = 0, i;
 
-#define LEAF(p, j, jl)	do {						\
-		v[n].path = (p);					\
-		v[n].pathlen = strlen(p);				\
-		v[n].json = (j);					\
-		v[n++].jsonlen = (jl);					\
+#define LEAF(p, j, jl) \
+	do { \
+		v[n].path = (p); \
+		v[n].pathlen = strlen(p); \
+		v[n].json = (j); \
+		v[n++].jsonlen = (jl); \
 	} while (0)
 	id[0] = '"';
 	fv_op_id_hex(sr->rid, id + 1);
@@ -147,13 +153,14 @@ make_record(struct fv_export_run *xp, const struct fv_scan_rec *sr)
 		v[n++].jsonlen = f->vallen;
 	}
 	fv_record_format_rfc3339((long long)(sr->st.created_hlc >> 16), ts);
-	LEAF("created_at", ca, (size_t)snprintf(ca, sizeof(xp->meta.ca),
-	    "\"%s\"", ts));
+	LEAF("created_at", ca,
+	    (size_t)snprintf(ca, sizeof(xp->meta.ca), "\"%s\"", ts));
 	fv_record_format_rfc3339((long long)(sr->st.updated_hlc >> 16), ts);
-	LEAF("updated_at", ua, (size_t)snprintf(ua, sizeof(xp->meta.ua),
-	    "\"%s\"", ts));
-	LEAF("created_by", by, fv_sdk_record_quote(sr->created_by,
-	    strnlen(sr->created_by, FV_NAME_MAX), by));
+	LEAF("updated_at", ua,
+	    (size_t)snprintf(ua, sizeof(xp->meta.ua), "\"%s\"", ts));
+	LEAF("created_by", by,
+	    fv_sdk_record_quote(sr->created_by,
+		strnlen(sr->created_by, FV_NAME_MAX), by));
 	if (sr->st.flags & FV_ST_CONFLICT)
 		LEAF("conflict", "true", 4);
 #undef LEAF
@@ -187,10 +194,12 @@ xjob_run(struct fvp_job *j)
 	switch (xj->kind) {
 	case X_BEGIN:
 		if ((xp->plug = fv_host_find(j->host, xp->a.format,
-		    FV_KIND_EXPORTER)) == NULL) {
-			snprintf(xp->why, sizeof(xp->why), "no exporter "
+			 FV_KIND_EXPORTER)) == NULL) {
+			snprintf(xp->why, sizeof(xp->why),
+			    "no exporter "
 			    "plugin '%s' is loaded (see 'fieldvault plugin "
-			    "list')", xp->a.format);
+			    "list')",
+			    xp->a.format);
 			xj->rc = -1;
 			return;
 		}
@@ -219,7 +228,8 @@ xjob_run(struct fvp_job *j)
 		}
 		xp->x.opt[k] = NULL;
 		if (d->export_begin(xp->plug->state, &xp->x, &xp->run) != 0) {
-			snprintf(xp->why, sizeof(xp->why), "the %s plugin "
+			snprintf(xp->why, sizeof(xp->why),
+			    "the %s plugin "
 			    "could not begin (see the daemon's log)",
 			    xp->a.format);
 			xj->rc = -1;
@@ -229,10 +239,12 @@ xjob_run(struct fvp_job *j)
 			return;
 		}
 		take_output(xj);
-		if (xj->rc != 0) {	/* its output failed already */
+		if (xj->rc != 0) { /* its output failed already */
 			d->export_end(xp->run, &xp->x, 0);
-			snprintf(xp->why, sizeof(xp->why), "the %s plugin's "
-			    "output failed", xp->a.format);
+			snprintf(xp->why, sizeof(xp->why),
+			    "the %s plugin's "
+			    "output failed",
+			    xp->a.format);
 			fv_sdk_output_free(&xp->x.out);
 			fv_host_unref(xp->plug);
 			xp->plug = NULL;
@@ -247,7 +259,7 @@ xjob_run(struct fvp_job *j)
 			else if (in_period(xp, &xp->rec)) {
 				xj->records++;
 				if (d->export_record(xp->run, &xp->x,
-				    &xp->rec) != 0)
+					&xp->rec) != 0)
 					xj->rc = -1;
 			}
 			fv_sdk_record_release(&xp->rec);
@@ -277,7 +289,8 @@ static void pump(struct fv_export_run *);
 static void xjob_done(struct fvp_job *);
 
 static void
-submit(struct fv_export_run *xp, int kind, struct fv_scan_batch *recs, int complete)
+submit(struct fv_export_run *xp, int kind, struct fv_scan_batch *recs,
+    int complete)
 {
 	struct xjob *xj = calloc(1, sizeof(*xj));
 
@@ -329,8 +342,8 @@ pump(struct fv_export_run *xp)
 	int64_t t0;
 	int rc;
 
-	while (!xp->ending && !xp->failed && !xp->gone &&
-	    !xp->scan_done && xp->inflight < EXPORT_WINDOW &&
+	while (!xp->ending && !xp->failed && !xp->gone && !xp->scan_done &&
+	    xp->inflight < EXPORT_WINDOW &&
 	    xp->sink.queued(xp->sink.arg) < EXPORT_QUEUED) {
 		t0 = fv_hlc_now_us();
 		rc = fv_store_scan_read(xp->d->store, xp->scan, EXPORT_BATCH,
@@ -376,7 +389,7 @@ xjob_done(struct fvp_job *j)
 	if (rc == 0)
 		send_bytes(xp, xj->out, xj->outlen);
 	wipe_free(xj->out, xj->outlen);
-	fv_store_scan_recycle(xp->scan, xj->recs);	/* for the next read */
+	fv_store_scan_recycle(xp->scan, xj->recs); /* for the next read */
 	free(xj);
 	if (rc != 0 && !xp->failed) {
 		fv_log_error("export: %s: the plugin failed (record %zu)",
@@ -392,13 +405,13 @@ xjob_done(struct fvp_job *j)
 		xp->sink.done(xp->sink.arg, 1);
 		/* where the time went: the loop's reading, the plugin */
 		fv_log_info("export: %s: %zu records, %zu bytes in %.2f s "
-		    "(reading %.2f s, plugin %.2f s)", xp->a.format, xp->records,
-		    xp->bytes, secs, (double)xp->scan_us / 1e6,
-		    (double)xp->thread_us / 1e6);
+			    "(reading %.2f s, plugin %.2f s)",
+		    xp->a.format, xp->records, xp->bytes, secs,
+		    (double)xp->scan_us / 1e6, (double)xp->thread_us / 1e6);
 	} else {
 		fv_log_error("export: %s: cut off after %zu records (%s)",
-		    xp->a.format, xp->records, xp->gone ?
-		    "the reader went away" : "failed");
+		    xp->a.format, xp->records,
+		    xp->gone ? "the reader went away" : "failed");
 		if (!xp->gone)
 			xp->sink.done(xp->sink.arg, 0);
 	}

@@ -24,28 +24,28 @@
 #include "plugin/plugin.h"
 #include "sdkimpl.h"
 
-#define HOOK_BATCH	256
-#define HOOK_WINDOW	2
-#define HOOK_WAIT_MAX	(1024 * 1024)
+#define HOOK_BATCH    256
+#define HOOK_WINDOW   2
+#define HOOK_WAIT_MAX (1024 * 1024)
 
 struct change {
-	uint8_t		rid[FV_ID_BYTES];
-	uint8_t		rtype, kind;
+	uint8_t rid[FV_ID_BYTES];
+	uint8_t rtype, kind;
 };
 
 struct hooks {
-	struct change	*v;
-	size_t		 head, n, cap;
-	size_t		 dropped;
-	int64_t		 dropped_logged;
-	int		 inflight;
-	struct event	*ev;
+	struct change *v;
+	size_t head, n, cap;
+	size_t dropped;
+	int64_t dropped_logged;
+	int inflight;
+	struct event *ev;
 };
 
 struct hjob {
-	struct fvp_job	 j;
-	struct fvd	*d;
-	json_t		*recs;		/* records; "_change" in each */
+	struct fvp_job j;
+	struct fvd *d;
+	json_t *recs; /* records; "_change" in each */
 };
 
 static struct hooks hk;
@@ -64,14 +64,15 @@ fv_hooks_observe(void *arg, const uint8_t rid[16], int rtype, int change)
 	if (hk.n == HOOK_WAIT_MAX) {
 		hk.dropped++;
 		if (fv_hlc_now_ms() - hk.dropped_logged > 10000) {
-			fv_log_error("plugins: hooks are %d changes behind: %zu "
-			    "changes dropped so far", HOOK_WAIT_MAX,
-			    hk.dropped);
+			fv_log_error(
+			    "plugins: hooks are %d changes behind: %zu "
+			    "changes dropped so far",
+			    HOOK_WAIT_MAX, hk.dropped);
 			hk.dropped_logged = fv_hlc_now_ms();
 		}
 		return;
 	}
-	if (hk.n == hk.cap) {		/* a ring, grown in order */
+	if (hk.n == hk.cap) { /* a ring, grown in order */
 		c = hk.cap ? 2 * hk.cap : 1024;
 		if ((nv = malloc(c * sizeof(*nv))) == NULL) {
 			hk.dropped++;
@@ -102,7 +103,8 @@ fv_hooks_clear(struct fvd *d)
 {
 	if (hk.n > 0)
 		fv_log_warnx("plugins: store locked: %zu changes not passed to "
-		    "hooks", hk.n);
+			     "hooks",
+		    hk.n);
 	hk.n = 0;
 	hk.head = 0;
 }
@@ -110,8 +112,8 @@ fv_hooks_clear(struct fvd *d)
 /* --- plugin thread ---------------------------------------------------------- */
 
 struct call {
-	struct fv_record	*r;
-	int			 change;
+	struct fv_record *r;
+	int change;
 };
 
 static void
@@ -174,9 +176,9 @@ read_change(struct fvd *d, const struct change *c)
 		    fv_record_type_name(c->rtype));
 	} else if (rc != 0)
 		return NULL;
-	if (rec != NULL) {	/* redacted when set (hjob_run) */
-		json_object_set_new(rec, "_change", json_integer(
-		    rc == 0 ? c->kind : FV_CHANGE_DELETE));
+	if (rec != NULL) { /* redacted when set (hjob_run) */
+		json_object_set_new(rec, "_change",
+		    json_integer(rc == 0 ? c->kind : FV_CHANGE_DELETE));
 	}
 	return rec;
 }

@@ -29,37 +29,37 @@ TAILQ_HEAD(plugq, fv_host);
 /* What a load needs of the config, copied: the thread must not read the
  * loop's config, which SIGHUP replaces. */
 struct loadset {
-	char		 dir[PATH_MAX];
-	char		 load[1024];
-	char		 inst[FV_NAME_MAX + 1], role[8];
-	char		 conf_path[PATH_MAX];
+	char dir[PATH_MAX];
+	char load[1024];
+	char inst[FV_NAME_MAX + 1], role[8];
+	char conf_path[PATH_MAX];
 	struct {
-		char	  name[FVP_NAME_MAX + 1];
-		char	**kv;		/* key, value, ..., NULL */
-		int	 *lines;
-	}		*sec;
-	size_t		 nsec;
+		char name[FVP_NAME_MAX + 1];
+		char **kv; /* key, value, ..., NULL */
+		int *lines;
+	} * sec;
+	size_t nsec;
 };
 
 struct load_job {
-	struct fvp_job	 j;
-	struct loadset	*ls;		/* NULL: unload only */
-	int		 hooks;		/* result: a hook is loaded */
+	struct fvp_job j;
+	struct loadset *ls; /* NULL: unload only */
+	int hooks;	    /* result: a hook is loaded */
 };
 
 struct fvp_host {
-	struct fvd	*d;
-	pthread_t	 th;
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	struct jobq	 todo, done;
-	int		 stop;
-	struct event	*ev_done;
-	int		 have_hooks;		/* loop side */
+	struct fvd *d;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct jobq todo, done;
+	int stop;
+	struct event *ev_done;
+	int have_hooks; /* loop side */
 	/* plugin thread only */
-	struct plugq	 loaded;
-	json_t		*refused;
-	int		 ltdl_ok;
+	struct plugq loaded;
+	json_t *refused;
+	int ltdl_ok;
 };
 
 /* --- the thread and its queue -------------------------------------------- */
@@ -75,7 +75,7 @@ thread_main(void *arg)
 		while (TAILQ_EMPTY(&h->todo) && !h->stop)
 			pthread_cond_wait(&h->cv, &h->mu);
 		if ((j = TAILQ_FIRST(&h->todo)) == NULL)
-			break;		/* stop, and nothing left */
+			break; /* stop, and nothing left */
 		TAILQ_REMOVE(&h->todo, j, entry);
 		pthread_mutex_unlock(&h->mu);
 		j->run(j);
@@ -196,11 +196,14 @@ fv_host_list_json(struct fvp_host *h)
 	TAILQ_FOREACH(p, &h->loaded, entry) {
 		snprintf(abi, sizeof(abi), "%u.%u", p->desc->abi_major,
 		    p->desc->abi_minor);
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s?, s:o, s:s, "
-		    "s:s}", "name", p->name, "version", p->desc->version ?
-		    p->desc->version : "", "description", p->desc->description,
-		    "kinds", kinds_json(p->desc->kinds), "abi", abi,
-		    "state", "loaded"));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:s?, s:o, s:s, "
+			      "s:s}",
+			"name", p->name, "version",
+			p->desc->version ? p->desc->version : "", "description",
+			p->desc->description, "kinds",
+			kinds_json(p->desc->kinds), "abi", abi, "state",
+			"loaded"));
 	}
 	json_array_extend(a, h->refused);
 	return a;
@@ -217,8 +220,9 @@ refuse(struct fvp_host *h, const char *name, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	fv_log_error("plugin %s: refused: %s", name, why);
-	json_array_append_new(h->refused, json_pack("{s:s, s:s, s:s}", "name",
-	    name, "state", "refused", "reason", why));
+	json_array_append_new(h->refused,
+	    json_pack("{s:s, s:s, s:s}", "name", name, "state", "refused",
+		"reason", why));
 	return -1;
 }
 
@@ -232,14 +236,18 @@ trusted(struct fvp_host *h, const char *name, const char *path, int dir)
 	if (stat(path, &st) != 0)
 		return refuse(h, name, "%s: %s", path, strerror(errno));
 	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
-		return refuse(h, name, "%s: not a %s", path, dir ? "directory" :
-		    "regular file");
+		return refuse(h, name, "%s: not a %s", path,
+		    dir ? "directory" : "regular file");
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		return refuse(h, name, "%s: writable by group or others (mode "
-		    "%03o)", path, (unsigned)(st.st_mode & 0777));
+		return refuse(h, name,
+		    "%s: writable by group or others (mode "
+		    "%03o)",
+		    path, (unsigned)(st.st_mode & 0777));
 	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return refuse(h, name, "%s: owned by uid %u, neither root nor "
-		    "this daemon's", path, (unsigned)st.st_uid);
+		return refuse(h, name,
+		    "%s: owned by uid %u, neither root nor "
+		    "this daemon's",
+		    path, (unsigned)st.st_uid);
 	return 0;
 }
 
@@ -252,8 +260,10 @@ check_desc(struct fvp_host *h, const char *name, const struct fv_plugin *d)
 		return refuse(h, name, "%s", why);
 	/* the file's name is the plugin's (Knot's rule) */
 	if (strcmp(d->name, name) != 0)
-		return refuse(h, name, "its descriptor names it '%.32s', its "
-		    "file '%s'", d->name, name);
+		return refuse(h, name,
+		    "its descriptor names it '%.32s', its "
+		    "file '%s'",
+		    d->name, name);
 	return 0;
 }
 
@@ -274,9 +284,10 @@ take_section(struct fvp_host *h, const struct loadset *ls, const char *name,
 			break;
 		}
 	if ((k = fv_sdk_desc_kv_unknown(d, sec)) >= 0)
-		return refuse(h, name, "%s:%d: [plugin.%s] %s: not a key of "
-		    "this plugin", ls->conf_path, ls->sec[i].lines[k / 2],
-		    name, sec[k]);
+		return refuse(h, name,
+		    "%s:%d: [plugin.%s] %s: not a key of "
+		    "this plugin",
+		    ls->conf_path, ls->sec[i].lines[k / 2], name, sec[k]);
 	if ((*kv = fv_sdk_desc_kv_copy(sec)) == NULL)
 		return refuse(h, name, "out of memory");
 	return 0;
@@ -301,8 +312,7 @@ load_one(struct fvp_host *h, const struct loadset *ls, const char *name)
 			return;
 		}
 	snprintf(path, sizeof(path), "%s/%s.so", ls->dir, name);
-	if (trusted(h, name, ls->dir, 1) != 0 ||
-	    trusted(h, name, path, 0) != 0)
+	if (trusted(h, name, ls->dir, 1) != 0 || trusted(h, name, path, 0) != 0)
 		return;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		refuse(h, name, "out of memory");
@@ -360,7 +370,7 @@ unload_all(struct fvp_host *h)
 	while ((p = TAILQ_FIRST(&h->loaded)) != NULL) {
 		TAILQ_REMOVE(&h->loaded, p, entry);
 		if (p->refs > 0)
-			p->retired = 1;	/* its run ends it */
+			p->retired = 1; /* its run ends it */
 		else
 			unload(p);
 	}
@@ -404,7 +414,7 @@ load_run(struct fvp_job *j)
 	if ((names = strdup(ls->load)) == NULL)
 		return;
 	for (tok = strtok_r(names, ", \t", &save); tok != NULL;
-	    tok = strtok_r(NULL, ", \t", &save))
+	     tok = strtok_r(NULL, ", \t", &save))
 		load_one(h, ls, tok);
 	free(names);
 	TAILQ_FOREACH(p, &h->loaded, entry)
@@ -442,10 +452,10 @@ loadset_new(const struct fv_config *c)
 
 		snprintf(ls->sec[i].name, sizeof(ls->sec[i].name), "%s",
 		    s->name);
-		if ((ls->sec[i].kv = calloc(2 * s->nkv + 1,
-		    sizeof(char *))) == NULL ||
+		if ((ls->sec[i].kv = calloc(2 * s->nkv + 1, sizeof(char *))) ==
+			NULL ||
 		    (ls->sec[i].lines = calloc(s->nkv + 1, sizeof(int))) ==
-		    NULL)
+			NULL)
 			goto fail;
 		for (k = 0; k < s->nkv; k++) {
 			ls->sec[i].kv[2 * k] = strdup(s->kv[k].key);
@@ -514,7 +524,7 @@ fv_host_free(struct fvp_host *h)
 	if (h == NULL)
 		return;
 	if ((lj = calloc(1, sizeof(*lj))) != NULL) {
-		lj->j.run = load_run;	/* ls NULL: unload only */
+		lj->j.run = load_run; /* ls NULL: unload only */
 		lj->j.done = load_done;
 		fv_host_submit(h, &lj->j);
 	}
@@ -523,7 +533,7 @@ fv_host_free(struct fvp_host *h)
 	pthread_cond_signal(&h->cv);
 	pthread_mutex_unlock(&h->mu);
 	pthread_join(h->th, NULL);
-	done_cb(-1, 0, h);		/* the answers still due */
+	done_cb(-1, 0, h); /* the answers still due */
 	if (h->ltdl_ok)
 		lt_dlexit();
 	event_free(h->ev_done);
@@ -587,10 +597,10 @@ fv_log(const fv_host *p, enum fv_level level, const char *fmt, ...)
 /* --- plugin list --------------------------------------------------------------- */
 
 struct fv_host_list {
-	struct fvp_job		 j;
-	void			(*done)(json_t *, void *);
-	void			*arg;		/* NULL: the asker left */
-	json_t			*list;
+	struct fvp_job j;
+	void (*done)(json_t *, void *);
+	void *arg; /* NULL: the asker left */
+	json_t *list;
 };
 
 static void

@@ -19,7 +19,8 @@ fv_sync_apply_down_cursor(struct fv_store *s)
 	char v[32];
 
 	return fv_store_setting_get(s, "down", v, sizeof(v)) == 0 ?
-	    strtoull(v, NULL, 10) : 0;
+	    strtoull(v, NULL, 10) :
+	    0;
 }
 
 static void
@@ -38,7 +39,8 @@ fv_sync_apply_down_of(struct fv_store *s, const uint8_t dev[FV_ID_BYTES])
 
 	down_key(dev, k);
 	return fv_store_setting_get(s, k, v, sizeof(v)) == 0 ?
-	    strtoull(v, NULL, 10) : 0;
+	    strtoull(v, NULL, 10) :
+	    0;
 }
 
 /* A cursor only grows. */
@@ -63,11 +65,12 @@ apply_ops(struct fv_sync_sess *ss, struct fv_store *s, struct fv_sync_item *it)
 
 	it->applied = 0;
 	for (i = 0; i < j->n; i++) {
-		if (ss->hq && (j->len[i] < FV_OP_HDR || memcmp(j->op[i] + 3,
-		    ss->peer, FV_ID_BYTES) != 0))
+		if (ss->hq &&
+		    (j->len[i] < FV_OP_HDR ||
+			memcmp(j->op[i] + 3, ss->peer, FV_ID_BYTES) != 0))
 			return FV_EINVAL;
 		if ((rc = fv_store_apply_checked(s, j->op[i], j->len[i],
-		    j->ok[i] ? j->pk[i] : NULL, &applied)) != 0)
+			 j->ok[i] ? j->pk[i] : NULL, &applied)) != 0)
 			return rc;
 		it->last = fv_buf_get_u64(j->op[i] + 3 + FV_ID_BYTES);
 		it->applied += applied;
@@ -98,12 +101,12 @@ fv_sync_apply_receipt_ok(struct fv_store *s, const struct fv_frame *f,
 {
 	struct fv_store_stats st;
 
-	if (fv_frame_receipt_verify(f->u.receipt.sig, fv_store_info(s)->device_id,
-	    f->u.receipt.up_to, f->u.receipt.hlc, f->u.receipt.group,
-	    hq_pk) != 0)
+	if (fv_frame_receipt_verify(f->u.receipt.sig,
+		fv_store_info(s)->device_id, f->u.receipt.up_to,
+		f->u.receipt.hlc, f->u.receipt.group, hq_pk) != 0)
 		return FV_ESIG;
 	fv_store_stats(s, &st);
-	return f->u.receipt.up_to > st.seq ? FV_EINVAL : 0;	/* ops we
+	return f->u.receipt.up_to > st.seq ? FV_EINVAL : 0; /* ops we
 								 * never wrote */
 }
 
@@ -118,8 +121,9 @@ apply_receipt(struct fv_sync_sess *ss, struct fv_store *s,
 	int rc;
 
 	it->purged = it->kept = 0;
-	snprintf(v, sizeof(v), "%llu %llu", (unsigned long long)
-	    f->u.receipt.up_to, (unsigned long long)f->u.receipt.hlc);
+	snprintf(v, sizeof(v), "%llu %llu",
+	    (unsigned long long)f->u.receipt.up_to,
+	    (unsigned long long)f->u.receipt.hlc);
 	if ((rc = fv_store_set_acked(s, f->u.receipt.up_to, fv_hlc_now_ms())) ||
 	    (rc = fv_store_setting_put(s, "receipt", v)) ||
 	    (rc = fv_store_setting_put(s, "group", f->u.receipt.group)))
@@ -127,13 +131,13 @@ apply_receipt(struct fv_sync_sess *ss, struct fv_store *s,
 	if (!ss->d->conf->purge_after_sync)
 		return 0;
 	if ((rc = fv_store_purge(s, f->u.receipt.up_to, f->u.receipt.group,
-	    &it->purged, &it->kept)) != 0)
+		 &it->purged, &it->kept)) != 0)
 		return rc;
 	/* the running total, for status */
 	if (fv_store_setting_get(s, "purged", n, sizeof(n)) != 0)
 		n[0] = '\0';
-	snprintf(n, sizeof(n), "%llu", strtoull(n, NULL, 10) +
-	    (unsigned long long)it->purged);
+	snprintf(n, sizeof(n), "%llu",
+	    strtoull(n, NULL, 10) + (unsigned long long)it->purged);
 	return fv_store_setting_put(s, "purged", n);
 }
 
@@ -150,16 +154,20 @@ fv_sync_apply_frame(struct fv_sync_sess *ss, struct fv_store *s,
 	case FV_F_DEVICE:
 		return ss->hq ? FV_EINVAL : apply_device(s, f);
 	case FV_F_WANT:
-		if (!ss->hq)	/* HQ holds our ops up to want.up */
-			return f->u.want.up <= fv_store_stats_acked(s) ? 0 :
-			    fv_store_set_acked(s, f->u.want.up, fv_hlc_now_ms());
+		if (!ss->hq) /* HQ holds our ops up to want.up */
+			return f->u.want.up <= fv_store_stats_acked(s) ?
+			    0 :
+			    fv_store_set_acked(s, f->u.want.up,
+				fv_hlc_now_ms());
 		/* where the device's down cursor is, for bundles */
 		down_key(ss->peer, k);
 		return put_cursor(s, k, fv_sync_apply_down_of(s, ss->peer),
 		    f->u.want.down);
 	case FV_F_END:
-		return ss->hq ? 0 : put_cursor(s, "down",
-		    fv_sync_apply_down_cursor(s), f->u.end.last);
+		return ss->hq ?
+		    0 :
+		    put_cursor(s, "down", fv_sync_apply_down_cursor(s),
+			f->u.end.last);
 	case FV_F_RECEIPT:
 		return ss->hq ? FV_EINVAL : apply_receipt(ss, s, it);
 	}
@@ -167,8 +175,8 @@ fv_sync_apply_frame(struct fv_sync_sess *ss, struct fv_store *s,
 }
 
 struct now {
-	struct fv_sync_sess	*ss;
-	struct fv_sync_item	*it;
+	struct fv_sync_sess *ss;
+	struct fv_sync_item *it;
 };
 
 static int

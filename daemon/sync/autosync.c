@@ -22,7 +22,7 @@ arm(struct fvd *d, long base_s)
 	long ms = base_s * 1000;
 
 	if (!d->conf->autosync)
-		return;		/* interval = 0: only when asked */
+		return; /* interval = 0: only when asked */
 	/* jitter, so that devices cut off together do not return together */
 	ms += (long)randombytes_uniform((uint32_t)(ms / 4 + 1)) - ms / 8;
 	tv.tv_sec = ms / 1000;
@@ -44,16 +44,17 @@ done(const struct fv_sync_result *r, void *arg)
 		return;
 	}
 	d->sync_failures++;
-	backoff = FV_SYNC_RETRY_MIN << (d->sync_failures < 12 ?
-	    d->sync_failures - 1 : 11);
+	backoff = FV_SYNC_RETRY_MIN
+	    << (d->sync_failures < 12 ? d->sync_failures - 1 : 11);
 	if (backoff > d->conf->interval)
 		backoff = d->conf->interval;
 	/* the first failure and every tenth: a laptop offline for days
 	 * must not fill the journal */
 	if (d->sync_failures == 1 || d->sync_failures % 10 == 0)
 		fv_log_warnx("sync: with HQ failed (%d in a row): %s; retrying "
-		    "in about %ld s", d->sync_failures, r->why[0] ? r->why :
-		    fv_error_str(r->rc), backoff);
+			     "in about %ld s",
+		    d->sync_failures, r->why[0] ? r->why : fv_error_str(r->rc),
+		    backoff);
 	arm(d, backoff);
 }
 
@@ -64,11 +65,11 @@ autosync_cb(evutil_socket_t fd, short what, void *arg)
 	int rc;
 
 	if (fv_store_locked(d->store)) {
-		arm(d, FV_SYNC_RETRY_MIN);	/* no keys: wait */
+		arm(d, FV_SYNC_RETRY_MIN); /* no keys: wait */
 		return;
 	}
 	if ((rc = fv_sync_field_connect(d, NULL, done, d)) == FV_ENOTFOUND)
-		arm(d, d->conf->interval);	/* not enrolled */
+		arm(d, d->conf->interval); /* not enrolled */
 	else if (rc != 0) {
 		struct fv_sync_result r;
 
@@ -83,6 +84,6 @@ fv_sync_autosync_start(struct fvd *d)
 {
 	if ((d->ev_autosync = evtimer_new(d->base, autosync_cb, d)) == NULL)
 		return FV_ENOMEM;
-	arm(d, 1);		/* at start, once unlocked */
+	arm(d, 1); /* at start, once unlocked */
 	return 0;
 }

@@ -34,7 +34,8 @@ create_down(struct fv_sync_sess *ss, const char *for_dev,
 	int rc;
 
 	if (for_dev == NULL || fv_op_id_parse(for_dev, id) != 0) {
-		snprintf(why, whylen, "HQ makes a bundle for one device: "
+		snprintf(why, whylen,
+		    "HQ makes a bundle for one device: "
 		    "--for DEVICE-ID (see 'device list')");
 		return FV_EINVAL;
 	}
@@ -48,7 +49,7 @@ create_down(struct fv_sync_sess *ss, const char *for_dev,
 	snprintf(ss->group, sizeof(ss->group), "%s", peer->group);
 	if ((rc = fv_store_have_seq(s, peer->id, &have)) != 0 ||
 	    (rc = fv_store_sign_receipt(s, peer->id, have, now, peer->group,
-	    sig)) != 0)
+		 sig)) != 0)
 		return rc;
 	if ((rc = fv_frame_want(&b, have, 0)) != 0 ||
 	    (rc = fv_sync_session_send(ss, &b)) != 0 ||
@@ -61,15 +62,16 @@ create_down(struct fv_sync_sess *ss, const char *for_dev,
 
 /* Field: a bundle for its HQ: every op HQ has not acknowledged. */
 static int
-create_up(struct fv_sync_sess *ss, const char *for_dev,
-    struct fv_device *peer, char *why, size_t whylen)
+create_up(struct fv_sync_sess *ss, const char *for_dev, struct fv_device *peer,
+    char *why, size_t whylen)
 {
 	struct fv_store *s = ss->d->store;
 	struct fv_buf b = { 0 };
 	int rc;
 
 	if (for_dev != NULL) {
-		snprintf(why, whylen, "a field device's bundle is for its HQ: "
+		snprintf(why, whylen,
+		    "a field device's bundle is for its HQ: "
 		    "no --for");
 		return FV_EINVAL;
 	}
@@ -104,7 +106,7 @@ fv_sync_bundle_create(struct fvd *d, const char *for_dev, struct fv_buf *out,
 	    &payload);
 	h.dir = ss.hq ? FV_BUNDLE_DOWN : FV_BUNDLE_UP;
 	if ((rc = ss.hq ? create_down(&ss, for_dev, &peer, why, whylen) :
-	    create_up(&ss, for_dev, &peer, why, whylen)) != 0)
+			  create_up(&ss, for_dev, &peer, why, whylen)) != 0)
 		goto out;
 	ss.sending = 1;
 	if ((rc = fv_sync_session_pump(&ss)) != 0)
@@ -114,16 +116,19 @@ fv_sync_bundle_create(struct fvd *d, const char *for_dev, struct fv_buf *out,
 	h.created_ms = (uint64_t)fv_hlc_now_ms();
 	if ((rc = fv_store_x25519_of(peer.sign_pk, xpk)) != 0 ||
 	    (rc = fv_store_bundle_seal(s, &h, payload.p, payload.len, xpk,
-	    out)) != 0)
+		 out)) != 0)
 		goto out;
-	*info = json_pack("{s:s, s:s, s:I, s:I}", "to", peer.name,
-	    "direction", ss.hq ? "down" : "up", "ops", (json_int_t)(ss.hq ?
-	    ss.res.down : ss.next - fv_store_stats_acked(s)),
+	*info = json_pack("{s:s, s:s, s:I, s:I}", "to", peer.name, "direction",
+	    ss.hq ? "down" : "up", "ops",
+	    (json_int_t)(ss.hq ? ss.res.down :
+				 ss.next - fv_store_stats_acked(s)),
 	    "bytes", (json_int_t)out->len);
 out:
 	if (rc == FV_ETOOBIG)
-		snprintf(why, whylen, "more than a bundle holds (%u MiB): "
-		    "sync, or make bundles more often", FV_BUNDLE_MAX >> 20);
+		snprintf(why, whylen,
+		    "more than a bundle holds (%u MiB): "
+		    "sync, or make bundles more often",
+		    FV_BUNDLE_MAX >> 20);
 	fv_buf_free(&payload);
 	fv_sync_session_clear(&ss);
 	return rc;
@@ -133,9 +138,9 @@ out:
 
 /* Every op of the bundle, for both cores to check. */
 struct check {
-	struct fv_sync_item	**it;		/* the op's item */
-	size_t			 *i;		/* ... and its index there */
-	size_t			  n;
+	struct fv_sync_item **it; /* the op's item */
+	size_t *i;		  /* ... and its index there */
+	size_t n;
 };
 
 static void
@@ -147,8 +152,9 @@ check_fn(void *arg, size_t lo, size_t hi, int worker)
 
 	for (k = lo; k < hi; k++) {
 		j = &c->it[k]->job;
-		j->ok[c->i[k]] = j->pk[c->i[k]] != NULL && fv_op_verify(
-		    j->op[c->i[k]], j->len[c->i[k]], j->pk[c->i[k]]) == 0;
+		j->ok[c->i[k]] = j->pk[c->i[k]] != NULL &&
+		    fv_op_verify(j->op[c->i[k]], j->len[c->i[k]],
+			j->pk[c->i[k]]) == 0;
 	}
 }
 
@@ -217,10 +223,12 @@ take_frames(struct fv_sync_sess *ss, const struct fv_device *from,
 
 	fv_bundle_iter_init(&bi, payload->p, payload->len);
 	while ((rc = fv_bundle_next_raw(&bi, &f, &p, &len)) == 1) {
-		if (f.type == FV_F_RECEIPT && (ss->hq ||
-		    fv_sync_apply_receipt_ok(ss->d->store, &f,
-		    from->sign_pk) != 0)) {
-			snprintf(why, whylen, "the bundle's receipt does not "
+		if (f.type == FV_F_RECEIPT &&
+		    (ss->hq ||
+			fv_sync_apply_receipt_ok(ss->d->store, &f,
+			    from->sign_pk) != 0)) {
+			snprintf(why, whylen,
+			    "the bundle's receipt does not "
 			    "verify");
 			return FV_ESIG;
 		}
@@ -251,26 +259,31 @@ open_bundle(struct fv_sync_sess *ss, const uint8_t *buf, size_t len,
 		return FV_EINVAL;
 	}
 	if (memcmp(h.receiver, fv_store_info(s)->device_id, FV_ID_BYTES)) {
-		snprintf(why, whylen, "the bundle is addressed to another "
+		snprintf(why, whylen,
+		    "the bundle is addressed to another "
 		    "installation");
 		return FV_EINVAL;
 	}
 	if (h.dir != (ss->hq ? FV_BUNDLE_UP : FV_BUNDLE_DOWN) ||
 	    fv_store_device_get(s, h.sender, from) != 0 || from->revoked ||
 	    strcmp(from->role, ss->hq ? "field" : "hq") != 0) {
-		snprintf(why, whylen, ss->hq ? "the bundle is not from a "
-		    "device enrolled here" : "the bundle is not from this "
-		    "device's HQ");
+		snprintf(why, whylen,
+		    ss->hq ? "the bundle is not from a "
+			     "device enrolled here" :
+			     "the bundle is not from this "
+			     "device's HQ");
 		return FV_EUNKNOWN;
 	}
 	if ((xsk = fv_secmem_alloc(32)) == NULL)
 		return FV_ENOMEM;
 	if ((rc = fv_store_noise_keys(s, xsk, xpk)) == 0 &&
 	    (rc = fv_bundle_open(buf, len, from->sign_pk, xpk, xsk, &h,
-	    payload)) != 0)
-		snprintf(why, whylen, rc == FV_ESIG ? "the bundle was "
-		    "tampered with, or not sealed to this installation" :
-		    "the bundle's content is malformed");
+		 payload)) != 0)
+		snprintf(why, whylen,
+		    rc == FV_ESIG ?
+			"the bundle was "
+			"tampered with, or not sealed to this installation" :
+			"the bundle's content is malformed");
 	fv_secmem_free(xsk);
 	/* up: the sender's own ops only, as from a session's peer */
 	memcpy(ss->peer, h.sender, FV_ID_BYTES);
@@ -293,13 +306,15 @@ fv_sync_bundle_import(struct fvd *d, const uint8_t *buf, size_t len,
 	memset(&ss, 0, sizeof(ss));
 	fv_sync_session_init_bundle(&ss, d,
 	    strcmp(fv_store_info(d->store)->role, "hq") == 0, NULL);
-	if ((rc = open_bundle(&ss, buf, len, &from, &payload, why,
-	    whylen)) != 0 ||
+	if ((rc = open_bundle(&ss, buf, len, &from, &payload, why, whylen)) !=
+		0 ||
 	    (rc = take_frames(&ss, &from, &payload, why, whylen)) != 0)
 		goto out;
 	if ((rc = check_all(&ss)) != 0) {
-		snprintf(why, whylen, rc == FV_ESIG ? "an op in the bundle "
-		    "has a bad signature: nothing imported" : "%s",
+		snprintf(why, whylen,
+		    rc == FV_ESIG ? "an op in the bundle "
+				    "has a bad signature: nothing imported" :
+				    "%s",
 		    fv_error_str(rc));
 		goto out;
 	}

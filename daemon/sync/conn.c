@@ -11,24 +11,24 @@
 #include "noise.h"
 #include "secmem.h"
 
-#define REKEY_FRAME	8
+#define REKEY_FRAME 8
 
 struct fv_conn {
-	struct bufferevent	*bev;
-	struct fv_noise_hs	*hs;
-	struct fv_noise_cs	*cs;
-	struct fv_conn_cbs	 cbs;
-	void			*arg;
-	int			 initiator, ready, dead;
-	int			 busy, freeme;	/* in a callback: free later */
-	int			 closing;	/* once the output is written */
-	int			 paused;	/* the reader cannot take more */
-	uint8_t			 hh[FV_NOISE_HASH_BYTES];	/* after msg 2 */
-	uint8_t			 hello[FV_CONN_HELLO_MAX];
-	size_t			 hellolen;
-	uint32_t		 rekey_every, sent;
-	uint64_t		 bytes_in, bytes_out;
-	uint8_t			*buf;		/* one message, plaintext */
+	struct bufferevent *bev;
+	struct fv_noise_hs *hs;
+	struct fv_noise_cs *cs;
+	struct fv_conn_cbs cbs;
+	void *arg;
+	int initiator, ready, dead;
+	int busy, freeme;		 /* in a callback: free later */
+	int closing;			 /* once the output is written */
+	int paused;			 /* the reader cannot take more */
+	uint8_t hh[FV_NOISE_HASH_BYTES]; /* after msg 2 */
+	uint8_t hello[FV_CONN_HELLO_MAX];
+	size_t hellolen;
+	uint32_t rekey_every, sent;
+	uint64_t bytes_in, bytes_out;
+	uint8_t *buf; /* one message, plaintext */
 };
 
 static void
@@ -66,7 +66,7 @@ hs_send(struct fv_conn *c, const uint8_t *payload, size_t plen)
 	int rc;
 
 	if ((rc = fv_noise_hs_write(c->hs, payload, plen, msg, sizeof(msg),
-	    &n)) != 0)
+		 &n)) != 0)
 		return rc;
 	return put_msg(c, msg, n);
 }
@@ -79,8 +79,8 @@ finish(struct fv_conn *c)
 	if ((rc = fv_noise_hs_split(c->hs, &c->cs)) != 0)
 		return rc;
 	c->ready = 1;
-	bufferevent_set_timeouts(c->bev, &(struct timeval){
-	    FV_CONN_IDLE_TIMEOUT, 0 }, NULL);
+	bufferevent_set_timeouts(c->bev,
+	    &(struct timeval){ FV_CONN_IDLE_TIMEOUT, 0 }, NULL);
 	if (c->cbs.ready != NULL)
 		c->cbs.ready(c, c->arg);
 	return 0;
@@ -95,7 +95,7 @@ on_hs(struct fv_conn *c, const uint8_t *m, size_t len)
 	int rc, last;
 
 	if ((rc = fv_noise_hs_read(c->hs, m, len, payload, sizeof(payload),
-	    &plen)) != 0)
+		 &plen)) != 0)
 		return rc;
 	if (!c->initiator && fv_noise_hs_remote_static(c->hs, rs) != 0) {
 		/* message 1: answer with ours, remember h after it */
@@ -107,10 +107,10 @@ on_hs(struct fv_conn *c, const uint8_t *m, size_t len)
 	if ((rc = fv_noise_hs_remote_static(c->hs, rs)) != 0)
 		return rc;
 	if (c->initiator)
-		fv_noise_hs_hash(c->hs, c->hh);	/* after message 2 */
+		fv_noise_hs_hash(c->hs, c->hh); /* after message 2 */
 	last = !c->initiator;
 	if ((rc = c->cbs.hello(c, payload, plen, rs, c->hh, reply, &rlen,
-	    c->arg)) != 0)
+		 c->arg)) != 0)
 		return rc;
 	if (!last) {
 		if (rlen > FV_CONN_HELLO_MAX)
@@ -163,7 +163,7 @@ read_cb(struct bufferevent *bev, void *arg)
 			break;
 		}
 		if (evbuffer_get_length(in) < 2 + len)
-			break;			/* wait for the rest */
+			break; /* wait for the rest */
 		if ((m = evbuffer_pullup(in, (ev_ssize_t)(2 + len))) == NULL) {
 			rc = FV_ENOMEM;
 			break;
@@ -185,8 +185,8 @@ leave(struct fv_conn *c)
 	c->busy = 0;
 	if (c->freeme)
 		really_free(c);
-	else if (c->closing && evbuffer_get_length(bufferevent_get_output(
-	    c->bev)) == 0)
+	else if (c->closing &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		die(c, 0);
 }
 
@@ -207,8 +207,7 @@ write_cb(struct bufferevent *bev, void *arg)
 }
 
 int
-fv_conn_run(struct fv_conn *c, int (*fn)(struct fv_conn *, void *),
-    void *arg)
+fv_conn_run(struct fv_conn *c, int (*fn)(struct fv_conn *, void *), void *arg)
 {
 	int rc;
 
@@ -251,8 +250,8 @@ fv_conn_new(struct event_base *base, evutil_socket_t fd, int initiator,
 	int rc;
 
 	*out = NULL;
-	if (hellolen > FV_CONN_HELLO_MAX || (c = calloc(1, sizeof(*c))) ==
-	    NULL) {
+	if (hellolen > FV_CONN_HELLO_MAX ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
 		evutil_closesocket(fd);
 		return hellolen > FV_CONN_HELLO_MAX ? FV_EINVAL : FV_ENOMEM;
 	}
@@ -271,14 +270,14 @@ fv_conn_new(struct event_base *base, evutil_socket_t fd, int initiator,
 		return FV_ENOMEM;
 	}
 	if ((rc = fv_noise_hs_new(FV_NOISE_XX, initiator,
-	    (const uint8_t *)FV_CONN_PROLOGUE, strlen(FV_CONN_PROLOGUE),
-	    s_priv, NULL, NULL, &c->hs)) != 0) {
+		 (const uint8_t *)FV_CONN_PROLOGUE, strlen(FV_CONN_PROLOGUE),
+		 s_priv, NULL, NULL, &c->hs)) != 0) {
 		fv_conn_free(c);
 		return rc;
 	}
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-	bufferevent_set_timeouts(c->bev, &(struct timeval){
-	    FV_CONN_HS_TIMEOUT, 0 }, NULL);
+	bufferevent_set_timeouts(c->bev,
+	    &(struct timeval){ FV_CONN_HS_TIMEOUT, 0 }, NULL);
 	/* a peer may not make us buffer more than one message */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 2 + FV_NOISE_MSG_MAX);
 	bufferevent_setwatermark(c->bev, EV_WRITE, FV_CONN_LOW_WATER, 0);
@@ -330,7 +329,7 @@ fv_conn_pause(struct fv_conn *c, int on)
 		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 			bufferevent_trigger(c->bev, EV_READ,
 			    BEV_TRIG_IGNORE_WATERMARKS |
-			    BEV_TRIG_DEFER_CALLBACKS);
+				BEV_TRIG_DEFER_CALLBACKS);
 	}
 }
 

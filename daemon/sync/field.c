@@ -75,7 +75,8 @@ fv_sync_field_hello(struct fv_sync_sess *ss, const struct fv_frame *f,
 
 	if (f->type != FV_F_HQ_HELLO || fv_store_x25519_of(ss->hq_pk, x) != 0 ||
 	    sodium_memcmp(x, rs, 32) != 0) {
-		snprintf(ss->res.why, sizeof(ss->res.why), "HQ's key is not "
+		snprintf(ss->res.why, sizeof(ss->res.why),
+		    "HQ's key is not "
 		    "the one this device pinned");
 		return FV_EUNKNOWN;
 	}
@@ -110,10 +111,10 @@ fv_sync_field_ready(struct fv_sync_sess *ss)
 /* --- up: every own op HQ lacks, in OPS frames, then END ----------------- */
 
 struct upframe {
-	struct fv_frame_ops	 o;
-	struct fv_buf		 w;		/* one op's wire form */
-	int			 big;		/* w is one too large an op */
-	uint64_t		 last;		/* seq of the last op added */
+	struct fv_frame_ops o;
+	struct fv_buf w; /* one op's wire form */
+	int big;	 /* w is one too large an op */
+	uint64_t last;	 /* seq of the last op added */
 };
 
 static int
@@ -128,7 +129,7 @@ collect_op(void *arg, const uint8_t *op, size_t len, uint64_t seq)
 	if (u->w.len > FV_FRAME_OP_MAX) {
 		/* too large for any OPS frame: alone, in parts */
 		if (u->o.count > 0)
-			return FV_ETOOBIG;	/* after this frame */
+			return FV_ETOOBIG; /* after this frame */
 		u->big = 1;
 		u->last = seq;
 		return FV_ETOOBIG;
@@ -151,8 +152,8 @@ fv_sync_field_more(struct fv_sync_sess *ss)
 	u.last = ss->next;
 	if ((rc = fv_frame_ops_begin(&u.o, &b, ss->next + 1)) != 0)
 		goto out;
-	rc = fv_store_ops_since(s, self, ss->next, FV_FRAME_OPS_MAX,
-	    collect_op, &u);
+	rc = fv_store_ops_since(s, self, ss->next, FV_FRAME_OPS_MAX, collect_op,
+	    &u);
 	if (rc == FV_ETOOBIG && u.big) {
 		fv_frame_ops_abort(&u.o);
 		if ((rc = fv_sync_session_send_parts(ss, u.w.p, u.w.len)) == 0)
@@ -160,7 +161,7 @@ fv_sync_field_more(struct fv_sync_sess *ss)
 		goto out;
 	}
 	if (rc == FV_ETOOBIG && u.o.count > 0)
-		rc = 0;			/* the frame is full: send it */
+		rc = 0; /* the frame is full: send it */
 	if (rc != 0 || u.o.count == 0) {
 		fv_frame_ops_abort(&u.o);
 		if (rc != 0)
@@ -184,8 +185,8 @@ out:
 /* --- frames from HQ ------------------------------------------------------- */
 
 struct pin {
-	struct fv_device	 hq;
-	char			 addr[FV_TOKEN_ADDR_MAX + 1];
+	struct fv_device hq;
+	char addr[FV_TOKEN_ADDR_MAX + 1];
 };
 
 static int
@@ -234,11 +235,11 @@ want(struct fv_sync_sess *ss, struct fv_sync_item *it)
 	 * cut session is recovered here */
 	fv_store_stats(ss->d->store, &st);
 	if (it->f.u.want.up > st.seq)
-		return FV_EINVAL;		/* ops we never wrote */
+		return FV_EINVAL; /* ops we never wrote */
 	if (fv_sync_apply_now(ss, it) != 0)
 		return FV_EIO;
 	if (ss->sending || ss->wanted)
-		return FV_EINVAL;		/* one WANT a session */
+		return FV_EINVAL; /* one WANT a session */
 	ss->wanted = 1;
 	ss->next = it->f.u.want.up;
 	ss->sending = 1;
@@ -273,10 +274,11 @@ receipt(struct fv_sync_sess *ss, struct fv_sync_item *it)
 {
 	int rc;
 
-	if ((rc = fv_sync_apply_receipt_ok(ss->d->store, &it->f,
-	    ss->hq_pk)) == FV_ESIG) {
+	if ((rc = fv_sync_apply_receipt_ok(ss->d->store, &it->f, ss->hq_pk)) ==
+	    FV_ESIG) {
 		fv_log_warnx("sync: HQ's receipt does not verify: ignored");
-		snprintf(ss->res.why, sizeof(ss->res.why), "HQ's receipt "
+		snprintf(ss->res.why, sizeof(ss->res.why),
+		    "HQ's receipt "
 		    "does not verify");
 		return rc;
 	}
@@ -289,8 +291,9 @@ receipt(struct fv_sync_sess *ss, struct fv_sync_item *it)
 	}
 	if (it->purged > 0)
 		fv_log_info("sync: purged %zu records HQ holds (receipt up to "
-		    "%llu); %zu kept", it->purged, (unsigned long long)
-		    it->f.u.receipt.up_to, it->kept);
+			    "%llu); %zu kept",
+		    it->purged, (unsigned long long)it->f.u.receipt.up_to,
+		    it->kept);
 	ss->res.purged = it->purged;
 	ss->got_receipt = 1;
 	maybe_done(ss);
@@ -340,9 +343,10 @@ fv_sync_field_pinned_hq(struct fv_store *s, struct fv_device *hq)
 	rc = FV_ENOTFOUND;
 	for (i = 0; rc != 0 && i < json_array_size(devs); i++) {
 		dj = json_array_get(devs, i);
-		if (strcmp(json_string_value(json_object_get(dj, "role")) ?:
-		    "", "hq") == 0 && fv_op_id_parse(json_string_value(
-		    json_object_get(dj, "id")), id) == 0 &&
+		if (strcmp(json_string_value(json_object_get(dj, "role")) ?: "",
+			"hq") == 0 &&
+		    fv_op_id_parse(json_string_value(json_object_get(dj, "id")),
+			id) == 0 &&
 		    fv_store_device_get(s, id, hq) == 0)
 			rc = 0;
 	}
@@ -368,14 +372,15 @@ target(struct fv_sync_sess *ss, const char *token, char *addr, size_t len)
 		return 0;
 	}
 	if ((rc = fv_sync_field_pinned_hq(s, &hq)) != 0)
-		return rc;			/* not enrolled */
+		return rc; /* not enrolled */
 	memcpy(ss->hq_pk, hq.sign_pk, 32);
 	if (ss->d->conf->hq[0] != '\0') {
 		snprintf(addr, len, "%s", ss->d->conf->hq);
 		return 0;
 	}
 	return fv_store_setting_get(s, "hq_addr", addr, len) != 0 ?
-	    FV_ENOTFOUND : 0;
+	    FV_ENOTFOUND :
+	    0;
 }
 
 static int
@@ -385,8 +390,7 @@ dial(struct fv_sync_sess *ss, const char *addr)
 	uint8_t *sk, pk[32];
 	int len = sizeof(sa), fd, rc;
 
-	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&sa,
-	    &len) != 0)
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&sa, &len) != 0)
 		return FV_EINVAL;
 	if ((fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return FV_EIO;
@@ -409,7 +413,8 @@ dial(struct fv_sync_sess *ss, const char *addr)
 }
 
 int
-fv_sync_field_connect(struct fvd *d, const char *token, fv_sync_cb cb, void *arg)
+fv_sync_field_connect(struct fvd *d, const char *token, fv_sync_cb cb,
+    void *arg)
 {
 	struct fv_sync_sess *ss;
 	char addr[FV_TOKEN_ADDR_MAX + 1];
@@ -430,7 +435,7 @@ fv_sync_field_connect(struct fvd *d, const char *token, fv_sync_cb cb, void *arg
 	ss->ncb = 1;
 	if ((rc = target(ss, token, addr, sizeof(addr))) != 0 ||
 	    (ss->start_acked = fv_store_stats_acked(d->store),
-	    rc = dial(ss, addr)) != 0) {
+		rc = dial(ss, addr)) != 0) {
 		fv_sync_session_free(ss);
 		return rc;
 	}

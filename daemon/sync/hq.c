@@ -23,7 +23,7 @@
 /* handshakes HQ runs at once: each holds about 1 KiB of the secure
  * memory arena until it completes; more connections wait in the kernel's
  * accept queue */
-#define HS_MAX		16
+#define HS_MAX 16
 
 static struct evconnlistener *listener;
 static int handshaking, listener_off;
@@ -32,15 +32,23 @@ const char *
 fv_sync_hq_refusal(int code)
 {
 	switch (code) {
-	case FV_PE_UNKNOWN_DEVICE: return "device not enrolled at this HQ";
-	case FV_PE_REVOKED:	return "device revoked";
-	case FV_PE_WRONG_KEY:	return "wrong device key";
-	case FV_PE_ENROLL:	return "enrollment refused: token unknown, "
-				    "used or expired, or proof wrong";
-	case FV_PE_BAD_SIG:	return "bad signature on an op";
-	case FV_PE_FORK:	return "fork: two ops with one sequence number";
-	case FV_PE_LOCKED:	return "HQ's store is locked";
-	case FV_PE_INTERNAL:	return "HQ could not store the ops";
+	case FV_PE_UNKNOWN_DEVICE:
+		return "device not enrolled at this HQ";
+	case FV_PE_REVOKED:
+		return "device revoked";
+	case FV_PE_WRONG_KEY:
+		return "wrong device key";
+	case FV_PE_ENROLL:
+		return "enrollment refused: token unknown, "
+		       "used or expired, or proof wrong";
+	case FV_PE_BAD_SIG:
+		return "bad signature on an op";
+	case FV_PE_FORK:
+		return "fork: two ops with one sequence number";
+	case FV_PE_LOCKED:
+		return "HQ's store is locked";
+	case FV_PE_INTERNAL:
+		return "HQ could not store the ops";
 	}
 	return "protocol error";
 }
@@ -62,9 +70,9 @@ fv_sync_hq_hs_over(struct fv_sync_sess *ss)
 /* --- who is this device ------------------------------------------------ */
 
 struct enroll {
-	const struct fv_device	*dev;
-	const uint8_t		*token_id;
-	json_t			*t;
+	const struct fv_device *dev;
+	const uint8_t *token_id;
+	json_t *t;
 };
 
 static int
@@ -94,13 +102,14 @@ enroll(struct fv_sync_sess *ss, const struct fv_frame *f,
 	if (fv_store_token_get(ss->d->store, f->u.dev_hello.token_id, &t) != 0)
 		return;
 	shex = json_string_value(json_object_get(t, "secret_hash"));
-	if (shex == NULL || sodium_hex2bin(sh, 32, shex, strlen(shex), NULL,
-	    NULL, NULL) != 0 || json_is_true(json_object_get(t, "used")) ||
+	if (shex == NULL ||
+	    sodium_hex2bin(sh, 32, shex, strlen(shex), NULL, NULL, NULL) != 0 ||
+	    json_is_true(json_object_get(t, "used")) ||
 	    json_integer_value(json_object_get(t, "expires")) <
-	    fv_hlc_now_ms() / 1000)
+		fv_hlc_now_ms() / 1000)
 		goto out;
 	fv_token_mac(sh, hh, mac);
-	sodium_memzero(sh, sizeof(sh));		/* it enrolls a device */
+	sodium_memzero(sh, sizeof(sh)); /* it enrolls a device */
 	if (sodium_memcmp(mac, f->u.dev_hello.mac, 32) != 0)
 		goto out;
 	memset(&dev, 0, sizeof(dev));
@@ -157,8 +166,7 @@ fv_sync_hq_hello(struct fv_sync_sess *ss, const struct fv_frame *f,
 		enroll(ss, f, id, hh);
 		return 0;
 	}
-	if ((rc = fv_store_device_get(ss->d->store, id, &dev)) ==
-	    FV_ENOTFOUND)
+	if ((rc = fv_store_device_get(ss->d->store, id, &dev)) == FV_ENOTFOUND)
 		ss->refuse = FV_PE_UNKNOWN_DEVICE;
 	else if (rc != 0)
 		ss->refuse = rc == FV_ELOCKED ? FV_PE_LOCKED : FV_PE_INTERNAL;
@@ -167,8 +175,7 @@ fv_sync_hq_hello(struct fv_sync_sess *ss, const struct fv_frame *f,
 	else if (sodium_memcmp(dev.sign_pk, f->u.dev_hello.pk, 32))
 		ss->refuse = FV_PE_WRONG_KEY;
 	else {
-		snprintf(ss->peer_name, sizeof(ss->peer_name), "%s",
-		    dev.name);
+		snprintf(ss->peer_name, sizeof(ss->peer_name), "%s", dev.name);
 		snprintf(ss->group, sizeof(ss->group), "%s", dev.group);
 	}
 	return 0;
@@ -219,19 +226,21 @@ in_scope(struct fv_sync_sess *ss, const struct fv_state *st)
 		return 0;
 	memcpy(hex, f->val + 1, 2 * FV_ID_BYTES);
 	hex[2 * FV_ID_BYTES] = '\0';
-	if (fv_op_id_parse(hex, aid) == 0 && fv_store_get(ss->d->store,
-	    FV_RTYPE_APPEAL, aid, &a) == 0)
-		in = strcmp(json_string_value(json_object_get(a,
-		    "assigned_to")) ?: "", ss->group) == 0;
+	if (fv_op_id_parse(hex, aid) == 0 &&
+	    fv_store_get(ss->d->store, FV_RTYPE_APPEAL, aid, &a) == 0)
+		in = strcmp(
+			 json_string_value(json_object_get(a, "assigned_to")) ?:
+			     "",
+			 ss->group) == 0;
 	json_decref(a);
 	return in;
 }
 
 struct down {
-	struct fv_sync_sess	*ss;
-	struct fv_frame_ops	 o;
-	struct fv_buf		 b, w;		/* w: one op's wire form */
-	int			 open;
+	struct fv_sync_sess *ss;
+	struct fv_frame_ops o;
+	struct fv_buf b, w; /* w: one op's wire form */
+	int open;
 };
 
 static int
@@ -258,8 +267,8 @@ vouch(struct fv_sync_sess *ss, const uint8_t *author)
 	int i;
 
 	if (memcmp(author, fv_store_info(ss->d->store)->device_id,
-	    FV_ID_BYTES) == 0)
-		return 0;		/* HQ itself: pinned at enrollment */
+		FV_ID_BYTES) == 0)
+		return 0; /* HQ itself: pinned at enrollment */
 	for (i = 0; i < ss->nvouched; i++)
 		if (memcmp(ss->vouched[i].id, author, FV_ID_BYTES) == 0)
 			return 0;
@@ -281,8 +290,9 @@ down_op(void *arg, uint64_t n, const uint8_t *op, size_t len,
 
 	/* the device's own ops only when logged again (it may have purged
 	 * the record, which is now assigned to it) */
-	if (len < FV_OP_HDR || (!again && memcmp(op + 3, ss->peer,
-	    FV_ID_BYTES) == 0) || !in_scope(ss, st))
+	if (len < FV_OP_HDR ||
+	    (!again && memcmp(op + 3, ss->peer, FV_ID_BYTES) == 0) ||
+	    !in_scope(ss, st))
 		return 0;
 	if ((rc = vouch(ss, op + 3)) != 0)
 		return rc;
@@ -301,15 +311,14 @@ down_op(void *arg, uint64_t n, const uint8_t *op, size_t len,
 			return rc;
 		return fv_sync_session_send_parts(ss, dn->w.p, dn->w.len);
 	}
-	if ((rc = fv_frame_ops_add(&dn->o, dn->w.p, dn->w.len)) ==
-	    FV_ETOOBIG) {
+	if ((rc = fv_frame_ops_add(&dn->o, dn->w.p, dn->w.len)) == FV_ETOOBIG) {
 		if ((rc = down_flush(dn)) != 0 ||
 		    (rc = fv_frame_ops_begin(&dn->o, &dn->b, n)) != 0)
 			return rc;
 		dn->open = 1;
 		rc = fv_frame_ops_add(&dn->o, dn->w.p, dn->w.len);
 	}
-	ss->res.down++;		/* HQ counts what it sent down */
+	ss->res.down++; /* HQ counts what it sent down */
 	return rc;
 }
 
@@ -355,7 +364,7 @@ receipt(struct fv_sync_sess *ss)
 
 	if ((rc = fv_store_have_seq(ss->d->store, ss->peer, &have)) != 0 ||
 	    (rc = fv_store_sign_receipt(ss->d->store, ss->peer, have, now,
-	    ss->group, sig)) != 0)
+		 ss->group, sig)) != 0)
 		return rc;
 	fv_frame_receipt(&b, have, now, ss->group, sig);
 	return fv_sync_session_send(ss, &b);
@@ -370,16 +379,17 @@ fv_sync_hq_handle(struct fv_sync_sess *ss, struct fv_sync_item *it)
 	uint64_t have;
 
 	if (ss->refuse)
-		return 0;	/* the ERROR is on its way out */
+		return 0; /* the ERROR is on its way out */
 	switch (f->type) {
 	case FV_F_WANT:
 		if (fv_store_have_seq(ss->d->store, ss->peer, &have) != 0)
 			have = 0;
 		if (ss->wanted)
-			return FV_EINVAL;	/* one WANT a session */
+			return FV_EINVAL; /* one WANT a session */
 		ss->wanted = 1;
 		if (fv_sync_apply_now(ss, it) != 0)
-			fv_log_warnx("sync: could not note device '%s''s cursor",
+			fv_log_warnx(
+			    "sync: could not note device '%s''s cursor",
 			    ss->peer_name);
 		fv_frame_want(&b, have, 0);
 		if (fv_sync_session_send(ss, &b) != 0)
@@ -422,8 +432,9 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	fv_frame_hq_hello(&b, in->device_id, in->name);
-	if (b.err || fv_conn_new(d->base, fd, 0, sk, b.p, b.len,
-	    &fv_sync_session_cbs, ss, &ss->c) != 0) {
+	if (b.err ||
+	    fv_conn_new(d->base, fd, 0, sk, b.p, b.len, &fv_sync_session_cbs,
+		ss, &ss->c) != 0) {
 		fv_log_warnx("sync: connection refused: out of %smemory",
 		    b.err ? "" : "secure ");
 		fv_sync_session_free(ss);
@@ -447,7 +458,7 @@ fv_sync_hq_listen(struct fvd *d, char *err, size_t errlen)
 	if (d->conf->listen[0] == '\0')
 		return 0;
 	if (evutil_parse_sockaddr_port(d->conf->listen, (struct sockaddr *)&ss,
-	    &len) != 0) {
+		&len) != 0) {
 		snprintf(err, errlen, "[sync] listen: '%s' is not IP:PORT",
 		    d->conf->listen);
 		return FV_EINVAL;
@@ -475,8 +486,8 @@ fv_sync_hq_stop(void)
 /* --- invitations ------------------------------------------------------------ */
 
 struct invite {
-	const uint8_t	*token_id;
-	json_t		*j;
+	const uint8_t *token_id;
+	json_t *j;
 };
 
 static int

@@ -28,7 +28,7 @@ fv_sync_inbound_item_free(struct fv_sync_item *it)
 {
 	if (it == NULL)
 		return;
-	fv_buf_free(&it->ops);		/* wiped: record content */
+	fv_buf_free(&it->ops); /* wiped: record content */
 	free(it->job.op);
 	free(it);
 }
@@ -81,8 +81,7 @@ fv_sync_inbound_vouched(struct fv_sync_sess *ss, const struct fv_frame *f)
  * device's own; down, the author's as enrolled here or as HQ vouched for
  * it.  NULL when there is none (the store checks, or refuses, then). */
 static const uint8_t *
-key_for(struct fv_sync_sess *ss, const uint8_t *op, size_t len,
-    uint8_t out[32])
+key_for(struct fv_sync_sess *ss, const uint8_t *op, size_t len, uint8_t out[32])
 {
 	struct fv_device dev;
 	int i;
@@ -123,15 +122,16 @@ item_ops(struct fv_sync_item *it, const uint8_t *p, size_t len, int whole)
 
 	n = whole ? 1 : it->f.u.ops.count;
 	/* op pointers, lengths, key pointers, keys, results: one block */
-	if ((blk = malloc(n * (sizeof(uint8_t *) + sizeof(size_t) +
-	    sizeof(uint8_t *) + 32 + 1))) == NULL)
+	if ((blk = malloc(n *
+		 (sizeof(uint8_t *) + sizeof(size_t) + sizeof(uint8_t *) + 32 +
+		     1))) == NULL)
 		return FV_ENOMEM;
 	it->job.op = (const uint8_t **)blk;
 	it->job.len = (const size_t *)(blk + n * sizeof(uint8_t *));
-	it->job.pk = (const uint8_t **)(blk + n * (sizeof(uint8_t *) +
-	    sizeof(size_t)));
-	it->keys = (uint8_t (*)[32])(blk + n * (2 * sizeof(uint8_t *) +
-	    sizeof(size_t)));
+	it->job.pk = (const uint8_t **)(blk +
+	    n * (sizeof(uint8_t *) + sizeof(size_t)));
+	it->keys = (uint8_t(*)[32])(blk +
+	    n * (2 * sizeof(uint8_t *) + sizeof(size_t)));
 	it->job.ok = blk + n * (2 * sizeof(uint8_t *) + sizeof(size_t) + 32);
 	/* offsets first; pointers once the buffer is done */
 	if (!whole)
@@ -206,8 +206,9 @@ fv_sync_inbound_run(struct fv_sync_sess *ss)
 			 * while more are being checked right behind them
 			 * wait for those: one commit for many frames */
 			for (n = 0, nops = 0; it != NULL && it->ready &&
-			    it->f.type == FV_F_OPS && n < IN_MAX &&
-			    nops < GROUP_OPS; it = TAILQ_NEXT(it, entry), n++)
+			     it->f.type == FV_F_OPS && n < IN_MAX &&
+			     nops < GROUP_OPS;
+			     it = TAILQ_NEXT(it, entry), n++)
 				nops += it->job.n;
 			if (n < GROUP_MIN && nops < GROUP_OPS && it != NULL &&
 			    !it->ready && it->f.type == FV_F_OPS)
@@ -223,7 +224,7 @@ fv_sync_inbound_run(struct fv_sync_sess *ss)
 		TAILQ_REMOVE(&ss->inq, it, entry);
 		ss->nin--;
 		rc = ss->hq ? fv_sync_hq_handle(ss, it) :
-		    fv_sync_field_handle(ss, it);
+			      fv_sync_field_handle(ss, it);
 		fv_sync_inbound_item_free(it);
 	}
 	if (rc == 0 && ss->c != NULL && ss->nin < fv_sync_session_in_cap())
@@ -261,8 +262,8 @@ ops_gather(struct fv_write *wr, size_t budget)
 	if (ss->done || ss->refuse)
 		return 0;
 	for (it = TAILQ_FIRST(&ss->inq); it != NULL && it->ready &&
-	    it->f.type == FV_F_OPS && ss->ngrp < IN_MAX && nops < max;
-	    it = TAILQ_NEXT(it, entry)) {
+	     it->f.type == FV_F_OPS && ss->ngrp < IN_MAX && nops < max;
+	     it = TAILQ_NEXT(it, entry)) {
 		nops += it->job.n;
 		ss->grp[ss->ngrp++] = it;
 	}
@@ -309,10 +310,12 @@ ops_taken(struct fv_conn *c, void *arg)
 	if (rc != 0) {
 		fv_log_warnx("sync: device '%s': op refused: %s", ss->peer_name,
 		    fv_error_str(rc));
-		pe = rc == FV_ESIG ? FV_PE_BAD_SIG : rc == FV_EFORK ?
-		    FV_PE_FORK : rc == FV_EINVAL || rc == FV_EUNKNOWN ||
-		    rc == FV_ECLOCK ? FV_PE_PROTOCOL : rc == FV_ELOCKED ?
-		    FV_PE_LOCKED : FV_PE_INTERNAL;
+		pe = rc == FV_ESIG ? FV_PE_BAD_SIG :
+		    rc == FV_EFORK ? FV_PE_FORK :
+		    rc == FV_EINVAL || rc == FV_EUNKNOWN || rc == FV_ECLOCK ?
+				     FV_PE_PROTOCOL :
+		    rc == FV_ELOCKED ? FV_PE_LOCKED :
+				       FV_PE_INTERNAL;
 		fv_sync_session_error(ss, pe, fv_sync_hq_refusal(pe));
 		fv_conn_close_after_flush(c);
 		return 0;
@@ -324,7 +327,7 @@ ops_taken(struct fv_conn *c, void *arg)
 		if (fv_sync_session_send(ss, &b) != 0)
 			return FV_EIO;
 	}
-	return fv_sync_inbound_run(ss);		/* what came after them */
+	return fv_sync_inbound_run(ss); /* what came after them */
 }
 
 static void
@@ -351,8 +354,8 @@ fv_sync_inbound_take(struct fv_sync_sess *ss, const uint8_t *p, size_t len,
 	/* an op too large for a frame: its parts, in order, nothing
 	 * between them */
 	if (f.type == FV_F_OP_PART) {
-		if (f.u.part.offset != ss->big.len || (ss->big.len > 0 &&
-		    f.u.part.total != ss->big_total))
+		if (f.u.part.offset != ss->big.len ||
+		    (ss->big.len > 0 && f.u.part.total != ss->big_total))
 			return FV_EINVAL;
 		ss->big_total = f.u.part.total;
 		fv_buf_put(&ss->big, f.u.part.p, f.u.part.len);
@@ -371,8 +374,9 @@ fv_sync_inbound_take(struct fv_sync_sess *ss, const uint8_t *p, size_t len,
 		return rc;
 	/* HQ vouches for an author before its ops: their keys are needed
 	 * as they come, before the DEVICE frame takes effect */
-	if (it->f.type == FV_F_DEVICE && (rc = fv_sync_inbound_vouched(ss,
-	    &it->f)) != 0 && rc != FV_ETOOBIG) {
+	if (it->f.type == FV_F_DEVICE &&
+	    (rc = fv_sync_inbound_vouched(ss, &it->f)) != 0 &&
+	    rc != FV_ETOOBIG) {
 		fv_sync_inbound_item_free(it);
 		return rc;
 	}
@@ -396,7 +400,7 @@ fv_sync_inbound_frame(struct fv_sync_sess *ss, const uint8_t *p, size_t len)
 		if (fv_verify_submit(&it->job) == 0)
 			it->in_verifier = 1;
 		else
-			it->ready = 1;	/* no verifier: the store checks */
+			it->ready = 1; /* no verifier: the store checks */
 	}
 	return fv_sync_inbound_run(ss);
 }

@@ -22,7 +22,7 @@
 #include "session.h"
 
 static LIST_HEAD(, fv_sync_sess) sessions = LIST_HEAD_INITIALIZER(sessions);
-static int nsess;			/* live sessions */
+static int nsess; /* live sessions */
 
 struct fv_sync_sess *
 fv_sync_session_new(struct fvd *d, int hq)
@@ -118,10 +118,10 @@ fv_sync_session_send_parts(struct fv_sync_sess *ss, const uint8_t *w,
 
 	for (off = 0; rc == 0 && off < len; off += n) {
 		n = len - off < FV_FRAME_PART_MAX ? len - off :
-		    FV_FRAME_PART_MAX;
+						    FV_FRAME_PART_MAX;
 		b.len = 0;
 		if ((rc = fv_frame_op_part(&b, (uint32_t)len, (uint32_t)off,
-		    w + off, n)) == 0)
+			 w + off, n)) == 0)
 			rc = fv_sync_session_emit(ss, b.p, b.len);
 	}
 	fv_buf_free(&b);
@@ -135,8 +135,8 @@ fv_sync_session_pump(struct fv_sync_sess *ss)
 {
 	int rc = 0;
 
-	while (rc == 0 && ss->sending && (ss->sink != NULL ||
-	    fv_conn_queued(ss->c) < SYNC_WINDOW))
+	while (rc == 0 && ss->sending &&
+	    (ss->sink != NULL || fv_conn_queued(ss->c) < SYNC_WINDOW))
 		rc = ss->hq ? fv_sync_hq_more(ss) : fv_sync_field_more(ss);
 	return rc;
 }
@@ -153,8 +153,9 @@ hello_cb(struct fv_conn *c, const uint8_t *p, size_t len, const uint8_t rs[32],
 	if (fv_frame_decode(p, len, &f) != 0)
 		return FV_EINVAL;
 	if (ss->hq)
-		return f.type == FV_F_DEV_HELLO ? fv_sync_hq_hello(ss, &f, rs,
-		    hh) : FV_EINVAL;
+		return f.type == FV_F_DEV_HELLO ?
+		    fv_sync_hq_hello(ss, &f, rs, hh) :
+		    FV_EINVAL;
 	return fv_sync_field_hello(ss, &f, rs, hh, reply, replylen);
 }
 
@@ -187,21 +188,24 @@ closed_cb(struct fv_conn *c, int err, void *arg)
 	struct fv_sync_sess *ss = arg;
 
 	if (!ss->hq)
-		fv_sync_field_done(ss, err ? err : FV_EIO, ss->res.why[0] ?
-		    ss->res.why : "connection to HQ lost");
+		fv_sync_field_done(ss, err ? err : FV_EIO,
+		    ss->res.why[0] ? ss->res.why : "connection to HQ lost");
 	else if (err != 0 && err != FV_EIO)
 		/* a broken handshake or frame (tampered, replayed, too
 		 * long): the Noise layer refused it */
 		fv_log_warnx("sync: connection from %s dropped: %s",
-		    ss->peer_name[0] ? ss->peer_name : "a peer before its "
-		    "handshake", err == FV_ECRYPTO ? "a message that does not "
-		    "decrypt (tampered or replayed)" : err == FV_EINVAL ?
-		    "a malformed message or frame" : fv_error_str(err));
+		    ss->peer_name[0] ? ss->peer_name :
+				       "a peer before its "
+				       "handshake",
+		    err == FV_ECRYPTO	 ? "a message that does not "
+					   "decrypt (tampered or replayed)" :
+			err == FV_EINVAL ? "a malformed message or frame" :
+					   fv_error_str(err));
 	fv_sync_session_free(ss);
 }
 
-const struct fv_conn_cbs fv_sync_session_cbs = { hello_cb, ready_cb,
-    frame_cb, closed_cb, drained_cb };
+const struct fv_conn_cbs fv_sync_session_cbs = { hello_cb, ready_cb, frame_cb,
+	closed_cb, drained_cb };
 
 void
 fv_sync_session_stop(struct fvd *d)

@@ -20,13 +20,13 @@
 TAILQ_HEAD(vjobs, fv_vjob);
 
 static struct {
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	pthread_t	 thread[FV_VERIFY_THREADS];
-	int		 running, stopping;
-	struct vjobs	 todo, done;
-	void		(*busy_free)(struct fv_vjob *);	/* cancelled */
-	struct event	*ev;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread[FV_VERIFY_THREADS];
+	int running, stopping;
+	struct vjobs todo, done;
+	void (*busy_free)(struct fv_vjob *); /* cancelled */
+	struct event *ev;
 } v = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 static void *
@@ -113,7 +113,7 @@ fv_verify_stop(void)
 	for (i = 0; i < v.running; i++)
 		pthread_join(v.thread[i], NULL);
 	v.running = 0;
-	done_cb(-1, 0, NULL);	/* cancelled jobs checked meanwhile */
+	done_cb(-1, 0, NULL); /* cancelled jobs checked meanwhile */
 	event_free(v.ev);
 	v.ev = NULL;
 }

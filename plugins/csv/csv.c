@@ -19,79 +19,64 @@
 #include <string.h>
 
 #ifndef FV_PLUGIN_EXPORT_NAME
-#define FV_PLUGIN_EXPORT_NAME	fieldvault_plugin_v1
+#define FV_PLUGIN_EXPORT_NAME fieldvault_plugin_v1
 #endif
 
 enum col_kind {
-	COL_FIELD,		/* fv_record_get of the path */
-	COL_TAGS,		/* the tags joined with "; " */
-	COL_CONFLICT		/* fv_record_conflict: true or false */
+	COL_FIELD,   /* fv_record_get of the path */
+	COL_TAGS,    /* the tags joined with "; " */
+	COL_CONFLICT /* fv_record_conflict: true or false */
 };
 
 struct column {
-	const char	*path;		/* also the header */
-	enum col_kind	 kind;
+	const char *path; /* also the header */
+	enum col_kind kind;
 };
 
-static const struct column appeal_cols[] = {
-	{ "id", COL_FIELD },
-	{ "created_at", COL_FIELD },
-	{ "updated_at", COL_FIELD },
-	{ "created_by", COL_FIELD },
-	{ "received_at", COL_FIELD },
+static const struct column appeal_cols[] = { { "id", COL_FIELD },
+	{ "created_at", COL_FIELD }, { "updated_at", COL_FIELD },
+	{ "created_by", COL_FIELD }, { "received_at", COL_FIELD },
 	{ "applicant.full_name", COL_FIELD },
 	{ "applicant.birth_date", COL_FIELD },
 	{ "applicant.citizenship", COL_FIELD },
 	{ "applicant.residence_country", COL_FIELD },
-	{ "applicant.location", COL_FIELD },
-	{ "applicant.contact", COL_FIELD },
+	{ "applicant.location", COL_FIELD }, { "applicant.contact", COL_FIELD },
 	{ "applicant.confidential", COL_FIELD },
-	{ "concerns_country", COL_FIELD },
-	{ "category", COL_FIELD },
-	{ "channel", COL_FIELD },
-	{ "status", COL_FIELD },
-	{ "assigned_to", COL_FIELD },
-	{ "partner", COL_FIELD },
-	{ "partner_ref", COL_FIELD },
-	{ "summary", COL_FIELD },
-	{ "tags", COL_TAGS },
-	{ "conflict", COL_CONFLICT },
-	{ NULL, COL_FIELD }
-};
+	{ "concerns_country", COL_FIELD }, { "category", COL_FIELD },
+	{ "channel", COL_FIELD }, { "status", COL_FIELD },
+	{ "assigned_to", COL_FIELD }, { "partner", COL_FIELD },
+	{ "partner_ref", COL_FIELD }, { "summary", COL_FIELD },
+	{ "tags", COL_TAGS }, { "conflict", COL_CONFLICT },
+	{ NULL, COL_FIELD } };
 
-static const struct column note_cols[] = {
-	{ "id", COL_FIELD },
-	{ "created_at", COL_FIELD },
-	{ "updated_at", COL_FIELD },
-	{ "created_by", COL_FIELD },
-	{ "appeal_id", COL_FIELD },
-	{ "visit.institution", COL_FIELD },
-	{ "visit.country", COL_FIELD },
-	{ "visit.date", COL_FIELD },
-	{ "text", COL_FIELD },
-	{ "tags", COL_TAGS },
-	{ "conflict", COL_CONFLICT },
-	{ NULL, COL_FIELD }
-};
+static const struct column note_cols[] = { { "id", COL_FIELD },
+	{ "created_at", COL_FIELD }, { "updated_at", COL_FIELD },
+	{ "created_by", COL_FIELD }, { "appeal_id", COL_FIELD },
+	{ "visit.institution", COL_FIELD }, { "visit.country", COL_FIELD },
+	{ "visit.date", COL_FIELD }, { "text", COL_FIELD },
+	{ "tags", COL_TAGS }, { "conflict", COL_CONFLICT },
+	{ NULL, COL_FIELD } };
 
-#define TAG_SEP		"; "
-#define BOM		"\xef\xbb\xbf"
+#define TAG_SEP "; "
+#define BOM	"\xef\xbb\xbf"
 
 /* Bytes that make a cell quoted. */
-static const uint8_t quote_me[256] = {
-	[','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1
-};
+static const uint8_t
+    quote_me[256] = { [','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1 };
 /* First bytes that make a spreadsheet read a formula. */
-static const uint8_t formula[256] = {
-	['='] = 1, ['+'] = 1, ['-'] = 1, ['@'] = 1, ['\t'] = 1, ['\r'] = 1
-};
+static const uint8_t formula[256] = { ['='] = 1,
+	['+'] = 1,
+	['-'] = 1,
+	['@'] = 1,
+	['\t'] = 1,
+	['\r'] = 1 };
 
 struct run {
-	const struct column	*cols;
-	char			*row;	/* the row being built (fv_alloc) */
-	size_t			 len, cap;
-	char			*tags;	/* the joined tags (fv_alloc) */
-	size_t			 tcap;
+	const struct column *cols;
+	char *row; /* the row being built (fv_alloc) */
+	size_t len, cap;
+	char *tags; /* the joined tags (fv_alloc) */
+	size_t tcap;
 };
 
 /* The plugin's state is its host handle: its only use is logging. */
@@ -219,15 +204,17 @@ csv_begin(void *state, fv_export *x, void **run)
 
 	if (type != NULL && strcmp(type, "appeal") != 0 &&
 	    strcmp(type, "note") != 0) {
-		fv_log(state, FV_LOG_ERROR, "cannot export records of type "
-		    "'%.16s'", type);
+		fv_log(state, FV_LOG_ERROR,
+		    "cannot export records of type "
+		    "'%.16s'",
+		    type);
 		return -1;
 	}
 	if ((rn = fv_alloc(sizeof(*rn))) == NULL)
 		return -1;
 	memset(rn, 0, sizeof(*rn));
 	rn->cols = type != NULL && strcmp(type, "note") == 0 ? note_cols :
-	    appeal_cols;
+							       appeal_cols;
 	if (grow(&rn->row, &rn->cap, 0, sizeof(BOM)) != 0)
 		goto fail;
 	memcpy(rn->row, BOM, sizeof(BOM) - 1);
@@ -255,8 +242,8 @@ csv_record(void *run, fv_export *x, const fv_record *r)
 	for (c = rn->cols; c->path != NULL && rc == 0; c++) {
 		switch (c->kind) {
 		case COL_FIELD:
-			rc = cell_str(rn, c == rn->cols, fv_record_get(r,
-			    c->path));
+			rc = cell_str(rn, c == rn->cols,
+			    fv_record_get(r, c->path));
 			break;
 		case COL_TAGS:
 			rc = cell_tags(rn, c == rn->cols, r);
@@ -274,7 +261,7 @@ static int
 csv_end(void *run, fv_export *x, int complete)
 {
 	(void)x;
-	(void)complete;		/* every row is written already */
+	(void)complete; /* every row is written already */
 	run_free(run);
 	return 0;
 }

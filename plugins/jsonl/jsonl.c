@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #ifndef FV_PLUGIN_EXPORT_NAME
-#define FV_PLUGIN_EXPORT_NAME	fieldvault_plugin_v1
+#define FV_PLUGIN_EXPORT_NAME fieldvault_plugin_v1
 #endif
 
 /* The plugin's state is its host handle: its only use is logging. */
@@ -23,7 +23,7 @@ static int
 jsonl_begin(void *state, fv_export *x, void **run)
 {
 	(void)x;
-	*run = state;		/* nothing of its own to keep */
+	*run = state; /* nothing of its own to keep */
 	return 0;
 }
 

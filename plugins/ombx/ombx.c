@@ -27,7 +27,7 @@
 #include "ombx_format.h"
 
 #ifndef FV_PLUGIN_EXPORT_NAME
-#define FV_PLUGIN_EXPORT_NAME	fieldvault_plugin_v1
+#define FV_PLUGIN_EXPORT_NAME fieldvault_plugin_v1
 #endif
 
 /* The plugin's state is its host handle: for the installation's name and
@@ -45,8 +45,7 @@ ombx_init(fv_host *h, void **state)
 }
 
 static int
-sign_cb(void *arg, const uint8_t *msg, size_t len,
-    uint8_t sig[OMBX_SIG_BYTES])
+sign_cb(void *arg, const uint8_t *msg, size_t len, uint8_t sig[OMBX_SIG_BYTES])
 {
 	return fv_exchange_sign(arg, msg, len, sig);
 }
@@ -87,14 +86,18 @@ add_records(fv_exchange *x, json_t *root, const fv_record *const *recs,
 
 	for (i = 0; i < n; i++) {
 		if (strcmp(fv_record_type(recs[i]), "appeal") != 0) {
-			snprintf(why, OMBX_WHY_MAX, "record %s is a note: only "
-			    "appeals are exchanged", fv_record_id(recs[i]));
+			snprintf(why, OMBX_WHY_MAX,
+			    "record %s is a note: only "
+			    "appeals are exchanged",
+			    fv_record_id(recs[i]));
 			return -1;
 		}
 		if ((j = fv_record_get_json(recs[i], "", &len)) == NULL ||
 		    (rec = json_loadb(j, len, 0, NULL)) == NULL) {
-			snprintf(why, OMBX_WHY_MAX, "appeal %s: cannot read "
-			    "it", fv_record_id(recs[i]));
+			snprintf(why, OMBX_WHY_MAX,
+			    "appeal %s: cannot read "
+			    "it",
+			    fv_record_id(recs[i]));
 			return -1;
 		}
 		rc = ombx_payload_add_record(root, rec, partner, why);
@@ -115,8 +118,10 @@ self_check(const uint8_t *p, size_t len, char why[OMBX_WHY_MAX])
 
 	if (ombx_payload_parse(p, len, &pl, sub) != 0) {
 		/* entry N is the N-th appeal named */
-		snprintf(why, OMBX_WHY_MAX, "the package would not be valid: "
-		    "%.200s", sub);
+		snprintf(why, OMBX_WHY_MAX,
+		    "the package would not be valid: "
+		    "%.200s",
+		    sub);
 		return -1;
 	}
 	ombx_payload_free(&pl);
@@ -124,8 +129,7 @@ self_check(const uint8_t *p, size_t len, char why[OMBX_WHY_MAX])
 }
 
 static int
-ombx_send(void *state, fv_exchange *x, const fv_record *const *recs,
-    size_t n)
+ombx_send(void *state, fv_exchange *x, const fv_record *const *recs, size_t n)
 {
 	uint8_t spk[OMBX_KEY_BYTES], rpk[OMBX_KEY_BYTES];
 	uint8_t *payload = NULL, *pkg = NULL;
@@ -137,7 +141,8 @@ ombx_send(void *state, fv_exchange *x, const fv_record *const *recs,
 	if (fv_exchange_partner(x) == NULL ||
 	    fv_exchange_partner_key(x, rpk) != 0 ||
 	    fv_exchange_self_key(x, spk) != 0)
-		return fv_exchange_refuse(x, "no partner or key for the "
+		return fv_exchange_refuse(x,
+		    "no partner or key for the "
 		    "package");
 	if (n < 1 || n > OMBX_ENTRIES_MAX)
 		return fv_exchange_refuse(x, "a package holds 1..%d appeals",
@@ -147,12 +152,14 @@ ombx_send(void *state, fv_exchange *x, const fv_record *const *recs,
 	if (add_records(x, root, recs, n, why) != 0 ||
 	    ombx_payload_dump(root, &payload, &plen, why) != 0 ||
 	    self_check(payload, plen, why) != 0 ||
-	    ombx_package_build(payload, plen, spk, rpk, sign_cb, x, &pkg,
-	    &len, why) != 0)
+	    ombx_package_build(payload, plen, spk, rpk, sign_cb, x, &pkg, &len,
+		why) != 0)
 		rc = fv_exchange_refuse(x, "%s", why);
 	else if (fv_output_write(fv_exchange_output(x), pkg, len) != 0)
-		rc = fv_exchange_refuse(x, "cannot write the package (%zu "
-		    "bytes)", len);
+		rc = fv_exchange_refuse(x,
+		    "cannot write the package (%zu "
+		    "bytes)",
+		    len);
 	else
 		rc = 0;
 	json_decref(root);
@@ -171,7 +178,7 @@ our_id(const char *s)
 
 	for (i = 0; s[i] != '\0'; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
+			(s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return i == OMBX_ID_HEX;
 }
@@ -185,8 +192,10 @@ check_ours(fv_exchange *x, const struct ombx_payload *pl)
 
 	for (i = 0; i < pl->n; i++)
 		if (pl->e[i].kind == OMBX_REPLY && !our_id(pl->e[i].id))
-			return fv_exchange_refuse(x, "entry %zu: a reply whose "
-			    "id is not one of our appeal ids", i + 1);
+			return fv_exchange_refuse(x,
+			    "entry %zu: a reply whose "
+			    "id is not one of our appeal ids",
+			    i + 1);
 	return 0;
 }
 
@@ -220,7 +229,7 @@ add_entries(fv_exchange *x, const struct ombx_payload *pl)
 			if (add_appeal(x, e) != 0)
 				return -1;
 		} else if (fv_exchange_add_reply(x, e->id, e->ref, e->status,
-		    e->outcome) != 0)
+			       e->outcome) != 0)
 			return -1;
 	}
 	return 0;
@@ -245,9 +254,11 @@ open_package(fv_exchange *x, const uint8_t *pkg, size_t len,
 	if (fv_exchange_sender(x, o.in.sender_pk) != 0) {
 		ombx_fingerprint(o.in.sender_pk, fpr);
 		ombx_opened_free(&o);
-		return fv_exchange_refuse(x, "the sender is not a configured "
+		return fv_exchange_refuse(x,
+		    "the sender is not a configured "
 		    "partner (its key fingerprint is %s): add its partner_key "
-		    "as public_key of a [partner.NAME] section", fpr);
+		    "as public_key of a [partner.NAME] section",
+		    fpr);
 	}
 	rc = ombx_payload_parse(o.in.payload, o.in.payload_len, pl, why);
 	ombx_opened_free(&o);
@@ -266,8 +277,10 @@ ombx_import(void *state, fv_exchange *x, const uint8_t *pkg, size_t len)
 		return -1;
 	rc = check_ours(x, &pl) == 0 && add_entries(x, &pl) == 0 ? 0 : -1;
 	if (rc == 0)
-		fv_log(state, FV_LOG_DEBUG, "package %s: %zu appeals, %zu "
-		    "replies", pl.package_id, pl.nappeals, pl.nreplies);
+		fv_log(state, FV_LOG_DEBUG,
+		    "package %s: %zu appeals, %zu "
+		    "replies",
+		    pl.package_id, pl.nappeals, pl.nreplies);
 	ombx_payload_free(&pl);
 	return rc;
 }
@@ -277,7 +290,7 @@ const struct fv_plugin FV_PLUGIN_EXPORT_NAME = {
 	.name = "ombx",
 	.version = "1.0",
 	.description = "partner ombudsman exchange: signed, sealed packages "
-	    "of appeals and status replies",
+		       "of appeals and status replies",
 	.kinds = FV_KIND_EXCHANGE,
 	.config_keys = NULL,
 	.init = ombx_init,

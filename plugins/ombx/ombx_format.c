@@ -20,43 +20,32 @@
 
 #include "ombx_format.h"
 
-#define MIN(a, b)	((a) < (b) ? (a) : (b))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 
-static const char *const statuses[] = {
-	"received", "under_review", "forwarded", "resolved_positive",
-	"resolved_negative", "closed", NULL
-};
-static const char *const categories[] = {
-	"detention_conditions", "torture_ill_treatment", "labour_rights",
-	"migration_status", "consular_assistance", "disability", "health",
-	"property", "other", NULL
-};
-static const char *const top_keys[] = {
-	"format", "version", "package_id", "created_at", "sender", "entries",
-	NULL
-};
-static const char *const appeal_entry_keys[] = {
-	"kind", "ref", "appeal", NULL
-};
-static const char *const reply_entry_keys[] = {
-	"kind", "id", "ref", "status", "outcome", NULL
-};
+static const char *const statuses[] = { "received", "under_review", "forwarded",
+	"resolved_positive", "resolved_negative", "closed", NULL };
+static const char *const categories[] = { "detention_conditions",
+	"torture_ill_treatment", "labour_rights", "migration_status",
+	"consular_assistance", "disability", "health", "property", "other",
+	NULL };
+static const char *const top_keys[] = { "format", "version", "package_id",
+	"created_at", "sender", "entries", NULL };
+static const char *const appeal_entry_keys[] = { "kind", "ref", "appeal",
+	NULL };
+static const char *const reply_entry_keys[] = { "kind", "id", "ref", "status",
+	"outcome", NULL };
 /* the fields of an appeal that travel: nothing of how we handle it */
-static const char *const appeal_keys[] = {
-	"applicant", "concerns_country", "category", "received_at", "summary",
-	"tags", NULL
-};
-static const char *const applicant_keys[] = {
-	"full_name", "birth_date", "citizenship", "residence_country",
-	"location", "contact", "confidential", NULL
-};
+static const char *const appeal_keys[] = { "applicant", "concerns_country",
+	"category", "received_at", "summary", "tags", NULL };
+static const char *const applicant_keys[] = { "full_name", "birth_date",
+	"citizenship", "residence_country", "location", "contact",
+	"confidential", NULL };
 /* what a confidential applicant asked to withhold */
-static const char *const identifying[] = {
-	"full_name", "birth_date", "location", "contact", NULL
-};
+static const char *const identifying[] = { "full_name", "birth_date",
+	"location", "contact", NULL };
 
-static int	refuse(char *why, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
+static int refuse(char *why, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Writes the reason; always -1, for "return refuse(...)". */
 static int
@@ -137,8 +126,7 @@ hex_groups(const uint8_t *b, size_t n, char *out)
 }
 
 void
-ombx_fingerprint(const uint8_t pk[OMBX_KEY_BYTES],
-    char out[OMBX_FPR_LEN + 1])
+ombx_fingerprint(const uint8_t pk[OMBX_KEY_BYTES], char out[OMBX_FPR_LEN + 1])
 {
 	uint8_t h[32];
 
@@ -159,37 +147,47 @@ ombx_outer_parse(const uint8_t *pkg, size_t len,
 
 	memset(o, 0, sizeof(*o));
 	if (len == 0 || memcmp(pkg, OMBX_MAGIC, MIN(len, OMBX_MAGIC_LEN)) != 0)
-		return refuse(why, "not an ombx package (it does not begin "
+		return refuse(why,
+		    "not an ombx package (it does not begin "
 		    "with OMBX)");
 	if (len <= OMBX_MAGIC_LEN)
-		return refuse(why, "the package is truncated or altered "
-		    "(%zu bytes)", len);
+		return refuse(why,
+		    "the package is truncated or altered "
+		    "(%zu bytes)",
+		    len);
 	if (pkg[OMBX_MAGIC_LEN] != OMBX_VERSION)
-		return refuse(why, "unsupported ombx version %u (this "
-		    "fieldvault reads version %d)", pkg[OMBX_MAGIC_LEN],
-		    OMBX_VERSION);
+		return refuse(why,
+		    "unsupported ombx version %u (this "
+		    "fieldvault reads version %d)",
+		    pkg[OMBX_MAGIC_LEN], OMBX_VERSION);
 	if (len > OMBX_PKG_MAX)
 		return refuse(why, "the package is over %u bytes",
 		    OMBX_PKG_MAX);
 	if (len < OMBX_OUTER_HDR)
-		return refuse(why, "the package is truncated or altered "
-		    "(%zu bytes)", len);
+		return refuse(why,
+		    "the package is truncated or altered "
+		    "(%zu bytes)",
+		    len);
 	ombx_hint(self_pk, ours);
 	if (sodium_memcmp(ours, pkg + OMBX_HINT_OFF, OMBX_HINT_BYTES) != 0) {
 		hex_groups(pkg + OMBX_HINT_OFF, OMBX_HINT_BYTES, theirs_s);
 		ombx_fingerprint(self_pk, ours_s);
-		return refuse(why, "the package is for another institution "
+		return refuse(why,
+		    "the package is for another institution "
 		    "(its recipient's key fingerprint begins %s; ours is %s)",
 		    theirs_s, ours_s);
 	}
 	n = get_be32(pkg + OMBX_SEALED_LEN_OFF);
 	if (n != len - OMBX_OUTER_HDR)
-		return refuse(why, "the package is truncated or altered (its "
+		return refuse(why,
+		    "the package is truncated or altered (its "
 		    "sealed part should be %lu bytes, it has %zu)",
 		    (unsigned long)n, len - OMBX_OUTER_HDR);
 	if (n < OMBX_SEALED_MIN)
-		return refuse(why, "the package is truncated or altered (a "
-		    "sealed part of %lu bytes is too short)", (unsigned long)n);
+		return refuse(why,
+		    "the package is truncated or altered (a "
+		    "sealed part of %lu bytes is too short)",
+		    (unsigned long)n);
 	memcpy(o->hint, pkg + OMBX_HINT_OFF, OMBX_HINT_BYTES);
 	o->sealed = pkg + OMBX_OUTER_HDR;
 	o->sealed_len = n;
@@ -210,7 +208,8 @@ ombx_inner_open(uint8_t *plain, size_t len,
 
 	memset(in, 0, sizeof(*in));
 	if (len < OMBX_INNER_HDR + OMBX_PAYLOAD_MIN)
-		return refuse(why, "the package is truncated or altered (its "
+		return refuse(why,
+		    "the package is truncated or altered (its "
 		    "signed part is too short)");
 	plen = len - OMBX_INNER_HDR;
 	if (plen > OMBX_PAYLOAD_MAX)
@@ -224,8 +223,9 @@ ombx_inner_open(uint8_t *plain, size_t len,
 	memcpy(plain + msg, OMBX_SIG_CONTEXT, OMBX_SIG_CONTEXT_LEN);
 	memcpy(plain + msg + OMBX_SIG_CONTEXT_LEN, self_pk, OMBX_KEY_BYTES);
 	if (crypto_sign_verify_detached(sig, plain + msg,
-	    OMBX_SIG_CONTEXT_LEN + OMBX_KEY_BYTES + plen, spk) != 0)
-		return refuse(why, "the package's signature does not verify: "
+		OMBX_SIG_CONTEXT_LEN + OMBX_KEY_BYTES + plen, spk) != 0)
+		return refuse(why,
+		    "the package's signature does not verify: "
 		    "it was altered, or signed for another institution");
 	memcpy(in->sender_pk, spk, OMBX_KEY_BYTES);
 	in->payload = plain + OMBX_INNER_HDR;
@@ -247,7 +247,7 @@ inner_build(uint8_t *inner, const uint8_t *payload, size_t plen,
 	memcpy(inner + OMBX_INNER_HDR - OMBX_KEY_BYTES, rpk, OMBX_KEY_BYTES);
 	memcpy(inner + OMBX_INNER_HDR, payload, plen);
 	if (sign(arg, inner + OMBX_INNER_HDR - OMBX_KEY_BYTES,
-	    OMBX_KEY_BYTES + plen, sig) != 0)
+		OMBX_KEY_BYTES + plen, sig) != 0)
 		return -1;
 	memcpy(inner + OMBX_KEY_BYTES, sig, OMBX_SIG_BYTES);
 	return 0;
@@ -271,7 +271,8 @@ ombx_package_build(const uint8_t *payload, size_t plen,
 		return refuse(why, "the package would be over %u bytes",
 		    OMBX_PKG_MAX);
 	if (crypto_sign_ed25519_pk_to_curve25519(xpk, rpk) != 0)
-		return refuse(why, "the recipient's key is not a usable "
+		return refuse(why,
+		    "the recipient's key is not a usable "
 		    "Ed25519 public key");
 	ilen = OMBX_INNER_HDR + plen;
 	total = OMBX_OUTER_HDR + OMBX_SEAL_BYTES + ilen;
@@ -318,11 +319,12 @@ ombx_package_open(const uint8_t *pkg, size_t len,
 	}
 	if (open(arg, out.sealed, out.sealed_len, o->plain) != 0) {
 		ombx_opened_free(o);
-		return refuse(why, "the package's seal does not open: it was "
+		return refuse(why,
+		    "the package's seal does not open: it was "
 		    "altered, or sealed to another key than ours");
 	}
-	if (ombx_inner_open(o->plain, o->plain_len, self_pk, &o->in,
-	    why) != 0) {
+	if (ombx_inner_open(o->plain, o->plain_len, self_pk, &o->in, why) !=
+	    0) {
 		ombx_opened_free(o);
 		return -1;
 	}
@@ -341,13 +343,13 @@ ombx_opened_free(struct ombx_opened *o)
 /* Where a check is: the entry (1-based, 0 at the top) and the object's
  * path in it ("appeal.applicant", or ""). */
 struct vc {
-	char		*why;
-	size_t		 entry;
-	const char	*obj;
+	char *why;
+	size_t entry;
+	const char *obj;
 };
 
-static int	bad(const struct vc *c, const char *field, const char *fmt,
-		    ...) __attribute__((format(printf, 3, 4)));
+static int bad(const struct vc *c, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* "entry 3: appeal.applicant.full_name: must be ..."; always -1. */
 static int
@@ -373,8 +375,9 @@ key_name(const char *k)
 	size_t i;
 
 	for (i = 0; k[i] != '\0'; i++)
-		if (i >= 32 || !((k[i] >= 'a' && k[i] <= 'z') || k[i] == '_' ||
-		    (i > 0 && k[i] >= '0' && k[i] <= '9')))
+		if (i >= 32 ||
+		    !((k[i] >= 'a' && k[i] <= 'z') || k[i] == '_' ||
+			(i > 0 && k[i] >= '0' && k[i] <= '9')))
 			return "(a field)";
 	return i > 0 ? k : "(a field)";
 }
@@ -387,8 +390,10 @@ only_keys(const struct vc *c, json_t *o, const char *const *keys)
 
 	json_object_foreach(o, k, v)
 		if (!in_list(k, keys))
-			return bad(c, key_name(k), "not a field of ombx "
-			    "version %d", OMBX_VERSION);
+			return bad(c, key_name(k),
+			    "not a field of ombx "
+			    "version %d",
+			    OMBX_VERSION);
 	return 0;
 }
 
@@ -445,7 +450,7 @@ valid_hexid(const char *s)
 
 	for (i = 0; i < OMBX_ID_HEX; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
+			(s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return s[i] == '\0';
 }
@@ -471,9 +476,8 @@ dig2(const char *p)
 static int
 date_at(const char *s)
 {
-	static const int mdays[] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
 	int hi, lo, y, m, d, leap;
 
 	if (s[4] != '-' || s[7] != '-' || (hi = dig2(s)) < 0 ||
@@ -570,7 +574,8 @@ check_applicant_names(const struct vc *c, json_t *ap, int confidential)
 		/* the sender had to leave them at home */
 		for (i = 0; identifying[i] != NULL; i++)
 			if (json_object_get(ap, identifying[i]) != NULL)
-				return bad(c, identifying[i], "must be absent: "
+				return bad(c, identifying[i],
+				    "must be absent: "
 				    "the applicant is confidential");
 		return 0;
 	}
@@ -583,7 +588,8 @@ check_applicant_names(const struct vc *c, json_t *ap, int confidential)
 	if ((rc = get_str(c, ap, "birth_date", 0, &s)) < 0)
 		return rc;
 	if (rc > 0 && !valid_date(s))
-		return bad(c, "birth_date", "must be YYYY-MM-DD, a real date "
+		return bad(c, "birth_date",
+		    "must be YYYY-MM-DD, a real date "
 		    "(1900..2100)");
 	if (check_text(c, ap, "location", OMBX_TEXT_MAX) != 0 ||
 	    check_text(c, ap, "contact", OMBX_TEXT_MAX) != 0)
@@ -633,8 +639,10 @@ check_tags(const struct vc *c, json_t *appeal)
 			    i + 1);
 		n = utf8_chars(json_string_value(t));
 		if (n < 1 || n > OMBX_TAG_MAX)
-			return bad(c, "tags", "tag %zu: must be 1..%d "
-			    "characters", i + 1, OMBX_TAG_MAX);
+			return bad(c, "tags",
+			    "tag %zu: must be 1..%d "
+			    "characters",
+			    i + 1, OMBX_TAG_MAX);
 	}
 	return 0;
 }
@@ -661,7 +669,8 @@ check_appeal(const struct vc *c, json_t *appeal)
 	if ((rc = get_str(&sub, appeal, "received_at", 0, &s)) < 0)
 		return -1;
 	if (rc > 0 && !valid_datetime(s))
-		return bad(&sub, "received_at", "must be an RFC 3339 date "
+		return bad(&sub, "received_at",
+		    "must be an RFC 3339 date "
 		    "and time");
 	if (get_str(&sub, appeal, "summary", 1, &s) < 0)
 		return -1;
@@ -712,8 +721,7 @@ check_entry(struct vc *c, json_t *e, struct ombx_entry *out)
 	memset(out, 0, sizeof(*out));
 	c->obj = "";
 	if (!json_is_object(e))
-		return refuse(c->why, "entry %zu: must be an object",
-		    c->entry);
+		return refuse(c->why, "entry %zu: must be an object", c->entry);
 	if (get_str(c, e, "kind", 1, &kind) < 0)
 		return -1;
 	if (strcmp(kind, "reply") == 0)
@@ -748,7 +756,8 @@ check_top(const struct vc *c, struct ombx_payload *pl)
 	if (!json_is_integer(v))
 		return bad(c, "version", "must be an integer");
 	if (json_integer_value(v) != OMBX_VERSION)
-		return refuse(c->why, "unsupported payload version %lld (this "
+		return refuse(c->why,
+		    "unsupported payload version %lld (this "
 		    "fieldvault reads version %d)",
 		    (long long)json_integer_value(v), OMBX_VERSION);
 	if (only_keys(c, r, top_keys) != 0 ||
@@ -759,13 +768,16 @@ check_top(const struct vc *c, struct ombx_payload *pl)
 	if (get_str(c, r, "created_at", 1, &pl->created_at) < 0)
 		return -1;
 	if (!valid_datetime(pl->created_at))
-		return bad(c, "created_at", "must be an RFC 3339 date and "
+		return bad(c, "created_at",
+		    "must be an RFC 3339 date and "
 		    "time");
 	if (get_str(c, r, "sender", 1, &pl->sender) < 0)
 		return -1;
 	if (!valid_label(pl->sender, OMBX_SENDER_MAX))
-		return bad(c, "sender", "must be 1..%d characters, none a "
-		    "control character", OMBX_SENDER_MAX);
+		return bad(c, "sender",
+		    "must be 1..%d characters, none a "
+		    "control character",
+		    OMBX_SENDER_MAX);
 	v = json_object_get(r, "entries");
 	if (!json_is_array(v) || json_array_size(v) < 1 ||
 	    json_array_size(v) > OMBX_ENTRIES_MAX)
@@ -776,9 +788,9 @@ check_top(const struct vc *c, struct ombx_payload *pl)
 
 /* A reference of an entry, for finding one twice. */
 struct keyref {
-	const char	*s;
-	size_t		 entry;		/* 1-based */
-	enum ombx_kind	 kind;
+	const char *s;
+	size_t entry; /* 1-based */
+	enum ombx_kind kind;
 };
 
 static int
@@ -808,7 +820,7 @@ check_twice(const struct ombx_payload *pl, char *why)
 	for (i = 0; i < pl->n; i++) {
 		k[i].kind = pl->e[i].kind;
 		k[i].s = pl->e[i].kind == OMBX_APPEAL ? pl->e[i].ref :
-		    pl->e[i].id;
+							pl->e[i].id;
 		k[i].entry = i + 1;
 	}
 	qsort(k, pl->n, sizeof(*k), keyref_cmp);
@@ -818,8 +830,8 @@ check_twice(const struct ombx_payload *pl, char *why)
 			rc = refuse(why, "entries %zu and %zu: %s",
 			    k[i - 1].entry, k[i].entry,
 			    k[i].kind == OMBX_APPEAL ?
-			    "two appeals with the same ref" :
-			    "two replies with the same id");
+				"two appeals with the same ref" :
+				"two replies with the same id");
 	free(k);
 	return rc;
 }
@@ -861,10 +873,12 @@ ombx_payload_parse(const uint8_t *p, size_t len, struct ombx_payload *pl,
 	if (len < OMBX_PAYLOAD_MIN || len > OMBX_PAYLOAD_MAX)
 		return refuse(why, "the payload must be %d..%u bytes",
 		    OMBX_PAYLOAD_MIN, OMBX_PAYLOAD_MAX);
-	if ((pl->root = json_loadb((const char *)p, len,
-	    JSON_REJECT_DUPLICATES, &je)) == NULL)
-		return refuse(why, "the payload is not a valid JSON object: "
-		    "%s (at byte %d)", json_why(&je), je.position);
+	if ((pl->root = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES,
+		 &je)) == NULL)
+		return refuse(why,
+		    "the payload is not a valid JSON object: "
+		    "%s (at byte %d)",
+		    json_why(&je), je.position);
 	if (!json_is_object(pl->root)) {
 		refuse(why, "the payload is not a JSON object");
 		goto fail;
@@ -974,8 +988,8 @@ appeal_of(const json_t *rec)
 			v = applicant_of(v);
 		else
 			json_incref(v);
-		if (v == NULL || json_object_set_new(a, appeal_keys[i],
-		    v) != 0) {
+		if (v == NULL ||
+		    json_object_set_new(a, appeal_keys[i], v) != 0) {
 			json_decref(a);
 			return NULL;
 		}
@@ -991,16 +1005,19 @@ add_reply(json_t *ents, const json_t *rec, const char *id, char *why)
 	json_t *e;
 
 	if (!valid_ref(pref))
-		return refuse(why, "appeal %s: its partner_ref is not a "
+		return refuse(why,
+		    "appeal %s: its partner_ref is not a "
 		    "reference ombx carries (1..%d printable ASCII "
-		    "characters)", id, OMBX_REF_MAX);
+		    "characters)",
+		    id, OMBX_REF_MAX);
 	out = rec_str(rec, "x_outcome");
 	if (out != NULL && utf8_chars(out) > OMBX_OUTCOME_MAX)
-		return refuse(why, "appeal %s: x_outcome is over %d "
-		    "characters", id, OMBX_OUTCOME_MAX);
-	e = json_pack("{s:s, s:s, s:s, s:s, s:s*}", "kind", "reply", "id",
-	    pref, "ref", id, "status", st != NULL ? st : "received",
-	    "outcome", out);
+		return refuse(why,
+		    "appeal %s: x_outcome is over %d "
+		    "characters",
+		    id, OMBX_OUTCOME_MAX);
+	e = json_pack("{s:s, s:s, s:s, s:s, s:s*}", "kind", "reply", "id", pref,
+	    "ref", id, "status", st != NULL ? st : "received", "outcome", out);
 	if (e == NULL || json_array_append_new(ents, e) != 0)
 		return refuse(why, "out of memory");
 	return 0;
@@ -1013,16 +1030,16 @@ add_appeal(json_t *ents, const json_t *rec, const char *id, char *why)
 
 	if ((a = appeal_of(rec)) == NULL)
 		return refuse(why, "out of memory");
-	e = json_pack("{s:s, s:s, s:o}", "kind", "appeal", "ref", id,
-	    "appeal", a);
+	e = json_pack("{s:s, s:s, s:o}", "kind", "appeal", "ref", id, "appeal",
+	    a);
 	if (e == NULL || json_array_append_new(ents, e) != 0)
 		return refuse(why, "out of memory");
 	return 0;
 }
 
 int
-ombx_payload_add_record(json_t *root, const json_t *rec,
-    const char *partner, char why[OMBX_WHY_MAX])
+ombx_payload_add_record(json_t *root, const json_t *rec, const char *partner,
+    char why[OMBX_WHY_MAX])
 {
 	json_t *ents = json_object_get(root, "entries");
 	const char *id = rec_str(rec, "id"), *type = rec_str(rec, "type");
@@ -1032,8 +1049,10 @@ ombx_payload_add_record(json_t *root, const json_t *rec,
 	if (!json_is_object(rec) || id == NULL || !valid_hexid(id))
 		return refuse(why, "a record without an id");
 	if (type == NULL || strcmp(type, "appeal") != 0)
-		return refuse(why, "record %s is not an appeal: only appeals "
-		    "are exchanged", id);
+		return refuse(why,
+		    "record %s is not an appeal: only appeals "
+		    "are exchanged",
+		    id);
 	if (json_array_size(ents) >= OMBX_ENTRIES_MAX)
 		return refuse(why, "more than %d appeals in one package",
 		    OMBX_ENTRIES_MAX);

@@ -27,31 +27,37 @@
 #include <jansson.h>
 
 #ifndef FV_PLUGIN_EXPORT_NAME
-#define FV_PLUGIN_EXPORT_NAME	fieldvault_plugin_v1
+#define FV_PLUGIN_EXPORT_NAME fieldvault_plugin_v1
 #endif
 
-#define KEY_MAX		47		/* bytes of a value */
-#define MAX_KEYS	512		/* distinct values per dimension */
-#define SLOTS		1024		/* a power of 2 above MAX_KEYS */
-#define OVERFLOW	"other"
-#define ABSENT		"unknown"	/* a required field missing */
+#define KEY_MAX	 47   /* bytes of a value */
+#define MAX_KEYS 512  /* distinct values per dimension */
+#define SLOTS	 1024 /* a power of 2 above MAX_KEYS */
+#define OVERFLOW "other"
+#define ABSENT	 "unknown" /* a required field missing */
 
 struct slot {
-	unsigned long long	 count;	/* 0: free */
-	char			 key[KEY_MAX + 1];
+	unsigned long long count; /* 0: free */
+	char key[KEY_MAX + 1];
 };
 
 struct dim {
-	size_t		 nkeys;
-	struct slot	 slot[SLOTS];
+	size_t nkeys;
+	struct slot slot[SLOTS];
 };
 
-enum { D_COUNTRY, D_CATEGORY, D_STATUS, D_CHANNEL, NDIMS };
+enum {
+	D_COUNTRY,
+	D_CATEGORY,
+	D_STATUS,
+	D_CHANNEL,
+	NDIMS
+};
 
 /* The record's field, its count when absent (channel and status: their
  * defaults), its member in the JSON output. */
 static const struct {
-	const char	*field, *absent, *json;
+	const char *field, *absent, *json;
 } dims[NDIMS] = {
 	{ "concerns_country", ABSENT, "by_concerns_country" },
 	{ "category", ABSENT, "by_category" },
@@ -60,8 +66,8 @@ static const struct {
 };
 
 struct run {
-	unsigned long long	 total;
-	struct dim		 d[NDIMS];
+	unsigned long long total;
+	struct dim d[NDIMS];
 };
 
 /* The plugin's state is its host handle: its only use is logging. */
@@ -194,16 +200,16 @@ text_out(struct run *rn, fv_export *x, const struct slot **v)
 	size_t i, j, n;
 
 	if (text_period(o, fv_export_option(x, "from"),
-	    fv_export_option(x, "to"), rn->total) != 0)
+		fv_export_option(x, "to"), rn->total) != 0)
 		return -1;
 	for (i = 0; i < NDIMS; i++) {
 		if (fv_output_printf(o, "\n%-21s %5s\n", dims[i].field,
-		    "count") != 0)
+			"count") != 0)
 			return -1;
 		n = sorted(&rn->d[i], v);
 		for (j = 0; j < n; j++)
 			if (fv_output_printf(o, "%-21s %5llu\n", v[j]->key,
-			    v[j]->count) != 0)
+				v[j]->count) != 0)
 				return -1;
 	}
 	return 0;
@@ -226,7 +232,7 @@ counts_json(const struct dim *d, const struct slot **v)
 
 	for (i = 0; o != NULL && i < n; i++)
 		if (json_object_set_new(o, v[i]->key,
-		    json_integer((json_int_t)v[i]->count)) != 0) {
+			json_integer((json_int_t)v[i]->count)) != 0) {
 			json_decref(o);
 			o = NULL;
 		}
@@ -254,14 +260,14 @@ json_out(struct run *rn, fv_export *x, const struct slot **v)
 	    json_object_set_new(period, "from", opt_json(x, "from")) != 0 ||
 	    json_object_set_new(period, "to", opt_json(x, "to")) != 0 ||
 	    json_object_set_new(top, "total",
-	    json_integer((json_int_t)rn->total)) != 0)
+		json_integer((json_int_t)rn->total)) != 0)
 		goto out;
 	for (i = 0; i < NDIMS; i++)
 		if (json_object_set_new(top, dims[i].json,
-		    counts_json(&rn->d[i], v)) != 0)
+			counts_json(&rn->d[i], v)) != 0)
 			goto out;
 	if (json_dump_callback(top, dump_cb, fv_export_output(x),
-	    JSON_COMPACT) != 0 ||
+		JSON_COMPACT) != 0 ||
 	    fv_output_write(fv_export_output(x), "\n", 1) != 0)
 		goto out;
 	rc = 0;
@@ -284,7 +290,8 @@ stats_end(void *run, fv_export *x, int complete)
 		else {
 			json = fv_export_option(x, "json");
 			rc = json != NULL && strcmp(json, "1") == 0 ?
-			    json_out(rn, x, v) : text_out(rn, x, v);
+			    json_out(rn, x, v) :
+			    text_out(rn, x, v);
 			free(v);
 		}
 	}

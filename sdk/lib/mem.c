@@ -10,7 +10,7 @@
 #include "sdkimpl.h"
 
 /* the size rides in front of the block, aligned as malloc's */
-#define HDR	(2 * sizeof(size_t))
+#define HDR (2 * sizeof(size_t))
 
 void *
 fv_alloc(size_t size)

@@ -53,9 +53,9 @@ fv_output_write(fv_output *o, const void *p, size_t len)
 
 	if (o == NULL || o->err)
 		return -1;
-	if (len == 0)		/* no memcpy to a buffer not yet made */
+	if (len == 0) /* no memcpy to a buffer not yet made */
 		return 0;
-	if (len > o->max - o->len) {	/* a runaway plugin */
+	if (len > o->max - o->len) { /* a runaway plugin */
 		o->err = 1;
 		return -1;
 	}

@@ -34,7 +34,8 @@ split_head(const char *p, size_t n)
 	const char *dot = memchr(p, '.', n);
 
 	return dot != NULL && is_split(p, (size_t)(dot - p)) ?
-	    (size_t)(dot - p) : 0;
+	    (size_t)(dot - p) :
+	    0;
 }
 
 static int
@@ -138,20 +139,37 @@ decode_str(const char *p, const char *end, char *out)
 		if (p >= end)
 			return NULL;
 		switch (*p++) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '/': *o++ = '/'; break;
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case 'n': *o++ = '\n'; break;
-		case 'r': *o++ = '\r'; break;
-		case 't': *o++ = '\t'; break;
+		case '"':
+			*o++ = '"';
+			break;
+		case '\\':
+			*o++ = '\\';
+			break;
+		case '/':
+			*o++ = '/';
+			break;
+		case 'b':
+			*o++ = '\b';
+			break;
+		case 'f':
+			*o++ = '\f';
+			break;
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 'r':
+			*o++ = '\r';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
 		case 'u':
-			if ((c = hex4(p, end)) <= 0)	/* \u0000 too */
+			if ((c = hex4(p, end)) <= 0) /* \u0000 too */
 				return NULL;
 			p += 4;
 			if (c >= 0xd800 && c < 0xdc00) {
-				if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+				if (end - p < 6 || p[0] != '\\' ||
+				    p[1] != 'u' ||
 				    (lo = hex4(p + 2, end)) < 0xdc00 ||
 				    lo > 0xdfff)
 					return NULL;
@@ -171,8 +189,7 @@ decode_str(const char *p, const char *end, char *out)
 static const char *
 skip_ws(const char *p, const char *end)
 {
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' ||
-	    *p == '\r'))
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 		p++;
 	return p;
 }
@@ -207,7 +224,7 @@ parse_tags(struct fv_record *r, const struct fv_rleaf *f, char *mem,
 			break;
 		p = skip_ws(p, end);
 	}
-	r->ntags = 0;		/* not an array of strings */
+	r->ntags = 0; /* not an array of strings */
 	return mem;
 }
 
@@ -216,7 +233,7 @@ static int
 withheld(const struct fv_rleaf *f)
 {
 	static const char *keep[] = { "citizenship", "residence_country",
-	    "confidential", NULL };
+		"confidential", NULL };
 	int i;
 
 	if (f->pathlen < 10 || memcmp(f->path, "applicant.", 10) != 0)
@@ -239,8 +256,8 @@ fv_sdk_record_set(struct fv_record *r, const struct fv_sdk_leaf *v, size_t n)
 
 	fv_sdk_record_release(r);
 	for (i = 0; i < n; i++) {
-		if (v[i].pathlen == 22 && memcmp(v[i].path,
-		    "applicant.confidential", 22) == 0)
+		if (v[i].pathlen == 22 &&
+		    memcmp(v[i].path, "applicant.confidential", 22) == 0)
 			confidential = is_true(v[i].json, v[i].jsonlen);
 		if (v[i].pathlen == 4 && memcmp(v[i].path, "tags", 4) == 0) {
 			tags = &v[i];
@@ -281,7 +298,7 @@ fv_sdk_record_set(struct fv_record *r, const struct fv_sdk_leaf *v, size_t n)
 			continue;
 		if (j0[0] == '"') {
 			if (decode_str(j0, j0 + f->jsonlen, text) == NULL)
-				continue;	/* not a string: no such leaf */
+				continue; /* not a string: no such leaf */
 			f->text = text;
 			text += strlen(text) + 1;
 		} else if (j0[0] == 't' || j0[0] == 'f' || j0[0] == '-' ||
@@ -292,9 +309,11 @@ fv_sdk_record_set(struct fv_record *r, const struct fv_sdk_leaf *v, size_t n)
 			text += f->jsonlen + 1;
 		}
 		/* sorted by path: insertion, the input being nearly sorted */
-		for (j = r->n; j > 0 && path_cmp(r->leaf[r->by_path[j - 1]].path,
-		    r->leaf[r->by_path[j - 1]].pathlen, f->path,
-		    f->pathlen) > 0; j--)
+		for (j = r->n; j > 0 &&
+		     path_cmp(r->leaf[r->by_path[j - 1]].path,
+			 r->leaf[r->by_path[j - 1]].pathlen, f->path,
+			 f->pathlen) > 0;
+		     j--)
 			r->by_path[j] = r->by_path[j - 1];
 		r->by_path[j] = (uint32_t)r->n++;
 		if (leaf_is(f, "id", 2))
@@ -310,11 +329,13 @@ fv_sdk_record_set(struct fv_record *r, const struct fv_sdk_leaf *v, size_t n)
 /* --- records made from jansson ---------------------------------------------- */
 
 struct conv {
-	char		*p;		/* fv_alloc'd: plaintext */
-	size_t		 len, cap;
-	struct { size_t path, pathlen, json, jsonlen; } *v;
-	size_t		 n, capv;
-	int		 err;
+	char *p; /* fv_alloc'd: plaintext */
+	size_t len, cap;
+	struct {
+		size_t path, pathlen, json, jsonlen;
+	} * v;
+	size_t n, capv;
+	int err;
 };
 
 static size_t
@@ -337,7 +358,7 @@ conv_put(struct conv *c, const char *s, size_t n)
 		c->p = p;
 		c->cap = cap;
 	}
-	if (s != NULL)		/* NULL: room only */
+	if (s != NULL) /* NULL: room only */
 		memcpy(c->p + c->len, s, n);
 	c->len += n;
 	return at;
@@ -432,7 +453,7 @@ fv_sdk_record_from_json(struct fv_record *r, const json_t *j)
 		fv_sdk_record_release(r);
 		return -1;
 	}
-	r->src = c.p;		/* the leaves point into it */
+	r->src = c.p; /* the leaves point into it */
 	return 0;
 }
 
@@ -527,8 +548,8 @@ inside(const fv_record *r, const char *path, size_t n)
 		if (k > 0)
 			f = find(r, path, k);
 	}
-	if (f == NULL || f->json[0] != '{' || (root = json_loadb(f->json,
-	    f->jsonlen, 0, NULL)) == NULL)
+	if (f == NULL || f->json[0] != '{' ||
+	    (root = json_loadb(f->json, f->jsonlen, 0, NULL)) == NULL)
 		return NULL;
 	v = root;
 	for (rest = path + k + 1; v != NULL; rest = dot + 1) {
@@ -633,8 +654,8 @@ put_quoted(struct conv *c, const char *s, size_t n)
 {
 	size_t at;
 
-	if (n > SIZE_MAX / 8 || (at = conv_put(c, NULL, FV_SDK_QUOTED(n)),
-	    c->err))
+	if (n > SIZE_MAX / 8 ||
+	    (at = conv_put(c, NULL, FV_SDK_QUOTED(n)), c->err))
 		return;
 	c->len = at + fv_sdk_record_quote(s, n, c->p + at);
 }
@@ -694,19 +715,21 @@ fv_record_get_json(const fv_record *r, const char *path, size_t *len)
 	}
 	if (n == 0 || is_split(path, n)) {
 		/* the whole record, or one of its split objects */
-		for (i = 0; n > 0 && i < r->n && !(r->leaf[i].pathlen > n &&
-		    r->leaf[i].path[n] == '.' && memcmp(r->leaf[i].path, path,
-		    n) == 0); i++)
+		for (i = 0; n > 0 && i < r->n &&
+		     !(r->leaf[i].pathlen > n && r->leaf[i].path[n] == '.' &&
+			 memcmp(r->leaf[i].path, path, n) == 0);
+		     i++)
 			;
 		if (i == r->n && n > 0)
 			return NULL;
 		for (e = n == 0 ? r->n : i; n > 0 && e < r->n &&
-		    r->leaf[e].pathlen > n && r->leaf[e].path[n] == '.' &&
-		    memcmp(r->leaf[e].path, path, n) == 0; e++)
+		     r->leaf[e].pathlen > n && r->leaf[e].path[n] == '.' &&
+		     memcmp(r->leaf[e].path, path, n) == 0;
+		     e++)
 			;
 		conv_put(&c, "{", 1);
 		put_members(&c, r, n == 0 ? 0 : i, e, n == 0 ? 0 : n + 1);
-		conv_put(&c, "}", 2);	/* and its NUL */
+		conv_put(&c, "}", 2); /* and its NUL */
 		if (c.err) {
 			fv_free(c.p);
 			return NULL;

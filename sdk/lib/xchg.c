@@ -9,15 +9,11 @@
 
 #include "sdkimpl.h"
 
-const char *const fv_sdk_xchg_travel[] = {
-	"applicant", "concerns_country", "category", "received_at", "summary",
-	"tags", NULL
-};
+const char *const fv_sdk_xchg_travel[] = { "applicant", "concerns_country",
+	"category", "received_at", "summary", "tags", NULL };
 
-static const char *const statuses[] = {
-	"received", "under_review", "forwarded", "resolved_positive",
-	"resolved_negative", "closed", NULL
-};
+static const char *const statuses[] = { "received", "under_review", "forwarded",
+	"resolved_positive", "resolved_negative", "closed", NULL };
 
 int
 fv_sdk_xchg_valid_ref(const char *s)

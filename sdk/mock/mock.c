@@ -18,54 +18,54 @@
 
 #include "sdkimpl.h"
 
-#define PARTNER_MAX_LEN	64		/* a partner's name */
-#define LOG_LINE_MAX	1000		/* as the daemon cuts */
-#define OUTPUT_MAX	(64u * 1024 * 1024)	/* as the daemon bounds */
-#define APPEAL_MAX	(1024 * 1024)	/* a record, serialized */
+#define PARTNER_MAX_LEN 64		    /* a partner's name */
+#define LOG_LINE_MAX	1000		    /* as the daemon cuts */
+#define OUTPUT_MAX	(64u * 1024 * 1024) /* as the daemon bounds */
+#define APPEAL_MAX	(1024 * 1024)	    /* a record, serialized */
 #define ID_HEX		32
 #define WHY_MAX		256
 
 struct partner {
-	char		 name[PARTNER_MAX_LEN + 1];
-	uint8_t		 pk[FV_KEY_BYTES];
+	char name[PARTNER_MAX_LEN + 1];
+	uint8_t pk[FV_KEY_BYTES];
 };
 
 /* The handle a plugin gets. */
 struct fv_host {
-	struct fv_mock_host	*m;
+	struct fv_mock_host *m;
 };
 
 struct fv_mock_host {
-	struct fv_host		 host;
-	char			*name, *role;
-	char			**kv;		/* key, value, ..., NULL */
-	char			*log;		/* NUL-terminated */
-	size_t			 loglen, logcap;
-	int			 verbose;
-	int			 have_keys;
-	uint8_t			 pk[FV_KEY_BYTES];
-	uint8_t			 sk[crypto_sign_SECRETKEYBYTES];
-	struct partner		*partners;
-	size_t			 npartners;
+	struct fv_host host;
+	char *name, *role;
+	char **kv; /* key, value, ..., NULL */
+	char *log; /* NUL-terminated */
+	size_t loglen, logcap;
+	int verbose;
+	int have_keys;
+	uint8_t pk[FV_KEY_BYTES];
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+	struct partner *partners;
+	size_t npartners;
 };
 
 struct fv_export {
-	struct fv_output	 out;
-	const char		**opt;		/* name, value, ..., NULL */
+	struct fv_output out;
+	const char **opt; /* name, value, ..., NULL */
 };
 
 struct fv_exchange {
-	struct fv_mock_host	*m;
-	int			 import;
-	const struct partner	*partner;	/* import: the sender */
-	struct fv_output	 out;		/* send */
-	char			*res;		/* import: the lines */
-	size_t			 reslen, rescap;
-	json_t			*refs;		/* import: refs added */
-	size_t			 entries;	/* import: adds accepted */
-	int			 refused;	/* fv_exchange_refuse */
-	int			 bad;		/* a call was refused */
-	char			 refusal[WHY_MAX], why[WHY_MAX];
+	struct fv_mock_host *m;
+	int import;
+	const struct partner *partner; /* import: the sender */
+	struct fv_output out;	       /* send */
+	char *res;		       /* import: the lines */
+	size_t reslen, rescap;
+	json_t *refs;	/* import: refs added */
+	size_t entries; /* import: adds accepted */
+	int refused;	/* fv_exchange_refuse */
+	int bad;	/* a call was refused */
+	char refusal[WHY_MAX], why[WHY_MAX];
 };
 
 static const char *const levels[] = { "error", "warn", "info", "debug" };
@@ -82,10 +82,10 @@ log_append(struct fv_mock_host *m, const char *level, const char *text)
 		fprintf(stderr, "%s: %s\n", level, text);
 	if (m->loglen + n + 1 > m->logcap) {
 		for (c = m->logcap ? m->logcap : 1024; c < m->loglen + n + 1;
-		    c *= 2)
+		     c *= 2)
 			;
 		if ((p = realloc(m->log, c)) == NULL)
-			return;		/* a lost line, not a failed test */
+			return; /* a lost line, not a failed test */
 		m->log = p;
 		m->logcap = c;
 	}
@@ -179,7 +179,7 @@ fv_mock_host_free(fv_mock_host *m)
 	fv_sdk_desc_kv_free(m->kv);
 	free(m->log);
 	free(m->partners);
-	sodium_memzero(m, sizeof(*m));	/* the secret key */
+	sodium_memzero(m, sizeof(*m)); /* the secret key */
 	free(m);
 }
 
@@ -241,8 +241,10 @@ check_section(struct fv_mock_host *m, const struct fv_plugin *d)
 	long k = fv_sdk_desc_kv_unknown(d, (const char *const *)m->kv);
 
 	if (k >= 0)
-		return refuse(m, d->name, "[plugin.%s] %s: not a key of this "
-		    "plugin", d->name, m->kv[k]);
+		return refuse(m, d->name,
+		    "[plugin.%s] %s: not a key of this "
+		    "plugin",
+		    d->name, m->kv[k]);
 	return 0;
 }
 
@@ -258,12 +260,15 @@ fv_mock_load(fv_mock_host *m, const struct fv_plugin *p, void **state)
 		return -1;
 	if (p->init != NULL && p->init(&m->host, state) != 0) {
 		*state = NULL;
-		return refuse(m, p->name, "its init failed (see its lines "
+		return refuse(m, p->name,
+		    "its init failed (see its lines "
 		    "above)");
 	}
-	mlog(m, FV_LOG_INFO, "mock: plugin %s: loaded (version %s, ABI "
-	    "%u.%u)", p->name, p->version != NULL ? p->version : "?",
-	    p->abi_major, p->abi_minor);
+	mlog(m, FV_LOG_INFO,
+	    "mock: plugin %s: loaded (version %s, ABI "
+	    "%u.%u)",
+	    p->name, p->version != NULL ? p->version : "?", p->abi_major,
+	    p->abi_minor);
 	return 0;
 }
 
@@ -301,26 +306,33 @@ records_load(const char *text, int appeals, json_t **out, char *why,
 		n = nl != NULL ? (size_t)(nl - text) : strlen(text);
 		nl = nl != NULL ? nl + 1 : text + n;
 		if (strspn(text, " \t\r") >= n)
-			continue;	/* an empty line */
-		if ((j = json_loadb(text, n, JSON_REJECT_DUPLICATES,
-		    &e)) == NULL) {
+			continue; /* an empty line */
+		if ((j = json_loadb(text, n, JSON_REJECT_DUPLICATES, &e)) ==
+		    NULL) {
 			/* the position, not jansson's text: it quotes
 			 * the record */
-			snprintf(why, whylen, "records line %zu, column %d: "
-			    "not JSON", line, e.column);
+			snprintf(why, whylen,
+			    "records line %zu, column %d: "
+			    "not JSON",
+			    line, e.column);
 			goto fail;
 		}
 		t = json_string_value(json_object_get(j, "type"));
-		if (!json_is_object(j) || json_string_value(json_object_get(j,
-		    "id")) == NULL || t == NULL) {
-			snprintf(why, whylen, "records line %zu: not a record "
-			    "(an object with id and type)", line);
+		if (!json_is_object(j) ||
+		    json_string_value(json_object_get(j, "id")) == NULL ||
+		    t == NULL) {
+			snprintf(why, whylen,
+			    "records line %zu: not a record "
+			    "(an object with id and type)",
+			    line);
 			json_decref(j);
 			goto fail;
 		}
 		if (appeals && strcmp(t, "appeal") != 0) {
-			snprintf(why, whylen, "records line %zu: not an "
-			    "appeal", line);
+			snprintf(why, whylen,
+			    "records line %zu: not an "
+			    "appeal",
+			    line);
 			json_decref(j);
 			goto fail;
 		}
@@ -367,7 +379,7 @@ options_copy(const char *const *o)
 
 	for (; o != NULL && o[n] != NULL; n += 2) {
 		if (o[n + 1] == NULL)
-			return NULL;	/* a name without its value */
+			return NULL; /* a name without its value */
 		type |= strcmp(o[n], "type") == 0;
 	}
 	if ((c = calloc(n + 3, sizeof(*c))) == NULL)
@@ -404,12 +416,13 @@ export_run(struct fv_mock_host *m, const struct fv_plugin *p, void *state,
 		return -1;
 	}
 	memset(&r, 0, sizeof(r));
-	for (i = 0; i < json_array_size(recs) && !failed && !x->out.err;
-	    i++) {
-		if (fv_sdk_record_from_json(&r, json_array_get(recs,
-		    i)) != 0 || p->export_record(run, x, &r) != 0) {
-			mlog(m, FV_LOG_ERROR, "mock: export: %s: export_record "
-			    "failed (record %zu)", p->name, i + 1);
+	for (i = 0; i < json_array_size(recs) && !failed && !x->out.err; i++) {
+		if (fv_sdk_record_from_json(&r, json_array_get(recs, i)) != 0 ||
+		    p->export_record(run, x, &r) != 0) {
+			mlog(m, FV_LOG_ERROR,
+			    "mock: export: %s: export_record "
+			    "failed (record %zu)",
+			    p->name, i + 1);
 			failed = 1;
 		}
 		fv_sdk_record_release(&r);
@@ -449,7 +462,8 @@ fv_mock_export(fv_mock_host *m, const struct fv_plugin *p, void *state,
 	}
 	memset(&x, 0, sizeof(x));
 	if ((x.opt = options_copy(options)) == NULL) {
-		mlog(m, FV_LOG_ERROR, "mock: export: bad options (name, "
+		mlog(m, FV_LOG_ERROR,
+		    "mock: export: bad options (name, "
 		    "value, ..., NULL) or out of memory");
 		return -1;
 	}
@@ -494,7 +508,8 @@ fv_mock_hook(fv_mock_host *m, const struct fv_plugin *p, void *state,
 		return -1;
 	if (!(p->kinds & FV_KIND_HOOK) || p->hook == NULL ||
 	    change < FV_CHANGE_CREATE || change > FV_CHANGE_DELETE) {
-		mlog(m, FV_LOG_ERROR, "mock: hook: not a hook, or not a "
+		mlog(m, FV_LOG_ERROR,
+		    "mock: hook: not a hook, or not a "
 		    "change");
 		return -1;
 	}
@@ -550,8 +565,7 @@ fv_mock_add_partner(fv_mock_host *m, const char *name, const uint8_t pk[32])
 	    (len = strlen(name)) == 0 || len > PARTNER_MAX_LEN ||
 	    partner_by_name(m, name) != NULL)
 		return -1;
-	if ((n = realloc(m->partners, (m->npartners + 1) *
-	    sizeof(*n))) == NULL)
+	if ((n = realloc(m->partners, (m->npartners + 1) * sizeof(*n))) == NULL)
 		return -1;
 	m->partners = n;
 	n += m->npartners++;
@@ -566,7 +580,8 @@ have_keys(const fv_exchange *x)
 	if (x == NULL)
 		return 0;
 	if (!x->m->have_keys)
-		mlog(x->m, FV_LOG_ERROR, "mock: the installation has no keys "
+		mlog(x->m, FV_LOG_ERROR,
+		    "mock: the installation has no keys "
 		    "(fv_mock_set_keys)");
 	return x->m->have_keys;
 }
@@ -649,7 +664,7 @@ fv_exchange_refuse(fv_exchange *x, const char *fmt, ...)
 	size_t i;
 
 	if (x == NULL || x->refused)
-		return -1;	/* the first reason is the one */
+		return -1; /* the first reason is the one */
 	va_start(ap, fmt);
 	vsnprintf(x->refusal, sizeof(x->refusal), fmt, ap);
 	va_end(ap);
@@ -695,7 +710,7 @@ result_line(fv_exchange *x, json_t *o)
 	n = strlen(s);
 	if (x->reslen + n + 2 > x->rescap) {
 		for (c = x->rescap ? x->rescap : 1024; c < x->reslen + n + 2;
-		    c *= 2)
+		     c *= 2)
 			;
 		if ((p = realloc(x->res, c)) == NULL) {
 			free(s);
@@ -727,11 +742,13 @@ fv_exchange_sender(fv_exchange *x, const uint8_t pk[FV_KEY_BYTES])
 		if (sodium_memcmp(x->m->partners[i].pk, pk, FV_KEY_BYTES) == 0)
 			break;
 	if (i == x->m->npartners)
-		return bad_call(x, "fv_exchange_sender: not the key of a "
+		return bad_call(x,
+		    "fv_exchange_sender: not the key of a "
 		    "partner");
 	if (x->partner != NULL)
-		return x->partner == &x->m->partners[i] ? 0 : bad_call(x,
-		    "fv_exchange_sender: a second, other sender");
+		return x->partner == &x->m->partners[i] ?
+		    0 :
+		    bad_call(x, "fv_exchange_sender: a second, other sender");
 	x->partner = &x->m->partners[i];
 	return result_line(x, json_pack("{s:s}", "sender", x->partner->name));
 }
@@ -775,8 +792,8 @@ partner_appeal(fv_exchange *x, json_t *in, const char *ref)
 			goto fail;
 	if (a == NULL ||
 	    json_object_set_new(a, "channel", json_string("partner")) != 0 ||
-	    json_object_set_new(a, "partner",
-	    json_string(x->partner->name)) != 0 ||
+	    json_object_set_new(a, "partner", json_string(x->partner->name)) !=
+		0 ||
 	    json_object_set_new(a, "partner_ref", json_string(ref)) != 0)
 		goto fail;
 	return a;
@@ -796,20 +813,25 @@ fv_exchange_add_appeal(fv_exchange *x, const char *ref, const char *json,
 	if (may_add(x, "fv_exchange_add_appeal") != 0)
 		return -1;
 	if (!fv_sdk_xchg_valid_ref(ref))
-		return bad_call(x, "fv_exchange_add_appeal: ref: not 1..%d "
-		    "printable ASCII bytes", FV_SDK_REF_MAX);
+		return bad_call(x,
+		    "fv_exchange_add_appeal: ref: not 1..%d "
+		    "printable ASCII bytes",
+		    FV_SDK_REF_MAX);
 	if (json == NULL || len > APPEAL_MAX)
-		return bad_call(x, "fv_exchange_add_appeal: json: none, or "
-		    "over %d bytes", APPEAL_MAX);
+		return bad_call(x,
+		    "fv_exchange_add_appeal: json: none, or "
+		    "over %d bytes",
+		    APPEAL_MAX);
 	if ((in = json_loadb(json, len, 0, NULL)) == NULL ||
 	    !json_is_object(in)) {
 		json_decref(in);
-		return bad_call(x, "fv_exchange_add_appeal: json: not a JSON "
+		return bad_call(x,
+		    "fv_exchange_add_appeal: json: not a JSON "
 		    "object");
 	}
 	x->entries++;
 	if (json_object_get(x->refs, ref) != NULL) {
-		json_decref(in);	/* held already: nothing to do */
+		json_decref(in); /* held already: nothing to do */
 		return 0;
 	}
 	a = partner_appeal(x, in, ref);
@@ -818,8 +840,7 @@ fv_exchange_add_appeal(fv_exchange *x, const char *ref, const char *json,
 		json_decref(a);
 		return bad_call(x, "out of memory");
 	}
-	return result_line(x, json_pack("{s:o, s:s}", "appeal", a, "ref",
-	    ref));
+	return result_line(x, json_pack("{s:o, s:s}", "appeal", a, "ref", ref));
 }
 
 int
@@ -833,21 +854,30 @@ fv_exchange_add_reply(fv_exchange *x, const char *id, const char *ref,
 	if (may_add(x, "fv_exchange_add_reply") != 0)
 		return -1;
 	if (!valid_id(id))
-		return bad_call(x, "fv_exchange_add_reply: id: not %d "
-		    "lowercase hex digits", ID_HEX);
+		return bad_call(x,
+		    "fv_exchange_add_reply: id: not %d "
+		    "lowercase hex digits",
+		    ID_HEX);
 	if (ref != NULL && !fv_sdk_xchg_valid_ref(ref))
-		return bad_call(x, "fv_exchange_add_reply: ref: not 1..%d "
-		    "printable ASCII bytes", FV_SDK_REF_MAX);
+		return bad_call(x,
+		    "fv_exchange_add_reply: ref: not 1..%d "
+		    "printable ASCII bytes",
+		    FV_SDK_REF_MAX);
 	if (!fv_sdk_xchg_valid_status(status))
-		return bad_call(x, "fv_exchange_add_reply: status: not an "
+		return bad_call(x,
+		    "fv_exchange_add_reply: status: not an "
 		    "appeal status");
-	if (outcome != NULL && fv_sdk_xchg_utf8_chars(outcome) > FV_SDK_OUTCOME_MAX)
-		return bad_call(x, "fv_exchange_add_reply: outcome: over %d "
-		    "characters", FV_SDK_OUTCOME_MAX);
+	if (outcome != NULL &&
+	    fv_sdk_xchg_utf8_chars(outcome) > FV_SDK_OUTCOME_MAX)
+		return bad_call(x,
+		    "fv_exchange_add_reply: outcome: over %d "
+		    "characters",
+		    FV_SDK_OUTCOME_MAX);
 	o = json_pack("{s:{s:s, s:s?, s:s, s:s?}}", "reply", "id", id, "ref",
 	    ref, "status", status, "outcome", outcome);
-	if (o == NULL)	/* outcome is not UTF-8 */
-		return bad_call(x, "fv_exchange_add_reply: outcome: not "
+	if (o == NULL) /* outcome is not UTF-8 */
+		return bad_call(x,
+		    "fv_exchange_add_reply: outcome: not "
 		    "UTF-8");
 	x->entries++;
 	return result_line(x, o);
@@ -899,8 +929,8 @@ wrap_all(json_t *recs, struct fv_record **rv, const fv_record ***pv)
 	if (*rv == NULL || *pv == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (fv_sdk_record_from_json(&(*rv)[i], json_array_get(recs,
-		    i)) != 0)
+		if (fv_sdk_record_from_json(&(*rv)[i],
+			json_array_get(recs, i)) != 0)
 			return -1;
 		(*pv)[i] = &(*rv)[i];
 	}
@@ -941,9 +971,9 @@ send_run(struct fv_mock_host *m, const struct fv_plugin *p, void *state,
 }
 
 int
-fv_mock_exchange_send(fv_mock_host *m, const struct fv_plugin *p,
-    void *state, const char *partner, const char *records_jsonl,
-    uint8_t **pkg, size_t *len, char *err, size_t errlen)
+fv_mock_exchange_send(fv_mock_host *m, const struct fv_plugin *p, void *state,
+    const char *partner, const char *records_jsonl, uint8_t **pkg, size_t *len,
+    char *err, size_t errlen)
 {
 	struct fv_exchange x;
 	char why[WHY_MAX];
@@ -981,9 +1011,8 @@ fv_mock_exchange_send(fv_mock_host *m, const struct fv_plugin *p,
 }
 
 int
-fv_mock_exchange_import(fv_mock_host *m, const struct fv_plugin *p,
-    void *state, const uint8_t *pkg, size_t len, char **result, char *err,
-    size_t errlen)
+fv_mock_exchange_import(fv_mock_host *m, const struct fv_plugin *p, void *state,
+    const uint8_t *pkg, size_t len, char **result, char *err, size_t errlen)
 {
 	struct fv_exchange x;
 	int rc;
@@ -993,7 +1022,7 @@ fv_mock_exchange_import(fv_mock_host *m, const struct fv_plugin *p,
 	*result = NULL;
 	if (!is_exchange(m, p, err, errlen))
 		return -1;
-	if (len == 0) {		/* the daemon takes 1.. bytes */
+	if (len == 0) { /* the daemon takes 1.. bytes */
 		set_err(err, errlen, "an empty package");
 		return -1;
 	}
@@ -1005,7 +1034,7 @@ fv_mock_exchange_import(fv_mock_host *m, const struct fv_plugin *p,
 		return -1;
 	}
 	rc = p->exchange_import(state, &x, pkg, len);
-	if (rc == 0 && x.partner == NULL && !x.bad)	/* else: that first */
+	if (rc == 0 && x.partner == NULL && !x.bad) /* else: that first */
 		fv_exchange_refuse(&x, "the plugin named no sender");
 	json_decref(x.refs);
 	if (rc != 0 || x.refused || x.bad) {

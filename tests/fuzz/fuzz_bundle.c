@@ -26,8 +26,8 @@
 #include "fv_error.h"
 #include "op.h"
 
-#define SEAL	crypto_box_SEALBYTES
-#define SIG	crypto_sign_BYTES
+#define SEAL crypto_box_SEALBYTES
+#define SIG  crypto_sign_BYTES
 
 /* The same seeds as mkcorpus_bundle.c: the sender signs, the receiver
  * opens (its X25519 pair made from its Ed25519 one). */
@@ -101,8 +101,8 @@ payload_path(const uint8_t *data, size_t size)
 			CHECK(f.type == FV_F_DEVICE || f.type == FV_F_OPS ||
 			    f.type == FV_F_OP_PART || f.type == FV_F_RECEIPT);
 		if (f.type == FV_F_OPS)
-			CHECK(f.u.ops.p >= p && f.u.ops.p + f.u.ops.len <=
-			    p + n);
+			CHECK(f.u.ops.p >= p &&
+			    f.u.ops.p + f.u.ops.len <= p + n);
 	}
 	CHECK(i >= 2);
 	CHECK(fv_bundle_next(&it, &f) == 0 && f.type == 0);
@@ -163,7 +163,7 @@ open_path(const uint8_t *data, size_t size)
 	}
 	CHECK(fv_bundle_peek(data, size, &h) == 0);
 	CHECK(crypto_sign_verify_detached(data + size - SIG, data, size - SIG,
-	    spk) == 0);
+		  spk) == 0);
 	CHECK(size == FV_BUNDLE_HDR + pl.len + SEAL + SIG);
 	CHECK(fv_bundle_check(pl.p, pl.len) == 0);
 	fv_buf_free(&pl);

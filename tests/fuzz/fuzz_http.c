@@ -28,7 +28,7 @@
  * grow.  FUZZ_HTTP_VERBOSE=1 in the environment copies the daemon's
  * answers to stderr and logs at level info.
  */
-#define _GNU_SOURCE		/* nftw */
+#define _GNU_SOURCE /* nftw */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -60,24 +60,24 @@
 #include "worker.h"
 #include "writer.h"
 
-#define KNOWN_APPEAL	"0123456789abcdef0123456789abcdef"
-#define KNOWN_NOTE	"fedcba9876543210fedcba9876543210"
-#define PASS		"correct horse battery staple"
-#define LOOP_MAX	2000	/* loop turns per phase of an input */
-#define IDLE_TURNS	4	/* turns with nothing to do: the daemon waits */
-#define FUZZ_RECORDS_MAX 100	/* then the store is put back */
-#define FUZZ_MAP	((size_t)128 << 10)	/* small: the map must grow */
-#define FUZZ_MAP_SLACK	((uint64_t)16 << 10)	/* see worn() */
+#define KNOWN_APPEAL	 "0123456789abcdef0123456789abcdef"
+#define KNOWN_NOTE	 "fedcba9876543210fedcba9876543210"
+#define PASS		 "correct horse battery staple"
+#define LOOP_MAX	 2000 /* loop turns per phase of an input */
+#define IDLE_TURNS	 4    /* turns with nothing to do: the daemon waits */
+#define FUZZ_RECORDS_MAX 100  /* then the store is put back */
+#define FUZZ_MAP	 ((size_t)128 << 10)  /* small: the map must grow */
+#define FUZZ_MAP_SLACK	 ((uint64_t)16 << 10) /* see worn() */
 
 static const char *const snap_files[] = { "data.mdb", "recordkeys", NULL };
 
 static struct fvd d;
-static uint8_t *kek;			/* secmem, 32 bytes */
-static struct event *ev_wake;		/* bounds a blocking loop turn */
+static uint8_t *kek;	      /* secmem, 32 bytes */
+static struct event *ev_wake; /* bounds a blocking loop turn */
 static char root[PATH_MAX / 2], datadir[PATH_MAX], snapdir[PATH_MAX];
 static char confpath[PATH_MAX];
 static uint8_t known_appeal[FV_ID_BYTES], known_note[FV_ID_BYTES];
-static int verbose;			/* FUZZ_HTTP_VERBOSE: show answers,
+static int verbose; /* FUZZ_HTTP_VERBOSE: show answers,
 					   log at level info */
 
 static void die(const char *, ...)
@@ -93,7 +93,7 @@ die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n");
-	exit(1);		/* the atexit cleanup removes the directory */
+	exit(1); /* the atexit cleanup removes the directory */
 }
 
 /* The auto_lock timer is armed by fv_daemon_activity(); it never fires here
@@ -114,8 +114,8 @@ copy_file(const char *from, const char *to)
 
 	if ((in = open(from, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) < 0) {
+	if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) <
+	    0) {
 		close(in);
 		return -1;
 	}
@@ -172,10 +172,11 @@ restore(const char *why)
 
 		snprintf(p, sizeof(p), "%s/data.mdb", datadir);
 		fv_store_stats(d.store, &st);
-		fprintf(stderr, "fuzz_http: store put back to its snapshot "
-		    "(%s; %zu records, data.mdb %lld of %llu bytes)\n", why,
-		    st.appeals + st.notes, stat(p, &sb) == 0 ?
-		    (long long)sb.st_size : -1LL,
+		fprintf(stderr,
+		    "fuzz_http: store put back to its snapshot "
+		    "(%s; %zu records, data.mdb %lld of %llu bytes)\n",
+		    why, st.appeals + st.notes,
+		    stat(p, &sb) == 0 ? (long long)sb.st_size : -1LL,
 		    (unsigned long long)st.map_bytes);
 	}
 	fv_store_close(d.store);
@@ -251,17 +252,21 @@ seed_store(void)
 	    fv_op_id_parse(KNOWN_NOTE, known_note) != 0 ||
 	    (rc = fv_store_begin(d.store)) != 0)
 		die("cannot begin the seed records");
-	create(FV_RTYPE_APPEAL, "{\"applicant\": {\"full_name\": "
+	create(FV_RTYPE_APPEAL,
+	    "{\"applicant\": {\"full_name\": "
 	    "\"Азиз Каримов\", \"location\": \"Samarqand\", "
 	    "\"citizenship\": \"UZ\"}, \"concerns_country\": \"RU\", "
 	    "\"category\": \"detention_conditions\", \"summary\": "
 	    "\"Содержится в СИЗО-1 без связи с семьёй. Oʻgʻli Toshkentda.\", "
 	    "\"assigned_to\": \"team-1\", \"tags\": [\"migrant\"], "
-	    "\"x_source\": {\"batch\": 7}}", known_appeal);
-	create(FV_RTYPE_NOTE, "{\"text\": \"Visited on Tuesday; "
+	    "\"x_source\": {\"batch\": 7}}",
+	    known_appeal);
+	create(FV_RTYPE_NOTE,
+	    "{\"text\": \"Visited on Tuesday; "
 	    "زيارة السجن\", \"appeal_id\": \"" KNOWN_APPEAL "\", "
 	    "\"visit\": {\"institution\": \"СИЗО-1\", \"country\": \"RU\", "
-	    "\"date\": \"2026-11-20\"}}", known_note);
+	    "\"date\": \"2026-11-20\"}}",
+	    known_note);
 	if ((rc = fv_store_commit(d.store)) != 0)
 		die("cannot commit the seed records: %s", fv_error_str(rc));
 
@@ -294,8 +299,8 @@ drain(int fd)
 			fwrite(buf, 1, (size_t)n, stderr);
 		got = 1;
 	}
-	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR))
+	if (n == 0 ||
+	    (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
 		return -1;
 	return got;
 }
@@ -321,10 +326,9 @@ settle(void)
 
 /* Collects the unlocker's events (at most UNLOCKER_EVS): it is opaque,
  * so they are found as those whose argument it is. */
-#define UNLOCKER_EVS	4
+#define UNLOCKER_EVS 4
 static int
-find_unlocker_evs(const struct event_base *b, const struct event *ev,
-    void *arg)
+find_unlocker_evs(const struct event_base *b, const struct event *ev, void *arg)
 {
 	struct event **found = arg;
 	int i;
@@ -395,7 +399,8 @@ write_config(void)
 
 	if ((f = fopen(confpath, "w")) == NULL)
 		die("%s: %s", confpath, strerror(errno));
-	fprintf(f, "[daemon]\nrole = field\nname = fuzz\ndata_dir = %s\n"
+	fprintf(f,
+	    "[daemon]\nrole = field\nname = fuzz\ndata_dir = %s\n"
 	    "socket = %s/api.sock\nlog_level = %s\nauto_lock = 1d\n",
 	    datadir, root, verbose ? "info" : "error");
 	if (fclose(f) != 0)
@@ -420,7 +425,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (tmp == NULL || tmp[0] != '/')
 		tmp = "/tmp";
 	if ((size_t)snprintf(root, sizeof(root), "%s/fvfuzz.XXXXXX", tmp) >=
-	    sizeof(root) - 64 || mkdtemp(root) == NULL) {
+		sizeof(root) - 64 ||
+	    mkdtemp(root) == NULL) {
 		root[0] = '\0';
 		die("%s: cannot make a temporary directory", tmp);
 	}
@@ -431,7 +437,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	write_config();
 	fv_store_set_initial_map(FUZZ_MAP);
 	if ((rc = fv_store_init(datadir, "field", "fuzz", PASS,
-	    strlen(PASS))) != 0)
+		 strlen(PASS))) != 0)
 		die("%s: init: %s", datadir, fv_error_str(rc));
 
 	/* as daemon/main.c */
@@ -497,7 +503,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR)
 			break;		/* the daemon closed: it is done */
-		else if (drain(fd) < 0)	/* it may wait for us to read */
+		else if (drain(fd) < 0) /* it may wait for us to read */
 			break;
 		event_base_loop(d.base, EVLOOP_NONBLOCK);
 	}

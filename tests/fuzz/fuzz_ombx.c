@@ -42,9 +42,9 @@ static const char RECEIVER_SEED[crypto_sign_SEEDBYTES] =
 static uint8_t spk[32], ssk[64], rpk[32], rsk[64], rxpk[32], rxsk[32];
 
 static const char *const travel[] = { "applicant", "concerns_country",
-    "category", "received_at", "summary", "tags", NULL };
+	"category", "received_at", "summary", "tags", NULL };
 static const char *const identifying[] = { "full_name", "birth_date",
-    "location", "contact", NULL };
+	"location", "contact", NULL };
 
 static int
 sign_cb(void *arg, const uint8_t *msg, size_t len, uint8_t sig[64])
@@ -65,8 +65,7 @@ static int
 open_cb(void *arg, const uint8_t *sealed, size_t len, uint8_t *out)
 {
 	(void)arg;
-	return crypto_box_seal_open(out, sealed, len, rxpk, rxsk) == 0 ? 0 :
-	    -1;
+	return crypto_box_seal_open(out, sealed, len, rxpk, rxsk) == 0 ? 0 : -1;
 }
 
 /* An independent check of a signature the parser accepted: over a copy,
@@ -100,7 +99,7 @@ same_entries(const struct ombx_payload *a, const struct ombx_payload *b)
 		    strcmp(a->e[i].ref, b->e[i].ref) != 0 ||
 		    (a->e[i].appeal != NULL) != (b->e[i].appeal != NULL) ||
 		    (a->e[i].appeal != NULL &&
-		    !json_equal(a->e[i].appeal, b->e[i].appeal)))
+			!json_equal(a->e[i].appeal, b->e[i].appeal)))
 			return 0;
 	return 1;
 }
@@ -126,14 +125,15 @@ check_entries(const struct ombx_payload *pl)
 			continue;
 		}
 		CHECK(e->kind == OMBX_APPEAL && json_is_object(e->appeal));
-		CHECK(json_is_object(json_object_get(e->appeal,
-		    "applicant")));
+		CHECK(json_is_object(json_object_get(e->appeal, "applicant")));
 		if (!json_is_true(json_object_get(json_object_get(e->appeal,
-		    "applicant"), "confidential")))
+						      "applicant"),
+			"confidential")))
 			continue;
 		for (k = 0; identifying[k] != NULL; k++)
 			CHECK(json_object_get(json_object_get(e->appeal,
-			    "applicant"), identifying[k]) == NULL);
+						  "applicant"),
+				  identifying[k]) == NULL);
 	}
 }
 
@@ -147,7 +147,7 @@ seal_round_trip(const uint8_t *p, size_t n)
 	size_t len;
 
 	CHECK(ombx_package_build(p, n, spk, rpk, sign_cb, NULL, &pkg, &len,
-	    why) == 0);
+		  why) == 0);
 	CHECK(len == OMBX_OUTER_HDR + OMBX_SEAL_BYTES + OMBX_INNER_HDR + n);
 	CHECK(ombx_package_open(pkg, len, rpk, open_cb, NULL, &o, why) == 0);
 	CHECK(memcmp(o.in.sender_pk, spk, 32) == 0);
@@ -194,22 +194,21 @@ outer_path(const uint8_t *data, size_t size)
 	if (ombx_outer_parse(data, size, rpk, &o, why) != 0) {
 		CHECK(sodium_is_zero((const uint8_t *)&o, sizeof(o)));
 		CHECK(ombx_package_open(data, size, rpk, open_cb, NULL, &op,
-		    why) != 0);
+			  why) != 0);
 		CHECK(sodium_is_zero((const uint8_t *)&op, sizeof(op)));
 		return;
 	}
 	ombx_hint(rpk, hint);
-	CHECK(size >= OMBX_OUTER_HDR + OMBX_SEALED_MIN &&
-	    size <= OMBX_PKG_MAX);
+	CHECK(size >= OMBX_OUTER_HDR + OMBX_SEALED_MIN && size <= OMBX_PKG_MAX);
 	CHECK(memcmp(data, "OMBX\x01", 5) == 0);
 	CHECK(memcmp(data + 5, hint, OMBX_HINT_BYTES) == 0);
 	CHECK(o.sealed == data + OMBX_OUTER_HDR);
 	CHECK(o.sealed_len == size - OMBX_OUTER_HDR);
-	CHECK(o.sealed_len == ((size_t)data[13] << 24 |
-	    (size_t)data[14] << 16 | (size_t)data[15] << 8 | data[16]));
+	CHECK(o.sealed_len ==
+	    ((size_t)data[13] << 24 | (size_t)data[14] << 16 |
+		(size_t)data[15] << 8 | data[16]));
 
-	if (ombx_package_open(data, size, rpk, open_cb, NULL, &op, why) !=
-	    0) {
+	if (ombx_package_open(data, size, rpk, open_cb, NULL, &op, why) != 0) {
 		CHECK(sodium_is_zero((const uint8_t *)&op, sizeof(op)));
 		return;
 	}
@@ -287,8 +286,8 @@ record_path(const uint8_t *data, size_t size)
 	    "2026-01-01T00:00:00Z", "fuzz");
 	CHECK(root != NULL);
 	if (ombx_payload_add_record(root, rec, "partner", why) == 0)
-		check_built(rec, json_array_get(json_object_get(root,
-		    "entries"), 0));
+		check_built(rec,
+		    json_array_get(json_object_get(root, "entries"), 0));
 	else
 		CHECK(json_array_size(json_object_get(root, "entries")) == 0);
 	json_decref(root);

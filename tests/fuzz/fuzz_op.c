@@ -70,8 +70,9 @@ op_path(const uint8_t *data, size_t size)
 		/* every string points into the input */
 		CHECK((const uint8_t *)f->path >= data &&
 		    (const uint8_t *)f->path + f->pathlen <= data + size);
-		CHECK(f->val == NULL || ((const uint8_t *)f->val >= data &&
-		    (const uint8_t *)f->val + f->vallen <= data + size));
+		CHECK(f->val == NULL ||
+		    ((const uint8_t *)f->val >= data &&
+			(const uint8_t *)f->val + f->vallen <= data + size));
 	}
 	CHECK(fv_op_encode(&op, &b) == 0);
 	CHECK(b.len == size - FV_SIG_BYTES && memcmp(b.p, data, b.len) == 0);

@@ -34,18 +34,14 @@
 #include "sdkimpl.h"
 #include "state.h"
 
-#define NOW_MS	1764000000000LL		/* 2025-11-24T16:00:00Z */
-#define HLC1	((uint64_t)NOW_MS << 16)
-#define HLC2	(HLC1 + (5000 << 16) + 3)	/* 5 s later */
+#define NOW_MS 1764000000000LL /* 2025-11-24T16:00:00Z */
+#define HLC1   ((uint64_t)NOW_MS << 16)
+#define HLC2   (HLC1 + (5000 << 16) + 3) /* 5 s later */
 
-static const uint8_t AUTHOR[FV_ID_BYTES] = {
-	0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8,
-	0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0xb0
-};
-static const uint8_t RID[FV_ID_BYTES] = {
-	0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
-	0x99, 0x00, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff
-};
+static const uint8_t AUTHOR[FV_ID_BYTES] = { 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6,
+	0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0xb0 };
+static const uint8_t RID[FV_ID_BYTES] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+	0x77, 0x88, 0x99, 0x00, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
 
 /* The stored appeal every input is applied to as a patch. */
 static const char TARGET[] =
@@ -60,7 +56,7 @@ static const char TARGET[] =
     " \"tags\": [\"migrant\", \"2026-Q4\"], \"x_source\": {\"batch\": 7}}";
 
 static json_t *target;		/* TARGET, valid, with defaults */
-static struct fv_buf target_st;	/* its encoded state */
+static struct fv_buf target_st; /* its encoded state */
 
 /* --- helpers ------------------------------------------------------------ */
 
@@ -140,8 +136,8 @@ merged(const json_t *t, const json_t *p, const json_t *r)
 	}
 	/* what the patch does not name is kept, and nothing else appears */
 	json_object_foreach((json_t *)r, k, v)
-		if (json_object_get(p, k) == NULL && (t == NULL ||
-		    !json_equal(json_object_get(t, k), v)))
+		if (json_object_get(p, k) == NULL &&
+		    (t == NULL || !json_equal(json_object_get(t, k), v)))
 			return 0;
 	if (t != NULL)
 		json_object_foreach((json_t *)t, k, v)
@@ -185,11 +181,14 @@ op_roundtrip(const struct fv_op *op)
 		CHECK(a->pathlen == z->pathlen &&
 		    memcmp(a->path, z->path, a->pathlen) == 0);
 		CHECK((a->val == NULL) == (z->val == NULL) &&
-		    (a->val == NULL || (a->vallen == z->vallen &&
-		    memcmp(a->val, z->val, a->vallen) == 0)));
-		CHECK(a->has_prev == z->has_prev && (!a->has_prev ||
-		    (a->prev_hlc == z->prev_hlc && memcmp(a->prev_author,
-		    z->prev_author, FV_ID_BYTES) == 0)));
+		    (a->val == NULL ||
+			(a->vallen == z->vallen &&
+			    memcmp(a->val, z->val, a->vallen) == 0)));
+		CHECK(a->has_prev == z->has_prev &&
+		    (!a->has_prev ||
+			(a->prev_hlc == z->prev_hlc &&
+			    memcmp(a->prev_author, z->prev_author,
+				FV_ID_BYTES) == 0)));
 	}
 	free(back.fields);
 	fv_buf_free(&b);
@@ -208,16 +207,18 @@ view_is(const struct fv_buf *enc, const struct fv_state *want)
 	    v.created_hlc == want->created_hlc &&
 	    v.updated_hlc == want->updated_hlc && v.nops == want->nops &&
 	    v.leaves.n == want->leaves.n);
-	CHECK(memcmp(v.oprefs, want->oprefs, (size_t)v.nops *
-	    FV_OPREF_BYTES) == 0);
+	CHECK(memcmp(v.oprefs, want->oprefs, (size_t)v.nops * FV_OPREF_BYTES) ==
+	    0);
 	for (i = 0; i < v.leaves.n; i++) {
-		const struct fv_leaf *x = &v.leaves.v[i], *y = &want->leaves.v[i];
+		const struct fv_leaf *x = &v.leaves.v[i],
+				     *y = &want->leaves.v[i];
 
 		CHECK(x->pathlen == y->pathlen &&
 		    memcmp(x->path, y->path, x->pathlen) == 0);
 		CHECK((x->val == NULL) == (y->val == NULL));
-		CHECK(x->val == NULL || (x->vallen == y->vallen &&
-		    memcmp(x->val, y->val, x->vallen) == 0));
+		CHECK(x->val == NULL ||
+		    (x->vallen == y->vallen &&
+			memcmp(x->val, y->val, x->vallen) == 0));
 	}
 	fv_buf_arena_free(&a);
 }
@@ -229,7 +230,7 @@ static void
 plugin_sees(const json_t *rec)
 {
 	static const char *keep[] = { "citizenship", "residence_country",
-	    "confidential" };
+		"confidential" };
 	struct fv_record r;
 	json_t *want = json_deep_copy(rec), *a, *back, *v;
 	const char *k, *text;
@@ -253,8 +254,8 @@ plugin_sees(const json_t *rec)
 	CHECK(json_equal(back, want));
 	json_object_foreach(back, k, v)
 		if (json_is_string(v))
-			CHECK(strcmp(fv_record_get(&r, k), json_string_value(v))
-			    == 0);
+			CHECK(strcmp(fv_record_get(&r, k),
+				  json_string_value(v)) == 0);
 	json_decref(back);
 	json_decref(want);
 	fv_sdk_record_free(&r);
@@ -415,9 +416,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	if (sodium_init() < 0)
 		abort();
-	json_object_seed(0x5eed);	/* the same iteration order each run */
-	CHECK((target = json_loads(TARGET, JSON_REJECT_DUPLICATES,
-	    NULL)) != NULL);
+	json_object_seed(0x5eed); /* the same iteration order each run */
+	CHECK((target = json_loads(TARGET, JSON_REJECT_DUPLICATES, NULL)) !=
+	    NULL);
 	CHECK(fv_record_check(target, FV_RTYPE_APPEAL, &e) == 0);
 	fv_record_strip_readonly(target);
 	CHECK(fv_record_defaults(target, FV_RTYPE_APPEAL, NOW_MS) == 0);
@@ -431,8 +432,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *j;
 
 	/* any JSON text, not only objects: the checks must refuse the rest */
-	if ((j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES |
-	    JSON_DECODE_ANY, NULL)) == NULL)
+	if ((j = json_loadb((const char *)data, size,
+		 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL)) == NULL)
 		return 0;
 	new_record(j, FV_RTYPE_APPEAL);
 	new_record(j, FV_RTYPE_NOTE);

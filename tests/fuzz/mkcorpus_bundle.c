@@ -38,8 +38,8 @@ save(const char *name, const uint8_t *p, size_t len)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", outdir, name);
-	if ((f = fopen(path, "wb")) == NULL ||
-	    fwrite(p, 1, len, f) != len || fclose(f) != 0) {
+	if ((f = fopen(path, "wb")) == NULL || fwrite(p, 1, len, f) != len ||
+	    fclose(f) != 0) {
 		fprintf(stderr, "mkcorpus_bundle: %s: cannot write\n", path);
 		exit(1);
 	}
@@ -94,8 +94,8 @@ hdr(struct fv_bundle_hdr *h, uint8_t dir)
 
 /* A bundle around any payload, grammar unchecked, signed by sk. */
 static void
-raw_bundle(struct fv_buf *b, const uint8_t *m, size_t mlen,
-    const uint8_t *xpk, const uint8_t *sk)
+raw_bundle(struct fv_buf *b, const uint8_t *m, size_t mlen, const uint8_t *xpk,
+    const uint8_t *sk)
 {
 	struct fv_bundle_hdr h;
 
@@ -107,8 +107,8 @@ raw_bundle(struct fv_buf *b, const uint8_t *m, size_t mlen,
 	fv_buf_put(b, h.receiver, FV_ID_BYTES);
 	fv_buf_u64(b, h.created_ms);
 	fv_buf_u32(b, (uint32_t)(mlen + crypto_box_SEALBYTES));
-	if (fv_buf_reserve(b, mlen + crypto_box_SEALBYTES +
-	    crypto_sign_BYTES) != 0 ||
+	if (fv_buf_reserve(b,
+		mlen + crypto_box_SEALBYTES + crypto_sign_BYTES) != 0 ||
 	    crypto_box_seal(b->p + b->len, m, mlen, xpk) != 0)
 		exit(1);
 	b->len += mlen + crypto_box_SEALBYTES;
@@ -150,16 +150,16 @@ main(int argc, char **argv)
 	save("payload-bad-truncated", pl.p, pl.len - 3);
 	p = malloc(pl.len + min.len);
 	memcpy(p, pl.p, pl.len);
-	memcpy(p + pl.len, min.p + min.len - 14, 14);	/* END again */
+	memcpy(p + pl.len, min.p + min.len - 14, 14); /* END again */
 	save("payload-bad-after-end", p, pl.len + 14);
 	memcpy(p, min.p, min.len);
-	p[5] = 1;					/* WANT's flags */
+	p[5] = 1; /* WANT's flags */
 	save("payload-bad-frame", p, min.len);
-	memcpy(p, min.p + 22, 14);			/* END, then WANT */
+	memcpy(p, min.p + 22, 14); /* END, then WANT */
 	memcpy(p + 14, min.p, 22);
 	save("payload-bad-order", p, min.len);
 	memcpy(p, min.p, 22);
-	memset(p + 22, 0, 4);				/* length 0 */
+	memset(p + 22, 0, 4); /* length 0 */
 	memcpy(p + 26, min.p + 22, 14);
 	save("payload-bad-len0", p, 40);
 	free(p);

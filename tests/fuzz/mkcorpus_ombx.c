@@ -29,9 +29,15 @@ static const char RECEIVER_SEED[crypto_sign_SEEDBYTES] =
 static uint8_t spk[32], ssk[64], rpk[32], rsk[64], rxpk[32], rxsk[32];
 static const char *outdir;
 
-enum { L_PACKAGE = 0, L_INNER = 1, L_PAYLOAD = 2, L_RECORD = 3 };
+enum {
+	L_PACKAGE = 0,
+	L_INNER = 1,
+	L_PAYLOAD = 2,
+	L_RECORD = 3
+};
 
-#define REC_PLAIN	"{\"id\":\"a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1\"," \
+#define REC_PLAIN \
+	"{\"id\":\"a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1\"," \
 	"\"type\":\"appeal\",\"applicant\":{\"full_name\":\"Rustam Karimov\"," \
 	"\"birth_date\":\"1985-03-14\",\"citizenship\":\"UZ\"," \
 	"\"residence_country\":\"RU\",\"location\":\"SIZO-1\"," \
@@ -40,13 +46,15 @@ enum { L_PACKAGE = 0, L_INNER = 1, L_PAYLOAD = 2, L_RECORD = 3 };
 	"\"2026-01-10T09:00:00Z\",\"summary\":\"No medical care.\"," \
 	"\"status\":\"under_review\",\"assigned_to\":\"ru-team\",\"tags\":" \
 	"[\"sizo\",\"health\"],\"x_case\":\"17\"}"
-#define REC_CONF	"{\"id\":\"a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2\"," \
+#define REC_CONF \
+	"{\"id\":\"a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2\"," \
 	"\"type\":\"appeal\",\"applicant\":{\"full_name\":\"D. Yusupova\"," \
 	"\"contact\":\"d@example.org\",\"citizenship\":\"UZ\"," \
 	"\"confidential\":true},\"concerns_country\":\"RU\",\"category\":" \
 	"\"labour_rights\",\"received_at\":\"2026-02-01T08:30:00+05:00\"," \
 	"\"summary\":\"Шерзод: oʻzbek tilida.\"}"
-#define REC_REPLY	"{\"id\":\"b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1\"," \
+#define REC_REPLY \
+	"{\"id\":\"b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1\"," \
 	"\"type\":\"appeal\",\"applicant\":{\"full_name\":\"R. K.\"}," \
 	"\"concerns_country\":\"RU\",\"category\":\"other\",\"summary\":" \
 	"\"s\",\"channel\":\"partner\",\"partner\":\"partner\"," \
@@ -126,7 +134,7 @@ packages(const uint8_t *pl, size_t plen)
 	size_t len, n;
 
 	if (ombx_package_build(pl, plen, spk, rpk, sign_cb, ssk, &pkg, &len,
-	    why) != 0)
+		why) != 0)
 		fail("package", why);
 	save("package-valid", L_PACKAGE, pkg, len);
 	save("package-truncated", L_PACKAGE, pkg, len - 1);
@@ -135,7 +143,7 @@ packages(const uint8_t *pl, size_t plen)
 	n = len - OMBX_OUTER_HDR - OMBX_SEAL_BYTES;
 	if ((inner = malloc(n)) == NULL ||
 	    crypto_box_seal_open(inner, pkg + OMBX_OUTER_HDR,
-	    len - OMBX_OUTER_HDR, rxpk, rxsk) != 0)
+		len - OMBX_OUTER_HDR, rxpk, rxsk) != 0)
 		fail("inner", "cannot open");
 	save("inner-valid", L_INNER, inner, n);
 	inner[n - 2] ^= 1;
@@ -152,26 +160,29 @@ packages(const uint8_t *pl, size_t plen)
 	/* for another institution, and from an unknown signer */
 	crypto_sign_keypair(opk, osk);
 	if (ombx_package_build(pl, plen, spk, opk, sign_cb, ssk, &pkg, &len,
-	    why) != 0)
+		why) != 0)
 		fail("package", why);
 	save("package-other-recipient", L_PACKAGE, pkg, len);
 	ombx_buf_free(pkg, len);
 	if (ombx_package_build(pl, plen, opk, rpk, sign_cb, osk, &pkg, &len,
-	    why) != 0)
+		why) != 0)
 		fail("package", why);
 	save("package-other-sender", L_PACKAGE, pkg, len);
 	ombx_buf_free(pkg, len);
 	sodium_memzero(osk, sizeof(osk));
 }
 
-#define HEAD	"{\"format\":\"ombx\",\"version\":1,\"package_id\":" \
-		"\"0123456789abcdef0123456789abcdef\",\"created_at\":" \
-		"\"2026-04-01T10:00:00Z\",\"sender\":\"x\",\"entries\":["
-#define GOODA	"{\"kind\":\"appeal\",\"ref\":\"r1\",\"appeal\":{" \
-		"\"applicant\":{\"confidential\":true},\"concerns_country\":" \
-		"\"RU\",\"category\":\"other\",\"summary\":\"s\"}}"
-#define REPLY	"{\"kind\":\"reply\",\"id\":\"i\",\"ref\":\"r\",\"status\":" \
-		"\"closed\",\"outcome\":\"ok\"}"
+#define HEAD \
+	"{\"format\":\"ombx\",\"version\":1,\"package_id\":" \
+	"\"0123456789abcdef0123456789abcdef\",\"created_at\":" \
+	"\"2026-04-01T10:00:00Z\",\"sender\":\"x\",\"entries\":["
+#define GOODA \
+	"{\"kind\":\"appeal\",\"ref\":\"r1\",\"appeal\":{" \
+	"\"applicant\":{\"confidential\":true},\"concerns_country\":" \
+	"\"RU\",\"category\":\"other\",\"summary\":\"s\"}}"
+#define REPLY \
+	"{\"kind\":\"reply\",\"id\":\"i\",\"ref\":\"r\",\"status\":" \
+	"\"closed\",\"outcome\":\"ok\"}"
 
 static void
 payloads(const uint8_t *pl, size_t plen)
@@ -180,14 +191,18 @@ payloads(const uint8_t *pl, size_t plen)
 	save_str("payload-min-appeal", L_PAYLOAD, HEAD GOODA "]}");
 	save_str("payload-min-reply", L_PAYLOAD, HEAD REPLY "]}");
 	save_str("payload-bad-twice", L_PAYLOAD, HEAD GOODA "," GOODA "]}");
-	save_str("payload-bad-confidential", L_PAYLOAD, HEAD "{\"kind\":"
+	save_str("payload-bad-confidential", L_PAYLOAD,
+	    HEAD
+	    "{\"kind\":"
 	    "\"appeal\",\"ref\":\"r\",\"appeal\":{\"applicant\":{"
 	    "\"full_name\":\"N\",\"confidential\":true},\"concerns_country\":"
 	    "\"RU\",\"category\":\"other\",\"summary\":\"s\"}}]}");
-	save_str("payload-bad-version", L_PAYLOAD, "{\"format\":\"ombx\","
+	save_str("payload-bad-version", L_PAYLOAD,
+	    "{\"format\":\"ombx\","
 	    "\"version\":2}");
-	save_str("payload-bad-field", L_PAYLOAD, HEAD "{\"kind\":\"reply\","
-	    "\"id\":\"i\",\"ref\":\"r\",\"status\":\"closed\",\"x\":1}]}");
+	save_str("payload-bad-field", L_PAYLOAD,
+	    HEAD "{\"kind\":\"reply\","
+		 "\"id\":\"i\",\"ref\":\"r\",\"status\":\"closed\",\"x\":1}]}");
 }
 
 static void
@@ -196,7 +211,8 @@ records(void)
 	save_str("record-appeal", L_RECORD, REC_PLAIN);
 	save_str("record-confidential", L_RECORD, REC_CONF);
 	save_str("record-reply", L_RECORD, REC_REPLY);
-	save_str("record-note", L_RECORD, "{\"id\":\"a1a1a1a1a1a1a1a1a1a1a1a1"
+	save_str("record-note", L_RECORD,
+	    "{\"id\":\"a1a1a1a1a1a1a1a1a1a1a1a1"
 	    "a1a1a1a1\",\"type\":\"note\",\"text\":\"t\"}");
 }
 

@@ -25,8 +25,8 @@ static const char *outdir;
 
 /* One field: prev 0 means none; val NULL a removal. */
 struct fs {
-	const char	*path, *val;
-	uint64_t	 prev;
+	const char *path, *val;
+	uint64_t prev;
 };
 
 static void

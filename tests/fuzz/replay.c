@@ -19,7 +19,7 @@
 
 #include "fuzz.h"
 
-#define REPLAY_INPUT_MAX	(64 * 1024 * 1024)
+#define REPLAY_INPUT_MAX (64 * 1024 * 1024)
 
 /* Reads path into a malloc'd buffer of exactly its size (so that the
  * sanitizers see a read past the end); *len is that size. */
@@ -116,7 +116,7 @@ main(int argc, char **argv)
 		srcdir = ".";
 	name = corpus_name(argv[0]);
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/%s",
-	    srcdir, name) >= sizeof(dir)) {
+		srcdir, name) >= sizeof(dir)) {
 		printf("Bail out! %s/tests/fuzz/corpus/%s: path too long\n",
 		    srcdir, name);
 		return 1;
@@ -129,7 +129,7 @@ main(int argc, char **argv)
 		snprintf(label, sizeof(label), "corpus/%s/%s", name,
 		    ents[i]->d_name);
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-		    ents[i]->d_name) >= sizeof(path)) {
+			ents[i]->d_name) >= sizeof(path)) {
 			printf("not ok %d - %s # path too long\n", i + 1,
 			    label);
 			bad = 1;

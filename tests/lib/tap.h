@@ -15,7 +15,7 @@ static int tap_n, tap_fail;
 
 /* All n bytes at p are zero (libsodium's check; the test includes
  * sodium.h). */
-#define is_zero(p, n)	sodium_is_zero((const unsigned char *)(p), (n))
+#define is_zero(p, n) sodium_is_zero((const unsigned char *)(p), (n))
 
 static inline void
 tap_vok(int cond, const char *fmt, va_list ap)
@@ -40,19 +40,21 @@ ok(int cond, const char *fmt, ...)
 	return cond;
 }
 
-#define is_int(got, want, ...) do {					\
-	long long g_ = (long long)(got), w_ = (long long)(want);	\
-	if (!ok(g_ == w_, __VA_ARGS__))					\
-		printf("#   got %lld, want %lld\n", g_, w_);		\
-} while (0)
+#define is_int(got, want, ...) \
+	do { \
+		long long g_ = (long long)(got), w_ = (long long)(want); \
+		if (!ok(g_ == w_, __VA_ARGS__)) \
+			printf("#   got %lld, want %lld\n", g_, w_); \
+	} while (0)
 
-#define is_str(got, want, ...) do {					\
-	const char *g_ = (got), *w_ = (want);				\
-	int c_ = g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0;	\
-	if (!ok(c_, __VA_ARGS__))					\
-		printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)",	\
-		    w_ ? w_ : "(null)");				\
-} while (0)
+#define is_str(got, want, ...) \
+	do { \
+		const char *g_ = (got), *w_ = (want); \
+		int c_ = g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0; \
+		if (!ok(c_, __VA_ARGS__)) \
+			printf("#   got '%s', want '%s'\n", \
+			    g_ ? g_ : "(null)", w_ ? w_ : "(null)"); \
+	} while (0)
 
 static inline void
 diag(const char *fmt, ...)

@@ -20,9 +20,9 @@
 #include <time.h>
 
 struct good {
-	fv_host		*h;		/* for fini's line */
-	unsigned long	 changes;
-	long		 sleep_ms, fail_after, exported;
+	fv_host *h; /* for fini's line */
+	unsigned long changes;
+	long sleep_ms, fail_after, exported;
 };
 
 static int
@@ -94,18 +94,19 @@ good_hook(void *state, fv_host *h, enum fv_change change, const fv_record *r)
 	(void)r;
 	if (g->sleep_ms > 0) {
 		struct timespec ts = { g->sleep_ms / 1000,
-		    (g->sleep_ms % 1000) * 1000000L };
+			(g->sleep_ms % 1000) * 1000000L };
 
 		nanosleep(&ts, NULL);
 	}
 	g->changes++;
 	fv_log(h, FV_LOG_INFO, "change %lu: %s", g->changes,
 	    change >= FV_CHANGE_CREATE && change <= FV_CHANGE_DELETE ?
-	    what[change] : what[0]);
+		what[change] :
+		what[0]);
 }
 
-static const char *const good_keys[] = { "greeting", "sleep_ms",
-    "fail_after", NULL };
+static const char *const good_keys[] = { "greeting", "sleep_ms", "fail_after",
+	NULL };
 
 const struct fv_plugin fieldvault_plugin_v1 = {
 	FV_PLUGIN_ABI,

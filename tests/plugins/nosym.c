@@ -11,7 +11,7 @@
 #include <fieldvault/plugin.h>
 
 /* Declared here only: no host defines it. */
-int	fv_host_does_not_exist(fv_host *);
+int fv_host_does_not_exist(fv_host *);
 
 static int
 nosym_init(fv_host *h, void **state)
@@ -21,8 +21,7 @@ nosym_init(fv_host *h, void **state)
 }
 
 static void
-nosym_hook(void *state, fv_host *h, enum fv_change change,
-    const fv_record *r)
+nosym_hook(void *state, fv_host *h, enum fv_change change, const fv_record *r)
 {
 	(void)state;
 	(void)h;

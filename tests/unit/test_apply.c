@@ -23,9 +23,9 @@
 static const char PASS[] = "correct horse battery staple";
 
 struct oplist {
-	uint8_t	*op[256];
-	size_t	 len[256];
-	size_t	 n;
+	uint8_t *op[256];
+	size_t len[256];
+	size_t n;
 };
 
 static int
@@ -121,7 +121,7 @@ dump(struct fv_store *s, const uint8_t *rid)
 
 	if (fv_store_get(s, 0, rid, &j) != 0)
 		return strdup("(none)");
-	json_object_del(j, "updated_at");	/* same op, same value anyway */
+	json_object_del(j, "updated_at"); /* same op, same value anyway */
 	txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	return txt;
@@ -142,7 +142,7 @@ same(struct fv_store *a, struct fv_store *b, const uint8_t *rid)
 
 /* A device of the test's own, whose ops it signs by hand. */
 struct fake {
-	uint8_t	id[FV_ID_BYTES], pk[32], sk[64];
+	uint8_t id[FV_ID_BYTES], pk[32], sk[64];
 };
 
 static size_t
@@ -230,10 +230,11 @@ main(void)
 	fv_store_delete(a, FV_RTYPE_APPEAL, rid[2]);
 	is_int(fv_store_commit(a), 0, "device: an update and a delete");
 
-	rc = fv_store_ops_since(a, fv_store_info(a)->device_id, 0, 100,
-	    collect, &la);
+	rc = fv_store_ops_since(a, fv_store_info(a)->device_id, 0, 100, collect,
+	    &la);
 	is_int(rc, 0, "device's ops read back for sending");
-	is_int(la.n, 4, "4 ops to send: 2 creates, the update, the delete "
+	is_int(la.n, 4,
+	    "4 ops to send: 2 creates, the update, the delete "
 	    "(the deleted appeal's create is shredded)");
 
 	/* HQ takes them */
@@ -270,10 +271,10 @@ main(void)
 	fv_store_create(c, FV_RTYPE_APPEAL, j, rid[3], NULL);
 	json_decref(j);
 	fv_store_commit(c);
-	fv_store_ops_since(c, fv_store_info(c)->device_id, 0, 10, collect,
-	    &lh);
+	fv_store_ops_since(c, fv_store_info(c)->device_id, 0, 10, collect, &lh);
 	rc = apply_all(h, &lh, &napp);
-	is_int(rc, FV_EUNKNOWN, "an op of a device HQ never enrolled is refused");
+	is_int(rc, FV_EUNKNOWN,
+	    "an op of a device HQ never enrolled is refused");
 	oplist_free(&lh);
 	know(h, c, "tashkent");
 	fv_store_device_get(h, fv_store_info(c)->device_id, &dev);
@@ -281,8 +282,7 @@ main(void)
 	fv_store_begin(h);
 	fv_store_device_put(h, &dev);
 	fv_store_commit(h);
-	fv_store_ops_since(c, fv_store_info(c)->device_id, 0, 10, collect,
-	    &lh);
+	fv_store_ops_since(c, fv_store_info(c)->device_id, 0, 10, collect, &lh);
 	is_int(apply_all(h, &lh, &napp), FV_EUNKNOWN,
 	    "an op of a revoked device is refused");
 	oplist_free(&lh);
@@ -309,8 +309,9 @@ main(void)
 	is_int(fv_store_apply(h, buf2, n2, &ap), FV_EFORK,
 	    "the same author and seq with other bytes is a fork");
 	fv_store_abort(h);
-	n = fake_op(&f, 2, (uint64_t)(fv_hlc_now_ms() + 2 * FV_SKEW_MAX_MS) << 16,
-	    rid[1], "closed", buf);
+	n = fake_op(&f, 2,
+	    (uint64_t)(fv_hlc_now_ms() + 2 * FV_SKEW_MAX_MS) << 16, rid[1],
+	    "closed", buf);
 	fv_store_begin(h);
 	is_int(fv_store_apply(h, buf, n, &ap), FV_ECLOCK,
 	    "a clock two days ahead is refused");
@@ -338,7 +339,8 @@ main(void)
 		    collect, &up);
 		fv_store_ops_since(h, fv_store_info(h)->device_id, 0, 10,
 		    collect, &down);
-		is_int(apply_all(h, &up, &napp), 0, "HQ takes the device's edit");
+		is_int(apply_all(h, &up, &napp), 0,
+		    "HQ takes the device's edit");
 		is_int(apply_all(a, &down, &napp), 0,
 		    "the device takes HQ's edit");
 		ok(same(a, h, rid[0]), "both copies are the same");
@@ -349,7 +351,8 @@ main(void)
 			ok(json_is_true(json_object_get(o, "conflict")),
 			    "and both say there was a conflict");
 			is_str(json_string_value(json_object_get(o, "partner")),
-			    "ru-ombudsman", "the fields nobody fought over "
+			    "ru-ombudsman",
+			    "the fields nobody fought over "
 			    "are kept from both sides");
 			ok(json_object_get(o, "assigned_to") != NULL,
 			    "(both sides)");

@@ -21,15 +21,15 @@
 #include "op.h"
 #include "tap.h"
 
-#define SEAL	crypto_box_SEALBYTES
-#define SIG	crypto_sign_BYTES
+#define SEAL crypto_box_SEALBYTES
+#define SIG  crypto_sign_BYTES
 /* the largest payload that fits a bundle */
-#define PAYLOAD_MAX	((size_t)FV_BUNDLE_MAX - FV_BUNDLE_HDR - SEAL - SIG)
+#define PAYLOAD_MAX ((size_t)FV_BUNDLE_MAX - FV_BUNDLE_HDR - SEAL - SIG)
 
 /* A device or HQ: its Ed25519 pair, the X25519 pair made from it, and
  * its device id (the hash of the public key, as everywhere). */
 struct party {
-	uint8_t	pk[32], sk[64], xpk[32], xsk[32], id[FV_ID_BYTES];
+	uint8_t pk[32], sk[64], xpk[32], xsk[32], id[FV_ID_BYTES];
 };
 static struct party dev, hq, other;
 
@@ -112,10 +112,10 @@ raw_bundle(struct fv_buf *b, uint8_t dir, const struct party *from,
  * WANT, DEVICE, OPS (3 ops), OPS (1 op), END.  The ops are arbitrary
  * bytes: the frame layer does not look inside them.
  */
-#define NFRAMES	5
+#define NFRAMES 5
 static struct fv_buf fr[NFRAMES];
 static uint8_t OP1[] = "not really a signed op", OP2[300], OP3[] = { 0 },
-    OP4[1000];
+	       OP4[1000];
 
 static void
 sample_payload(struct fv_buf *pl, uint8_t dir)
@@ -152,9 +152,10 @@ test_keys(void)
 	uint8_t q[32];
 
 	ok(crypto_scalarmult_base(q, dev.xsk) == 0 &&
-	    memcmp(q, dev.xpk, 32) == 0, "device X25519 pair from Ed25519");
-	ok(crypto_scalarmult_base(q, hq.xsk) == 0 &&
-	    memcmp(q, hq.xpk, 32) == 0, "HQ X25519 pair from Ed25519");
+		memcmp(q, dev.xpk, 32) == 0,
+	    "device X25519 pair from Ed25519");
+	ok(crypto_scalarmult_base(q, hq.xsk) == 0 && memcmp(q, hq.xpk, 32) == 0,
+	    "HQ X25519 pair from Ed25519");
 	is_int(FV_BUNDLE_HDR, 10 + 1 + 16 + 16 + 8 + 4, "header is 55 bytes");
 }
 
@@ -164,16 +165,17 @@ test_add(void)
 	struct fv_buf pl = { 0 };
 	uint8_t *big = calloc(1, FV_FRAME_MAX + 1);
 
-	ok(fv_bundle_add(&pl, (const uint8_t *)"abc", 3) == 0 &&
-	    pl.len == 7 && memcmp(pl.p, "\0\0\0\3abc", 7) == 0,
+	ok(fv_bundle_add(&pl, (const uint8_t *)"abc", 3) == 0 && pl.len == 7 &&
+		memcmp(pl.p, "\0\0\0\3abc", 7) == 0,
 	    "add: u32 big-endian length, then the frame");
 	ok(fv_bundle_add(&pl, big, 0) == FV_EINVAL && pl.len == 7,
 	    "add: an empty frame refused, nothing appended");
 	ok(fv_bundle_add(&pl, big, FV_FRAME_MAX + 1) == FV_EINVAL &&
-	    pl.len == 7, "add: FV_FRAME_MAX + 1 refused, nothing appended");
+		pl.len == 7,
+	    "add: FV_FRAME_MAX + 1 refused, nothing appended");
 	ok(fv_bundle_add(&pl, big, FV_FRAME_MAX) == 0 &&
-	    pl.len == 7 + 4 + FV_FRAME_MAX && pl.p[7] == 0 &&
-	    pl.p[8] == 0 && pl.p[9] == 0xff && pl.p[10] == 0xef,
+		pl.len == 7 + 4 + FV_FRAME_MAX && pl.p[7] == 0 &&
+		pl.p[8] == 0 && pl.p[9] == 0xff && pl.p[10] == 0xef,
 	    "add: FV_FRAME_MAX accepted");
 	fv_buf_free(&pl);
 	free(big);
@@ -198,28 +200,28 @@ roundtrip(const char *what, uint8_t dir, const struct party *from,
 
 	/* the layout of bundle.h, byte by byte */
 	ok(memcmp(out.p, "FVBUNDLE1\n", 10) == 0 && out.p[10] == dir &&
-	    memcmp(out.p + 11, from->id, 16) == 0 &&
-	    memcmp(out.p + 27, to->id, 16) == 0 &&
-	    fv_buf_get_u64(out.p + 43) == created &&
-	    fv_buf_get_u32(out.p + 51) == n, "%s: clear header layout", what);
+		memcmp(out.p + 11, from->id, 16) == 0 &&
+		memcmp(out.p + 27, to->id, 16) == 0 &&
+		fv_buf_get_u64(out.p + 43) == created &&
+		fv_buf_get_u32(out.p + 51) == n,
+	    "%s: clear header layout", what);
 	ok(crypto_sign_verify_detached(out.p + out.len - SIG, out.p,
-	    out.len - SIG, from->pk) == 0,
+	       out.len - SIG, from->pk) == 0,
 	    "%s: the signature covers every byte before it", what);
 
 	memset(&g, 0xee, sizeof(g));
 	ok(fv_bundle_peek(out.p, out.len, &g) == 0 && hdr_eq(&g, &h),
 	    "%s: peek returns the header", what);
-	ok(open_as(out.p, out.len, from, to, &g, &got) == 0 &&
-	    hdr_eq(&g, &h) && got.len == pl.len &&
-	    memcmp(got.p, pl.p, pl.len) == 0,
+	ok(open_as(out.p, out.len, from, to, &g, &got) == 0 && hdr_eq(&g, &h) &&
+		got.len == pl.len && memcmp(got.p, pl.p, pl.len) == 0,
 	    "%s: opens to the same header and payload", what);
 	fv_buf_free(&got);
 
 	/* a fresh ephemeral key each time: another file, same content */
 	ok(fv_bundle_seal(&h, pl.p, pl.len, to->xpk, from->sk, &again) == 0 &&
-	    again.len == out.len && memcmp(again.p, out.p, out.len) != 0 &&
-	    open_as(again.p, again.len, from, to, &g, &got) == 0 &&
-	    got.len == pl.len && memcmp(got.p, pl.p, pl.len) == 0,
+		again.len == out.len && memcmp(again.p, out.p, out.len) != 0 &&
+		open_as(again.p, again.len, from, to, &g, &got) == 0 &&
+		got.len == pl.len && memcmp(got.p, pl.p, pl.len) == 0,
 	    "%s: sealing again gives other bytes that open the same", what);
 	fv_buf_free(&got);
 
@@ -227,9 +229,10 @@ roundtrip(const char *what, uint8_t dir, const struct party *from,
 	again.len = 0;
 	fv_buf_put(&again, "prefix", 6);
 	ok(fv_bundle_seal(&h, pl.p, pl.len, to->xpk, from->sk, &again) == 0 &&
-	    again.len == 6 + out.len && memcmp(again.p, "prefix", 6) == 0 &&
-	    open_as(again.p + 6, again.len - 6, from, to, &g, &got) == 0 &&
-	    got.len == pl.len, "%s: seal appends to out", what);
+		again.len == 6 + out.len && memcmp(again.p, "prefix", 6) == 0 &&
+		open_as(again.p + 6, again.len - 6, from, to, &g, &got) == 0 &&
+		got.len == pl.len,
+	    "%s: seal appends to out", what);
 	fv_buf_free(&got);
 
 	fv_buf_free(&again);
@@ -268,39 +271,48 @@ test_iter(void)
 		    memcmp(b.p, fr[i].p, b.len) != 0)
 			bad++;
 	}
-	ok(bad == 0, "iterator: the %d frames added, in order, each "
-	    "re-encoding to its bytes", NFRAMES);
+	ok(bad == 0,
+	    "iterator: the %d frames added, in order, each "
+	    "re-encoding to its bytes",
+	    NFRAMES);
 	ok(fv_bundle_next(&it, &f) == 0 && f.type == 0 &&
-	    fv_bundle_next(&it, &f) == 0, "iterator: then 0, and it stays");
+		fv_bundle_next(&it, &f) == 0,
+	    "iterator: then 0, and it stays");
 
 	/* the fields, and ops pointing into the payload */
 	fv_bundle_iter_init(&it, pl.p, pl.len);
 	ok(fv_bundle_next(&it, &f) == 1 && f.type == FV_F_WANT &&
-	    f.u.want.up == 99 && f.u.want.down == 0, "iterator: WANT");
+		f.u.want.up == 99 && f.u.want.down == 0,
+	    "iterator: WANT");
 	ok(fv_bundle_next(&it, &f) == 1 && f.type == FV_F_DEVICE &&
-	    memcmp(f.u.device.id, other.id, FV_ID_BYTES) == 0 &&
-	    strcmp(f.u.device.name, "field-7") == 0, "iterator: DEVICE");
+		memcmp(f.u.device.id, other.id, FV_ID_BYTES) == 0 &&
+		strcmp(f.u.device.name, "field-7") == 0,
+	    "iterator: DEVICE");
 	ok(fv_bundle_next(&it, &f) == 1 && f.type == FV_F_OPS &&
-	    f.u.ops.first == 5000 && f.u.ops.count == 3 &&
-	    f.u.ops.p > pl.p && f.u.ops.p + f.u.ops.len <= pl.p + pl.len,
+		f.u.ops.first == 5000 && f.u.ops.count == 3 &&
+		f.u.ops.p > pl.p && f.u.ops.p + f.u.ops.len <= pl.p + pl.len,
 	    "iterator: OPS, pointing into the payload");
 	fv_frame_ops_iter_init(&oi, &f);
 	ok(fv_frame_ops_next(&oi, &op, &len) && len == sizeof(OP1) &&
-	    memcmp(op, OP1, len) == 0 && fv_frame_ops_next(&oi, &op, &len) &&
-	    len == sizeof(OP2) && memcmp(op, OP2, len) == 0 &&
-	    fv_frame_ops_next(&oi, &op, &len) && len == 1 && op[0] == 0 &&
-	    !fv_frame_ops_next(&oi, &op, &len), "iterator: its three ops");
+		memcmp(op, OP1, len) == 0 &&
+		fv_frame_ops_next(&oi, &op, &len) && len == sizeof(OP2) &&
+		memcmp(op, OP2, len) == 0 &&
+		fv_frame_ops_next(&oi, &op, &len) && len == 1 && op[0] == 0 &&
+		!fv_frame_ops_next(&oi, &op, &len),
+	    "iterator: its three ops");
 	ok(fv_bundle_next(&it, &f) == 1 && f.type == FV_F_OPS &&
-	    f.u.ops.count == 1, "iterator: second OPS");
+		f.u.ops.count == 1,
+	    "iterator: second OPS");
 	ok(fv_bundle_next(&it, &f) == 1 && f.type == FV_F_END &&
-	    f.u.end.last == 5003, "iterator: END");
+		f.u.end.last == 5003,
+	    "iterator: END");
 	ok(fv_bundle_next(&it, &f) == 0, "iterator: done");
 
 	/* a refused payload yields no frame, even a good first one */
 	pl.len -= 1;
 	fv_bundle_iter_init(&it, pl.p, pl.len);
 	ok(fv_bundle_next(&it, &f) == FV_EINVAL && f.type == 0 &&
-	    fv_bundle_next(&it, &f) == FV_EINVAL,
+		fv_bundle_next(&it, &f) == FV_EINVAL,
 	    "iterator: a refused payload gives FV_EINVAL, sticky");
 	fv_bundle_iter_init(&it, NULL, 0);
 	ok(fv_bundle_next(&it, &f) == FV_EINVAL,
@@ -339,7 +351,8 @@ truncations(const char *what, const struct fv_buf *b, size_t step)
 	memcpy(p, b->p, b->len);
 	p[b->len] = 0;
 	ok(open_as(p, b->len + 1, &dev, &hq, &h, &pl) == FV_EINVAL &&
-	    refused_clean(&h, &pl), "%s: one byte more refused", what);
+		refused_clean(&h, &pl),
+	    "%s: one byte more refused", what);
 	free(p);
 }
 
@@ -357,7 +370,9 @@ test_truncations(void)
 	fv_buf_free(&pl);
 	/* open treats *payload as output only: pl is empty here */
 	ok(fv_bundle_open(NULL, 0, dev.pk, hq.xpk, hq.xsk, &h, &pl) ==
-	    FV_EINVAL && refused_clean(&h, &pl), "NULL, 0 refused");
+		    FV_EINVAL &&
+		refused_clean(&h, &pl),
+	    "NULL, 0 refused");
 }
 
 /* One byte changed in every region of a bundle. */
@@ -368,9 +383,9 @@ test_flips(void)
 	struct fv_bundle_hdr h;
 	struct fv_buf pl = { 0 }, b = { 0 };
 	struct {
-		const char	*name;
-		size_t		 off, len;
-		int		 want;
+		const char *name;
+		size_t off, len;
+		int want;
 	} rg[] = {
 		{ "magic", 0, 10, FV_EINVAL },
 		{ "dir", 10, 1, FV_EINVAL },
@@ -388,7 +403,7 @@ test_flips(void)
 	mkhdr(&h, FV_BUNDLE_UP, &dev, &hq, 1700000000000ULL);
 	fv_bundle_seal(&h, pl.p, pl.len, hq.xpk, dev.sk, &b);
 	n = pl.len + SEAL;
-	fv_buf_free(&pl);		/* from here on, what open gives */
+	fv_buf_free(&pl); /* from here on, what open gives */
 	rg[6].len = n;
 	rg[7].off = FV_BUNDLE_HDR + n;
 	ok(rg[7].off + SIG == b.len, "regions cover the bundle");
@@ -405,8 +420,8 @@ test_flips(void)
 			}
 		}
 		ok(bad == 0, "%s: every byte changed refused with %s",
-		    rg[i].name, rg[i].want == FV_EINVAL ? "FV_EINVAL" :
-		    "FV_ESIG");
+		    rg[i].name,
+		    rg[i].want == FV_EINVAL ? "FV_EINVAL" : "FV_ESIG");
 	}
 	ok(open_as(b.p, b.len, &dev, &hq, &h, &pl) == 0,
 	    "and the bundle opens again once restored");
@@ -415,7 +430,8 @@ test_flips(void)
 	/* the other valid dir: a well-formed header, but not the one signed */
 	b.p[10] = FV_BUNDLE_DOWN;
 	ok(open_as(b.p, b.len, &dev, &hq, &h, &pl) == FV_ESIG &&
-	    refused_clean(&h, &pl), "dir up changed to down: FV_ESIG");
+		refused_clean(&h, &pl),
+	    "dir up changed to down: FV_ESIG");
 	b.p[10] = FV_BUNDLE_UP;
 
 	/* re-signed by the true sender after the change: the seal's MAC
@@ -438,8 +454,8 @@ test_flips(void)
 	fv_buf_put_u32(b.p + FV_BUNDLE_HDR - 4, (uint32_t)(n - 1));
 	resign(&b, &dev);
 	ok(fv_bundle_peek(b.p, b.len, &h) == 0 &&
-	    open_as(b.p, b.len, &dev, &hq, &h, &pl) == FV_ESIG &&
-	    refused_clean(&h, &pl),
+		open_as(b.p, b.len, &dev, &hq, &h, &pl) == FV_ESIG &&
+		refused_clean(&h, &pl),
 	    "sealed part cut by a byte, n and signature fixed: FV_ESIG");
 	fv_buf_free(&b);
 	fv_buf_free(&pl);
@@ -458,11 +474,14 @@ test_wrong_keys(void)
 	ok(fv_bundle_seal(&h, pl.p, pl.len, other.xpk, dev.sk, &b) == 0,
 	    "sealed to another receiver");
 	ok(crypto_sign_verify_detached(b.p + b.len - SIG, b.p, b.len - SIG,
-	    dev.pk) == 0, "its signature is fine");
+	       dev.pk) == 0,
+	    "its signature is fine");
 	ok(open_as(b.p, b.len, &dev, &hq, &h, &got) == FV_ESIG &&
-	    refused_clean(&h, &got), "HQ refuses it: FV_ESIG");
+		refused_clean(&h, &got),
+	    "HQ refuses it: FV_ESIG");
 	ok(open_as(b.p, b.len, &dev, &other, &h, &got) == 0 &&
-	    got.len == pl.len, "the other receiver opens it");
+		got.len == pl.len,
+	    "the other receiver opens it");
 	fv_buf_free(&got);
 
 	/* the right seal, signed by another key than the header's sender */
@@ -470,7 +489,8 @@ test_wrong_keys(void)
 	ok(fv_bundle_seal(&h, pl.p, pl.len, hq.xpk, other.sk, &b) == 0,
 	    "signed by another key");
 	ok(open_as(b.p, b.len, &dev, &hq, &h, &got) == FV_ESIG &&
-	    refused_clean(&h, &got), "refused against the sender's key: "
+		refused_clean(&h, &got),
+	    "refused against the sender's key: "
 	    "FV_ESIG");
 	ok(open_as(b.p, b.len, &other, &hq, &h, &got) == 0,
 	    "accepted against the signer's own key (the caller maps the "
@@ -484,11 +504,12 @@ test_wrong_keys(void)
 	memcpy(locked, hq.xsk, 32);
 	sodium_mprotect_noaccess(locked);
 	ok(fv_bundle_open(b.p, b.len, dev.pk, hq.xpk, locked, &h, &got) ==
-	    FV_ESIG && refused_clean(&h, &got),
+		    FV_ESIG &&
+		refused_clean(&h, &got),
 	    "a bad signature is refused before the secret key is read");
 	sodium_mprotect_readonly(locked);
-	ok(fv_bundle_open(b.p, b.len, other.pk, hq.xpk, locked, &h, &got) ==
-	    0, "and the key opens it once readable");
+	ok(fv_bundle_open(b.p, b.len, other.pk, hq.xpk, locked, &h, &got) == 0,
+	    "and the key opens it once readable");
 	fv_buf_free(&got);
 	sodium_free(locked);
 
@@ -496,7 +517,8 @@ test_wrong_keys(void)
 	b.len = 0;
 	fv_bundle_seal(&h, pl.p, pl.len, hq.xpk, dev.sk, &b);
 	ok(fv_bundle_open(b.p, b.len, dev.pk, hq.xpk, hq.sk, &h, &got) ==
-	    FV_ESIG && refused_clean(&h, &got),
+		    FV_ESIG &&
+		refused_clean(&h, &got),
 	    "the wrong kind of secret key: FV_ESIG");
 	fv_buf_free(&b);
 	fv_buf_free(&pl);
@@ -517,20 +539,23 @@ test_open_grammar(void)
 	fv_buf_free(&got);
 	raw_bundle(&b, FV_BUNDLE_UP, &dev, &hq, pl.p, pl.len - 1);
 	ok(open_as(b.p, b.len, &dev, &hq, &h, &got) == FV_EINVAL &&
-	    refused_clean(&h, &got),
+		refused_clean(&h, &got),
 	    "a sealed and signed payload cut short: FV_EINVAL, nothing kept");
 	raw_bundle(&b, FV_BUNDLE_UP, &dev, &hq, pl.p, pl.len - 14);
 	ok(open_as(b.p, b.len, &dev, &hq, &h, &got) == FV_EINVAL &&
-	    refused_clean(&h, &got), "one without END: FV_EINVAL");
+		refused_clean(&h, &got),
+	    "one without END: FV_EINVAL");
 	/* the signature comes first: signed by another, the same bundle is
 	 * refused as unsigned before its payload is looked at */
 	raw_bundle(&b, FV_BUNDLE_UP, &other, &hq, pl.p, pl.len - 14);
 	ok(open_as(b.p, b.len, &dev, &hq, &h, &got) == FV_ESIG &&
-	    refused_clean(&h, &got), "and signed by another key: FV_ESIG");
+		refused_clean(&h, &got),
+	    "and signed by another key: FV_ESIG");
 	raw_bundle(&b, FV_BUNDLE_DOWN, &hq, &dev, (const uint8_t *)"", 0);
 	ok(b.len == FV_BUNDLE_HDR + SEAL + SIG &&
-	    open_as(b.p, b.len, &hq, &dev, &h, &got) == FV_EINVAL &&
-	    refused_clean(&h, &got), "an empty payload: FV_EINVAL");
+		open_as(b.p, b.len, &hq, &dev, &h, &got) == FV_EINVAL &&
+		refused_clean(&h, &got),
+	    "an empty payload: FV_EINVAL");
 
 	/* n == crypto_box_SEALBYTES is a header peek accepts; signed junk
 	 * there is no seal */
@@ -540,8 +565,9 @@ test_open_grammar(void)
 	fv_buf_put(&b, junk, SIG);
 	resign(&b, &hq);
 	ok(fv_bundle_peek(b.p, b.len, &h) == 0 &&
-	    open_as(b.p, b.len, &hq, &dev, &h, &got) == FV_ESIG &&
-	    refused_clean(&h, &got), "signed junk as the seal: FV_ESIG");
+		open_as(b.p, b.len, &hq, &dev, &h, &got) == FV_ESIG &&
+		refused_clean(&h, &got),
+	    "signed junk as the seal: FV_ESIG");
 	fv_buf_free(&b);
 	fv_buf_free(&pl);
 }
@@ -679,47 +705,51 @@ test_check(void)
 
 	payload_of(&pl, "W");
 	big = calloc(1, FV_FRAME_MAX + 1);
-	memcpy(big, f.p, f.len);	/* an END, then zeros */
+	memcpy(big, f.p, f.len); /* an END, then zeros */
 	fv_buf_u32(&pl, FV_FRAME_MAX + 1);
 	fv_buf_put(&pl, big, FV_FRAME_MAX + 1);
 	fv_bundle_add(&pl, f.p, f.len);
-	is_int(check(&pl), FV_EINVAL, "check: a length prefix of "
+	is_int(check(&pl), FV_EINVAL,
+	    "check: a length prefix of "
 	    "FV_FRAME_MAX + 1, all its bytes there");
 	free(big);
 
 	payload_of(&pl, "WE");
-	pl.len -= 1;		/* END's prefix says 10, 9 are left */
+	pl.len -= 1; /* END's prefix says 10, 9 are left */
 	is_int(check(&pl), FV_EINVAL, "check: END cut by a byte");
 	payload_of(&pl, "WE");
 	fv_buf_u32(&pl, 100);
 	fv_buf_put(&pl, "short", 5);
-	is_int(check(&pl), FV_EINVAL, "check: a length longer than what "
+	is_int(check(&pl), FV_EINVAL,
+	    "check: a length longer than what "
 	    "remains");
 	for (i = 1; i <= 3; i++) {
 		payload_of(&pl, "WE");
 		fv_buf_put(&pl, "\0\0\0", i);
-		is_int(check(&pl), FV_EINVAL, "check: %zu stray bytes after "
-		    "END", i);
+		is_int(check(&pl), FV_EINVAL,
+		    "check: %zu stray bytes after "
+		    "END",
+		    i);
 	}
 
 	/* frames the frame decoder refuses, with a length that fits them */
 	payload_of(&pl, "WE");
-	pl.p[4 + 1] = 1;		/* WANT's flags */
+	pl.p[4 + 1] = 1; /* WANT's flags */
 	is_int(check(&pl), FV_EINVAL, "check: a WANT with flags");
 	payload_of(&pl, "WOE");
-	pl.p[4 + 18 + 4 + 2 + 8 + 1] = 0;	/* OPS count 0 */
+	pl.p[4 + 18 + 4 + 2 + 8 + 1] = 0; /* OPS count 0 */
 	is_int(check(&pl), FV_EINVAL, "check: an OPS with count 0");
 	payload_of(&pl, "W");
-	fv_buf_u32(&pl, 9);		/* an END one byte short */
+	fv_buf_u32(&pl, 9); /* an END one byte short */
 	fv_buf_put(&pl, f.p, 9);
 	is_int(check(&pl), FV_EINVAL, "check: an END one byte short");
 	payload_of(&pl, "W");
-	fv_buf_u32(&pl, 11);		/* an END with a byte more */
+	fv_buf_u32(&pl, 11); /* an END with a byte more */
 	fv_buf_put(&pl, f.p, 10);
 	fv_buf_u8(&pl, 0);
 	is_int(check(&pl), FV_EINVAL, "check: an END with a byte more");
 	payload_of(&pl, "W");
-	fv_buf_u32(&pl, 10);		/* type 11: unknown */
+	fv_buf_u32(&pl, 10); /* type 11: unknown */
 	fv_buf_put(&pl, "\x0b\0\0\0\0\0\0\0\0\0", 10);
 	is_int(check(&pl), FV_EINVAL, "check: an unknown type");
 	payload_of(&pl, "WE");
@@ -741,26 +771,32 @@ test_seal_refusals(void)
 	size_t i;
 	int rc;
 
-#define UNTOUCHED() (out.err == 0 && out.len == sizeof(keep) && \
+#define UNTOUCHED() \
+	(out.err == 0 && out.len == sizeof(keep) && \
 	    memcmp(out.p, keep, sizeof(keep)) == 0)
 	fv_buf_put(&out, keep, sizeof(keep));
 	mkhdr(&h, FV_BUNDLE_UP, &dev, &hq, 1);
 	for (i = 0; i < sizeof(badseq) / sizeof(badseq[0]); i++) {
 		payload_of(&pl, badseq[i]);
 		rc = fv_bundle_seal(&h, pl.p, pl.len, hq.xpk, dev.sk, &out);
-		ok(rc == FV_EINVAL && UNTOUCHED(), "seal: bad grammar \"%s\" "
-		    "refused, out untouched", badseq[i]);
+		ok(rc == FV_EINVAL && UNTOUCHED(),
+		    "seal: bad grammar \"%s\" "
+		    "refused, out untouched",
+		    badseq[i]);
 	}
 	payload_of(&pl, "WDOE");
 	for (i = 0; i < sizeof(dirs); i++) {
 		h.dir = dirs[i];
 		rc = fv_bundle_seal(&h, pl.p, pl.len, hq.xpk, dev.sk, &out);
-		ok(rc == FV_EINVAL && UNTOUCHED(), "seal: dir %u refused, out "
-		    "untouched", dirs[i]);
+		ok(rc == FV_EINVAL && UNTOUCHED(),
+		    "seal: dir %u refused, out "
+		    "untouched",
+		    dirs[i]);
 	}
 	h.dir = FV_BUNDLE_DOWN;
 	rc = fv_bundle_seal(&h, pl.p, pl.len, low, dev.sk, &out);
-	ok(rc == FV_EINVAL && UNTOUCHED(), "seal: a receiver key of low "
+	ok(rc == FV_EINVAL && UNTOUCHED(),
+	    "seal: a receiver key of low "
 	    "order refused, out untouched");
 
 	/*
@@ -769,20 +805,21 @@ test_seal_refusals(void)
 	 * unread.  Exactly at the limit: the size passes, and the grammar
 	 * refuses the zeros.
 	 */
-	big = mmap(NULL, PAYLOAD_MAX + 1, PROT_READ, MAP_PRIVATE |
-	    MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	big = mmap(NULL, PAYLOAD_MAX + 1, PROT_READ,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (big == MAP_FAILED) {
 		ok(1, "# SKIP mmap failed");
 		ok(1, "# SKIP mmap failed");
 	} else {
 		rc = fv_bundle_seal(&h, big, PAYLOAD_MAX + 1, hq.xpk, dev.sk,
 		    &out);
-		ok(rc == FV_ETOOBIG && UNTOUCHED(), "seal: a payload that "
+		ok(rc == FV_ETOOBIG && UNTOUCHED(),
+		    "seal: a payload that "
 		    "makes the bundle FV_BUNDLE_MAX + 1: FV_ETOOBIG, out "
 		    "untouched");
-		rc = fv_bundle_seal(&h, big, PAYLOAD_MAX, hq.xpk, dev.sk,
-		    &out);
-		ok(rc == FV_EINVAL && UNTOUCHED(), "seal: exactly "
+		rc = fv_bundle_seal(&h, big, PAYLOAD_MAX, hq.xpk, dev.sk, &out);
+		ok(rc == FV_EINVAL && UNTOUCHED(),
+		    "seal: exactly "
 		    "FV_BUNDLE_MAX passes the size check (zeros then "
 		    "refused by the grammar)");
 		munmap(big, PAYLOAD_MAX + 1);
@@ -791,7 +828,7 @@ test_seal_refusals(void)
 	/* and then it still works */
 	payload_of(&pl, "WE");
 	ok(fv_bundle_seal(&h, pl.p, pl.len, dev.xpk, hq.sk, &out) == 0 &&
-	    memcmp(out.p, keep, sizeof(keep)) == 0,
+		memcmp(out.p, keep, sizeof(keep)) == 0,
 	    "seal: a good one after the refusals");
 #undef UNTOUCHED
 	fv_buf_free(&out);
@@ -818,18 +855,21 @@ test_peek(void)
 	memset(b.p + b.len, 0x33, n + SIG);
 	b.len += n + SIG;
 	ok(fv_bundle_peek(b.p, b.len, &h) == 0 && h.dir == FV_BUNDLE_DOWN &&
-	    memcmp(h.sender, hq.id, FV_ID_BYTES) == 0 &&
-	    memcmp(h.receiver, dev.id, FV_ID_BYTES) == 0 &&
-	    h.created_ms == 77, "peek: the smallest form, no signature "
+		memcmp(h.sender, hq.id, FV_ID_BYTES) == 0 &&
+		memcmp(h.receiver, dev.id, FV_ID_BYTES) == 0 &&
+		h.created_ms == 77,
+	    "peek: the smallest form, no signature "
 	    "checked");
 	ok(open_as(b.p, b.len, &hq, &dev, &h, &pl) == FV_ESIG &&
-	    refused_clean(&h, &pl), "open: the same, FV_ESIG");
+		refused_clean(&h, &pl),
+	    "open: the same, FV_ESIG");
 
 	fv_buf_put_u32(b.p + 51, (uint32_t)(SEAL - 1));
 	b.len--;
 	memset(&h, 0xee, sizeof(h));
 	ok(fv_bundle_peek(b.p, b.len, &h) == FV_EINVAL &&
-	    is_zero(&h, sizeof(h)), "peek: n below crypto_box_SEALBYTES");
+		is_zero(&h, sizeof(h)),
+	    "peek: n below crypto_box_SEALBYTES");
 	fv_buf_put_u32(b.p + 51, UINT32_MAX);
 	ok(fv_bundle_peek(b.p, b.len, &h) == FV_EINVAL, "peek: n 2^32 - 1");
 	fv_buf_put_u32(b.p + 51, UINT32_MAX - SIG + 1);
@@ -849,14 +889,16 @@ test_peek(void)
 	}
 	memcpy(big, FV_BUNDLE_MAGIC, FV_BUNDLE_MAGIC_LEN);
 	big[10] = FV_BUNDLE_UP;
-	fv_buf_put_u32(big + 51, (uint32_t)(FV_BUNDLE_MAX - FV_BUNDLE_HDR - SIG));
+	fv_buf_put_u32(big + 51,
+	    (uint32_t)(FV_BUNDLE_MAX - FV_BUNDLE_HDR - SIG));
 	ok(fv_bundle_peek(big, FV_BUNDLE_MAX, &h) == 0,
 	    "peek: a bundle of exactly FV_BUNDLE_MAX");
 	ok(open_as(big, FV_BUNDLE_MAX, &dev, &hq, &h, &pl) == FV_ESIG &&
-	    refused_clean(&h, &pl), "open: it is refused by its signature, "
+		refused_clean(&h, &pl),
+	    "open: it is refused by its signature, "
 	    "before any allocation");
-	fv_buf_put_u32(big + 51, (uint32_t)(FV_BUNDLE_MAX + 1 - FV_BUNDLE_HDR -
-	    SIG));
+	fv_buf_put_u32(big + 51,
+	    (uint32_t)(FV_BUNDLE_MAX + 1 - FV_BUNDLE_HDR - SIG));
 	ok(fv_bundle_peek(big, (size_t)FV_BUNDLE_MAX + 1, &h) == FV_EINVAL,
 	    "peek: FV_BUNDLE_MAX + 1 refused");
 	munmap(big, (size_t)FV_BUNDLE_MAX + 1);
@@ -889,15 +931,17 @@ test_large(void)
 	fv_bundle_add(&pl, f.p, f.len);
 	mkhdr(&h, FV_BUNDLE_UP, &dev, &hq, 9);
 	ok(fv_bundle_seal(&h, pl.p, pl.len, hq.xpk, dev.sk, &b) == 0 &&
-	    open_as(b.p, b.len, &dev, &hq, &g, &got) == 0 &&
-	    got.len == pl.len && memcmp(got.p, pl.p, pl.len) == 0,
+		open_as(b.p, b.len, &dev, &hq, &g, &got) == 0 &&
+		got.len == pl.len && memcmp(got.p, pl.p, pl.len) == 0,
 	    "a bundle of 10 full frames round trips");
-	is_int(b.len, FV_BUNDLE_HDR + 4 + 18 + 10 * (4 + FV_FRAME_MAX) + 4 +
-	    10 + SEAL + SIG, "its length");
+	is_int(b.len,
+	    FV_BUNDLE_HDR + 4 + 18 + 10 * (4 + FV_FRAME_MAX) + 4 + 10 + SEAL +
+		SIG,
+	    "its length");
 	fv_bundle_iter_init(&it, got.p, got.len);
 	while ((i = fv_bundle_next(&it, &fd)) == 1) {
-		if (nf >= 1 && nf <= 10 && (fd.type != FV_F_OPS ||
-		    fd.u.ops.count != 2))
+		if (nf >= 1 && nf <= 10 &&
+		    (fd.type != FV_F_OPS || fd.u.ops.count != 2))
 			bad++;
 		nf++;
 	}

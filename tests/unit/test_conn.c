@@ -18,13 +18,13 @@
 #include "tap.h"
 
 struct side {
-	const char	*name;
-	uint8_t		 pk[32], sk[32];
-	uint8_t		 want_peer[32];	/* the key we pinned */
-	uint8_t		 hh[64];
-	int		 ready, closed, err, frames, hellos;
-	size_t		 bytes;
-	struct fv_conn	*c;
+	const char *name;
+	uint8_t pk[32], sk[32];
+	uint8_t want_peer[32]; /* the key we pinned */
+	uint8_t hh[64];
+	int ready, closed, err, frames, hellos;
+	size_t bytes;
+	struct fv_conn *c;
 	struct event_base *base;
 };
 
@@ -37,7 +37,7 @@ hello(struct fv_conn *c, const uint8_t *p, size_t len, const uint8_t rs[32],
 	s->hellos++;
 	memcpy(s->hh, hh, 64);
 	if (memcmp(rs, s->want_peer, 32) != 0)
-		return FV_EUNKNOWN;		/* not the key we pinned */
+		return FV_EUNKNOWN; /* not the key we pinned */
 	memcpy(reply, "DEV_HELLO", 9);
 	*replylen = 9;
 	return len > 0 && (p[0] == 'H' || p[0] == 'D') ? 0 : FV_EINVAL;
@@ -80,11 +80,12 @@ keys(struct side *s, const char *name)
 }
 
 /* Runs the loop until cond holds or 2000 turns pass. */
-#define RUN(base, cond) do {						\
-	int turns_ = 0;							\
-	while (!(cond) && turns_++ < 2000)				\
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);	\
-} while (0)
+#define RUN(base, cond) \
+	do { \
+		int turns_ = 0; \
+		while (!(cond) && turns_++ < 2000) \
+			event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK); \
+	} while (0)
 
 static int
 pair(struct event_base *base, struct side *dev, struct side *hq, int *raw)
@@ -95,15 +96,15 @@ pair(struct event_base *base, struct side *dev, struct side *hq, int *raw)
 		return -1;
 	evutil_make_socket_nonblocking(sv[0]);
 	evutil_make_socket_nonblocking(sv[1]);
-	if (raw != NULL) {		/* the test plays the device itself */
+	if (raw != NULL) { /* the test plays the device itself */
 		*raw = sv[0];
 		return fv_conn_new(base, sv[1], 0, hq->sk,
 		    (const uint8_t *)"HQ_HELLO", 8, &cbs, hq, &hq->c);
 	}
-	if (fv_conn_new(base, sv[1], 0, hq->sk, (const uint8_t *)"HQ_HELLO",
-	    8, &cbs, hq, &hq->c) != 0 ||
-	    fv_conn_new(base, sv[0], 1, dev->sk, NULL, 0, &cbs, dev,
-	    &dev->c) != 0)
+	if (fv_conn_new(base, sv[1], 0, hq->sk, (const uint8_t *)"HQ_HELLO", 8,
+		&cbs, hq, &hq->c) != 0 ||
+	    fv_conn_new(base, sv[0], 1, dev->sk, NULL, 0, &cbs, dev, &dev->c) !=
+		0)
 		return -1;
 	return 0;
 }

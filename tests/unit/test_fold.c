@@ -13,9 +13,9 @@
 static void
 folds_to(const char *s, size_t n, const char *want, const char *name)
 {
-	char	*out = NULL;
-	size_t	 len = 0;
-	int	 r;
+	char *out = NULL;
+	size_t len = 0;
+	int r;
 
 	r = fv_fold_str(s, n, &out, &len);
 	if (want == NULL) {
@@ -34,9 +34,9 @@ folds_to(const char *s, size_t n, const char *want, const char *name)
 static int
 finds(const char *hay, const char *needle)
 {
-	char	*h, *n;
-	size_t	 hl, nl;
-	int	 r;
+	char *h, *n;
+	size_t hl, nl;
+	int r;
 
 	if (fv_fold_str(hay, strlen(hay), &h, &hl) != 0)
 		return -1;
@@ -54,22 +54,21 @@ int
 main(void)
 {
 	static const char *const uzbek[] = {
-		"Gʻulomov",	/* U+02BB, the official Uzbek letter */
-		"G'ulomov",	/* U+0027, what most keyboards type */
-		"G‘ulomov",	/* U+2018 */
-		"G’ulomov",	/* U+2019, what word processors produce */
-		"Gʼulomov",	/* U+02BC */
-		"Gʽulomov",	/* U+02BD */
-		"G`ulomov",	/* U+0060 */
-		"G´ulomov",	/* U+00B4: NFKC alone would make it " ́" */
-		"G‛ulomov",	/* U+201B */
-		"G′ulomov",	/* U+2032 */
-		"GʻULOMOV",
-		NULL
+		"Gʻulomov", /* U+02BB, the official Uzbek letter */
+		"G'ulomov", /* U+0027, what most keyboards type */
+		"G‘ulomov", /* U+2018 */
+		"G’ulomov", /* U+2019, what word processors produce */
+		"Gʼulomov", /* U+02BC */
+		"Gʽulomov", /* U+02BD */
+		"G`ulomov", /* U+0060 */
+		"G´ulomov", /* U+00B4: NFKC alone would make it " ́" */
+		"G‛ulomov", /* U+201B */
+		"G′ulomov", /* U+2032 */
+		"GʻULOMOV", NULL
 	};
-	const char	*const *p;
-	char		*out;
-	size_t		 len;
+	const char *const *p;
+	char *out;
+	size_t len;
 
 	/* Cyrillic. */
 	is_int(finds("Эшматова", "эшматова"), 1, "cyrillic: title case");
@@ -83,8 +82,7 @@ main(void)
 	for (p = uzbek; *p != NULL; p++)
 		is_int(finds(*p, "gʻulomov"), 1, "uzbek: gʻulomov finds %s",
 		    *p);
-	is_int(finds("Oʻzbekiston", "o'zbekiston"), 1,
-	    "uzbek: o' finds oʻ");
+	is_int(finds("Oʻzbekiston", "o'zbekiston"), 1, "uzbek: o' finds oʻ");
 	folds_to("Gʻulomov", strlen("Gʻulomov"), "g'ulomov",
 	    "uzbek: folded form");
 	folds_to("＇｀", strlen("＇｀"), "''",
@@ -126,8 +124,12 @@ main(void)
 
 	/* White space. */
 	folds_to("a \t\n b", 6, "a b", "a run of white space is one space");
-	folds_to("a\xc2\xa0" "b", 4, "a b", "no-break space is a space");
-	folds_to("a\xe3\x80\x80" "b", 5, "a b", "ideographic space");
+	folds_to("a\xc2\xa0"
+		 "b",
+	    4, "a b", "no-break space is a space");
+	folds_to("a\xe3\x80\x80"
+		 "b",
+	    5, "a b", "ideographic space");
 	folds_to("  x  ", 5, " x ", "ends keep one space");
 	is_int(finds("Dilnoza   Eshmatova", "dilnoza eshmatova"), 1,
 	    "spaces collapse in the haystack");
@@ -155,7 +157,8 @@ main(void)
 			snprintf(u, sizeof(u), "\xc3\xa9%c%cB", c, c);
 			if (fv_fold_str(a, strlen(a), &fa, &la) != 0 ||
 			    fv_fold_str(u, strlen(u), &fu, &lu) != 0 ||
-			    lu != la + 1 || memcmp(fa + 1, fu + 2, la - 1) != 0) {
+			    lu != la + 1 ||
+			    memcmp(fa + 1, fu + 2, la - 1) != 0) {
 				diag("byte 0x%02x: '%s' vs '%s'", c,
 				    fa ? fa : "?", fu ? fu : "?");
 				same = 0;
@@ -163,7 +166,8 @@ main(void)
 			free(fa);
 			free(fu);
 		}
-		ok(same, "ASCII fast path: every byte folds as on the full path");
+		ok(same,
+		    "ASCII fast path: every byte folds as on the full path");
 	}
 
 	/* Invalid UTF-8 is refused. */

@@ -16,9 +16,8 @@
 #include "op.h"
 #include "tap.h"
 
-static const uint8_t ID[FV_ID_BYTES] = {
-	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
-	0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10 };
+static const uint8_t ID[FV_ID_BYTES] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+	0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10 };
 static uint8_t TOKEN_ID[FV_ID_BYTES], MAC[FV_FRAME_MAC_BYTES], PK[32];
 static uint8_t SIG[FV_SIG_BYTES];
 
@@ -43,8 +42,18 @@ canonical(const uint8_t *p, size_t len)
 #define NSAMPLES 12
 static struct fv_buf samples[NSAMPLES];
 static const char *sample_names[NSAMPLES] = {
-	"HQ_HELLO", "DEV_HELLO", "DEV_HELLO enroll", "WANT", "OPS 1",
-	"OPS 3", "ACK", "END", "RECEIPT", "REKEY", "ERROR", "ERROR empty",
+	"HQ_HELLO",
+	"DEV_HELLO",
+	"DEV_HELLO enroll",
+	"WANT",
+	"OPS 1",
+	"OPS 3",
+	"ACK",
+	"END",
+	"RECEIPT",
+	"REKEY",
+	"ERROR",
+	"ERROR empty",
 };
 
 static void
@@ -86,80 +95,92 @@ test_roundtrip(void)
 	int i;
 
 	for (i = 0; i < NSAMPLES; i++)
-		ok(samples[i].err == 0 && canonical(samples[i].p,
-		    samples[i].len), "%s round trips", sample_names[i]);
+		ok(samples[i].err == 0 &&
+			canonical(samples[i].p, samples[i].len),
+		    "%s round trips", sample_names[i]);
 
 	ok(fv_frame_decode(samples[0].p, samples[0].len, &f) == 0 &&
-	    f.type == FV_F_HQ_HELLO && f.u.hello.version == 1 &&
-	    memcmp(f.u.hello.id, ID, FV_ID_BYTES) == 0 &&
-	    strcmp(f.u.hello.name, "HQ Ташкент") == 0, "HQ_HELLO fields");
+		f.type == FV_F_HQ_HELLO && f.u.hello.version == 1 &&
+		memcmp(f.u.hello.id, ID, FV_ID_BYTES) == 0 &&
+		strcmp(f.u.hello.name, "HQ Ташкент") == 0,
+	    "HQ_HELLO fields");
 	/* the layout of §3, byte by byte */
 	is_int(samples[0].len, 2 + 1 + 16 + 1 + strlen("HQ Ташкент"),
 	    "HQ_HELLO length");
 	ok(samples[0].p[0] == 1 && samples[0].p[1] == 0 &&
-	    samples[0].p[2] == 1 && samples[0].p[19] == strlen("HQ Ташкент"),
+		samples[0].p[2] == 1 &&
+		samples[0].p[19] == strlen("HQ Ташкент"),
 	    "HQ_HELLO layout");
 
 	ok(fv_frame_decode(samples[1].p, samples[1].len, &f) == 0 &&
-	    f.type == FV_F_DEV_HELLO && f.u.dev_hello.enroll == 0 &&
-	    strcmp(f.u.dev_hello.name, "field-7") == 0 &&
-	    is_zero(f.u.dev_hello.token_id, FV_ID_BYTES) &&
-	    is_zero(f.u.dev_hello.mac, FV_FRAME_MAC_BYTES),
+		f.type == FV_F_DEV_HELLO && f.u.dev_hello.enroll == 0 &&
+		strcmp(f.u.dev_hello.name, "field-7") == 0 &&
+		is_zero(f.u.dev_hello.token_id, FV_ID_BYTES) &&
+		is_zero(f.u.dev_hello.mac, FV_FRAME_MAC_BYTES),
 	    "DEV_HELLO without enrollment");
 	is_int(samples[1].len, 2 + 1 + 16 + 32 + 1 + 7 + 1, "DEV_HELLO length");
 	ok(fv_frame_decode(samples[2].p, samples[2].len, &f) == 0 &&
-	    f.u.dev_hello.enroll == 1 &&
-	    memcmp(f.u.dev_hello.token_id, TOKEN_ID, FV_ID_BYTES) == 0 &&
-	    memcmp(f.u.dev_hello.mac, MAC, FV_FRAME_MAC_BYTES) == 0,
+		f.u.dev_hello.enroll == 1 &&
+		memcmp(f.u.dev_hello.token_id, TOKEN_ID, FV_ID_BYTES) == 0 &&
+		memcmp(f.u.dev_hello.mac, MAC, FV_FRAME_MAC_BYTES) == 0,
 	    "DEV_HELLO with token id and MAC");
 	is_int(samples[2].len, 2 + 1 + 16 + 1 + 7 + 1 + 16 + 32 + 32,
 	    "DEV_HELLO enroll length");
 
 	ok(fv_frame_decode(samples[3].p, samples[3].len, &f) == 0 &&
-	    f.type == FV_F_WANT && f.u.want.up == 0x0102030405060708ULL &&
-	    f.u.want.down == 42 && samples[3].len == 18 &&
-	    samples[3].p[2] == 1 && samples[3].p[9] == 8,
+		f.type == FV_F_WANT && f.u.want.up == 0x0102030405060708ULL &&
+		f.u.want.down == 42 && samples[3].len == 18 &&
+		samples[3].p[2] == 1 && samples[3].p[9] == 8,
 	    "WANT fields, big-endian");
 
 	ok(fv_frame_decode(samples[5].p, samples[5].len, &f) == 0 &&
-	    f.type == FV_F_OPS && f.u.ops.first == 0 && f.u.ops.count == 3,
+		f.type == FV_F_OPS && f.u.ops.first == 0 && f.u.ops.count == 3,
 	    "OPS header");
 	fv_frame_ops_iter_init(&it, &f);
 	ok(fv_frame_ops_next(&it, &op, &len) && len == 1 && op[0] == 0xaa &&
-	    op == samples[5].p + 16, "first op points into the input");
-	ok(fv_frame_ops_next(&it, &op, &len) && len == 300 &&
-	    op[0] == 0x5c && op[299] == 0x5c, "second op");
+		op == samples[5].p + 16,
+	    "first op points into the input");
+	ok(fv_frame_ops_next(&it, &op, &len) && len == 300 && op[0] == 0x5c &&
+		op[299] == 0x5c,
+	    "second op");
 	ok(fv_frame_ops_next(&it, &op, &len) && len == 5 && op[4] == 5,
 	    "third op");
 	ok(!fv_frame_ops_next(&it, &op, &len) &&
-	    !fv_frame_ops_next(&it, &op, &len), "then the end, and it stays");
+		!fv_frame_ops_next(&it, &op, &len),
+	    "then the end, and it stays");
 	is_int(samples[5].len, 12 + 4 + 1 + 4 + 300 + 4 + 5, "OPS length");
 
 	ok(fv_frame_decode(samples[6].p, samples[6].len, &f) == 0 &&
-	    f.type == FV_F_ACK && f.u.ack.up_to == 77 &&
-	    samples[6].len == 10, "ACK");
+		f.type == FV_F_ACK && f.u.ack.up_to == 77 &&
+		samples[6].len == 10,
+	    "ACK");
 	ok(fv_frame_decode(samples[7].p, samples[7].len, &f) == 0 &&
-	    f.type == FV_F_END && f.u.end.last == UINT64_MAX &&
-	    samples[7].len == 10, "END");
+		f.type == FV_F_END && f.u.end.last == UINT64_MAX &&
+		samples[7].len == 10,
+	    "END");
 	ok(fv_frame_decode(samples[8].p, samples[8].len, &f) == 0 &&
-	    f.type == FV_F_RECEIPT && f.u.receipt.up_to == 5 &&
-	    f.u.receipt.hlc == 6 && strcmp(f.u.receipt.group, "north") == 0 &&
-	    memcmp(f.u.receipt.sig, SIG, FV_SIG_BYTES) == 0 &&
-	    samples[8].len == 2 + 8 + 8 + 1 + 5 + 64, "RECEIPT");
+		f.type == FV_F_RECEIPT && f.u.receipt.up_to == 5 &&
+		f.u.receipt.hlc == 6 &&
+		strcmp(f.u.receipt.group, "north") == 0 &&
+		memcmp(f.u.receipt.sig, SIG, FV_SIG_BYTES) == 0 &&
+		samples[8].len == 2 + 8 + 8 + 1 + 5 + 64,
+	    "RECEIPT");
 	ok(fv_frame_decode(samples[9].p, samples[9].len, &f) == 0 &&
-	    f.type == FV_F_REKEY && samples[9].len == 2, "REKEY is 2 bytes");
+		f.type == FV_F_REKEY && samples[9].len == 2,
+	    "REKEY is 2 bytes");
 	ok(fv_frame_decode(samples[10].p, samples[10].len, &f) == 0 &&
-	    f.type == FV_F_ERROR && f.u.error.code == FV_PE_REVOKED &&
-	    strcmp(f.u.error.text, "device revoked") == 0 &&
-	    samples[10].len == 2 + 2 + 1 + 14, "ERROR");
+		f.type == FV_F_ERROR && f.u.error.code == FV_PE_REVOKED &&
+		strcmp(f.u.error.text, "device revoked") == 0 &&
+		samples[10].len == 2 + 2 + 1 + 14,
+	    "ERROR");
 	ok(fv_frame_decode(samples[11].p, samples[11].len, &f) == 0 &&
-	    f.u.error.code == FV_PE_INTERNAL && f.u.error.text[0] == '\0',
+		f.u.error.code == FV_PE_INTERNAL && f.u.error.text[0] == '\0',
 	    "ERROR with empty text");
 
 	/* encoders append after what the buffer holds */
 	fv_buf_put(&b, "xy", 2);
 	ok(fv_frame_ack(&b, 3) == 0 && b.len == 12 &&
-	    memcmp(b.p, "xy", 2) == 0 && canonical(b.p + 2, 10),
+		memcmp(b.p, "xy", 2) == 0 && canonical(b.p + 2, 10),
 	    "encoders append");
 	fv_buf_free(&b);
 }
@@ -187,8 +208,8 @@ test_sweeps(void)
 				bad++;
 			}
 		}
-		ok(bad == 0, "%s: all %zu truncations refused",
-		    sample_names[i], s->len);
+		ok(bad == 0, "%s: all %zu truncations refused", sample_names[i],
+		    s->len);
 
 		p = malloc(s->len + 8);
 		memcpy(p, s->p, s->len);
@@ -259,12 +280,13 @@ test_types(void)
 		size_t k;
 
 		ok(fv_frame_device(&b, ID, PK, "field-9") == 0 &&
-		    b.len == 2 + 16 + 32 + 1 + 7, "DEVICE encodes");
+			b.len == 2 + 16 + 32 + 1 + 7,
+		    "DEVICE encodes");
 		ok(fv_frame_decode(b.p, b.len, &f) == 0 &&
-		    f.type == FV_F_DEVICE &&
-		    memcmp(f.u.device.id, ID, FV_ID_BYTES) == 0 &&
-		    memcmp(f.u.device.pk, PK, 32) == 0 &&
-		    strcmp(f.u.device.name, "field-9") == 0,
+			f.type == FV_F_DEVICE &&
+			memcmp(f.u.device.id, ID, FV_ID_BYTES) == 0 &&
+			memcmp(f.u.device.pk, PK, 32) == 0 &&
+			strcmp(f.u.device.name, "field-9") == 0,
 		    "DEVICE decodes to the same id, key and name");
 		for (k = 0, bad = 0; k < b.len; k++)
 			if (fv_frame_decode(b.p, k, &f) == 0)
@@ -325,8 +347,13 @@ test_names(void)
 		{ "\xff", "0xff" },
 	};
 	static const char *good[] = {
-		"a", "HQ Ташкент", "Самарқанд-2", "نقطة ٣", "📡 relay",
-		"dev \xe2\x80\x8f", "~ok~",
+		"a",
+		"HQ Ташкент",
+		"Самарқанд-2",
+		"نقطة ٣",
+		"📡 relay",
+		"dev \xe2\x80\x8f",
+		"~ok~",
 	};
 	char name[80];
 	uint8_t p[128];
@@ -338,35 +365,41 @@ test_names(void)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		n = strlen(bad[i].s);
 		for (t = FV_F_HQ_HELLO; t <= FV_F_DEV_HELLO; t++) {
-			ok(fv_frame_decode(p, hello_bytes(p, (uint8_t)t,
-			    bad[i].s, n), &f) == FV_EINVAL,
+			ok(fv_frame_decode(p,
+			       hello_bytes(p, (uint8_t)t, bad[i].s, n),
+			       &f) == FV_EINVAL,
 			    "%s name refused: %s",
 			    t == FV_F_HQ_HELLO ? "HQ" : "DEV", bad[i].what);
 		}
 		ok(fv_frame_hq_hello(&b, ID, bad[i].s) == FV_EINVAL &&
-		    fv_frame_dev_hello(&b, ID, PK, bad[i].s, NULL, NULL) ==
-		    FV_EINVAL && fv_frame_error(&b, 1, bad[i].s) ==
-		    (n == 0 ? 0 : FV_EINVAL),
+			fv_frame_dev_hello(&b, ID, PK, bad[i].s, NULL, NULL) ==
+			    FV_EINVAL &&
+			fv_frame_error(&b, 1, bad[i].s) ==
+			    (n == 0 ? 0 : FV_EINVAL),
 		    "encoders refuse it: %s", bad[i].what);
 		b.len = 0;
 	}
-	ok(fv_frame_decode(p, hello_bytes(p, FV_F_HQ_HELLO, "a\0b", 3),
-	    &f) == FV_EINVAL, "NUL in a name refused");
+	ok(fv_frame_decode(p, hello_bytes(p, FV_F_HQ_HELLO, "a\0b", 3), &f) ==
+		FV_EINVAL,
+	    "NUL in a name refused");
 	ok(fv_frame_hq_hello(&b, ID, NULL) == FV_EINVAL && b.len == 0,
 	    "NULL name refused");
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		n = strlen(good[i]);
-		ok(fv_frame_decode(p, hello_bytes(p, FV_F_HQ_HELLO, good[i],
-		    n), &f) == 0 && strcmp(f.u.hello.name, good[i]) == 0,
+		ok(fv_frame_decode(p, hello_bytes(p, FV_F_HQ_HELLO, good[i], n),
+		       &f) == 0 &&
+			strcmp(f.u.hello.name, good[i]) == 0,
 		    "name accepted: %s", good[i]);
 	}
 
 	memset(name, 'n', sizeof(name));
-	ok(fv_frame_decode(p, hello_bytes(p, FV_F_DEV_HELLO, name, 64),
-	    &f) == 0 && strlen(f.u.dev_hello.name) == 64,
+	ok(fv_frame_decode(p, hello_bytes(p, FV_F_DEV_HELLO, name, 64), &f) ==
+		    0 &&
+		strlen(f.u.dev_hello.name) == 64,
 	    "64-byte name accepted");
-	ok(fv_frame_decode(p, hello_bytes(p, FV_F_DEV_HELLO, name, 65),
-	    &f) == FV_EINVAL, "65-byte name refused");
+	ok(fv_frame_decode(p, hello_bytes(p, FV_F_DEV_HELLO, name, 65), &f) ==
+		FV_EINVAL,
+	    "65-byte name refused");
 	name[64] = '\0';
 	ok(fv_frame_hq_hello(&b, ID, name) == 0, "encoder: 64 bytes");
 	name[64] = 'n';
@@ -406,7 +439,7 @@ test_names(void)
 	ok(fv_frame_decode(p, n + 48, &f) == FV_EINVAL,
 	    "enroll 0 with them refused");
 	ok(fv_frame_dev_hello(&b, ID, PK, "d", TOKEN_ID, NULL) == FV_EINVAL &&
-	    fv_frame_dev_hello(&b, ID, PK, "d", NULL, MAC) == FV_EINVAL,
+		fv_frame_dev_hello(&b, ID, PK, "d", NULL, MAC) == FV_EINVAL,
 	    "encoder: token id and MAC together or not at all");
 	fv_buf_free(&b);
 }
@@ -429,17 +462,19 @@ test_error(void)
 	p[3] = 1;
 	ok(fv_frame_decode(p, 5, &f) == FV_EINVAL, "code 257 refused");
 	ok(fv_frame_error(&b, 0, "x") == FV_EINVAL &&
-	    fv_frame_error(&b, FV_PE_MAX + 1, "x") == FV_EINVAL &&
-	    b.len == 0, "encoder refuses codes outside 1..9");
+		fv_frame_error(&b, FV_PE_MAX + 1, "x") == FV_EINVAL &&
+		b.len == 0,
+	    "encoder refuses codes outside 1..9");
 	ok(fv_frame_error(&b, FV_PE_FORK, NULL) == 0 &&
-	    fv_frame_decode(b.p, b.len, &f) == 0 && f.u.error.text[0] == 0,
+		fv_frame_decode(b.p, b.len, &f) == 0 && f.u.error.text[0] == 0,
 	    "NULL text is empty");
 	b.len = 0;
 
 	memset(text, 't', sizeof(text));
 	text[200] = '\0';
 	ok(fv_frame_error(&b, FV_PE_PROTOCOL, text) == 0 &&
-	    canonical(b.p, b.len) && b.len == 205, "200-byte text");
+		canonical(b.p, b.len) && b.len == 205,
+	    "200-byte text");
 	b.len = 0;
 	text[200] = 't';
 	text[201] = '\0';
@@ -501,7 +536,8 @@ test_ops_decode(void)
 	free(p);
 	p = ops_bytes(512, 512, 1, &n);
 	ok(fv_frame_decode(p, n, &f) == 0 && f.u.ops.count == 512 &&
-	    canonical(p, n), "512 ops accepted");
+		canonical(p, n),
+	    "512 ops accepted");
 	free(p);
 	p = ops_bytes(513, 513, 1, &n);
 	ok(fv_frame_decode(p, n, &f) == FV_EINVAL, "513 ops refused");
@@ -550,14 +586,13 @@ test_ops_decode(void)
 	p[0] = FV_F_OPS;
 	p[11] = 2;
 	fv_buf_put_u32(p + 12, FV_FRAME_OP_MAX);
-	fv_buf_put_u32(p + 16 + FV_FRAME_OP_MAX, (uint32_t)(n - 20 -
-	    FV_FRAME_OP_MAX));
+	fv_buf_put_u32(p + 16 + FV_FRAME_OP_MAX,
+	    (uint32_t)(n - 20 - FV_FRAME_OP_MAX));
 	ok(fv_frame_decode(p, n, &f) == 0 && canonical(p, n),
 	    "an OPS frame of exactly FV_FRAME_MAX bytes");
-	fv_buf_put_u32(p + 16 + FV_FRAME_OP_MAX, (uint32_t)(n + 1 - 20 -
-	    FV_FRAME_OP_MAX));
-	ok(fv_frame_decode(p, n + 1, &f) == FV_EINVAL,
-	    "one byte more refused");
+	fv_buf_put_u32(p + 16 + FV_FRAME_OP_MAX,
+	    (uint32_t)(n + 1 - 20 - FV_FRAME_OP_MAX));
+	ok(fv_frame_decode(p, n + 1, &f) == FV_EINVAL, "one byte more refused");
 	free(p);
 	p = calloc(1, FV_FRAME_MAX + 1);
 	p[0] = FV_F_REKEY;
@@ -595,9 +630,10 @@ test_ops_builder(void)
 	before = b.len;
 	ok(fv_frame_ops_add(&o, big, 1) == FV_ETOOBIG && b.len == before,
 	    "a full frame stays as it was");
-	ok(fv_frame_ops_end(&o) == 0 && fv_frame_decode(b.p, b.len, &f) == 0
-	    && f.u.ops.count == 512 && f.u.ops.first == 100 &&
-	    b.len == 12 + 512 * 5, "512 ops decode");
+	ok(fv_frame_ops_end(&o) == 0 && fv_frame_decode(b.p, b.len, &f) == 0 &&
+		f.u.ops.count == 512 && f.u.ops.first == 100 &&
+		b.len == 12 + 512 * 5,
+	    "512 ops decode");
 	fv_frame_ops_iter_init(&it, &f);
 	bad = 0;
 	for (i = 0; fv_frame_ops_next(&it, &op, &len); i++)
@@ -635,7 +671,8 @@ test_ops_builder(void)
 	fv_frame_ops_begin(&o, &b, 7);
 	fv_frame_ops_add(&o, big, 3);
 	ok(fv_frame_ops_end(&o) == 0 && b.len == 2 + 12 + 7 &&
-	    canonical(b.p + 2, b.len - 2), "built after a length prefix");
+		canonical(b.p + 2, b.len - 2),
+	    "built after a length prefix");
 	fv_frame_ops_begin(&o, &b, 8);
 	fv_frame_ops_add(&o, big, 3);
 	fv_frame_ops_abort(&o);
@@ -661,9 +698,12 @@ test_ops_builder(void)
 		}
 		fv_frame_ops_end(&o);
 		frames++;
-		while (off < b.len && fv_frame_decode(b.p + off,
-		    12 + (size_t)(b.p[off + 11] + (b.p[off + 10] << 8)) *
-		    20004, &f) == 0) {
+		while (off < b.len &&
+		    fv_frame_decode(b.p + off,
+			12 +
+			    (size_t)(b.p[off + 11] + (b.p[off + 10] << 8)) *
+				20004,
+			&f) == 0) {
 			sent += f.u.ops.count;
 			off += 12 + (size_t)f.u.ops.count * 20004;
 		}
@@ -700,21 +740,22 @@ test_receipt(void)
 	n = fv_frame_receipt_message(m, dev, 0x0102030405060708ULL,
 	    0xa1a2a3a4a5a6a7a8ULL, "north");
 	ok(n == 56 && memcmp(m, "fieldvault receipt", 18) == 0 &&
-	    memcmp(m + 18, dev, 16) == 0 && m[34] == 1 && m[41] == 8 &&
-	    m[42] == 0xa1 && m[49] == 0xa8 && m[50] == 5 &&
-	    memcmp(m + 51, "north", 5) == 0, "message layout");
+		memcmp(m + 18, dev, 16) == 0 && m[34] == 1 && m[41] == 8 &&
+		m[42] == 0xa1 && m[49] == 0xa8 && m[50] == 5 &&
+		memcmp(m + 51, "north", 5) == 0,
+	    "message layout");
 	is_int((int)fv_frame_receipt_message(m, dev, 1, 2, ""), 51,
 	    "no group: a zero length");
 
 	fv_frame_receipt_sign(sig, dev, 10, 20, "north", sk);
 	n = fv_frame_receipt_message(m, dev, 10, 20, "north");
 	ok(fv_frame_receipt_verify(sig, dev, 10, 20, "north", pk) == 0 &&
-	    crypto_sign_verify_detached(sig, m, n, pk) == 0,
+		crypto_sign_verify_detached(sig, m, n, pk) == 0,
 	    "receipt verifies, over exactly that message");
 	fv_frame_receipt(&b, 10, 20, "north", sig);
 	ok(fv_frame_decode(b.p, b.len, &f) == 0 &&
-	    fv_frame_receipt_verify(f.u.receipt.sig, dev, f.u.receipt.up_to,
-	    f.u.receipt.hlc, f.u.receipt.group, pk) == 0,
+		fv_frame_receipt_verify(f.u.receipt.sig, dev, f.u.receipt.up_to,
+		    f.u.receipt.hlc, f.u.receipt.group, pk) == 0,
 	    "through a RECEIPT frame");
 	is_int(fv_frame_receipt_verify(sig, dev, 11, 20, "north", pk), FV_ESIG,
 	    "other up_to fails");
@@ -771,12 +812,13 @@ test_op_part(void)
 	    "OP_PART: a full first part");
 	ok(b.len == FV_FRAME_MAX, "  fills a frame exactly");
 	ok(fv_frame_decode(b.p, b.len, &f) == 0 && f.type == FV_F_OP_PART &&
-	    f.u.part.total == total && f.u.part.offset == 0 &&
-	    f.u.part.len == FV_FRAME_PART_MAX && f.u.part.p == b.p + 10,
+		f.u.part.total == total && f.u.part.offset == 0 &&
+		f.u.part.len == FV_FRAME_PART_MAX && f.u.part.p == b.p + 10,
 	    "  decodes, pointing into the buffer");
 	ok(canonical(b.p, b.len), "  and re-encodes to the same bytes");
 	b.len = 0;
-	is_int(fv_frame_op_part(&b, total, total - 1, data, 1), 0, "  a last "
+	is_int(fv_frame_op_part(&b, total, total - 1, data, 1), 0,
+	    "  a last "
 	    "part of one byte");
 	ok(fv_frame_decode(b.p, b.len, &f) == 0 && f.u.part.len == 1,
 	    "  decodes");
@@ -796,12 +838,14 @@ test_op_part(void)
 	fv_buf_u8(&b, FV_F_OP_PART);
 	fv_buf_u8(&b, 0);
 	fv_buf_u32(&b, total);
-	fv_buf_u32(&b, total);		/* offset at the end */
+	fv_buf_u32(&b, total); /* offset at the end */
 	fv_buf_u8(&b, 1);
-	is_int(fv_frame_decode(b.p, b.len, &f), FV_EINVAL, "  decode: an "
+	is_int(fv_frame_decode(b.p, b.len, &f), FV_EINVAL,
+	    "  decode: an "
 	    "offset at the end is refused");
 	b.len = 10;
-	is_int(fv_frame_decode(b.p, b.len, &f), FV_EINVAL, "  decode: no "
+	is_int(fv_frame_decode(b.p, b.len, &f), FV_EINVAL,
+	    "  decode: no "
 	    "bytes is refused");
 	fv_buf_free(&b);
 }

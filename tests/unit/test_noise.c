@@ -18,7 +18,7 @@
 #include "secmem.h"
 #include "tap.h"
 
-#define VECTORS	"tests/vectors/noise-25519-chachapoly-blake2b.json"
+#define VECTORS "tests/vectors/noise-25519-chachapoly-blake2b.json"
 #define NPAT	4
 
 static const char *const patname[NPAT] = { "NN", "KK", "IK", "XX" };
@@ -44,8 +44,8 @@ unhex(const char *hex, uint8_t *out, size_t cap)
 {
 	size_t len;
 
-	if (hex == NULL || sodium_hex2bin(out, cap, hex, strlen(hex), NULL,
-	    &len, NULL) != 0)
+	if (hex == NULL ||
+	    sodium_hex2bin(out, cap, hex, strlen(hex), NULL, &len, NULL) != 0)
 		return SIZE_MAX;
 	return len;
 }
@@ -100,8 +100,8 @@ start(enum fv_noise_pattern p, int fixed, struct fv_noise_hs **i,
 	if (rc != 0)
 		return rc;
 	rc = fv_noise_hs_new(p, 0, prologue, sizeof(prologue) - 1,
-	    p == FV_NOISE_NN ? NULL : rpriv,
-	    p == FV_NOISE_KK ? ipub : NULL, fixed ? fix_re : NULL, r);
+	    p == FV_NOISE_NN ? NULL : rpriv, p == FV_NOISE_KK ? ipub : NULL,
+	    fixed ? fix_re : NULL, r);
 	if (rc != 0) {
 		fv_noise_hs_free(*i);
 		*i = NULL;
@@ -114,7 +114,7 @@ static const char *
 payload_of(enum fv_noise_pattern p, int m)
 {
 	static const char *const pl[3] = { "payload 0", "payload 1",
-	    "payload 2" };
+		"payload 2" };
 
 	if (m == 0 && (p == FV_NOISE_NN || p == FV_NOISE_XX))
 		return "";
@@ -191,8 +191,8 @@ talk(struct fv_noise_cs *a, struct fv_noise_cs *b, const char *s)
 	size_t len = strlen(s);
 	int rc;
 
-	if ((rc = fv_noise_encrypt(a, NULL, 0, (const uint8_t *)s, len,
-	    ct)) != 0)
+	if ((rc = fv_noise_encrypt(a, NULL, 0, (const uint8_t *)s, len, ct)) !=
+	    0)
 		return rc;
 	if ((rc = fv_noise_decrypt(b, NULL, 0, ct, len + 16, pt)) != 0)
 		return rc;
@@ -216,7 +216,8 @@ run_vector(const json_t *v, int *seen)
 	int p, has_is, has_rs, i, rc, rc2, from_i;
 
 	for (p = 0; p < NPAT; p++)
-		if (name != NULL && strcmp(name, fv_noise_protocol_name(p)) == 0)
+		if (name != NULL &&
+		    strcmp(name, fv_noise_protocol_name(p)) == 0)
 			break;
 	if (p == NPAT) {
 		ok(0, "vector %s: a pattern we implement", name ? name : "?");
@@ -228,8 +229,8 @@ run_vector(const json_t *v, int *seen)
 	rpl = unhex(jstr(v, "resp_prologue"), rpro, sizeof(rpro));
 	has_is = jkey(v, "init_static", is);
 	has_rs = jkey(v, "resp_static", rs);
-	if (ipl == SIZE_MAX || rpl == SIZE_MAX || !jkey(v, "init_ephemeral",
-	    ie) || !jkey(v, "resp_ephemeral", re) ||
+	if (ipl == SIZE_MAX || rpl == SIZE_MAX ||
+	    !jkey(v, "init_ephemeral", ie) || !jkey(v, "resp_ephemeral", re) ||
 	    unhex(jstr(v, "handshake_hash"), hwant, 64) != 64 ||
 	    (msgs = json_object_get(v, "messages")) == NULL) {
 		ok(0, "%s: vector is well formed", pn);
@@ -264,17 +265,17 @@ run_vector(const json_t *v, int *seen)
 			break;
 		}
 		if (ics == NULL) {
-			rc = fv_noise_hs_write(from_i ? ihs : rhs, pt, ptl,
-			    got, sizeof(got), &n);
+			rc = fv_noise_hs_write(from_i ? ihs : rhs, pt, ptl, got,
+			    sizeof(got), &n);
 			if (!ok(rc == 0 && same(got, n, ct, ctl),
-			    "%s: handshake message %d (%s): ciphertext matches",
-			    pn, i, from_i ? "initiator" : "responder")) {
+				"%s: handshake message %d (%s): ciphertext matches",
+				pn, i, from_i ? "initiator" : "responder")) {
 				diag("rc %d", rc);
 				diag_hex("got ", got, n);
 				diag_hex("want", ct, ctl);
 			}
-			rc = fv_noise_hs_read(from_i ? rhs : ihs, ct, ctl,
-			    got, sizeof(got), &n);
+			rc = fv_noise_hs_read(from_i ? rhs : ihs, ct, ctl, got,
+			    sizeof(got), &n);
 			ok(rc == 0 && same(got, n, pt, ptl),
 			    "%s: handshake message %d: payload matches", pn, i);
 			if (!fv_noise_hs_done(ihs) && !fv_noise_hs_done(rhs))
@@ -283,19 +284,19 @@ run_vector(const json_t *v, int *seen)
 			    "%s: both sides done after message %d", pn, i);
 			fv_noise_hs_hash(ihs, h);
 			if (!ok(memcmp(h, hwant, 64) == 0,
-			    "%s: initiator's handshake hash matches", pn))
+				"%s: initiator's handshake hash matches", pn))
 				diag_hex("got", h, 64);
 			fv_noise_hs_hash(rhs, h);
 			ok(memcmp(h, hwant, 64) == 0,
 			    "%s: responder's handshake hash matches", pn);
 			rc = fv_noise_hs_remote_static(ihs, k);
 			ok(has_rs ? rc == 0 && memcmp(k, rp, 32) == 0 :
-			    rc == FV_ENOTFOUND,
+				    rc == FV_ENOTFOUND,
 			    "%s: initiator's remote static %s", pn,
 			    has_rs ? "is the responder's" : "is unknown");
 			rc = fv_noise_hs_remote_static(rhs, k);
 			ok(has_is ? rc == 0 && memcmp(k, ip, 32) == 0 :
-			    rc == FV_ENOTFOUND,
+				    rc == FV_ENOTFOUND,
 			    "%s: responder's remote static %s", pn,
 			    has_is ? "is the initiator's" : "is unknown");
 			rc = fv_noise_hs_split(ihs, &ics);
@@ -308,16 +309,17 @@ run_vector(const json_t *v, int *seen)
 		rc = fv_noise_encrypt(from_i ? ics : rcs, NULL, 0, pt, ptl,
 		    got);
 		ok(rc == 0 && same(got, ptl + 16, ct, ctl),
-		    "%s: transport message %d (%s): ciphertext matches", pn,
-		    i, from_i ? "initiator" : "responder");
+		    "%s: transport message %d (%s): ciphertext matches", pn, i,
+		    from_i ? "initiator" : "responder");
 		rc = fv_noise_decrypt(from_i ? rcs : ics, NULL, 0, ct, ctl,
 		    got);
 		ok(rc == 0 && ctl >= 16 && same(got, ctl - 16, pt, ptl),
 		    "%s: transport message %d: payload matches", pn, i);
 	}
-	ok(ics != NULL && rcs != NULL && fv_noise_nonce(ics, FV_NOISE_SEND) +
-	    fv_noise_nonce(rcs, FV_NOISE_SEND) ==
-	    json_array_size(msgs) - (size_t)nmsgs[p],
+	ok(ics != NULL && rcs != NULL &&
+		fv_noise_nonce(ics, FV_NOISE_SEND) +
+			fv_noise_nonce(rcs, FV_NOISE_SEND) ==
+		    json_array_size(msgs) - (size_t)nmsgs[p],
 	    "%s: every transport message used one nonce", pn);
 out:
 	fv_noise_cs_free(ics);
@@ -367,8 +369,8 @@ test_api(void)
 	for (p = 0; p < NPAT; p++) {
 		char want[64];
 
-		snprintf(want, sizeof(want), "Noise_%s_25519_ChaChaPoly_BLAKE2b",
-		    patname[p]);
+		snprintf(want, sizeof(want),
+		    "Noise_%s_25519_ChaChaPoly_BLAKE2b", patname[p]);
 		is_str(fv_noise_protocol_name(p), want, "protocol name of %s",
 		    patname[p]);
 	}
@@ -378,35 +380,36 @@ test_api(void)
 	is_int(fv_noise_hs_new(FV_NOISE_XX, 1, NULL, 0, NULL, NULL, NULL, &i),
 	    FV_EINVAL, "XX without our static is refused");
 	ok(i == NULL, "  and gives no handshake");
-	is_int(fv_noise_hs_new(FV_NOISE_XX, 0, NULL, 0, rpriv, ipub, NULL,
-	    &i), FV_EINVAL, "XX with a remote static is refused (XX learns it)");
-	is_int(fv_noise_hs_new(FV_NOISE_NN, 1, NULL, 0, ipriv, NULL, NULL,
-	    &i), FV_EINVAL, "NN with a static is refused");
-	is_int(fv_noise_hs_new(FV_NOISE_KK, 0, NULL, 0, rpriv, NULL, NULL,
-	    &i), FV_EINVAL, "KK responder without the initiator's key");
-	is_int(fv_noise_hs_new(FV_NOISE_IK, 1, NULL, 0, ipriv, NULL, NULL,
-	    &i), FV_EINVAL, "IK initiator without the responder's key");
-	is_int(fv_noise_hs_new(FV_NOISE_IK, 0, NULL, 0, rpriv, ipub, NULL,
-	    &i), FV_EINVAL, "IK responder given a remote static");
+	is_int(fv_noise_hs_new(FV_NOISE_XX, 0, NULL, 0, rpriv, ipub, NULL, &i),
+	    FV_EINVAL, "XX with a remote static is refused (XX learns it)");
+	is_int(fv_noise_hs_new(FV_NOISE_NN, 1, NULL, 0, ipriv, NULL, NULL, &i),
+	    FV_EINVAL, "NN with a static is refused");
+	is_int(fv_noise_hs_new(FV_NOISE_KK, 0, NULL, 0, rpriv, NULL, NULL, &i),
+	    FV_EINVAL, "KK responder without the initiator's key");
+	is_int(fv_noise_hs_new(FV_NOISE_IK, 1, NULL, 0, ipriv, NULL, NULL, &i),
+	    FV_EINVAL, "IK initiator without the responder's key");
+	is_int(fv_noise_hs_new(FV_NOISE_IK, 0, NULL, 0, rpriv, ipub, NULL, &i),
+	    FV_EINVAL, "IK responder given a remote static");
 	is_int(fv_noise_hs_new(FV_NOISE_NN, 1, NULL, 3, NULL, NULL, NULL, &i),
 	    FV_EINVAL, "a NULL prologue with a length");
-	is_int(fv_noise_hs_new((enum fv_noise_pattern)9, 1, NULL, 0, NULL,
-	    NULL, NULL, &i), FV_EINVAL, "an unknown pattern");
+	is_int(fv_noise_hs_new((enum fv_noise_pattern)9, 1, NULL, 0, NULL, NULL,
+		   NULL, &i),
+	    FV_EINVAL, "an unknown pattern");
 
 	if (!ok(start(FV_NOISE_XX, 0, &i, &r) == 0, "XX starts"))
 		return;
 	is_int(fv_noise_hs_remote_static(i, k), FV_ENOTFOUND,
 	    "remote static unknown before the handshake");
-	is_int(fv_noise_hs_write(r, NULL, 0, mbuf, sizeof(mbuf), &n),
-	    FV_EINVAL, "the responder may not write first");
+	is_int(fv_noise_hs_write(r, NULL, 0, mbuf, sizeof(mbuf), &n), FV_EINVAL,
+	    "the responder may not write first");
 	is_int(fv_noise_hs_split(i, &cs), FV_EINVAL, "no split before done");
 	ok(cs == NULL, "  and no transport");
 	is_int(fv_noise_hs_write(i, NULL, 0, mbuf, 31, &n), FV_EINVAL,
 	    "an output buffer too small is refused");
 	is_int(steps(FV_NOISE_XX, i, r, 3), 0,
 	    "refused calls did not harm the handshake");
-	is_int(fv_noise_hs_write(i, NULL, 0, mbuf, sizeof(mbuf), &n),
-	    FV_EINVAL, "no message after the last");
+	is_int(fv_noise_hs_write(i, NULL, 0, mbuf, sizeof(mbuf), &n), FV_EINVAL,
+	    "no message after the last");
 	is_int(fv_noise_hs_split(i, &cs), 0, "split once done");
 	is_int(fv_noise_hs_split(i, &cs2), FV_EINVAL, "  but not twice");
 	fv_noise_cs_free(cs);
@@ -439,7 +442,7 @@ test_tamper(void)
 		for (m = 0; m < nmsgs[p]; m++) {
 			bad = 0;
 			tries = 0;
-			for (j = 0; ; j++) {
+			for (j = 0;; j++) {
 				for (bit = 0; bit < 2; bit++) {
 					if (start(p, 1, &i, &r) != 0 ||
 					    steps(p, i, r, m) != 0 ||
@@ -458,22 +461,23 @@ test_tamper(void)
 					    m + 1 < nmsgs[p]) {
 						at = m + 1;
 						used = fv_secmem_used();
-						if ((rc = put(p, i, r, at)) == 0)
+						if ((rc = put(p, i, r, at)) ==
+						    0)
 							rc = get(p, i, r, at);
 					}
 					dead = at % 2 == 0 ? r : i;
 					if (rc != FV_ECRYPTO ||
 					    fv_noise_hs_done(dead) ||
 					    fv_noise_hs_write(dead, NULL, 0,
-					    mbuf, sizeof(mbuf), &n) !=
-					    FV_EINVAL ||
+						mbuf, sizeof(mbuf),
+						&n) != FV_EINVAL ||
 					    fv_noise_hs_read(dead, mbuf, mlen,
-					    pbuf, sizeof(pbuf), &n) !=
-					    FV_EINVAL ||
+						pbuf, sizeof(pbuf),
+						&n) != FV_EINVAL ||
 					    fv_secmem_used() >= used) {
 						if (bad++ == 0)
 							diag("%s msg %d byte "
-							    "%zu: rc %d",
+							     "%zu: rc %d",
 							    patname[p], m, j,
 							    rc);
 					}
@@ -481,10 +485,12 @@ test_tamper(void)
 					fv_noise_hs_free(r);
 				}
 			}
-done:
-			ok(bad == 0 && tries > 0, "%s message %d: all %zu bit "
+		done:
+			ok(bad == 0 && tries > 0,
+			    "%s message %d: all %zu bit "
 			    "flips fail with FV_ECRYPTO, leave the side dead "
-			    "and wiped", patname[p], m, tries);
+			    "and wiped",
+			    patname[p], m, tries);
 		}
 	}
 }
@@ -522,7 +528,7 @@ test_truncation(void)
 				rc = fv_noise_hs_read(m % 2 == 0 ? r : i, cut,
 				    len, pbuf, sizeof(pbuf), &n);
 				want = len < minlen[p][m] ? FV_EINVAL :
-				    FV_ECRYPTO;
+							    FV_ECRYPTO;
 				if (rc != want && bad++ == 0)
 					diag("%s msg %d len %zu: rc %d",
 					    patname[p], m, len, rc);
@@ -530,9 +536,11 @@ test_truncation(void)
 				fv_noise_hs_free(i);
 				fv_noise_hs_free(r);
 			}
-			ok(bad == 0, "%s message %d: all %zu truncations "
+			ok(bad == 0,
+			    "%s message %d: all %zu truncations "
 			    "refused (FV_EINVAL below %zu bytes, FV_ECRYPTO "
-			    "from there)", patname[p], m, flen, minlen[p][m]);
+			    "from there)",
+			    patname[p], m, flen, minlen[p][m]);
 		}
 	}
 }
@@ -551,10 +559,12 @@ test_limits(void)
 		return;
 	}
 	is_int(fv_noise_hs_write(i, big, FV_NOISE_MSG_MAX - 31, mbuf,
-	    sizeof(mbuf), &n), FV_ETOOBIG,
+		   sizeof(mbuf), &n),
+	    FV_ETOOBIG,
 	    "XX message 0 with a payload one byte too big: FV_ETOOBIG");
 	is_int(fv_noise_hs_write(i, big, FV_NOISE_MSG_MAX - 32, mbuf,
-	    sizeof(mbuf), &n), 0, "  the largest payload is written");
+		   sizeof(mbuf), &n),
+	    0, "  the largest payload is written");
 	is_int(n, FV_NOISE_MSG_MAX, "  into a message of exactly 65535");
 	is_int(fv_noise_hs_read(r, mbuf, n, pbuf, n - 33, &n), FV_EINVAL,
 	    "a payload buffer too small is refused");
@@ -563,18 +573,19 @@ test_limits(void)
 
 	if (start(FV_NOISE_XX, 0, &i, &r) == 0) {
 		is_int(fv_noise_hs_read(r, big, FV_NOISE_MSG_MAX + 1, pbuf,
-		    sizeof(pbuf), &n), FV_ETOOBIG,
-		    "a handshake message above 65535 is refused");
+			   sizeof(pbuf), &n),
+		    FV_ETOOBIG, "a handshake message above 65535 is refused");
 		fv_noise_hs_free(i);
 		fv_noise_hs_free(r);
 	}
 	if (start(FV_NOISE_XX, 0, &i, &r) == 0) {
 		is_int(steps(FV_NOISE_XX, i, r, 1), 0, "XX message 0");
 		is_int(fv_noise_hs_write(r, big, FV_NOISE_MSG_MAX - 95, mbuf,
-		    sizeof(mbuf), &n), FV_ETOOBIG,
-		    "XX message 1 one byte too big: FV_ETOOBIG");
+			   sizeof(mbuf), &n),
+		    FV_ETOOBIG, "XX message 1 one byte too big: FV_ETOOBIG");
 		is_int(fv_noise_hs_write(r, big, FV_NOISE_MSG_MAX - 96, mbuf,
-		    sizeof(mbuf), &n), 0, "  the largest is written");
+			   sizeof(mbuf), &n),
+		    0, "  the largest is written");
 		is_int(fv_noise_hs_read(i, mbuf, n, pbuf, sizeof(pbuf), &n), 0,
 		    "  and read");
 		is_int(n, FV_NOISE_MSG_MAX - 96, "  whole");
@@ -588,7 +599,8 @@ test_limits(void)
 		return;
 	}
 	is_int(fv_noise_encrypt(ci, NULL, 0, big, FV_NOISE_PAYLOAD_MAX + 1,
-	    mbuf), FV_ETOOBIG, "transport payload of 65520: FV_ETOOBIG");
+		   mbuf),
+	    FV_ETOOBIG, "transport payload of 65520: FV_ETOOBIG");
 	is_int(fv_noise_nonce(ci, FV_NOISE_SEND), 0, "  uses no nonce");
 	is_int(fv_noise_encrypt(ci, NULL, 0, big, FV_NOISE_PAYLOAD_MAX, mbuf),
 	    0, "transport payload of 65519 is encrypted");
@@ -599,8 +611,9 @@ test_limits(void)
 	/* in place */
 	memcpy(mbuf, "in place", 8);
 	ok(fv_noise_encrypt(ci, NULL, 0, mbuf, 8, mbuf) == 0 &&
-	    fv_noise_decrypt(cr, NULL, 0, mbuf, 24, mbuf) == 0 &&
-	    memcmp(mbuf, "in place", 8) == 0, "encrypt and decrypt in place");
+		fv_noise_decrypt(cr, NULL, 0, mbuf, 24, mbuf) == 0 &&
+		memcmp(mbuf, "in place", 8) == 0,
+	    "encrypt and decrypt in place");
 	fv_noise_cs_free(ci);
 	fv_noise_cs_free(cr);
 	free(big);
@@ -627,8 +640,8 @@ test_transport(void)
 	is_int(fv_noise_nonce(cr, FV_NOISE_SEND), 1, "  per direction");
 
 	/* ad binds */
-	fv_noise_encrypt(ci, (const uint8_t *)"ad", 2,
-	    (const uint8_t *)"x", 1, ct);
+	fv_noise_encrypt(ci, (const uint8_t *)"ad", 2, (const uint8_t *)"x", 1,
+	    ct);
 	is_int(fv_noise_decrypt(cr, (const uint8_t *)"da", 2, ct, 17, pt),
 	    FV_ECRYPTO, "other associated data: FV_ECRYPTO");
 	is_int(fv_noise_nonce(cr, FV_NOISE_RECV), 2,
@@ -676,7 +689,7 @@ test_transport(void)
 	is_int(fv_noise_set_nonce(ci, FV_NOISE_SEND, 1), FV_EINVAL,
 	    "a nonce cannot go backwards");
 	ok(fv_noise_set_nonce(ci, FV_NOISE_SEND, UINT64_MAX - 1) == 0 &&
-	    fv_noise_set_nonce(cr, FV_NOISE_RECV, UINT64_MAX - 1) == 0,
+		fv_noise_set_nonce(cr, FV_NOISE_RECV, UINT64_MAX - 1) == 0,
 	    "nonces moved to 2^64-2");
 	is_int(talk(ci, cr, "last"), 0, "the last nonce is usable");
 	ok(fv_noise_nonce(ci, FV_NOISE_SEND) == UINT64_MAX,
@@ -719,7 +732,7 @@ test_statics(void)
 	    "split");
 	fv_noise_hs_hash(i, h3);
 	ok(memcmp(h1, h3, 64) == 0 && fv_noise_hs_remote_static(i, k) == 0 &&
-	    memcmp(k, rpub, 32) == 0,
+		memcmp(k, rpub, 32) == 0,
 	    "hash and remote static survive the split");
 	is_int(talk(ci, cr, "hq?"), 0, "transport i->r");
 	is_int(talk(cr, ci, "device!"), 0, "transport r->i");
@@ -742,29 +755,32 @@ test_statics(void)
 	/* IK: the responder learns the initiator's static from message 0 */
 	if (start(FV_NOISE_IK, 0, &i, &r) == 0) {
 		ok(steps(FV_NOISE_IK, i, r, 1) == 0 &&
-		    fv_noise_hs_remote_static(r, k) == 0 &&
-		    memcmp(k, ipub, 32) == 0,
+			fv_noise_hs_remote_static(r, k) == 0 &&
+			memcmp(k, ipub, 32) == 0,
 		    "IK: the responder learns the initiator's static");
 		fv_noise_hs_free(i);
 		fv_noise_hs_free(r);
 	}
 	/* IK to the wrong responder key */
 	i = r = NULL;
-	if (fv_noise_hs_new(FV_NOISE_IK, 1, NULL, 0, ipriv, ipub, NULL,
-	    &i) == 0 && fv_noise_hs_new(FV_NOISE_IK, 0, NULL, 0, rpriv, NULL,
-	    NULL, &r) == 0) {
+	if (fv_noise_hs_new(FV_NOISE_IK, 1, NULL, 0, ipriv, ipub, NULL, &i) ==
+		0 &&
+	    fv_noise_hs_new(FV_NOISE_IK, 0, NULL, 0, rpriv, NULL, NULL, &r) ==
+		0) {
 		fv_noise_hs_write(i, NULL, 0, mbuf, sizeof(mbuf), &mlen);
 		is_int(fv_noise_hs_read(r, mbuf, mlen, pbuf, sizeof(pbuf), &n),
-		    FV_ECRYPTO, "IK to a key the responder does not hold: "
+		    FV_ECRYPTO,
+		    "IK to a key the responder does not hold: "
 		    "FV_ECRYPTO");
 	}
 	fv_noise_hs_free(i);
 	fv_noise_hs_free(r);
 	/* different prologues */
 	i = r = NULL;
-	if (fv_noise_hs_new(FV_NOISE_NN, 1, (const uint8_t *)"a", 1, NULL,
-	    NULL, NULL, &i) == 0 && fv_noise_hs_new(FV_NOISE_NN, 0,
-	    (const uint8_t *)"b", 1, NULL, NULL, NULL, &r) == 0) {
+	if (fv_noise_hs_new(FV_NOISE_NN, 1, (const uint8_t *)"a", 1, NULL, NULL,
+		NULL, &i) == 0 &&
+	    fv_noise_hs_new(FV_NOISE_NN, 0, (const uint8_t *)"b", 1, NULL, NULL,
+		NULL, &r) == 0) {
 		rc = steps(FV_NOISE_NN, i, r, 2);
 		is_int(rc, FV_ECRYPTO, "NN with different prologues fails");
 	}
@@ -776,14 +792,18 @@ test_statics(void)
 	ci = cr = NULL;
 	if (start(FV_NOISE_NN, 0, &i, &r) == 0) {
 		ok(fv_noise_hs_write(i, NULL, 0, mbuf, sizeof(mbuf), &mlen) ==
-		    0 && fv_noise_hs_read(r, mbuf, mlen, NULL, 0, &n) == 0 &&
-		    n == 0 && fv_noise_hs_write(r, NULL, 0, mbuf, sizeof(mbuf),
-		    &mlen) == 0 && mlen == 48 && fv_noise_hs_read(i, mbuf, mlen,
-		    NULL, 0, &n) == 0 && n == 0 && fv_noise_hs_split(i, &ci) ==
-		    0 && fv_noise_hs_split(r, &cr) == 0,
+			    0 &&
+			fv_noise_hs_read(r, mbuf, mlen, NULL, 0, &n) == 0 &&
+			n == 0 &&
+			fv_noise_hs_write(r, NULL, 0, mbuf, sizeof(mbuf),
+			    &mlen) == 0 &&
+			mlen == 48 &&
+			fv_noise_hs_read(i, mbuf, mlen, NULL, 0, &n) == 0 &&
+			n == 0 && fv_noise_hs_split(i, &ci) == 0 &&
+			fv_noise_hs_split(r, &cr) == 0,
 		    "NN with empty payloads read into no buffer");
 		ok(fv_noise_encrypt(ci, NULL, 0, NULL, 0, mbuf) == 0 &&
-		    fv_noise_decrypt(cr, NULL, 0, mbuf, 16, NULL) == 0,
+			fv_noise_decrypt(cr, NULL, 0, mbuf, 16, NULL) == 0,
 		    "an empty transport message decrypts into no buffer");
 		fv_noise_cs_free(ci);
 		fv_noise_cs_free(cr);
@@ -792,8 +812,8 @@ test_statics(void)
 	fv_noise_hs_free(r);
 
 	/* low-order keys: the all-zero DH output is refused */
-	if (fv_noise_hs_new(FV_NOISE_IK, 1, NULL, 0, ipriv, zero, NULL,
-	    &i) == 0) {
+	if (fv_noise_hs_new(FV_NOISE_IK, 1, NULL, 0, ipriv, zero, NULL, &i) ==
+	    0) {
 		is_int(fv_noise_hs_write(i, NULL, 0, mbuf, sizeof(mbuf), &n),
 		    FV_ECRYPTO, "IK towards a low-order static: FV_ECRYPTO");
 		fv_noise_hs_free(i);
@@ -828,8 +848,10 @@ test_secmem(size_t used0)
 	fv_noise_hs_split(i, &ci);
 	fv_noise_hs_split(r, &cr);
 	u2 = fv_secmem_used();
-	ok(u2 > used0 && u2 < u1, "split wipes the handshakes' secrets, the "
-	    "transports hold %zu bytes each", (u2 - used0) / 2);
+	ok(u2 > used0 && u2 < u1,
+	    "split wipes the handshakes' secrets, the "
+	    "transports hold %zu bytes each",
+	    (u2 - used0) / 2);
 	fv_noise_hs_free(i);
 	fv_noise_hs_free(r);
 	is_int(fv_secmem_used(), u2, "the spent handshakes hold nothing");

@@ -28,17 +28,17 @@ extern const struct fv_plugin ombx_plugin;
 
 /* An institution: its Ed25519 pair and the X25519 pair made from it. */
 struct party {
-	uint8_t	pk[32], sk[64], xpk[32], xsk[32];
+	uint8_t pk[32], sk[64], xpk[32], xsk[32];
 };
 static struct party A, B, C;
 
-#define ID_A1	"a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
-#define ID_A2	"a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2"
-#define ID_A3	"a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3"
-#define ID_B1	"b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1"
-#define ID_B2	"b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2"
-#define PKG_ID	"0123456789abcdef0123456789abcdef"
-#define NOW	"2026-04-01T10:00:00Z"
+#define ID_A1  "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
+#define ID_A2  "a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2"
+#define ID_A3  "a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3"
+#define ID_B1  "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1"
+#define ID_B2  "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2"
+#define PKG_ID "0123456789abcdef0123456789abcdef"
+#define NOW    "2026-04-01T10:00:00Z"
 
 /* A's appeals: plain, confidential (the name must not leave A), and one
  * in Cyrillic. */
@@ -98,8 +98,8 @@ open_as(void *arg, const uint8_t *sealed, size_t len, uint8_t *out)
 {
 	const struct party *p = arg;
 
-	return crypto_box_seal_open(out, sealed, len, p->xpk, p->xsk) == 0 ?
-	    0 : -1;
+	return crypto_box_seal_open(out, sealed, len, p->xpk, p->xsk) == 0 ? 0 :
+									     -1;
 }
 
 static json_t *
@@ -152,7 +152,7 @@ package_ab(uint8_t **pkg, size_t *len)
 
 	dump(root, &p, &plen);
 	if (ombx_package_build(p, plen, A.pk, B.pk, sign_as, &A, pkg, len,
-	    why) != 0)
+		why) != 0)
 		abort();
 	ombx_buf_free(p, plen);
 	json_decref(root);
@@ -185,8 +185,9 @@ test_keys(void)
 
 	ombx_fingerprint(A.pk, fpr);
 	is_int(strlen(fpr), 39, "fingerprint: 39 characters");
-	ok(fpr[4] == ' ' && fpr[34] == ' ' && strspn(fpr,
-	    "0123456789abcdef ") == 39, "fingerprint: 8 groups of 4 hex");
+	ok(fpr[4] == ' ' && fpr[34] == ' ' &&
+		strspn(fpr, "0123456789abcdef ") == 39,
+	    "fingerprint: 8 groups of 4 hex");
 	ombx_hint(A.pk, hint);
 	sodium_bin2hex(hex, sizeof(hex), hint, sizeof(hint));
 	snprintf(g, sizeof(g), "%.4s %.4s %.4s %.4s", hex, hex + 4, hex + 8,
@@ -200,8 +201,8 @@ static void
 check_entries(const struct ombx_payload *pl)
 {
 	json_t *a1 = pl->e[0].appeal, *a2 = pl->e[1].appeal, *ap;
-	static const char *withheld[] = { "full_name", "birth_date",
-	    "location", "contact" };
+	static const char *withheld[] = { "full_name", "birth_date", "location",
+		"contact" };
 	size_t i;
 	int gone = 1;
 
@@ -211,10 +212,11 @@ check_entries(const struct ombx_payload *pl)
 	is_str(pl->e[0].ref, ID_A1, "appeal 1: ref is A's id");
 	is_int(json_object_size(a1), 6, "appeal 1: the 6 fields that travel");
 	ok(json_object_get(a1, "status") == NULL &&
-	    json_object_get(a1, "channel") == NULL &&
-	    json_object_get(a1, "assigned_to") == NULL &&
-	    json_object_get(a1, "x_case_number") == NULL &&
-	    json_object_get(a1, "id") == NULL, "appeal 1: nothing else");
+		json_object_get(a1, "channel") == NULL &&
+		json_object_get(a1, "assigned_to") == NULL &&
+		json_object_get(a1, "x_case_number") == NULL &&
+		json_object_get(a1, "id") == NULL,
+	    "appeal 1: nothing else");
 	ap = json_object_get(a1, "applicant");
 	is_str(json_string_value(json_object_get(ap, "full_name")),
 	    "Rustam Karimov", "appeal 1: the name travels");
@@ -224,11 +226,12 @@ check_entries(const struct ombx_payload *pl)
 		gone &= json_object_get(ap, withheld[i]) == NULL;
 	ok(gone, "appeal 2: no identifying field of a confidential one");
 	ok(json_is_true(json_object_get(ap, "confidential")) &&
-	    has(json_string_value(json_object_get(ap, "citizenship")), "UZ"),
+		has(json_string_value(json_object_get(ap, "citizenship")),
+		    "UZ"),
 	    "appeal 2: confidential true, citizenship kept");
-	is_str(json_string_value(json_object_get(json_object_get(
-	    pl->e[2].appeal, "applicant"), "full_name")), "Шерзод Ташкентов",
-	    "appeal 3: Cyrillic as it is");
+	is_str(json_string_value(json_object_get(
+		   json_object_get(pl->e[2].appeal, "applicant"), "full_name")),
+	    "Шерзод Ташкентов", "appeal 3: Cyrillic as it is");
 	is_str(pl->sender, "ombudsman-uz", "payload: sender");
 	is_str(pl->package_id, PKG_ID, "payload: package_id");
 }
@@ -247,14 +250,15 @@ test_round_trip(void)
 	ok(!has_bytes(pkg, len, "Rustam"), "package: nothing in clear");
 	/* what B sees once the seal is open: no confidential name */
 	ok(len - OMBX_OUTER_HDR - OMBX_SEAL_BYTES <= sizeof(plain) &&
-	    open_as(&B, pkg + OMBX_OUTER_HDR, len - OMBX_OUTER_HDR, plain) ==
-	    0, "package: B opens the seal");
+		open_as(&B, pkg + OMBX_OUTER_HDR, len - OMBX_OUTER_HDR,
+		    plain) == 0,
+	    "package: B opens the seal");
 	ok(memcmp(plain, A.pk, 32) == 0, "inner: the sender's key first");
 	ok(has_bytes(plain, len - 65, "Rustam Karimov") &&
-	    !has_bytes(plain, len - 65, "Dilnoza") &&
-	    !has_bytes(plain, len - 65, "dilnoza@") &&
-	    !has_bytes(plain, len - 65, "Kazan") &&
-	    !has_bytes(plain, len - 65, "1990-07-01"),
+		!has_bytes(plain, len - 65, "Dilnoza") &&
+		!has_bytes(plain, len - 65, "dilnoza@") &&
+		!has_bytes(plain, len - 65, "Kazan") &&
+		!has_bytes(plain, len - 65, "1990-07-01"),
 	    "inner: the confidential applicant's identity is not there");
 
 	ok(ombx_package_open(pkg, len, B.pk, open_as, &B, &o, why) == 0,
@@ -363,8 +367,11 @@ test_other_recipient(void)
 	char why[OMBX_WHY_MAX], fpr[OMBX_FPR_LEN + 1];
 
 	package_ab(&pkg, &len);
-	ok(refused_as(pkg, len, &C, why) && has(why, "for another "
-	    "institution"), "C cannot take B's package: %s", why);
+	ok(refused_as(pkg, len, &C, why) &&
+		has(why,
+		    "for another "
+		    "institution"),
+	    "C cannot take B's package: %s", why);
 	ombx_fingerprint(C.pk, fpr);
 	ok(has(why, fpr), "the reason shows our fingerprint");
 	free(pkg);
@@ -372,8 +379,8 @@ test_other_recipient(void)
 
 /* Re-sealed as a package; inner[0..n) taken as it is. */
 static void
-reseal(const uint8_t *inner, size_t n, const struct party *to,
-    uint8_t **pkg, size_t *len)
+reseal(const uint8_t *inner, size_t n, const struct party *to, uint8_t **pkg,
+    size_t *len)
 {
 	uint8_t *p;
 
@@ -430,10 +437,11 @@ test_inner(void)
 
 	memset(buf, 0, sizeof(buf));
 	ok(ombx_inner_open(buf, OMBX_INNER_HDR + 1, B.pk, &in, why) != 0 &&
-	    has(why, "too short") && in.payload == NULL,
+		has(why, "too short") && in.payload == NULL,
 	    "inner: a 1-byte payload refused");
 	ok(ombx_inner_open(buf, sizeof(buf), B.pk, &in, why) != 0 &&
-	    has(why, "signature"), "inner: zeros refused: %s", why);
+		has(why, "signature"),
+	    "inner: zeros refused: %s", why);
 
 	package_ab(&p, &len);
 	n = len - OMBX_OUTER_HDR - OMBX_SEAL_BYTES;
@@ -442,8 +450,8 @@ test_inner(void)
 
 		open_as(&B, p + OMBX_OUTER_HDR, len - OMBX_OUTER_HDR, inner);
 		ok(ombx_inner_open(inner, n, B.pk, &in, why) == 0 &&
-		    in.payload == inner + OMBX_INNER_HDR &&
-		    in.payload_len == n - OMBX_INNER_HDR,
+			in.payload == inner + OMBX_INNER_HDR &&
+			in.payload_len == n - OMBX_INNER_HDR,
 		    "inner: the payload is in place");
 		free(inner);
 	}
@@ -453,23 +461,28 @@ test_inner(void)
 /* --- refusals of the payload ---------------------------------------------- */
 
 /* A payload whose entries are E. */
-#define HEAD	"{\"format\":\"ombx\",\"version\":1,\"package_id\":\"" \
-		PKG_ID "\",\"created_at\":\"" NOW "\",\"sender\":\"x\","
-#define APPL	"{\"full_name\":\"N\"}"
-#define APPEAL(a)	"{\"kind\":\"appeal\",\"ref\":\"r1\",\"appeal\":" a "}"
-#define GOODA	"{\"applicant\":" APPL ",\"concerns_country\":\"RU\"," \
-		"\"category\":\"other\",\"summary\":\"s\"}"
-#define WITH(f)	"{\"applicant\":" APPL ",\"concerns_country\":\"RU\"," \
-		"\"category\":\"other\",\"summary\":\"s\"," f "}"
-#define AP(ap)	"{\"applicant\":" ap ",\"concerns_country\":\"RU\"," \
-		"\"category\":\"other\",\"summary\":\"s\"}"
-#define ENT(e)	HEAD "\"entries\":[" e "]}"
-#define REPLY(f)	"{\"kind\":\"reply\",\"id\":\"" ID_A1 "\",\"ref\":" \
-		"\"" ID_B1 "\",\"status\":\"closed\"" f "}"
+#define HEAD \
+	"{\"format\":\"ombx\",\"version\":1,\"package_id\":\"" PKG_ID \
+	"\",\"created_at\":\"" NOW "\",\"sender\":\"x\","
+#define APPL	  "{\"full_name\":\"N\"}"
+#define APPEAL(a) "{\"kind\":\"appeal\",\"ref\":\"r1\",\"appeal\":" a "}"
+#define GOODA \
+	"{\"applicant\":" APPL ",\"concerns_country\":\"RU\"," \
+	"\"category\":\"other\",\"summary\":\"s\"}"
+#define WITH(f) \
+	"{\"applicant\":" APPL ",\"concerns_country\":\"RU\"," \
+	"\"category\":\"other\",\"summary\":\"s\"," f "}"
+#define AP(ap) \
+	"{\"applicant\":" ap ",\"concerns_country\":\"RU\"," \
+	"\"category\":\"other\",\"summary\":\"s\"}"
+#define ENT(e) HEAD "\"entries\":[" e "]}"
+#define REPLY(f) \
+	"{\"kind\":\"reply\",\"id\":\"" ID_A1 "\",\"ref\":" \
+	"\"" ID_B1 "\",\"status\":\"closed\"" f "}"
 
 static const struct {
-	const char	*json;
-	const char	*why;
+	const char *json;
+	const char *why;
 } bad_payloads[] = {
 	{ "[]", "not a JSON object" },
 	{ "{\"format\"", "ends too early" },
@@ -493,13 +506,13 @@ static const struct {
 	{ "{\"format\":\"ombx\",\"version\":1,\"package_id\":\"ABCDEF\"}",
 	    "package_id: must be 32" },
 	{ "{\"format\":\"ombx\",\"version\":1,\"package_id\":\"" PKG_ID
-	    "\",\"created_at\":\"2026-02-30T00:00:00Z\"}",
+	  "\",\"created_at\":\"2026-02-30T00:00:00Z\"}",
 	    "created_at: must be" },
 	{ "{\"format\":\"ombx\",\"version\":1,\"package_id\":\"" PKG_ID
-	    "\",\"created_at\":\"" NOW "\",\"sender\":\"\"}",
+	  "\",\"created_at\":\"" NOW "\",\"sender\":\"\"}",
 	    "sender: must be" },
 	{ "{\"format\":\"ombx\",\"version\":1,\"package_id\":\"" PKG_ID
-	    "\",\"created_at\":\"" NOW "\",\"sender\":\"a\\nb\"}",
+	  "\",\"created_at\":\"" NOW "\",\"sender\":\"a\\nb\"}",
 	    "sender: must be" },
 	{ HEAD "\"entries\":[]}", "entries: must be an array of 1.." },
 	{ HEAD "\"entries\":{}}", "entries: must be an array" },
@@ -519,14 +532,16 @@ static const struct {
 	    "entry 1: appeal: is required" },
 	{ ENT("{\"kind\":\"appeal\",\"ref\":\"r\",\"appeal\":[]}"),
 	    "entry 1: appeal: must be an object" },
-	{ ENT("{\"kind\":\"appeal\",\"ref\":\"r\",\"id\":\"x\",\"appeal\":"
-	    GOODA "}"), "entry 1: id: not a field" },
+	{ ENT("{\"kind\":\"appeal\",\"ref\":\"r\",\"id\":\"x\",\"appeal\":" GOODA
+	      "}"),
+	    "entry 1: id: not a field" },
 	{ ENT(APPEAL(WITH("\"status\":\"closed\""))),
 	    "entry 1: appeal.status: not a field" },
 	{ ENT(APPEAL(WITH("\"x_case\":\"1\""))),
 	    "entry 1: appeal.x_case: not a field" },
 	{ ENT(APPEAL("{\"concerns_country\":\"RU\",\"category\":\"other\","
-	    "\"summary\":\"s\"}")), "entry 1: appeal.applicant: is required" },
+		     "\"summary\":\"s\"}")),
+	    "entry 1: appeal.applicant: is required" },
 	{ ENT(APPEAL(AP("\"Rustam\""))),
 	    "entry 1: appeal.applicant: must be an object" },
 	{ ENT(APPEAL(AP("{}"))),
@@ -542,22 +557,27 @@ static const struct {
 	{ ENT(APPEAL(AP("{\"full_name\":\"N\",\"confidential\":\"yes\"}"))),
 	    "confidential: must be true or false" },
 	{ ENT(APPEAL(AP("{\"full_name\":\"N\",\"birth_date\":"
-	    "\"1985-02-30\"}"))), "applicant.birth_date: must be" },
+			"\"1985-02-30\"}"))),
+	    "applicant.birth_date: must be" },
 	{ ENT(APPEAL(AP("{\"full_name\":\"N\",\"birth_date\":"
-	    "\"1850-01-01\"}"))), "applicant.birth_date: must be" },
+			"\"1850-01-01\"}"))),
+	    "applicant.birth_date: must be" },
 	{ ENT(APPEAL(AP("{\"full_name\":\"N\",\"citizenship\":\"uz\"}"))),
 	    "applicant.citizenship: must be an ISO" },
 	{ ENT(APPEAL(AP("{\"full_name\":\"N\",\"residence_country\":"
-	    "\"UZB\"}"))), "applicant.residence_country: must be" },
+			"\"UZB\"}"))),
+	    "applicant.residence_country: must be" },
 	{ ENT(APPEAL(AP("{\"full_name\":\"N\",\"location\":7}"))),
 	    "applicant.location: must be a string" },
 	{ ENT(APPEAL("{\"applicant\":" APPL ",\"category\":\"other\","
-	    "\"summary\":\"s\"}")), "appeal.concerns_country: is required" },
+		     "\"summary\":\"s\"}")),
+	    "appeal.concerns_country: is required" },
 	{ ENT(APPEAL("{\"applicant\":" APPL ",\"concerns_country\":\"RU\","
-	    "\"category\":\"torture\",\"summary\":\"s\"}")),
+		     "\"category\":\"torture\",\"summary\":\"s\"}")),
 	    "appeal.category: must be" },
 	{ ENT(APPEAL("{\"applicant\":" APPL ",\"concerns_country\":\"RU\","
-	    "\"summary\":\"s\"}")), "appeal.category: is required" },
+		     "\"summary\":\"s\"}")),
+	    "appeal.category: is required" },
 	{ ENT(APPEAL(WITH("\"received_at\":\"2026-01-10 09:00:00\""))),
 	    "appeal.received_at: must be an RFC 3339" },
 	{ ENT(APPEAL(WITH("\"received_at\":\"2026-01-10T09:00:00+5:00\""))),
@@ -565,12 +585,13 @@ static const struct {
 	{ ENT(APPEAL(WITH("\"received_at\":\"2026-01-10T24:00:00Z\""))),
 	    "appeal.received_at: must be" },
 	{ ENT(APPEAL("{\"applicant\":" APPL ",\"concerns_country\":\"RU\","
-	    "\"category\":\"other\",\"summary\":\"\"}")),
+		     "\"category\":\"other\",\"summary\":\"\"}")),
 	    "appeal.summary: must be 1.." },
 	{ ENT(APPEAL("{\"applicant\":" APPL ",\"concerns_country\":\"RU\","
-	    "\"category\":\"other\",\"summary\":[\"s\"]}")),
+		     "\"category\":\"other\",\"summary\":[\"s\"]}")),
 	    "appeal.summary: must be a string" },
-	{ ENT(APPEAL(WITH("\"tags\":\"a\""))), "appeal.tags: must be an "
+	{ ENT(APPEAL(WITH("\"tags\":\"a\""))),
+	    "appeal.tags: must be an "
 	    "array" },
 	{ ENT(APPEAL(WITH("\"tags\":[\"a\",\"\"]"))),
 	    "appeal.tags: tag 2: must be 1..100" },
@@ -584,8 +605,10 @@ static const struct {
 	{ ENT("{\"kind\":\"reply\",\"id\":\"i\",\"ref\":\"r\"}"),
 	    "entry 1: status: is required" },
 	{ ENT("{\"kind\":\"reply\",\"id\":\"i\",\"ref\":\"r\",\"status\":"
-	    "\"done\"}"), "entry 1: status: must be an appeal status" },
-	{ ENT(REPLY(",\"outcome\":null")), "entry 1: outcome: must be a "
+	      "\"done\"}"),
+	    "entry 1: status: must be an appeal status" },
+	{ ENT(REPLY(",\"outcome\":null")),
+	    "entry 1: outcome: must be a "
 	    "string" },
 	{ ENT(APPEAL(GOODA) "," APPEAL(GOODA)),
 	    "entries 1 and 2: two appeals with the same ref" },
@@ -610,7 +633,7 @@ test_bad_payloads(void)
 		rc = ombx_payload_parse((const uint8_t *)j, strlen(j), &pl,
 		    why);
 		ok(rc == -1 && has(why, bad_payloads[i].why) &&
-		    pl.root == NULL && pl.e == NULL && pl.n == 0,
+			pl.root == NULL && pl.e == NULL && pl.n == 0,
 		    "bad payload %zu refused: %s", i + 1, why);
 		if (!has(why, bad_payloads[i].why))
 			diag("want '%s'", bad_payloads[i].why);
@@ -623,7 +646,7 @@ test_bad_payloads(void)
 
 	j = ENT(APPEAL(GOODA) "," REPLY(",\"outcome\":\"\""));
 	ok(ombx_payload_parse((const uint8_t *)j, strlen(j), &pl, why) == 0 &&
-	    pl.nappeals == 1 && pl.nreplies == 1 && pl.e[1].outcome != NULL,
+		pl.nappeals == 1 && pl.nreplies == 1 && pl.e[1].outcome != NULL,
 	    "the minimal appeal and reply pass");
 	ombx_payload_free(&pl);
 	j = ENT(APPEAL(AP("{\"confidential\":true,\"citizenship\":\"UZ\"}")));
@@ -631,7 +654,7 @@ test_bad_payloads(void)
 	    "a confidential applicant needs no name");
 	ombx_payload_free(&pl);
 	j = ENT(APPEAL(WITH("\"received_at\":\"2026-01-10t09:00:00.123456789"
-	    "-03:30\",\"tags\":[]")));
+			    "-03:30\",\"tags\":[]")));
 	ok(ombx_payload_parse((const uint8_t *)j, strlen(j), &pl, why) == 0,
 	    "RFC 3339 with fraction and offset, no tags");
 	ombx_payload_free(&pl);
@@ -641,8 +664,8 @@ test_bad_payloads(void)
 
 /* A growing JSON text. */
 struct sb {
-	char	*p;
-	size_t	 len, cap;
+	char *p;
+	size_t len, cap;
 };
 
 static void
@@ -688,8 +711,10 @@ n_entries(struct sb *b, size_t n)
 	b->len = 0;
 	sb_add(b, HEAD "\"entries\":[");
 	for (i = 0; i < n; i++) {
-		snprintf(e, sizeof(e), "%s{\"kind\":\"appeal\",\"ref\":"
-		    "\"r%zu\",\"appeal\":", i ? "," : "", i);
+		snprintf(e, sizeof(e),
+		    "%s{\"kind\":\"appeal\",\"ref\":"
+		    "\"r%zu\",\"appeal\":",
+		    i ? "," : "", i);
 		sb_add(b, e);
 		sb_add(b, GOODA "}");
 	}
@@ -707,15 +732,18 @@ one_field(struct sb *b, const char *pre, const char *s, size_t n,
 	sb_add(b, post);
 }
 
-#define SUMMARY_PRE	ENT_PRE "{\"applicant\":" APPL \
-			",\"concerns_country\":\"RU\",\"category\":\"other\"," \
-			"\"summary\":\""
-#define ENT_PRE		HEAD "\"entries\":[{\"kind\":\"appeal\",\"ref\":" \
-			"\"r\",\"appeal\":"
-#define ENT_POST	"}]}"
-#define REPLY_PRE	HEAD "\"entries\":[{\"kind\":\"reply\",\"id\":\"" \
-			ID_A1 "\",\"ref\":\"r\",\"status\":\"closed\"," \
-			"\"outcome\":\""
+#define SUMMARY_PRE \
+	ENT_PRE "{\"applicant\":" APPL \
+		",\"concerns_country\":\"RU\",\"category\":\"other\"," \
+		"\"summary\":\""
+#define ENT_PRE \
+	HEAD "\"entries\":[{\"kind\":\"appeal\",\"ref\":" \
+	     "\"r\",\"appeal\":"
+#define ENT_POST "}]}"
+#define REPLY_PRE \
+	HEAD "\"entries\":[{\"kind\":\"reply\",\"id\":\"" ID_A1 \
+	     "\",\"ref\":\"r\",\"status\":\"closed\"," \
+	     "\"outcome\":\""
 
 static void
 test_limits(void)
@@ -728,13 +756,15 @@ test_limits(void)
 	n_entries(&b, OMBX_ENTRIES_MAX);
 	ok(parses(&b, why), "10,000 entries pass");
 	n_entries(&b, OMBX_ENTRIES_MAX + 1);
-	ok(!parses(&b, why) && has(why, "entries: must be an array of "
-	    "1..10000"), "10,001 entries refused");
+	ok(!parses(&b, why) &&
+		has(why,
+		    "entries: must be an array of "
+		    "1..10000"),
+	    "10,001 entries refused");
 
 	one_field(&b, SUMMARY_PRE, "ж", OMBX_SUMMARY_MAX / 2, "\"}" ENT_POST);
 	ok(parses(&b, why), "a summary of 65,536 bytes passes");
-	one_field(&b, SUMMARY_PRE, "ж", OMBX_SUMMARY_MAX / 2, "!\"}"
-	    ENT_POST);
+	one_field(&b, SUMMARY_PRE, "ж", OMBX_SUMMARY_MAX / 2, "!\"}" ENT_POST);
 	ok(!parses(&b, why) && has(why, "summary: must be 1..65536 bytes"),
 	    "65,537 bytes refused");
 
@@ -748,27 +778,33 @@ test_limits(void)
 	ok(!parses(&b, why) && has(why, "full_name: must be 1..200"),
 	    "201 refused");
 
-	one_field(&b, ENT_PRE "{\"applicant\":{\"full_name\":\"N\","
-	    "\"location\":\"", "ʻ", 1000, "\"},\"concerns_country\":\"RU\","
+	one_field(&b,
+	    ENT_PRE "{\"applicant\":{\"full_name\":\"N\","
+		    "\"location\":\"",
+	    "ʻ", 1000,
+	    "\"},\"concerns_country\":\"RU\","
 	    "\"category\":\"other\",\"summary\":\"s\"}" ENT_POST);
 	ok(parses(&b, why), "a location of 1,000 characters passes");
-	one_field(&b, ENT_PRE "{\"applicant\":{\"full_name\":\"N\","
-	    "\"location\":\"", "ʻ", 1001, "\"},\"concerns_country\":\"RU\","
+	one_field(&b,
+	    ENT_PRE "{\"applicant\":{\"full_name\":\"N\","
+		    "\"location\":\"",
+	    "ʻ", 1001,
+	    "\"},\"concerns_country\":\"RU\","
 	    "\"category\":\"other\",\"summary\":\"s\"}" ENT_POST);
 	ok(!parses(&b, why) && has(why, "location: must be at most 1000"),
 	    "1,001 refused");
 
-	one_field(&b, SUMMARY_PRE "s\",\"tags\":[\"t\"", ",\"t\"", 63, "]}"
-	    ENT_POST);
+	one_field(&b, SUMMARY_PRE "s\",\"tags\":[\"t\"", ",\"t\"", 63,
+	    "]}" ENT_POST);
 	ok(parses(&b, why), "64 tags pass");
-	one_field(&b, SUMMARY_PRE "s\",\"tags\":[\"t\"", ",\"t\"", 64, "]}"
-	    ENT_POST);
+	one_field(&b, SUMMARY_PRE "s\",\"tags\":[\"t\"", ",\"t\"", 64,
+	    "]}" ENT_POST);
 	ok(!parses(&b, why) && has(why, "at most 64 tags"), "65 refused");
-	one_field(&b, SUMMARY_PRE "s\",\"tags\":[\"", "я", 100, "\"]}"
-	    ENT_POST);
+	one_field(&b, SUMMARY_PRE "s\",\"tags\":[\"", "я", 100,
+	    "\"]}" ENT_POST);
 	ok(parses(&b, why), "a tag of 100 characters passes");
-	one_field(&b, SUMMARY_PRE "s\",\"tags\":[\"", "я", 101, "\"]}"
-	    ENT_POST);
+	one_field(&b, SUMMARY_PRE "s\",\"tags\":[\"", "я", 101,
+	    "\"]}" ENT_POST);
 	ok(!parses(&b, why) && has(why, "tag 1: must be 1..100"),
 	    "101 refused");
 
@@ -777,8 +813,7 @@ test_limits(void)
 	ok(parses(&b, why), "a ref of 200 bytes passes");
 	one_field(&b, HEAD "\"entries\":[{\"kind\":\"appeal\",\"ref\":\"", "r",
 	    201, "\",\"appeal\":" GOODA ENT_POST);
-	ok(!parses(&b, why) && has(why, "ref: must be 1..200"),
-	    "201 refused");
+	ok(!parses(&b, why) && has(why, "ref: must be 1..200"), "201 refused");
 
 	one_field(&b, REPLY_PRE, "ё", 1000, "\"}]}");
 	ok(parses(&b, why), "an outcome of 1,000 characters passes");
@@ -791,16 +826,22 @@ test_limits(void)
 	if ((big = calloc(1, OMBX_PKG_MAX + 1)) == NULL)
 		abort();
 	memcpy(big, "OMBX\x01", 5);
-	ok(refused_as(big, OMBX_PKG_MAX + 1, &B, why) && has(why, "over "
-	    "67108864"), "a package over 64 MiB refused: %s", why);
+	ok(refused_as(big, OMBX_PKG_MAX + 1, &B, why) &&
+		has(why,
+		    "over "
+		    "67108864"),
+	    "a package over 64 MiB refused: %s", why);
 	ok(ombx_package_build(big, OMBX_PAYLOAD_MAX + 1, A.pk, B.pk, sign_as,
-	    &A, &pkg, &len, why) != 0 && pkg == NULL && len == 0,
+	       &A, &pkg, &len, why) != 0 &&
+		pkg == NULL && len == 0,
 	    "a payload over the limit is not built");
 	{
 		struct ombx_payload pl;
 
 		ok(ombx_payload_parse(big, OMBX_PAYLOAD_MAX + 1, &pl, why) !=
-		    0 && has(why, "must be 2.."), "nor parsed");
+			    0 &&
+			has(why, "must be 2.."),
+		    "nor parsed");
 	}
 	free(big);
 }
@@ -814,16 +855,19 @@ add_one(const char *rec, const char *partner, json_t **entry, char *why)
 	int rc;
 
 	rc = ombx_payload_add_record(root, r, partner, why);
-	*entry = rc == 0 ? json_incref(json_array_get(json_object_get(root,
-	    "entries"), 0)) : NULL;
+	*entry = rc == 0 ?
+	    json_incref(json_array_get(json_object_get(root, "entries"), 0)) :
+	    NULL;
 	json_decref(r);
 	json_decref(root);
 	return rc;
 }
 
-#define PARTNER_REC(f)	"{\"id\":\"" ID_B1 "\",\"type\":\"appeal\"," \
+#define PARTNER_REC(f) \
+	"{\"id\":\"" ID_B1 "\",\"type\":\"appeal\"," \
 	"\"applicant\":{\"full_name\":\"R\"},\"concerns_country\":\"RU\"," \
-	"\"category\":\"other\",\"summary\":\"s\",\"channel\":\"partner\"" f "}"
+	"\"category\":\"other\",\"summary\":\"s\",\"channel\":\"partner\"" f \
+	"}"
 
 static void
 test_records(void)
@@ -834,13 +878,17 @@ test_records(void)
 	int rc;
 
 	ok(add_one("{\"id\":\"" ID_A1 "\",\"type\":\"note\",\"text\":\"t\"}",
-	    "p", &e, why) != 0 && has(why, "not an appeal") &&
-	    has(why, ID_A1), "a note refused: %s", why);
+	       "p", &e, why) != 0 &&
+		has(why, "not an appeal") && has(why, ID_A1),
+	    "a note refused: %s", why);
 	ok(add_one("{\"type\":\"appeal\"}", "p", &e, why) != 0,
 	    "a record without an id refused");
-	ok(add_one(PARTNER_REC(",\"partner\":\"ombudsman-uz\",\"partner_ref\":"
-	    "\"" ID_A1 "\",\"status\":\"resolved_positive\",\"x_outcome\":"
-	    "\"released\""), "ombudsman-uz", &e, why) == 0,
+	ok(add_one(
+	       PARTNER_REC(",\"partner\":\"ombudsman-uz\",\"partner_ref\":"
+			   "\"" ID_A1
+			   "\",\"status\":\"resolved_positive\",\"x_outcome\":"
+			   "\"released\""),
+	       "ombudsman-uz", &e, why) == 0,
 	    "an appeal from the partner becomes a reply");
 	is_str(json_string_value(json_object_get(e, "kind")), "reply",
 	    "reply: kind");
@@ -855,27 +903,32 @@ test_records(void)
 	is_int(json_object_size(e), 5, "reply: nothing else");
 	json_decref(e);
 	ok(add_one(PARTNER_REC(",\"partner\":\"p\",\"partner_ref\":\"q\","
-	    "\"x_outcome\":7"), "p", &e, why) == 0 &&
-	    json_object_get(e, "outcome") == NULL &&
-	    has(json_string_value(json_object_get(e, "status")), "received"),
+			       "\"x_outcome\":7"),
+	       "p", &e, why) == 0 &&
+		json_object_get(e, "outcome") == NULL &&
+		has(json_string_value(json_object_get(e, "status")),
+		    "received"),
 	    "no status: received; x_outcome not a string: no outcome");
 	json_decref(e);
 	ok(add_one(PARTNER_REC(",\"partner\":\"other\",\"partner_ref\":\"q\""),
-	    "p", &e, why) == 0 && has(json_string_value(json_object_get(e,
-	    "kind")), "appeal"), "from another partner: an appeal to this one");
+	       "p", &e, why) == 0 &&
+		has(json_string_value(json_object_get(e, "kind")), "appeal"),
+	    "from another partner: an appeal to this one");
 	json_decref(e);
 	ok(add_one(PARTNER_REC(",\"partner\":\"p\""), "p", &e, why) == 0 &&
-	    has(json_string_value(json_object_get(e, "kind")), "appeal"),
+		has(json_string_value(json_object_get(e, "kind")), "appeal"),
 	    "from the partner without partner_ref: an appeal");
 	json_decref(e);
 	ok(add_one(PARTNER_REC(",\"partner\":\"p\",\"partner_ref\":\"a b\""),
-	    "p", &e, why) != 0 && has(why, "partner_ref"),
+	       "p", &e, why) != 0 &&
+		has(why, "partner_ref"),
 	    "a partner_ref ombx cannot carry refused: %s", why);
 	{
 		struct sb b = { 0 };
 
-		sb_add(&b, PARTNER_REC(",\"partner\":\"p\",\"partner_ref\":"
-		    "\"q\",\"x_outcome\":\""));
+		sb_add(&b,
+		    PARTNER_REC(",\"partner\":\"p\",\"partner_ref\":"
+				"\"q\",\"x_outcome\":\""));
 		b.len--;
 		sb_rep(&b, "x", 1001);
 		sb_add(&b, "\"}");
@@ -889,14 +942,15 @@ test_records(void)
 	for (i = 0, rc = 0; i < OMBX_ENTRIES_MAX && rc == 0; i++)
 		rc = ombx_payload_add_record(root, r, "p", why);
 	ok(rc == 0 && ombx_payload_add_record(root, r, "p", why) != 0 &&
-	    has(why, "more than 10000"), "the 10,001st record refused");
+		has(why, "more than 10000"),
+	    "the 10,001st record refused");
 	json_decref(r);
 	json_decref(root);
 }
 
 /* --- the test vector of docs/exchange-format.md --------------------------- */
 
-#define VECTOR	"tests/vectors/ombx-v1.json"
+#define VECTOR "tests/vectors/ombx-v1.json"
 
 /* The hex string at key of v as bytes: exactly n of them, else NULL. */
 static uint8_t *
@@ -906,8 +960,9 @@ vhex(json_t *v, const char *key, size_t n)
 	uint8_t *b = malloc(n > 0 ? n : 1);
 	size_t got;
 
-	if (h == NULL || b == NULL || sodium_hex2bin(b, n, h, strlen(h),
-	    NULL, &got, NULL) != 0 || got != n || strlen(h) != 2 * n) {
+	if (h == NULL || b == NULL ||
+	    sodium_hex2bin(b, n, h, strlen(h), NULL, &got, NULL) != 0 ||
+	    got != n || strlen(h) != 2 * n) {
 		free(b);
 		return NULL;
 	}
@@ -937,18 +992,21 @@ vector_keys(json_t *v, struct party *s, struct party *r)
 	char pk[60], fpr[OMBX_FPR_LEN + 1], hex[17];
 
 	if (!ok(vparty(v, "sender_seed", s) == 0 &&
-	    vparty(v, "recipient_seed", r) == 0, "vector: the seeds"))
+		    vparty(v, "recipient_seed", r) == 0,
+		"vector: the seeds"))
 		return -1;
 	/* partner_key: "ombx1:" and unpadded base64url */
 	strcpy(pk, "ombx1:");
 	sodium_bin2base64(pk + 6, sizeof(pk) - 6, r->pk, 32,
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	is_str(pk, json_string_value(json_object_get(v,
-	    "recipient_partner_key")), "vector: partner_key");
+	is_str(pk,
+	    json_string_value(json_object_get(v, "recipient_partner_key")),
+	    "vector: partner_key");
 	is_int(strlen(pk), 49, "vector: a partner_key is 49 characters");
 	ombx_fingerprint(r->pk, fpr);
-	is_str(fpr, json_string_value(json_object_get(v,
-	    "recipient_fingerprint")), "vector: fingerprint");
+	is_str(fpr,
+	    json_string_value(json_object_get(v, "recipient_fingerprint")),
+	    "vector: fingerprint");
 	ombx_hint(r->pk, hint);
 	sodium_bin2hex(hex, sizeof(hex), hint, sizeof(hint));
 	is_str(hex, json_string_value(json_object_get(v, "recipient_hint")),
@@ -970,17 +1028,19 @@ vector_package(json_t *v, struct party *s, struct party *r)
 	memcpy(m, OMBX_SIG_CONTEXT, OMBX_SIG_CONTEXT_LEN);
 	memcpy(m + OMBX_SIG_CONTEXT_LEN, r->pk, 32);
 	memcpy(m + OMBX_SIG_CONTEXT_LEN + 32, pl, plen);
-	ok(sig != NULL && crypto_sign_verify_detached(sig, m,
-	    OMBX_SIG_CONTEXT_LEN + 32 + plen, s->pk) == 0,
+	ok(sig != NULL &&
+		crypto_sign_verify_detached(sig, m,
+		    OMBX_SIG_CONTEXT_LEN + 32 + plen, s->pk) == 0,
 	    "vector: the signature is over context | recipient | payload");
 	free(m);
 	h = json_string_value(json_object_get(v, "package"));
 	len = h != NULL ? strlen(h) / 2 : 0;
 	pkg = vhex(v, "package", len);
-	ok(pkg != NULL && ombx_package_open(pkg, len, r->pk, open_as, r, &o,
-	    why) == 0, "vector: the package opens");
+	ok(pkg != NULL &&
+		ombx_package_open(pkg, len, r->pk, open_as, r, &o, why) == 0,
+	    "vector: the package opens");
 	ok(pkg != NULL && memcmp(o.in.sender_pk, s->pk, 32) == 0 &&
-	    o.in.payload_len == plen && memcmp(o.in.payload, pl, plen) == 0,
+		o.in.payload_len == plen && memcmp(o.in.payload, pl, plen) == 0,
 	    "vector: to its payload, from its sender");
 	if (pkg != NULL)
 		ombx_opened_free(&o);
@@ -1013,8 +1073,8 @@ test_vector(void)
 /* --- end to end, through the mock host ------------------------------------ */
 
 struct inst {
-	fv_mock_host	*h;
-	void		*st;
+	fv_mock_host *h;
+	void *st;
 };
 
 static void
@@ -1044,8 +1104,8 @@ line(const char *res, int n)
 	if (res == NULL || *res == '\0')
 		return NULL;
 	nl = strchr(res, '\n');
-	return json_loadb(res, nl != NULL ? (size_t)(nl - res) : strlen(res),
-	    0, NULL);
+	return json_loadb(res, nl != NULL ? (size_t)(nl - res) : strlen(res), 0,
+	    NULL);
 }
 
 static const char *
@@ -1067,18 +1127,19 @@ e2e_appeals(struct inst *ia, struct inst *ib, uint8_t **pkg, size_t *len)
 	int rc;
 
 	snprintf(recs, sizeof(recs), "%s\n%s\n%s\n", rec_a1, rec_a2, rec_a3);
-	rc = fv_mock_exchange_send(ia->h, &ombx_plugin, ia->st,
-	    "ru-ombudsman", recs, pkg, len, err, sizeof(err));
+	rc = fv_mock_exchange_send(ia->h, &ombx_plugin, ia->st, "ru-ombudsman",
+	    recs, pkg, len, err, sizeof(err));
 	ok(rc == 0, "A sends 3 appeals to B%s%s", rc ? ": " : "",
 	    rc ? err : "");
 	if (rc != 0)
 		return;
 	plain = malloc(*len);
 	ok(open_as(&B, *pkg + OMBX_OUTER_HDR, *len - OMBX_OUTER_HDR, plain) ==
-	    0 && has_bytes(plain, *len - 65, "Rustam") &&
-	    !has_bytes(plain, *len - 65, "Dilnoza") &&
-	    !has_bytes(plain, *len - 65, "x_case_number") &&
-	    !has_bytes(plain, *len - 65, "ru-team"),
+		    0 &&
+		has_bytes(plain, *len - 65, "Rustam") &&
+		!has_bytes(plain, *len - 65, "Dilnoza") &&
+		!has_bytes(plain, *len - 65, "x_case_number") &&
+		!has_bytes(plain, *len - 65, "ru-team"),
 	    "the package's plaintext: no confidential name, nothing local");
 	free(plain);
 
@@ -1096,10 +1157,13 @@ e2e_appeals(struct inst *ia, struct inst *ib, uint8_t **pkg, size_t *len)
 	    "B: A's status did not travel");
 	json_decref(l);
 	l = line(res, 2);
-	ok(l != NULL && json_object_get(json_object_get(json_object_get(l,
-	    "appeal"), "applicant"), "full_name") == NULL &&
-	    json_is_true(json_object_get(json_object_get(json_object_get(l,
-	    "appeal"), "applicant"), "confidential")),
+	ok(l != NULL &&
+		json_object_get(json_object_get(json_object_get(l, "appeal"),
+				    "applicant"),
+		    "full_name") == NULL &&
+		json_is_true(json_object_get(
+		    json_object_get(json_object_get(l, "appeal"), "applicant"),
+		    "confidential")),
 	    "B: the confidential one arrives without a name");
 	json_decref(l);
 	l = line(res, 3);
@@ -1120,15 +1184,18 @@ e2e_reply(struct inst *ia, struct inst *ib)
 	int rc;
 
 	/* B's copy of A's appeal 1, answered; and an appeal of B's own */
-	snprintf(recs, sizeof(recs), "%s\n%s\n", PARTNER_REC(",\"partner\":"
-	    "\"ombudsman-uz\",\"partner_ref\":\"" ID_A1 "\",\"status\":"
-	    "\"resolved_positive\",\"x_outcome\":\"Moved to a prison "
-	    "hospital.\""), "{\"id\":\"" ID_B2 "\",\"type\":\"appeal\","
+	snprintf(recs, sizeof(recs), "%s\n%s\n",
+	    PARTNER_REC(
+		",\"partner\":"
+		"\"ombudsman-uz\",\"partner_ref\":\"" ID_A1 "\",\"status\":"
+		"\"resolved_positive\",\"x_outcome\":\"Moved to a prison "
+		"hospital.\""),
+	    "{\"id\":\"" ID_B2 "\",\"type\":\"appeal\","
 	    "\"applicant\":{\"full_name\":\"Ivan Petrov\",\"citizenship\":"
 	    "\"RU\"},\"concerns_country\":\"UZ\",\"category\":\"property\","
 	    "\"summary\":\"s\",\"channel\":\"letter\"}");
-	rc = fv_mock_exchange_send(ib->h, &ombx_plugin, ib->st,
-	    "ombudsman-uz", recs, &pkg, &len, err, sizeof(err));
+	rc = fv_mock_exchange_send(ib->h, &ombx_plugin, ib->st, "ombudsman-uz",
+	    recs, &pkg, &len, err, sizeof(err));
 	ok(rc == 0, "B answers A%s%s", rc ? ": " : "", rc ? err : "");
 	rc = fv_mock_exchange_import(ia->h, &ombx_plugin, ia->st, pkg, len,
 	    &res, err, sizeof(err));
@@ -1158,7 +1225,7 @@ forged(const char *j, uint8_t **pkg, size_t *len)
 	char why[OMBX_WHY_MAX];
 
 	if (ombx_package_build((const uint8_t *)j, strlen(j), A.pk, B.pk,
-	    sign_as, &A, pkg, len, why) != 0)
+		sign_as, &A, pkg, len, why) != 0)
 		abort();
 }
 
@@ -1182,7 +1249,8 @@ e2e_refusals(struct inst *ib, const uint8_t *pkg_ab, size_t len_ab)
 	    &res, err, sizeof(err));
 	ombx_fingerprint(C.pk, fpr);
 	ok(rc != 0 && res == NULL && has(err, "not a configured partner") &&
-	    has(err, fpr), "B refuses C's package: %s", err);
+		has(err, fpr),
+	    "B refuses C's package: %s", err);
 	free(pkg);
 
 	rc = fv_mock_exchange_import(ic.h, &ombx_plugin, ic.st, pkg_ab, len_ab,
@@ -1191,8 +1259,10 @@ e2e_refusals(struct inst *ib, const uint8_t *pkg_ab, size_t len_ab)
 	    "C refuses A's package for B: %s", err);
 	inst_free(&ic);
 
-	forged(ENT(APPEAL(GOODA) ",{\"kind\":\"appeal\",\"ref\":\"r2\","
-	    "\"appeal\":" WITH("\"status\":\"closed\"") "}"), &pkg, &len);
+	forged(
+	    ENT(APPEAL(GOODA) ",{\"kind\":\"appeal\",\"ref\":\"r2\","
+			      "\"appeal\":" WITH("\"status\":\"closed\"") "}"),
+	    &pkg, &len);
 	rc = fv_mock_exchange_import(ib->h, &ombx_plugin, ib->st, pkg, len,
 	    &res, err, sizeof(err));
 	/* the plugin's own check, before it passed anything on */
@@ -1201,7 +1271,8 @@ e2e_refusals(struct inst *ib, const uint8_t *pkg_ab, size_t len_ab)
 	free(pkg);
 
 	forged(ENT("{\"kind\":\"reply\",\"id\":\"R-17\",\"ref\":\"r\","
-	    "\"status\":\"closed\"}"), &pkg, &len);
+		   "\"status\":\"closed\"}"),
+	    &pkg, &len);
 	rc = fv_mock_exchange_import(ib->h, &ombx_plugin, ib->st, pkg, len,
 	    &res, err, sizeof(err));
 	ok(rc != 0 && has(err, "not one of our appeal ids"),
@@ -1230,7 +1301,8 @@ test_e2e(void)
 		e2e_refusals(&ib, pkg, len);
 	free(pkg);
 	ok(!has(fv_mock_log(ia.h), "Rustam") &&
-	    !has(fv_mock_log(ib.h), "Rustam"), "no record content logged");
+		!has(fv_mock_log(ib.h), "Rustam"),
+	    "no record content logged");
 	inst_free(&ia);
 	inst_free(&ib);
 }

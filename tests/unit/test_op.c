@@ -51,8 +51,7 @@ sample(struct fv_op *op)
 	op->seq = 0x0102030405060708ULL;
 	op->hlc = 0x1122334455667788ULL;
 	fill_id(op->rid, 0x10);
-	sample_fields[0] = leaf("applicant.full_name",
-	    "\"Дилноза Эшматова\"");
+	sample_fields[0] = leaf("applicant.full_name", "\"Дилноза Эшматова\"");
 	sample_fields[1] = leaf("applicant.location", "\"СИЗО-1, Москва\"");
 	sample_fields[1].has_prev = 1;
 	sample_fields[1].prev_hlc = 77;
@@ -72,14 +71,14 @@ leaf_eq(const struct fv_leaf *a, const struct fv_leaf *b)
 {
 	if (a->pathlen != b->pathlen ||
 	    memcmp(a->path, b->path, a->pathlen) != 0 ||
-	    (a->val == NULL) != (b->val == NULL) ||
-	    a->has_prev != b->has_prev)
+	    (a->val == NULL) != (b->val == NULL) || a->has_prev != b->has_prev)
 		return 0;
-	if (a->val != NULL && (a->vallen != b->vallen ||
-	    memcmp(a->val, b->val, a->vallen) != 0))
+	if (a->val != NULL &&
+	    (a->vallen != b->vallen || memcmp(a->val, b->val, a->vallen) != 0))
 		return 0;
-	if (a->has_prev && (a->prev_hlc != b->prev_hlc ||
-	    memcmp(a->prev_author, b->prev_author, FV_ID_BYTES) != 0))
+	if (a->has_prev &&
+	    (a->prev_hlc != b->prev_hlc ||
+		memcmp(a->prev_author, b->prev_author, FV_ID_BYTES) != 0))
 		return 0;
 	return 1;
 }
@@ -90,11 +89,11 @@ leaf_eq(const struct fv_leaf *a, const struct fv_leaf *b)
  * the wire; prev is written when flags & 1, a value unless flags & 2.
  */
 struct rawf {
-	const char	*path;
-	int		 pathlen;	/* -1: strlen(path) */
-	uint8_t		 flags;
-	const char	*val;
-	long		 vallen;	/* -1: strlen(val) */
+	const char *path;
+	int pathlen; /* -1: strlen(path) */
+	uint8_t flags;
+	const char *val;
+	long vallen; /* -1: strlen(val) */
 };
 
 static void
@@ -116,7 +115,7 @@ raw_op(struct fv_buf *b, uint8_t version, uint8_t kind, uint8_t rtype,
 	fv_buf_u16(b, nfields);
 	for (i = 0; i < nf; i++) {
 		size_t pl = f[i].pathlen < 0 ? strlen(f[i].path) :
-		    (size_t)f[i].pathlen;
+					       (size_t)f[i].pathlen;
 
 		fv_buf_u8(b, (uint8_t)pl);
 		fv_buf_put(b, f[i].path, pl);
@@ -128,7 +127,7 @@ raw_op(struct fv_buf *b, uint8_t version, uint8_t kind, uint8_t rtype,
 		}
 		if (!(f[i].flags & 2)) {
 			size_t vl = f[i].vallen < 0 ? strlen(f[i].val) :
-			    (size_t)f[i].vallen;
+						      (size_t)f[i].vallen;
 
 			fv_buf_u32(b, (uint32_t)vl);
 			fv_buf_put(b, f[i].val, vl);
@@ -151,7 +150,7 @@ decode_rc(const struct fv_buf *b)
 	if (rc == 0)
 		free(op.fields);
 	else if (op.fields != NULL)
-		rc = 999;	/* a refused op must leave no fields behind */
+		rc = 999; /* a refused op must leave no fields behind */
 	return rc;
 }
 
@@ -182,10 +181,12 @@ test_roundtrip(void)
 	ok(sig.len >= enc.len && memcmp(sig.p, enc.p, enc.len) == 0,
 	    "the signed op starts with the canonical encoding");
 	ok(enc.len > FV_OP_HDR && enc.p[0] == 1 && enc.p[1] == FV_OP_PUT &&
-	    enc.p[2] == 1, "header: version 1, kind, rtype");
-	ok(enc.len > FV_OP_HDR && fv_buf_get_u64(enc.p + 19) ==
-	    0x0102030405060708ULL && fv_buf_get_u64(enc.p + 27) ==
-	    0x1122334455667788ULL && enc.p[51] == 0 && enc.p[52] == 5,
+		enc.p[2] == 1,
+	    "header: version 1, kind, rtype");
+	ok(enc.len > FV_OP_HDR &&
+		fv_buf_get_u64(enc.p + 19) == 0x0102030405060708ULL &&
+		fv_buf_get_u64(enc.p + 27) == 0x1122334455667788ULL &&
+		enc.p[51] == 0 && enc.p[52] == 5,
 	    "header: big-endian seq, hlc, nfields at their offsets");
 
 	is_int(fv_op_decode(sig.p, sig.len, &got), 0, "decode the signed op");
@@ -203,12 +204,14 @@ test_roundtrip(void)
 		    memcmp(got.fields[i].author, op.author, FV_ID_BYTES) != 0)
 			same = 0;
 	}
-	ok(same, "every field survives (path, value, removal, prev) and "
+	ok(same,
+	    "every field survives (path, value, removal, prev) and "
 	    "carries the op's version");
 	ok(got.nfields == 5 && got.fields[2].val == NULL &&
-	    got.fields[2].has_prev, "a removed field decodes as val NULL");
+		got.fields[2].has_prev,
+	    "a removed field decodes as val NULL");
 	ok(got.nfields == 5 && (const uint8_t *)got.fields[0].path >= sig.p &&
-	    (const uint8_t *)got.fields[0].path < sig.p + sig.len,
+		(const uint8_t *)got.fields[0].path < sig.p + sig.len,
 	    "decoded strings point into the buffer");
 	is_int(fv_op_encode(&got, &re), 0, "re-encode the decoded op");
 	ok(re.len == enc.len && memcmp(re.p, enc.p, enc.len) == 0,
@@ -220,7 +223,8 @@ test_roundtrip(void)
 	fv_buf_put(&re, "xyz", 3);
 	is_int(fv_op_encode(&op, &re), 0, "encode after existing bytes");
 	ok(re.len == enc.len + 3 && memcmp(re.p, "xyz", 3) == 0 &&
-	    memcmp(re.p + 3, enc.p, enc.len) == 0, "encode appends");
+		memcmp(re.p + 3, enc.p, enc.len) == 0,
+	    "encode appends");
 	re.len = 0;
 	fv_buf_put(&re, "xyz", 3);
 	is_int(fv_op_sign(&op, sk, &re), 0, "sign after existing bytes");
@@ -245,7 +249,7 @@ test_roundtrip(void)
 		is_int(fv_op_decode(db.p, db.len, &got), 0,
 		    "decode a delete op");
 		ok(got.kind == FV_OP_DELETE && got.rtype == 2 &&
-		    got.nfields == 0 && got.seq == 1 && got.hlc == 9,
+			got.nfields == 0 && got.seq == 1 && got.hlc == 9,
 		    "delete op survives");
 		free(got.fields);
 		fv_buf_free(&db);
@@ -295,7 +299,8 @@ test_encode_refuses(void)
 	f[0] = leaf("", "1");
 	op.nfields = 1;
 	b.len = 0;
-	is_int(fv_op_encode(&op, &b), FV_EINVAL, "encode refuses an empty path");
+	is_int(fv_op_encode(&op, &b), FV_EINVAL,
+	    "encode refuses an empty path");
 	f[0] = leaf("a\tb", "1");
 	b.len = 0;
 	is_int(fv_op_encode(&op, &b), FV_EINVAL,
@@ -332,7 +337,8 @@ test_verify(void)
 	sample(&op);
 	fv_op_sign(&op, sk, &sig);
 	body = sig.len - FV_SIG_BYTES;
-	is_int(fv_op_verify(sig.p, sig.len, pk), 0, "verify with the author's key");
+	is_int(fv_op_verify(sig.p, sig.len, pk), 0,
+	    "verify with the author's key");
 	is_int(fv_op_verify(sig.p, sig.len, pk2), FV_ESIG,
 	    "verify with another key fails");
 	is_int(fv_op_verify(sig.p, FV_OP_HDR + FV_SIG_BYTES - 1, pk), FV_ESIG,
@@ -389,8 +395,10 @@ test_truncation(void)
 			leaked++;
 		free(c);
 	}
-	ok(refused == sig.len, "decode refuses every truncation (%zu of %zu "
-	    "lengths)", refused, sig.len);
+	ok(refused == sig.len,
+	    "decode refuses every truncation (%zu of %zu "
+	    "lengths)",
+	    refused, sig.len);
 	is_int(leaked, 0, "a refused decode leaves op->fields NULL");
 	if ((c = malloc(sig.len + 1)) == NULL)
 		abort();
@@ -417,7 +425,8 @@ test_truncation(void)
 				refused++;
 			free(c);
 		}
-		ok(refused == db.len, "decode refuses every truncation of a "
+		ok(refused == db.len,
+		    "decode refuses every truncation of a "
 		    "delete op");
 		fv_buf_free(&db);
 	}
@@ -435,9 +444,9 @@ test_decode_refuses(void)
 	struct rawf ba[] = { { "b", -1, 0, "1", -1 }, { "a", -1, 0, "2", -1 } };
 	struct rawf aa[] = { { "a", -1, 0, "1", -1 }, { "a", -1, 2, NULL, 0 } };
 	struct rawf pre[] = { { "applicant", -1, 0, "1", -1 },
-	    { "applicant.full_name", -1, 0, "\"x\"", -1 } };
+		{ "applicant.full_name", -1, 0, "\"x\"", -1 } };
 	struct rawf erp[] = { { "applicant.full_name", -1, 0, "\"x\"", -1 },
-	    { "applicant", -1, 0, "1", -1 } };
+		{ "applicant", -1, 0, "1", -1 } };
 	struct rawf one[] = { { "a", -1, 0, "1", -1 } };
 	struct rawf prev[] = { { "a", -1, 1, "1", -1 } };
 	struct rawf rm[] = { { "a", -1, 3, NULL, 0 } };
@@ -452,7 +461,7 @@ test_decode_refuses(void)
 	struct rawf valmax[] = { { "a", -1, 0, big, FV_VAL_MAX } };
 	struct rawf valbig[] = { { "a", -1, 0, big, FV_VAL_MAX + 1 } };
 	struct rawf twomax[] = { { "a", -1, 0, big, FV_VAL_MAX },
-	    { "b", -1, 0, big, FV_VAL_MAX } };
+		{ "b", -1, 0, big, FV_VAL_MAX } };
 
 	memset(big, '7', sizeof(big));
 	memset(p128, 'q', FV_PATH_MAX);
@@ -545,7 +554,7 @@ test_size_bound(void)
 	op.nfields = 2;
 	/* header + 2 x (1 + 1 + 1 + 4) + values + signature */
 	fixed = FV_OP_HDR + 2 * 7 + FV_VAL_MAX + FV_SIG_BYTES;
-	rest = FV_OP_MAX - fixed;		/* second value: lands on MAX */
+	rest = FV_OP_MAX - fixed; /* second value: lands on MAX */
 	f[1].vallen = (uint32_t)rest;
 	rc = fv_op_sign(&op, sk, &b);
 	is_int(rc, 0, "sign an op of exactly FV_OP_MAX signed bytes");
@@ -595,7 +604,7 @@ test_ids(void)
 	is_int(strlen(hex), 32, "fv_op_id_hex: 32 characters, NUL-terminated");
 	for (i = 0; i < 32; i++)
 		if (!((hex[i] >= '0' && hex[i] <= '9') ||
-		    (hex[i] >= 'a' && hex[i] <= 'f')))
+			(hex[i] >= 'a' && hex[i] <= 'f')))
 			lower = 0;
 	ok(lower, "fv_op_id_hex: lowercase hex");
 	is_str(hex, "f0e1d2c3b4a5968778695a4b3c2d1e0f", "fv_op_id_hex: value");
@@ -642,13 +651,16 @@ test_order(void)
 	memset(b, 0x01, sizeof(b));
 	b[FV_ID_BYTES - 1] = 0x02;
 	ok(fv_op_version_cmp(5, a, 5, a) == 0, "version: equal");
-	ok(fv_op_version_cmp(4, b, 5, a) < 0, "version: lower hlc first, "
+	ok(fv_op_version_cmp(4, b, 5, a) < 0,
+	    "version: lower hlc first, "
 	    "whatever the author");
 	ok(fv_op_version_cmp(6, a, 5, b) > 0, "version: higher hlc later");
-	ok(fv_op_version_cmp(5, a, 5, b) < 0 && fv_op_version_cmp(5, b, 5, a) > 0,
+	ok(fv_op_version_cmp(5, a, 5, b) < 0 &&
+		fv_op_version_cmp(5, b, 5, a) > 0,
 	    "version: same hlc, ordered by author bytes");
 	a[0] = 0xff;
-	ok(fv_op_version_cmp(5, a, 5, b) > 0, "version: author bytes unsigned, "
+	ok(fv_op_version_cmp(5, a, 5, b) > 0,
+	    "version: author bytes unsigned, "
 	    "first byte most significant");
 	ok(fv_op_version_cmp(0xffffffffffffffffULL, b, 1, a) > 0,
 	    "version: hlc compared unsigned over 64 bits");
@@ -683,23 +695,29 @@ test_wire(void)
 	size_t i, bad;
 
 	raw_op(&op, 1, FV_OP_PUT, 1, 7, 5, known, 5);
-	is_int(decode_rc(&op), 0, "wire: a sample op with known and unknown "
+	is_int(decode_rc(&op), 0,
+	    "wire: a sample op with known and unknown "
 	    "paths");
 	is_int(fv_op_pack(op.p, op.len, &w), 0, "pack it");
-	is_int((int)(op.len - w.len), (int)(strlen("applicant.full_name") +
-	    strlen("status") + strlen("summary")), "  each known path is "
+	is_int((int)(op.len - w.len),
+	    (int)(strlen("applicant.full_name") + strlen("status") +
+		strlen("summary")),
+	    "  each known path is "
 	    "one byte instead of its length and name");
 	is_int(fv_op_unpack(w.p, w.len, &back), 0, "unpack");
 	ok(back.len == op.len && memcmp(back.p, op.p, op.len) == 0,
 	    "  gives back the signed op byte for byte");
 	ok(fv_op_verify(back.p, back.len, pk) == 0, "  which verifies");
 	back.len = 0;
-	is_int(fv_op_unpack(op.p, op.len, &back), 0, "an op without codes "
+	is_int(fv_op_unpack(op.p, op.len, &back), 0,
+	    "an op without codes "
 	    "unpacks to itself");
-	ok(back.len == op.len && memcmp(back.p, op.p, op.len) == 0, "  byte "
+	ok(back.len == op.len && memcmp(back.p, op.p, op.len) == 0,
+	    "  byte "
 	    "for byte");
 	back.len = 0;
-	is_int(fv_op_pack(w.p, w.len, &back), FV_EINVAL, "packing a packed "
+	is_int(fv_op_pack(w.p, w.len, &back), FV_EINVAL,
+	    "packing a packed "
 	    "op is refused (a code is no canonical path length)");
 	ok(back.len == 0, "  and appends nothing");
 	for (i = 0, bad = 0; i < w.len; i++) {
@@ -707,22 +725,27 @@ test_wire(void)
 		if (fv_op_unpack(w.p, i, &back) != FV_EINVAL || back.len != 0)
 			bad++;
 	}
-	is_int((int)bad, 0, "every truncation of the wire form is refused, "
+	is_int((int)bad, 0,
+	    "every truncation of the wire form is refused, "
 	    "nothing appended");
 	back.len = 0;
-	fv_buf_u8(&back, 0xee);			/* something before */
-	w.p[FV_OP_HDR] = 0x81 + 22;		/* past the table */
-	is_int(fv_op_unpack(w.p, w.len, &back), FV_EINVAL, "a code past the "
+	fv_buf_u8(&back, 0xee);	    /* something before */
+	w.p[FV_OP_HDR] = 0x81 + 22; /* past the table */
+	is_int(fv_op_unpack(w.p, w.len, &back), FV_EINVAL,
+	    "a code past the "
 	    "table is refused");
 	ok(back.len == 1 && back.p[0] == 0xee, "  what out held is kept");
 	w.p[FV_OP_HDR] = 0;
-	is_int(fv_op_unpack(w.p, w.len, &back), FV_EINVAL, "a zero path "
+	is_int(fv_op_unpack(w.p, w.len, &back), FV_EINVAL,
+	    "a zero path "
 	    "length is refused");
 	w.p[FV_OP_HDR] = 0x81;
 	back.len = 0;
-	is_int(fv_op_unpack(w.p, w.len, &back), 0, "code 0x81 is "
+	is_int(fv_op_unpack(w.p, w.len, &back), 0,
+	    "code 0x81 is "
 	    "applicant.full_name");
-	ok(back.len == op.len && memcmp(back.p, op.p, op.len) == 0, "  the "
+	ok(back.len == op.len && memcmp(back.p, op.p, op.len) == 0,
+	    "  the "
 	    "op again");
 	fv_buf_free(&op);
 	fv_buf_free(&w);

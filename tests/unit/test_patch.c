@@ -12,8 +12,8 @@
 static json_t *
 parse(const char *s)
 {
-	json_error_t	 err;
-	json_t		*v;
+	json_error_t err;
+	json_t *v;
 
 	v = json_loads(s, JSON_DECODE_ANY, &err);
 	if (v == NULL)
@@ -25,8 +25,8 @@ parse(const char *s)
 static void
 merge(const char *target, const char *patch, const char *want)
 {
-	json_t	*t, *p, *w, *r, *t0, *p0;
-	char	*got;
+	json_t *t, *p, *w, *r, *t0, *p0;
+	char *got;
 
 	t = parse(target);
 	p = parse(patch);
@@ -34,15 +34,13 @@ merge(const char *target, const char *patch, const char *want)
 	t0 = json_deep_copy(t);
 	p0 = json_deep_copy(p);
 	r = fv_patch_apply(t, p);
-	ok(r != NULL && json_equal(r, w), "%s + %s = %s", target, patch,
-	    want);
+	ok(r != NULL && json_equal(r, w), "%s + %s = %s", target, patch, want);
 	if (r != NULL && !json_equal(r, w)) {
 		got = json_dumps(r, JSON_COMPACT | JSON_ENCODE_ANY);
 		diag("got %s", got);
 		free(got);
 	}
-	ok(json_equal(t, t0) && json_equal(p, p0),
-	    "... arguments unchanged");
+	ok(json_equal(t, t0) && json_equal(p, p0), "... arguments unchanged");
 	json_decref(t);
 	json_decref(p);
 	json_decref(w);
@@ -54,13 +52,13 @@ merge(const char *target, const char *patch, const char *want)
 int
 main(void)
 {
-	json_t	*t, *p, *r;
+	json_t *t, *p, *r;
 
 	/* RFC 7396 section 3. */
 	merge("{\"title\":\"Goodbye!\","
-	    "\"author\":{\"givenName\":\"John\",\"familyName\":\"Doe\"},"
-	    "\"tags\":[\"example\",\"sample\"],"
-	    "\"content\":\"This will be unchanged\"}",
+	      "\"author\":{\"givenName\":\"John\",\"familyName\":\"Doe\"},"
+	      "\"tags\":[\"example\",\"sample\"],"
+	      "\"content\":\"This will be unchanged\"}",
 	    "{\"title\":\"Hello!\",\"phoneNumber\":\"+01-123-456-7890\","
 	    "\"author\":{\"familyName\":null},\"tags\":[\"example\"]}",
 	    "{\"title\":\"Hello!\",\"author\":{\"givenName\":\"John\"},"
@@ -71,8 +69,7 @@ main(void)
 	merge("{\"a\":\"b\"}", "{\"a\":\"c\"}", "{\"a\":\"c\"}");
 	merge("{\"a\":\"b\"}", "{\"b\":\"c\"}", "{\"a\":\"b\",\"b\":\"c\"}");
 	merge("{\"a\":\"b\"}", "{\"a\":null}", "{}");
-	merge("{\"a\":\"b\",\"b\":\"c\"}", "{\"a\":null}",
-	    "{\"b\":\"c\"}");
+	merge("{\"a\":\"b\",\"b\":\"c\"}", "{\"a\":null}", "{\"b\":\"c\"}");
 	merge("{\"a\":[\"b\"]}", "{\"a\":\"c\"}", "{\"a\":\"c\"}");
 	merge("{\"a\":\"c\"}", "{\"a\":[\"b\"]}", "{\"a\":[\"b\"]}");
 	merge("{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}",
@@ -84,8 +81,7 @@ main(void)
 	merge("{\"a\":\"foo\"}", "\"bar\"", "\"bar\"");
 	merge("{\"e\":null}", "{\"a\":1}", "{\"e\":null,\"a\":1}");
 	merge("[1,2]", "{\"a\":\"b\",\"c\":null}", "{\"a\":\"b\"}");
-	merge("{}", "{\"a\":{\"bb\":{\"ccc\":null}}}",
-	    "{\"a\":{\"bb\":{}}}");
+	merge("{}", "{\"a\":{\"bb\":{\"ccc\":null}}}", "{\"a\":{\"bb\":{}}}");
 
 	/* Beyond the RFC's table. */
 	merge("{\"a\":{\"b\":{\"c\":1,\"d\":2}},\"x\":1}",
@@ -123,11 +119,13 @@ main(void)
 	    json_integer(2));
 	json_object_set_new(json_object_get(r, "e"), "f", json_integer(3));
 	is_int(json_integer_value(json_object_get(json_object_get(t, "c"),
-	    "d")), 1, "untouched member of target not shared");
+		   "d")),
+	    1, "untouched member of target not shared");
 	is_int(json_array_size(json_object_get(json_object_get(t, "a"), "b")),
 	    1, "nested array of target not shared");
 	is_int(json_integer_value(json_object_get(json_object_get(p, "e"),
-	    "f")), 2, "value of patch not shared");
+		   "f")),
+	    2, "value of patch not shared");
 	json_decref(r);
 
 	/* Patching with itself (same pointer twice) is fine. */

@@ -10,7 +10,7 @@
  * Built with each plugin's descriptor renamed (-DFV_PLUGIN_EXPORT_NAME=
  * csv_plugin, jsonl_plugin, stats_plugin), since all three are linked in.
  */
-#define _GNU_SOURCE		/* memmem, asprintf */
+#define _GNU_SOURCE /* memmem, asprintf */
 
 #include <fieldvault/mock.h>
 
@@ -26,7 +26,7 @@
 
 extern const struct fv_plugin csv_plugin, jsonl_plugin, stats_plugin;
 
-#define BOM	"\xef\xbb\xbf"
+#define BOM "\xef\xbb\xbf"
 
 /* --- records -------------------------------------------------------------- */
 
@@ -126,14 +126,14 @@ extern const struct fv_plugin csv_plugin, jsonl_plugin, stats_plugin;
 /* --- helpers -------------------------------------------------------------- */
 
 struct outbuf {
-	char	*p;
-	size_t	 len;
+	char *p;
+	size_t len;
 };
 
 /* Runs the exporter p over recs with options; the output in *o. */
 static int
-run_export(fv_mock_host *h, const struct fv_plugin *p,
-    const char *const *opts, const char *recs, struct outbuf *o)
+run_export(fv_mock_host *h, const struct fv_plugin *p, const char *const *opts,
+    const char *recs, struct outbuf *o)
 {
 	void *st;
 	FILE *f;
@@ -248,23 +248,29 @@ test_csv_appeals(void)
 	rc = run_export(h, &csv_plugin, NULL, REC_A "\n" REC_B "\n" REC_C "\n",
 	    &o);
 	is_int(rc, 0, "csv: appeals exported");
-	ok(o.len >= 3 && memcmp(o.p, BOM, 3) == 0, "csv: starts with the "
+	ok(o.len >= 3 && memcmp(o.p, BOM, 3) == 0,
+	    "csv: starts with the "
 	    "UTF-8 BOM");
-	ok(o.len > 3 && strncmp(o.p + 3, APPEAL_HEADER,
-	    strlen(APPEAL_HEADER)) == 0, "csv: the header row of appeals");
-	ok(contains(&o, APPEAL_HEADER ROW_A), "csv: Cyrillic; comma, quotes "
+	ok(o.len > 3 &&
+		strncmp(o.p + 3, APPEAL_HEADER, strlen(APPEAL_HEADER)) == 0,
+	    "csv: the header row of appeals");
+	ok(contains(&o, APPEAL_HEADER ROW_A),
+	    "csv: Cyrillic; comma, quotes "
 	    "and CR LF quoted; + made inert; booleans; tags joined");
-	ok(contains(&o, ROW_A ROW_B), "csv: Uzbek Latin; = + - @ TAB CR "
+	ok(contains(&o, ROW_A ROW_B),
+	    "csv: Uzbek Latin; = + - @ TAB CR "
 	    "cells made inert and quoted; absent fields empty");
-	ok(contains(&o, ROW_B ROW_C), "csv: Arabic; a confidential "
+	ok(contains(&o, ROW_B ROW_C),
+	    "csv: Arabic; a confidential "
 	    "applicant's identifying cells empty");
 	is_int(o.len, 3 + strlen(APPEAL_HEADER ROW_A ROW_B ROW_C),
 	    "csv: nothing else");
 	ok(!contains(&o, "محمد") && !contains(&o, "1975-01-01") &&
-	    !contains(&o, "دبي") && !contains(&o, "+971"),
+		!contains(&o, "دبي") && !contains(&o, "+971"),
 	    "csv: no name, birth date, location or contact of a "
 	    "confidential applicant");
-	ok((rows = csv_parse(o.p, o.len)) != NULL, "csv: strict RFC 4180 "
+	ok((rows = csv_parse(o.p, o.len)) != NULL,
+	    "csv: strict RFC 4180 "
 	    "(CRLF line ends, quotes balanced)");
 	is_int(json_array_size(rows), 4, "csv: a header and 3 rows");
 	for (i = 0; i < 4; i++)
@@ -273,9 +279,11 @@ test_csv_appeals(void)
 	is_str(cell(rows, 1, 19), "He said \"help\", then\r\nleft",
 	    "csv: the summary reads back as it was");
 	is_str(cell(rows, 1, 5), "Иванов Пётр", "csv: Cyrillic reads back");
-	is_str(cell(rows, 2, 9), "'@Oʻzbekiston", "csv: Uzbek reads back, "
+	is_str(cell(rows, 2, 9), "'@Oʻzbekiston",
+	    "csv: Uzbek reads back, "
 	    "inert");
-	is_str(cell(rows, 3, 19), "الملخص: طلب مساعدة", "csv: Arabic reads "
+	is_str(cell(rows, 3, 19), "الملخص: طلب مساعدة",
+	    "csv: Arabic reads "
 	    "back");
 	json_decref(rows);
 	free(o.p);
@@ -283,7 +291,7 @@ test_csv_appeals(void)
 	/* nothing but the header when there is no record */
 	rc = run_export(h, &csv_plugin, NULL, "", &o);
 	ok(rc == 0 && o.len == 3 + strlen(APPEAL_HEADER) &&
-	    memcmp(o.p + 3, APPEAL_HEADER, o.len - 3) == 0,
+		memcmp(o.p + 3, APPEAL_HEADER, o.len - 3) == 0,
 	    "csv: no records: the BOM and the header");
 	free(o.p);
 	fv_mock_host_free(h);
@@ -301,7 +309,7 @@ test_csv_notes(void)
 	is_int(run_export(h, &csv_plugin, note, NOTE_A "\n", &o), 0,
 	    "csv: notes exported");
 	ok(o.len == 3 + strlen(NOTE_HEADER ROW_NOTE) &&
-	    memcmp(o.p, BOM NOTE_HEADER ROW_NOTE, o.len) == 0,
+		memcmp(o.p, BOM NOTE_HEADER ROW_NOTE, o.len) == 0,
 	    "csv: the columns of notes");
 	rows = csv_parse(o.p, o.len);
 	ok(rows != NULL && json_array_size(json_array_get(rows, 1)) == 11,
@@ -313,8 +321,10 @@ test_csv_notes(void)
 
 	is_int(run_export(h, &csv_plugin, bad, NOTE_A "\n", &o), -1,
 	    "csv: an unknown type is refused");
-	ok(strstr(fv_mock_log(h), "error: cannot export records of type "
-	    "'person'") != NULL, "csv: and says why in the log");
+	ok(strstr(fv_mock_log(h),
+	       "error: cannot export records of type "
+	       "'person'") != NULL,
+	    "csv: and says why in the log");
 	free(o.p);
 	fv_mock_host_free(h);
 }
@@ -330,25 +340,27 @@ test_jsonl(void)
 	char *line, *save = NULL;
 	size_t n = 0;
 	int parsed = 1;
-	static const char *const ids[] = {
-		"0123456789abcdef0123456789abcdef",
+	static const char *const ids[] = { "0123456789abcdef0123456789abcdef",
 		"11111111111111111111111111111111",
-		"22222222222222222222222222222222"
-	};
+		"22222222222222222222222222222222" };
 
-	is_int(run_export(h, &jsonl_plugin, NULL, REC_A "\n\n" REC_B "\r\n"
-	    REC_C, &o), 0, "jsonl: exported");
+	is_int(run_export(h, &jsonl_plugin, NULL,
+		   REC_A "\n\n" REC_B "\r\n" REC_C, &o),
+	    0, "jsonl: exported");
 	ok(o.len > 0 && o.p[o.len - 1] == '\n', "jsonl: ends with a newline");
 	ok(contains(&o, "\"Иванов Пётр\"") && contains(&o, "Oʻzbekiston") &&
-	    contains(&o, "الملخص"), "jsonl: UTF-8 as it is, no \\u escapes");
+		contains(&o, "الملخص"),
+	    "jsonl: UTF-8 as it is, no \\u escapes");
 	ok(!contains(&o, "محمد") && !contains(&o, "1975-01-01") &&
-	    !contains(&o, "دبي") && !contains(&o, "+971"),
+		!contains(&o, "دبي") && !contains(&o, "+971"),
 	    "jsonl: no identifying field of a confidential applicant");
 	for (line = strtok_r(o.p, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save), n++) {
+	     line = strtok_r(NULL, "\n", &save), n++) {
 		if ((j = json_loads(line, JSON_REJECT_DUPLICATES, NULL)) ==
-		    NULL || n >= 3 || strcmp(json_string_value(
-		    json_object_get(j, "id")), ids[n]) != 0)
+			NULL ||
+		    n >= 3 ||
+		    strcmp(json_string_value(json_object_get(j, "id")),
+			ids[n]) != 0)
 			parsed = 0;
 		if (n == 0)
 			ok(json_equal(j, a = json_loads(REC_A, 0, NULL)),
@@ -358,11 +370,11 @@ test_jsonl(void)
 		if (n == 2) {
 			a = json_object_get(j, "applicant");
 			ok(json_is_true(json_object_get(a, "confidential")) &&
-			    json_object_get(a, "full_name") == NULL &&
-			    json_object_get(a, "birth_date") == NULL &&
-			    json_object_get(a, "location") == NULL &&
-			    json_object_get(a, "contact") == NULL &&
-			    json_object_get(a, "citizenship") != NULL,
+				json_object_get(a, "full_name") == NULL &&
+				json_object_get(a, "birth_date") == NULL &&
+				json_object_get(a, "location") == NULL &&
+				json_object_get(a, "contact") == NULL &&
+				json_object_get(a, "citizenship") != NULL,
 			    "jsonl: the confidential applicant redacted, "
 			    "the rest kept");
 		}
@@ -392,26 +404,26 @@ test_jsonl(void)
 	NOTE_A "\n"
 
 #define STATS_BODY \
-	    "\n" \
-	    "concerns_country      count\n" \
-	    "RU                        3\n" \
-	    "KZ                        1\n" \
-	    "TR                        1\n" \
-	    "\n" \
-	    "category              count\n" \
-	    "detention_conditions      2\n" \
-	    "labour_rights             2\n" \
-	    "torture_ill_treatment     1\n" \
-	    "\n" \
-	    "status                count\n" \
-	    "received                  3\n" \
-	    "forwarded                 1\n" \
-	    "resolved_positive         1\n" \
-	    "\n" \
-	    "channel               count\n" \
-	    "in_person                 3\n" \
-	    "letter                    1\n" \
-	    "visit                     1\n"
+	"\n" \
+	"concerns_country      count\n" \
+	"RU                        3\n" \
+	"KZ                        1\n" \
+	"TR                        1\n" \
+	"\n" \
+	"category              count\n" \
+	"detention_conditions      2\n" \
+	"labour_rights             2\n" \
+	"torture_ill_treatment     1\n" \
+	"\n" \
+	"status                count\n" \
+	"received                  3\n" \
+	"forwarded                 1\n" \
+	"resolved_positive         1\n" \
+	"\n" \
+	"channel               count\n" \
+	"in_person                 3\n" \
+	"letter                    1\n" \
+	"visit                     1\n"
 
 #define STATS_JSON_COUNTS \
 	"\"total\":5,\"by_concerns_country\":{\"RU\":3,\"KZ\":1,\"TR\":1}," \
@@ -433,19 +445,20 @@ static void
 test_stats(void)
 {
 	static const char *const period[] = { "from", "2026-04-01", "to",
-	    "2026-06-30", NULL };
+		"2026-06-30", NULL };
 	static const char *const from[] = { "from", "2026-04-01", NULL };
 	static const char *const to[] = { "to", "2026-06-30", NULL };
 	static const char *const jperiod[] = { "from", "2026-04-01", "to",
-	    "2026-06-30", "json", "1", NULL };
+		"2026-06-30", "json", "1", NULL };
 	static const char *const json[] = { "json", "1", NULL };
 	fv_mock_host *h = fv_mock_host_new("hq-test", "hq", NULL);
 	struct outbuf o;
 
 	is_int(run_export(h, &stats_plugin, period, STATS_RECS, &o), 0,
 	    "stats: text");
-	ok(is_output(&o, "Appeals from 2026-04-01 to 2026-06-30: 5\n"
-	    STATS_BODY), "stats: the period, the total, the counts by "
+	ok(is_output(&o,
+	       "Appeals from 2026-04-01 to 2026-06-30: 5\n" STATS_BODY),
+	    "stats: the period, the total, the counts by "
 	    "count then name; defaults counted; the note not counted");
 	free(o.p);
 	run_export(h, &stats_plugin, NULL, STATS_RECS, &o);
@@ -453,29 +466,34 @@ test_stats(void)
 	    "stats: text, no period");
 	free(o.p);
 	run_export(h, &stats_plugin, from, STATS_RECS, &o);
-	ok(o.len > 0 && strncmp(o.p, "Appeals from 2026-04-01 on: 5\n",
-	    30) == 0, "stats: text, from only");
+	ok(o.len > 0 &&
+		strncmp(o.p, "Appeals from 2026-04-01 on: 5\n", 30) == 0,
+	    "stats: text, from only");
 	free(o.p);
 	run_export(h, &stats_plugin, to, STATS_RECS, &o);
-	ok(o.len > 0 && strncmp(o.p, "Appeals up to 2026-06-30: 5\n",
-	    28) == 0, "stats: text, to only");
+	ok(o.len > 0 && strncmp(o.p, "Appeals up to 2026-06-30: 5\n", 28) == 0,
+	    "stats: text, to only");
 	free(o.p);
 
 	is_int(run_export(h, &stats_plugin, jperiod, STATS_RECS, &o), 0,
 	    "stats: JSON");
-	ok(is_output(&o, "{\"period\":{\"from\":\"2026-04-01\",\"to\":"
-	    "\"2026-06-30\"}," STATS_JSON_COUNTS), "stats: JSON counts, "
+	ok(is_output(&o,
+	       "{\"period\":{\"from\":\"2026-04-01\",\"to\":"
+	       "\"2026-06-30\"}," STATS_JSON_COUNTS),
+	    "stats: JSON counts, "
 	    "sorted");
 	free(o.p);
 	run_export(h, &stats_plugin, json, STATS_RECS, &o);
-	ok(is_output(&o, "{\"period\":{\"from\":null,\"to\":null},"
-	    STATS_JSON_COUNTS), "stats: JSON, no period: nulls");
+	ok(is_output(&o,
+	       "{\"period\":{\"from\":null,\"to\":null}," STATS_JSON_COUNTS),
+	    "stats: JSON, no period: nulls");
 	free(o.p);
 
 	run_export(h, &stats_plugin, json, NOTE_A "\n", &o);
-	ok(is_output(&o, "{\"period\":{\"from\":null,\"to\":null},"
-	    "\"total\":0,\"by_concerns_country\":{},\"by_category\":{},"
-	    "\"by_status\":{},\"by_channel\":{}}\n"),
+	ok(is_output(&o,
+	       "{\"period\":{\"from\":null,\"to\":null},"
+	       "\"total\":0,\"by_concerns_country\":{},\"by_category\":{},"
+	       "\"by_status\":{},\"by_channel\":{}}\n"),
 	    "stats: notes alone count nothing");
 	free(o.p);
 	fv_mock_host_free(h);
@@ -495,14 +513,17 @@ test_stats_bound(void)
 	recs = malloc(601 * 256);
 	for (p = recs, i = 0; i < 600; i++) {
 		snprintf(id, sizeof(id), "c%zu", i);
-		p += sprintf(p, "{\"id\":\"%s\",\"type\":\"appeal\","
+		p += sprintf(p,
+		    "{\"id\":\"%s\",\"type\":\"appeal\","
 		    "\"concerns_country\":\"C%03zu\",\"category\":\"other\"}\n",
 		    id, i);
 	}
 	memset(long_cc, 'Z', 60);
 	long_cc[60] = '\0';
-	sprintf(p, "{\"id\":\"z\",\"type\":\"appeal\",\"concerns_country\":"
-	    "\"%s\",\"category\":\"other\"}\n", long_cc);
+	sprintf(p,
+	    "{\"id\":\"z\",\"type\":\"appeal\",\"concerns_country\":"
+	    "\"%s\",\"category\":\"other\"}\n",
+	    long_cc);
 	is_int(run_export(h, &stats_plugin, json, recs, &o), 0,
 	    "stats: 601 appeals, 601 distinct countries");
 	j = json_loadb(o.p, o.len, 0, NULL);
@@ -594,22 +615,26 @@ test_mock_load(void)
 	void *st;
 
 	ok(fv_mock_host_new("x", "boss", NULL) == NULL &&
-	    fv_mock_host_new("", "hq", NULL) == NULL,
+		fv_mock_host_new("", "hq", NULL) == NULL,
 	    "mock: a bad role or name refused");
-	is_int(fv_mock_load(h, &t_plugin, &st), 0, "mock: loads a good "
+	is_int(fv_mock_load(h, &t_plugin, &st), 0,
+	    "mock: loads a good "
 	    "plugin");
 	ok(st != NULL, "mock: init's state");
-	ok(strstr(fv_mock_log(h), "info: greeting hi, host hq-test/hq, ctl "
-	    "a b \n") != NULL, "mock: config, name, role; the log line with "
+	ok(strstr(fv_mock_log(h),
+	       "info: greeting hi, host hq-test/hq, ctl "
+	       "a b \n") != NULL,
+	    "mock: config, name, role; the log line with "
 	    "control characters replaced");
 	fv_mock_unload(h, &t_plugin, st);
 
 	d = t_plugin;
 	d.abi_major = FV_ABI_MAJOR + 1;
-	is_int(fv_mock_load(h, &d, &st), -1, "mock: another ABI major "
+	is_int(fv_mock_load(h, &d, &st), -1,
+	    "mock: another ABI major "
 	    "refused");
-	ok(strstr(fv_mock_log(h), "refused: built for plugin ABI 2.0") !=
-	    NULL, "mock: and logged");
+	ok(strstr(fv_mock_log(h), "refused: built for plugin ABI 2.0") != NULL,
+	    "mock: and logged");
 	d = t_plugin;
 	d.abi_minor = FV_ABI_MINOR + 1;
 	is_int(fv_mock_load(h, &d, &st), -1, "mock: a newer minor refused");
@@ -624,17 +649,21 @@ test_mock_load(void)
 	is_int(fv_mock_load(h, &d, &st), -1, "mock: an unknown kind refused");
 	d = t_plugin;
 	d.export_end = NULL;
-	is_int(fv_mock_load(h, &d, &st), -1, "mock: an exporter without "
+	is_int(fv_mock_load(h, &d, &st), -1,
+	    "mock: an exporter without "
 	    "export_end refused");
 	d = t_plugin;
 	d.kinds |= FV_KIND_HOOK;
-	is_int(fv_mock_load(h, &d, &st), -1, "mock: a hook without hook "
+	is_int(fv_mock_load(h, &d, &st), -1,
+	    "mock: a hook without hook "
 	    "refused");
-	is_int(fv_mock_load(h, &csv_plugin, &st), -1, "mock: a section key "
+	is_int(fv_mock_load(h, &csv_plugin, &st), -1,
+	    "mock: a section key "
 	    "the plugin does not take refused");
-	ok(strstr(fv_mock_log(h), "[plugin.csv] greeting: not a key") !=
-	    NULL, "mock: and logged");
-	is_int(fv_mock_load(hf, &t_plugin, &st), -1, "mock: a failed init "
+	ok(strstr(fv_mock_log(h), "[plugin.csv] greeting: not a key") != NULL,
+	    "mock: and logged");
+	is_int(fv_mock_load(hf, &t_plugin, &st), -1,
+	    "mock: a failed init "
 	    "refused");
 	ok(strstr(fv_mock_log(hf), "refused: its init failed") != NULL,
 	    "mock: and logged");
@@ -646,40 +675,46 @@ static void
 test_mock_export(void)
 {
 	static const char *const fb[] = { "fail", "begin", NULL };
-	static const char *const f2[] = { "fail", "r2", "type", "note",
-	    NULL };
+	static const char *const f2[] = { "fail", "r2", "type", "note", NULL };
 	static const char *const odd[] = { "fail", NULL, NULL };
 	fv_mock_host *h = fv_mock_host_new("hq-test", "hq", NULL);
 	struct outbuf o;
 	const char *recs = "{\"id\":\"r1\",\"type\":\"note\"}\n"
-	    "{\"id\":\"r2\",\"type\":\"note\"}\n"
-	    "{\"id\":\"r3\",\"type\":\"note\"}\n";
+			   "{\"id\":\"r2\",\"type\":\"note\"}\n"
+			   "{\"id\":\"r3\",\"type\":\"note\"}\n";
 
 	test_end_calls = 0;
 	is_int(run_export(h, &t_plugin, NULL, recs, &o), 0, "mock: a run");
 	ok(o.len == 10 && memcmp(o.p, "r\nr\nr\nend\n", 10) == 0 &&
-	    test_end_calls == 1 && test_end_complete == 1,
+		test_end_calls == 1 && test_end_complete == 1,
 	    "mock: begin, 3 records, end complete");
 	is_str(test_type, "appeal", "mock: type defaults to appeal");
 	free(o.p);
 
 	test_end_calls = 0;
-	is_int(run_export(h, &t_plugin, fb, recs, &o), -1, "mock: a failed "
+	is_int(run_export(h, &t_plugin, fb, recs, &o), -1,
+	    "mock: a failed "
 	    "begin fails the run");
 	is_int(test_end_calls, 0, "mock: and end is not called");
 	free(o.p);
 
-	is_int(run_export(h, &t_plugin, f2, recs, &o), -1, "mock: a failed "
+	is_int(run_export(h, &t_plugin, f2, recs, &o), -1,
+	    "mock: a failed "
 	    "record fails the run");
-	ok(test_end_calls == 1 && test_end_complete == 0, "mock: end is "
+	ok(test_end_calls == 1 && test_end_complete == 0,
+	    "mock: end is "
 	    "called, not complete");
 	is_str(test_type, "note", "mock: type as given");
-	ok(o.len == 0 && strstr(fv_mock_log(h), "export_record failed "
-	    "(record 2)") != NULL, "mock: nothing written, the failure "
+	ok(o.len == 0 &&
+		strstr(fv_mock_log(h),
+		    "export_record failed "
+		    "(record 2)") != NULL,
+	    "mock: nothing written, the failure "
 	    "logged");
 	free(o.p);
 
-	is_int(run_export(h, &t_plugin, odd, recs, &o), -1, "mock: an "
+	is_int(run_export(h, &t_plugin, odd, recs, &o), -1,
+	    "mock: an "
 	    "option without its value refused");
 	free(o.p);
 	is_int(run_export(h, &t_plugin, NULL, "{\"id\":\"r1\"}\n", &o), -1,
@@ -709,9 +744,10 @@ h_hook(void *state, fv_host *h, enum fv_change change, const fv_record *r)
 	hook_n[change]++;
 	/* a deleted record is its id and type; a confidential one has no
 	 * identifying field */
-	if (change == FV_CHANGE_DELETE && (fv_record_get(r, "summary") !=
-	    NULL || !streq(fv_record_type(r), "appeal") ||
-	    !streq(fv_record_id(r), "0123456789abcdef0123456789abcdef")))
+	if (change == FV_CHANGE_DELETE &&
+	    (fv_record_get(r, "summary") != NULL ||
+		!streq(fv_record_type(r), "appeal") ||
+		!streq(fv_record_id(r), "0123456789abcdef0123456789abcdef")))
 		hook_bad = 1;
 	if (fv_record_get_bool(r, "applicant.confidential") &&
 	    fv_record_get(r, "applicant.contact") != NULL)
@@ -733,16 +769,18 @@ test_mock_hook(void)
 
 	is_int(fv_mock_load(h, &h_plugin, &st), 0, "mock: a hook loads");
 	is_int(fv_mock_hook(h, &h_plugin, st, FV_CHANGE_CREATE,
-	    REC_A "\n" REC_C "\n"), 0, "mock: hook: two creations");
+		   REC_A "\n" REC_C "\n"),
+	    0, "mock: hook: two creations");
 	is_int(fv_mock_hook(h, &h_plugin, st, FV_CHANGE_UPDATE, REC_B), 0,
 	    "mock: hook: an update");
 	is_int(fv_mock_hook(h, &h_plugin, st, FV_CHANGE_DELETE, REC_A), 0,
 	    "mock: hook: a deletion");
 	ok(hook_n[FV_CHANGE_CREATE] == 2 && hook_n[FV_CHANGE_UPDATE] == 1 &&
-	    hook_n[FV_CHANGE_DELETE] == 1 && !hook_bad, "mock: hook: each "
+		hook_n[FV_CHANGE_DELETE] == 1 && !hook_bad,
+	    "mock: hook: each "
 	    "change passed as the daemon passes it");
-	is_int(fv_mock_hook(h, &csv_plugin, NULL, FV_CHANGE_CREATE, REC_A),
-	    -1, "mock: hook: an exporter is not a hook");
+	is_int(fv_mock_hook(h, &csv_plugin, NULL, FV_CHANGE_CREATE, REC_A), -1,
+	    "mock: hook: an exporter is not a hook");
 	fv_mock_unload(h, &h_plugin, st);
 	fv_mock_host_free(h);
 }
@@ -796,7 +834,8 @@ static uint8_t third_pk[32];
 static int
 x_cmd(fv_exchange *x, const uint8_t *pk, const char *w)
 {
-	static const char *const appeal = "{\"id\":\"ffff\","
+	static const char *const appeal =
+	    "{\"id\":\"ffff\","
 	    "\"type\":\"appeal\",\"applicant\":{\"full_name\":\"Пётр\"},"
 	    "\"summary\":\"s\"}";
 	char longtext[1100];
@@ -805,14 +844,15 @@ x_cmd(fv_exchange *x, const uint8_t *pk, const char *w)
 
 	if (strcmp(w, "early") == 0) {
 		fv_exchange_add_appeal(x, "R-1", appeal, strlen(appeal));
-		return 0;	/* ignores the refusal: the mock must not */
+		return 0; /* ignores the refusal: the mock must not */
 	}
 	if (strcmp(w, "nosender") == 0)
 		return 0;
 	if (strcmp(w, "stranger") == 0) {
 		memset(other, 7, sizeof(other));
 		return fv_exchange_sender(x, other) != 0 ?
-		    fv_exchange_refuse(x, "unknown sender") : 0;
+		    fv_exchange_refuse(x, "unknown sender") :
+		    0;
 	}
 	if (fv_exchange_sender(x, pk) != 0)
 		return fv_exchange_refuse(x, "unknown sender");
@@ -844,22 +884,22 @@ x_cmd(fv_exchange *x, const uint8_t *pk, const char *w)
 	} else if (strcmp(w, "many") == 0) {
 		for (i = 0; i <= 10000; i++)
 			if (fv_exchange_add_reply(x,
-			    "0123456789abcdef0123456789abcdef", NULL, "closed",
-			    NULL) != 0)
+				"0123456789abcdef0123456789abcdef", NULL,
+				"closed", NULL) != 0)
 				return -1;
 	} else if (strcmp(w, "second") == 0)
 		fv_exchange_sender(x, third_pk);
 	else if (strcmp(w, "ok") == 0) {
-		memset(longtext, 'o', 1000);	/* 1,000: the most */
+		memset(longtext, 'o', 1000); /* 1,000: the most */
 		longtext[1000] = '\0';
-		if (fv_exchange_add_appeal(x, "R-1", appeal,
-		    strlen(appeal)) != 0 ||
-		    fv_exchange_add_appeal(x, "R-1", appeal,
-		    strlen(appeal)) != 0 ||
+		if (fv_exchange_add_appeal(x, "R-1", appeal, strlen(appeal)) !=
+			0 ||
+		    fv_exchange_add_appeal(x, "R-1", appeal, strlen(appeal)) !=
+			0 ||
 		    fv_exchange_add_reply(x, "0123456789abcdef0123456789abcdef",
-		    NULL, "resolved_positive", "Пётр: ok") != 0 ||
+			NULL, "resolved_positive", "Пётр: ok") != 0 ||
 		    fv_exchange_add_reply(x, "0123456789abcdef0123456789abcdef",
-		    "Ref-9", "closed", longtext) != 0)
+			"Ref-9", "closed", longtext) != 0)
 			return -1;
 	}
 	return 0;
@@ -896,7 +936,7 @@ x_import(void *state, fv_exchange *x, const uint8_t *pkg, size_t len)
 	memcpy(m, FV_EXCHANGE_SIG_CONTEXT, FV_EXCHANGE_SIG_CONTEXT_LEN);
 	memcpy(m + FV_EXCHANGE_SIG_CONTEXT_LEN, plain + 64, n - 64);
 	if (crypto_sign_verify_detached(plain, m,
-	    FV_EXCHANGE_SIG_CONTEXT_LEN + n - 64, plain + 64) != 0) {
+		FV_EXCHANGE_SIG_CONTEXT_LEN + n - 64, plain + 64) != 0) {
 		rc = fv_exchange_refuse(x, "bad signature");
 		goto out;
 	}
@@ -940,26 +980,27 @@ second_line_ok(const char *res)
 	json_t *j, *a;
 	int good;
 
-	if (nl == NULL || (j = json_loads(nl + 1, JSON_DISABLE_EOF_CHECK,
-	    NULL)) == NULL)
+	if (nl == NULL ||
+	    (j = json_loads(nl + 1, JSON_DISABLE_EOF_CHECK, NULL)) == NULL)
 		return 0;
 	a = json_object_get(j, "appeal");
 	good = json_object_size(j) == 2 &&
 	    streq(json_string_value(json_object_get(j, "ref")), id) &&
 	    streq(json_string_value(json_object_get(a, "channel")),
-	    "partner") &&
+		"partner") &&
 	    streq(json_string_value(json_object_get(a, "partner")), "uz") &&
 	    streq(json_string_value(json_object_get(a, "partner_ref")), id) &&
-	    streq(json_string_value(json_object_get(json_object_get(a,
-	    "applicant"), "full_name")), "Иванов Пётр");
+	    streq(json_string_value(json_object_get(
+		      json_object_get(a, "applicant"), "full_name")),
+		"Иванов Пётр");
 	json_decref(j);
 	return good;
 }
 
 /* Runs the command word w on b's import, as if sent by pk. */
 static int
-cmd(fv_mock_host *b, const uint8_t pk[32], const char *w, char **res,
-    char *err, size_t errlen)
+cmd(fv_mock_host *b, const uint8_t pk[32], const char *w, char **res, char *err,
+    size_t errlen)
 {
 	uint8_t pkg[80];
 	size_t n = strlen(w);
@@ -1003,69 +1044,84 @@ test_mock_exchange(void)
 	crypto_sign_keypair(bpk, bsk);
 	crypto_sign_keypair(third_pk, ksk);
 	ok(fv_mock_set_keys(a, apk, ask) == 0 &&
-	    fv_mock_set_keys(b, bpk, bsk) == 0, "mock: keys set");
-	is_int(fv_mock_set_keys(a, bpk, ask), -1, "mock: keys that are not a "
+		fv_mock_set_keys(b, bpk, bsk) == 0,
+	    "mock: keys set");
+	is_int(fv_mock_set_keys(a, bpk, ask), -1,
+	    "mock: keys that are not a "
 	    "pair refused");
 	ok(fv_mock_add_partner(a, "ru", bpk) == 0 &&
-	    fv_mock_add_partner(b, "uz", apk) == 0 &&
-	    fv_mock_add_partner(b, "kz", third_pk) == 0,
+		fv_mock_add_partner(b, "uz", apk) == 0 &&
+		fv_mock_add_partner(b, "kz", third_pk) == 0,
 	    "mock: partners added");
-	is_int(fv_mock_add_partner(a, "ru", apk), -1, "mock: a partner twice "
+	is_int(fv_mock_add_partner(a, "ru", apk), -1,
+	    "mock: a partner twice "
 	    "refused");
 	is_int(fv_mock_load(a, &x_plugin, &st), 0, "mock: an exchange loads");
 
 	is_int(fv_mock_exchange_send(a, &x_plugin, NULL, "ru",
-	    REC_A "\n" REC_C "\n", &pkg, &len, err, sizeof(err)), 0,
-	    "mock: send");
+		   REC_A "\n" REC_C "\n", &pkg, &len, err, sizeof(err)),
+	    0, "mock: send");
 	ok(len > 0 && memmem(pkg, len, "Иванов", strlen("Иванов")) == NULL,
 	    "mock: the package is sealed");
-	is_int(fv_mock_exchange_import(b, &x_plugin, NULL, pkg, len, &res,
-	    err, sizeof(err)), 0, "mock: import: opened, signature checked, "
+	is_int(fv_mock_exchange_import(b, &x_plugin, NULL, pkg, len, &res, err,
+		   sizeof(err)),
+	    0,
+	    "mock: import: opened, signature checked, "
 	    "sender known");
 	ok(res != NULL && strncmp(res, "{\"sender\":\"uz\"}\n", 16) == 0,
 	    "mock: import: the sender first");
-	ok(second_line_ok(res), "mock: import: the appeal as the host takes "
+	ok(second_line_ok(res),
+	    "mock: import: the appeal as the host takes "
 	    "it");
 	ok(res != NULL && strstr(res, "محمد") == NULL &&
-	    strstr(res, "دبي") == NULL && strstr(res, "+971") == NULL &&
-	    strstr(res, "\"confidential\":true") != NULL, "mock: send: the "
+		strstr(res, "دبي") == NULL && strstr(res, "+971") == NULL &&
+		strstr(res, "\"confidential\":true") != NULL,
+	    "mock: send: the "
 	    "confidential applicant redacted");
 	ok(res != NULL && strstr(res, "\"created_by\"") == NULL &&
-	    strstr(res, "\"status\"") == NULL,
+		strstr(res, "\"status\"") == NULL,
 	    "mock: import: only the fields that travel");
 	free(res);
 
 	pkg[len / 2] ^= 1;
-	is_int(fv_mock_exchange_import(b, &x_plugin, NULL, pkg, len, &res,
-	    err, sizeof(err)), -1, "mock: an altered package refused");
-	is_str(err, "not sealed to us, or altered", "mock: with the plugin's "
+	is_int(fv_mock_exchange_import(b, &x_plugin, NULL, pkg, len, &res, err,
+		   sizeof(err)),
+	    -1, "mock: an altered package refused");
+	is_str(err, "not sealed to us, or altered",
+	    "mock: with the plugin's "
 	    "reason");
 	pkg[len / 2] ^= 1;
-	is_int(fv_mock_exchange_import(a, &x_plugin, NULL, pkg, len, &res,
-	    err, sizeof(err)), -1, "mock: a package for another refused");
+	is_int(fv_mock_exchange_import(a, &x_plugin, NULL, pkg, len, &res, err,
+		   sizeof(err)),
+	    -1, "mock: a package for another refused");
 	free(pkg);
 
-	is_int(fv_mock_exchange_import(b, &x_plugin, NULL, pkg, 0, &res,
-	    err, sizeof(err)), -1, "mock: an empty package refused");
+	is_int(fv_mock_exchange_import(b, &x_plugin, NULL, pkg, 0, &res, err,
+		   sizeof(err)),
+	    -1, "mock: an empty package refused");
 	is_int(fv_mock_exchange_send(a, &x_plugin, NULL, "fr", REC_A, &pkg,
-	    &len, err, sizeof(err)), -1, "mock: send to no partner refused");
+		   &len, err, sizeof(err)),
+	    -1, "mock: send to no partner refused");
 	is_int(fv_mock_exchange_send(a, &x_plugin, NULL, "ru", NOTE_A, &pkg,
-	    &len, err, sizeof(err)), -1, "mock: send of a note refused");
+		   &len, err, sizeof(err)),
+	    -1, "mock: send of a note refused");
 
 	memset(longo, 'o', 1000);
 	longo[1000] = '\0';
 	is_int(cmd(b, apk, "ok", &res, err, sizeof(err)), 0,
 	    "mock: appeals and replies added");
-	if (asprintf(&want, "{\"sender\":\"uz\"}\n"
-	    "{\"appeal\":{\"applicant\":{\"full_name\":\"Пётр\"},"
-	    "\"summary\":\"s\",\"channel\":\"partner\",\"partner\":\"uz\","
-	    "\"partner_ref\":\"R-1\"},\"ref\":\"R-1\"}\n"
-	    "{\"reply\":{\"id\":\"0123456789abcdef0123456789abcdef\","
-	    "\"ref\":null,\"status\":\"resolved_positive\","
-	    "\"outcome\":\"Пётр: ok\"}}\n"
-	    "{\"reply\":{\"id\":\"0123456789abcdef0123456789abcdef\","
-	    "\"ref\":\"Ref-9\",\"status\":\"closed\",\"outcome\":\"%s\"}}"
-	    "\n", longo) < 0)
+	if (asprintf(&want,
+		"{\"sender\":\"uz\"}\n"
+		"{\"appeal\":{\"applicant\":{\"full_name\":\"Пётр\"},"
+		"\"summary\":\"s\",\"channel\":\"partner\",\"partner\":\"uz\","
+		"\"partner_ref\":\"R-1\"},\"ref\":\"R-1\"}\n"
+		"{\"reply\":{\"id\":\"0123456789abcdef0123456789abcdef\","
+		"\"ref\":null,\"status\":\"resolved_positive\","
+		"\"outcome\":\"Пётр: ok\"}}\n"
+		"{\"reply\":{\"id\":\"0123456789abcdef0123456789abcdef\","
+		"\"ref\":\"Ref-9\",\"status\":\"closed\",\"outcome\":\"%s\"}}"
+		"\n",
+		longo) < 0)
 		want = NULL;
 	is_str(res, want, "mock: the result lines (a ref twice: added once)");
 	free(want);
@@ -1126,7 +1182,7 @@ static const struct fv_plugin null_plugin = {
 
 /* Each record formatted LOOP times by csv: its own cost shows above the
  * mock's parsing of the records. */
-#define LOOP	50
+#define LOOP 50
 
 static int
 loop_begin(void *state, fv_export *x, void **run)
@@ -1169,11 +1225,13 @@ timed(fv_mock_host *h, const struct fv_plugin *p, const char *recs, FILE *f)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = fv_mock_load(h, p, &st) == 0 ?
-	    fv_mock_export(h, p, st, NULL, recs, f) : -1;
+	    fv_mock_export(h, p, st, NULL, recs, f) :
+	    -1;
 	fv_mock_unload(h, p, st);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return rc != 0 ? -1 : (double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return rc != 0 ? -1 :
+			 (double)(t1.tv_sec - t0.tv_sec) +
+		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
 /* csv's own speed: the records formatted LOOP times each, less the same
@@ -1204,12 +1262,13 @@ test_speed(void)
 	recs[n * one] = '\0';
 	tn = timed(h, &null_plugin, recs, f);
 	tc = timed(h, &loop_plugin, recs, f);
-	ok(tn >= 0 && tc >= 0, "speed: %zu records through csv %d times",
-	    n, LOOP);
+	ok(tn >= 0 && tc >= 0, "speed: %zu records through csv %d times", n,
+	    LOOP);
 	if (tc > tn)
 		diag("csv formats %.0f records/s (%zu rows of %zu bytes in "
-		    "%.3f s)", (double)(n * LOOP) / (tc - tn), n * LOOP,
-		    strlen(ROW_A), tc - tn);
+		     "%.3f s)",
+		    (double)(n * LOOP) / (tc - tn), n * LOOP, strlen(ROW_A),
+		    tc - tn);
 	fclose(f);
 	free(recs);
 	fv_mock_host_free(h);

@@ -12,8 +12,8 @@
 #include "record.h"
 #include "tap.h"
 
-#define A	FV_RTYPE_APPEAL
-#define N	FV_RTYPE_NOTE
+#define A FV_RTYPE_APPEAL
+#define N FV_RTYPE_NOTE
 
 static const char appeal_json[] =
     "{\"applicant\":{\"full_name\":\"Дилноза Эшматова\"},"
@@ -24,8 +24,8 @@ static const char note_json[] = "{\"text\":\"Посещение СИЗО-1, Мо
 static json_t *
 parse(const char *s)
 {
-	json_error_t	 err;
-	json_t		*v;
+	json_error_t err;
+	json_t *v;
 
 	if ((v = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err)) == NULL)
 		diag("bad test JSON %s: %s", s, err.text);
@@ -42,9 +42,9 @@ base(enum fv_rtype t)
 static json_t *
 rep(const char *unit, size_t n)
 {
-	size_t	 u = strlen(unit), i;
-	char	*buf;
-	json_t	*v;
+	size_t u = strlen(unit), i;
+	char *buf;
+	json_t *v;
 
 	if ((buf = malloc(u * n + 1)) == NULL)
 		abort();
@@ -60,9 +60,9 @@ rep(const char *unit, size_t n)
 static void
 put(json_t *o, const char *path, json_t *v)
 {
-	const char	*dot = strchr(path, '.');
-	char		 head[64];
-	json_t		*sub;
+	const char *dot = strchr(path, '.');
+	char head[64];
+	json_t *sub;
 
 	if (dot == NULL) {
 		if (v == NULL)
@@ -84,8 +84,8 @@ static void
 expect(json_t *o, enum fv_rtype t, const char *field, const char *msg,
     const char *name)
 {
-	struct fv_verr	 e;
-	int		 r;
+	struct fv_verr e;
+	int r;
 
 	r = fv_record_check(o, t, &e);
 	if (field == NULL) {
@@ -93,7 +93,7 @@ expect(json_t *o, enum fv_rtype t, const char *field, const char *msg,
 			diag("refused: %s: %s", e.field, e.msg);
 	} else {
 		ok(r == FV_EINVAL && strcmp(e.field, field) == 0 &&
-		    (msg == NULL || strstr(e.msg, msg) != NULL),
+			(msg == NULL || strstr(e.msg, msg) != NULL),
 		    "%s: refused as %s", name, field);
 		if (r != FV_EINVAL || strcmp(e.field, field) != 0 ||
 		    (msg != NULL && strstr(e.msg, msg) == NULL))
@@ -108,8 +108,8 @@ static void
 try(enum fv_rtype t, const char *path, const char *val, const char *field,
     const char *msg)
 {
-	json_t	*o = base(t);
-	char	 name[200];
+	json_t *o = base(t);
+	char name[200];
 
 	put(o, path, val != NULL ? parse(val) : NULL);
 	snprintf(name, sizeof(name), "%s %s = %s", t == A ? "appeal" : "note",
@@ -122,14 +122,16 @@ static void
 tryv(enum fv_rtype t, const char *path, json_t *v, const char *field,
     const char *msg, const char *name)
 {
-	json_t	*o = base(t);
+	json_t *o = base(t);
 
 	put(o, path, v);
 	expect(o, t, field, msg, name);
 }
 
-static const struct { enum fv_rtype t; const char *path, *val, *field, *msg; }
-cases[] = {
+static const struct {
+	enum fv_rtype t;
+	const char *path, *val, *field, *msg;
+} cases[] = {
 	/* Every required field missing, or null (= absent). */
 	{ A, "applicant", NULL, "applicant", "is required" },
 	{ A, "applicant", "null", "applicant", "is required" },
@@ -329,7 +331,8 @@ cases[] = {
 	{ A, "x_\037", "1", "x_\037", "must not contain control characters" },
 	{ N, "visit.x_\177", "1", "visit.x_\177",
 	    "must not contain control characters" },
-	{ N, "text", "\" \\n\\u00a0\"", "text", "must not be only white space" },
+	{ N, "text", "\" \\n\\u00a0\"", "text",
+	    "must not be only white space" },
 	{ A, "received_at", "\"1900-01-01T00:00:00Z\"", NULL, NULL },
 	{ A, "received_at", "\"2100-12-31T23:59:60.999999999z\"", NULL, NULL },
 	{ A, "received_at", "\"1899-12-31T23:59:59Z\"", "received_at", NULL },
@@ -351,16 +354,17 @@ static void
 enums(void)
 {
 	static const char *const cat[] = { "detention_conditions",
-	    "torture_ill_treatment", "labour_rights", "migration_status",
-	    "consular_assistance", "disability", "health", "property",
-	    "other" };
+		"torture_ill_treatment", "labour_rights", "migration_status",
+		"consular_assistance", "disability", "health", "property",
+		"other" };
 	static const char *const chan[] = { "in_person", "visit", "letter",
-	    "phone", "online", "partner" };
+		"phone", "online", "partner" };
 	static const char *const st[] = { "received", "under_review",
-	    "forwarded", "resolved_positive", "resolved_negative", "closed" };
-	struct fv_verr	 e;
-	json_t		*o;
-	size_t		 i;
+		"forwarded", "resolved_positive", "resolved_negative",
+		"closed" };
+	struct fv_verr e;
+	json_t *o;
+	size_t i;
 
 	for (i = 0; i < sizeof(cat) / sizeof(cat[0]); i++)
 		tryv(A, "category", json_string(cat[i]), NULL, NULL, cat[i]);
@@ -372,20 +376,24 @@ enums(void)
 	o = base(A);
 	put(o, "category", json_string("bogus"));
 	is_int(fv_record_check(o, A, &e), FV_EINVAL, "category bogus");
-	is_str(e.msg, "must be one of: detention_conditions, "
+	is_str(e.msg,
+	    "must be one of: detention_conditions, "
 	    "torture_ill_treatment, labour_rights, migration_status, "
 	    "consular_assistance, disability, health, property, other",
 	    "category: message lists every value");
 	put(o, "category", json_string("other"));
 	put(o, "channel", json_string("fax"));
 	is_int(fv_record_check(o, A, &e), FV_EINVAL, "channel fax");
-	is_str(e.msg, "must be one of: in_person, visit, letter, phone, "
-	    "online, partner", "channel: message lists every value");
+	is_str(e.msg,
+	    "must be one of: in_person, visit, letter, phone, "
+	    "online, partner",
+	    "channel: message lists every value");
 	put(o, "channel", NULL);
 	put(o, "status", json_string("open"));
 	is_int(fv_record_check(o, A, &e), FV_EINVAL, "status open");
 	is_str(e.field, "status", "status: field");
-	is_str(e.msg, "must be one of: received, under_review, forwarded, "
+	is_str(e.msg,
+	    "must be one of: received, under_review, forwarded, "
 	    "resolved_positive, resolved_negative, closed",
 	    "status: message lists every value");
 	json_decref(o);
@@ -396,9 +404,9 @@ enums(void)
 static void
 x_count(enum fv_rtype t, const char *sub)
 {
-	json_t	*o = base(t);
-	char	 name[64];
-	size_t	 i;
+	json_t *o = base(t);
+	char name[64];
+	size_t i;
 
 	for (i = 0; i < FV_X_FIELDS_MAX / 2; i++) {
 		snprintf(name, sizeof(name), "%s.x_s%02zu", sub, i);
@@ -418,10 +426,10 @@ static void
 bounds(void)
 {
 	static const char *const texts[] = { "applicant.location",
-	    "applicant.contact", "partner", "partner_ref" };
-	json_t	*a;
-	char	 name[FV_X_NAME_MAX + 2];
-	size_t	 i;
+		"applicant.contact", "partner", "partner_ref" };
+	json_t *a;
+	char name[FV_X_NAME_MAX + 2];
+	size_t i;
 
 	/* "Ж" is two bytes: characters, not bytes, are counted. */
 	tryv(A, "applicant.full_name", rep("Ж", 200), NULL, NULL,
@@ -509,8 +517,8 @@ bounds(void)
 static void
 fill_to(json_t *o, size_t size)
 {
-	char	 key[16];
-	size_t	 cur, i;
+	char key[16];
+	size_t cur, i;
 
 	for (i = 0;; i++) {
 		snprintf(key, sizeof(key), "x_f%02zu", i);
@@ -527,7 +535,7 @@ fill_to(json_t *o, size_t size)
 static void
 record_size(void)
 {
-	json_t	*o;
+	json_t *o;
 
 	o = base(N);
 	put(o, "text", rep("a", FV_NOTE_TEXT_MAX));
@@ -545,26 +553,32 @@ record_size(void)
 static void
 misc_check(void)
 {
-	struct fv_verr	 e;
-	json_t		*o;
+	struct fv_verr e;
+	json_t *o;
 
 	expect(base(A), A, NULL, NULL, "minimal appeal");
 	expect(base(N), N, NULL, NULL, "minimal note");
-	expect(parse("{\"type\":\"appeal\",\"id\":\"x\",\"applicant\":{"
-	    "\"full_name\":\"Gʻulomov Oʻtkir\",\"birth_date\":\"1990-05-17\","
-	    "\"citizenship\":\"UZ\",\"residence_country\":\"RU\","
-	    "\"location\":\"СИЗО-1, Москва\",\"contact\":\"+7 900 000-00-00\","
-	    "\"confidential\":true,\"x_ref\":\"A-1\"},"
-	    "\"concerns_country\":\"RU\",\"category\":\"detention_conditions\","
-	    "\"channel\":\"visit\",\"received_at\":\"2026-11-24T14:16:37Z\","
-	    "\"summary\":\"شكوى\",\"status\":\"forwarded\","
-	    "\"assigned_to\":\"moscow\",\"partner\":\"Уполномоченный\","
-	    "\"partner_ref\":\"RU-2026/17\",\"tags\":[\"визит\",\"oʻ\"],"
-	    "\"x_source\":{\"form\":3}}"), A, NULL, NULL, "full appeal");
-	expect(parse("{\"text\":\"Visit report\",\"appeal_id\":"
-	    "\"00112233445566778899aabbccddeeff\",\"visit\":{\"institution\":"
-	    "\"ИК-2\",\"country\":\"RU\",\"date\":\"2026-11-20\"},"
-	    "\"tags\":[\"monitoring\"]}"), N, NULL, NULL, "full note");
+	expect(
+	    parse(
+		"{\"type\":\"appeal\",\"id\":\"x\",\"applicant\":{"
+		"\"full_name\":\"Gʻulomov Oʻtkir\",\"birth_date\":\"1990-05-17\","
+		"\"citizenship\":\"UZ\",\"residence_country\":\"RU\","
+		"\"location\":\"СИЗО-1, Москва\",\"contact\":\"+7 900 000-00-00\","
+		"\"confidential\":true,\"x_ref\":\"A-1\"},"
+		"\"concerns_country\":\"RU\",\"category\":\"detention_conditions\","
+		"\"channel\":\"visit\",\"received_at\":\"2026-11-24T14:16:37Z\","
+		"\"summary\":\"شكوى\",\"status\":\"forwarded\","
+		"\"assigned_to\":\"moscow\",\"partner\":\"Уполномоченный\","
+		"\"partner_ref\":\"RU-2026/17\",\"tags\":[\"визит\",\"oʻ\"],"
+		"\"x_source\":{\"form\":3}}"),
+	    A, NULL, NULL, "full appeal");
+	expect(
+	    parse(
+		"{\"text\":\"Visit report\",\"appeal_id\":"
+		"\"00112233445566778899aabbccddeeff\",\"visit\":{\"institution\":"
+		"\"ИК-2\",\"country\":\"RU\",\"date\":\"2026-11-20\"},"
+		"\"tags\":[\"monitoring\"]}"),
+	    N, NULL, NULL, "full note");
 
 	/* The first bad field in body order. */
 	expect(parse("{\"foo\":1,\"summary\":5}"), A, "foo", "unknown field",
@@ -587,19 +601,19 @@ static void
 helpers(void)
 {
 	static const char *const rfc_bad[] = { "2026-11-24 14:16:37Z",
-	    "2026-11-24T14:16:37", "2026-11-24T24:00:00Z",
-	    "2026-11-24T14:60:00Z", "2026-11-24T14:16:61Z",
-	    "2026-11-24T14:16:37.Z", "2026-11-24T14:16:37.1234567890Z",
-	    "2026-11-24T14:16:37+0500", "2026-11-24T14:16:37+05:00x",
-	    "2026-11-24T14:16:37+24:00", "2026-11-24T14:16:37+05:60",
-	    "2026-11-24T14:16Z", "2026-11-24", "2023-02-29T00:00:00Z",
-	    "2026-11-24T14:16:37ZZ", "1899-12-31T23:59:59Z", "",
-	    "2026-11-24X14:16:37Z", "2026-11-24T1:16:37Z" };
-	enum fv_rtype	 t = 0;
-	long long	 ms;
-	char		 buf[32];
-	int		 n, i, j;
-	size_t		 k;
+		"2026-11-24T14:16:37", "2026-11-24T24:00:00Z",
+		"2026-11-24T14:60:00Z", "2026-11-24T14:16:61Z",
+		"2026-11-24T14:16:37.Z", "2026-11-24T14:16:37.1234567890Z",
+		"2026-11-24T14:16:37+0500", "2026-11-24T14:16:37+05:00x",
+		"2026-11-24T14:16:37+24:00", "2026-11-24T14:16:37+05:60",
+		"2026-11-24T14:16Z", "2026-11-24", "2023-02-29T00:00:00Z",
+		"2026-11-24T14:16:37ZZ", "1899-12-31T23:59:59Z", "",
+		"2026-11-24X14:16:37Z", "2026-11-24T1:16:37Z" };
+	enum fv_rtype t = 0;
+	long long ms;
+	char buf[32];
+	int n, i, j;
+	size_t k;
 
 	is_str(fv_record_type_name(A), "appeal", "rtype name appeal");
 	is_str(fv_record_type_name(N), "note", "rtype name note");
@@ -612,7 +626,8 @@ helpers(void)
 	is_int(fv_record_utf8_chars("", 0), 0, "utf8 chars: empty");
 	is_int(fv_record_utf8_chars("Жж", 4), 2, "utf8 chars: Cyrillic");
 	is_int(fv_record_utf8_chars("gʻ", 3), 2, "utf8 chars: modifier letter");
-	is_int(fv_record_utf8_chars("\xf0\x9f\x98\x80", 4), 1, "utf8 chars: emoji");
+	is_int(fv_record_utf8_chars("\xf0\x9f\x98\x80", 4), 1,
+	    "utf8 chars: emoji");
 
 	/* 249 assigned codes + XK, out of all 676 pairs. */
 	for (n = 0, i = 'A'; i <= 'Z'; i++)
@@ -622,32 +637,42 @@ helpers(void)
 		}
 	is_int(n, 250, "250 valid country codes");
 	ok(fv_record_valid_country("AX") && fv_record_valid_country("BQ") &&
-	    fv_record_valid_country("SS") && fv_record_valid_country("SX"),
+		fv_record_valid_country("SS") && fv_record_valid_country("SX"),
 	    "recent codes are valid");
 	ok(!fv_record_valid_country("AN") && !fv_record_valid_country("YU") &&
-	    !fv_record_valid_country("EU") && !fv_record_valid_country("SU") &&
-	    !fv_record_valid_country(NULL), "withdrawn and reserved codes are not");
+		!fv_record_valid_country("EU") &&
+		!fv_record_valid_country("SU") &&
+		!fv_record_valid_country(NULL),
+	    "withdrawn and reserved codes are not");
 
 	ok(fv_record_valid_rfc3339("2026-11-24T14:16:37Z", &ms) &&
-	    ms == 1795529797000LL, "rfc3339: Z");
+		ms == 1795529797000LL,
+	    "rfc3339: Z");
 	ok(fv_record_valid_rfc3339("2026-11-24t14:16:37z", &ms) &&
-	    ms == 1795529797000LL, "rfc3339: lower-case t and z");
+		ms == 1795529797000LL,
+	    "rfc3339: lower-case t and z");
 	ok(fv_record_valid_rfc3339("2026-11-24T19:16:37.5+05:00", &ms) &&
-	    ms == 1795529797500LL, "rfc3339: +05:00 and .5");
-	ok(fv_record_valid_rfc3339("2026-11-24T10:46:37.123456789-03:30", &ms) &&
-	    ms == 1795529797123LL, "rfc3339: -03:30 and 9 digits");
+		ms == 1795529797500LL,
+	    "rfc3339: +05:00 and .5");
+	ok(fv_record_valid_rfc3339("2026-11-24T10:46:37.123456789-03:30",
+	       &ms) &&
+		ms == 1795529797123LL,
+	    "rfc3339: -03:30 and 9 digits");
 	ok(fv_record_valid_rfc3339("1970-01-01T00:00:00Z", &ms) && ms == 0,
 	    "rfc3339: epoch");
 	ok(fv_record_valid_rfc3339("1969-12-31T23:59:59Z", &ms) && ms == -1000,
 	    "rfc3339: before the epoch");
 	ok(fv_record_valid_rfc3339("2024-02-29T00:00:00+00:00", &ms) &&
-	    ms == 1709164800000LL, "rfc3339: leap day");
+		ms == 1709164800000LL,
+	    "rfc3339: leap day");
 	ok(fv_record_valid_rfc3339("2016-12-31T23:59:60Z", &ms) &&
-	    ms == 1483228800000LL, "rfc3339: leap second is the next second");
-	ok(fv_record_valid_rfc3339("2026-11-24T14:16:37Z", NULL), "rfc3339: no ms");
+		ms == 1483228800000LL,
+	    "rfc3339: leap second is the next second");
+	ok(fv_record_valid_rfc3339("2026-11-24T14:16:37Z", NULL),
+	    "rfc3339: no ms");
 	for (k = 0; k < sizeof(rfc_bad) / sizeof(rfc_bad[0]); k++)
-		ok(!fv_record_valid_rfc3339(rfc_bad[k], &ms), "rfc3339 bad: '%s'",
-		    rfc_bad[k]);
+		ok(!fv_record_valid_rfc3339(rfc_bad[k], &ms),
+		    "rfc3339 bad: '%s'", rfc_bad[k]);
 
 	fv_record_format_rfc3339(0, buf);
 	is_str(buf, "1970-01-01T00:00:00Z", "format: epoch");
@@ -661,7 +686,7 @@ helpers(void)
 	is_str(buf, "2100-12-31T23:59:59Z", "format: 2100");
 	/* Round trip, one instant a little over a day apart, 1900..2100. */
 	for (n = 0, ms = -2208988800000LL; ms < 4133980800000LL;
-	    ms += 86400000LL * 7 + 3723000) {
+	     ms += 86400000LL * 7 + 3723000) {
 		long long back = -1;
 
 		fv_record_format_rfc3339(ms, buf);
@@ -674,8 +699,8 @@ helpers(void)
 static void
 defaults_strip(void)
 {
-	char	 now[32];
-	json_t	*o, *c;
+	char now[32];
+	json_t *o, *c;
 
 	o = base(A);
 	is_int(fv_record_defaults(o, A, 1795529797123LL), 0, "defaults");
@@ -712,21 +737,23 @@ defaults_strip(void)
 	fv_record_format_rfc3339(1795529797123LL, now);
 	is_str(now, "2026-11-24T14:16:37Z", "now formatted in seconds");
 
-	o = parse("{\"id\":\"x\",\"type\":\"appeal\",\"created_at\":1,"
+	o = parse(
+	    "{\"id\":\"x\",\"type\":\"appeal\",\"created_at\":1,"
 	    "\"updated_at\":2,\"created_by\":\"d\",\"conflict\":true,"
 	    "\"summary\":\"s\",\"partner\":null,\"applicant\":{\"full_name\":"
 	    "\"n\",\"contact\":null},\"x_a\":null,\"x_b\":{\"c\":null}}");
 	c = parse("{\"summary\":\"s\",\"applicant\":{\"full_name\":\"n\"},"
-	    "\"x_b\":{\"c\":null}}");
+		  "\"x_b\":{\"c\":null}}");
 	fv_record_strip_readonly(o);
-	ok(json_equal(o, c), "strip: read-only fields and nulls gone, "
+	ok(json_equal(o, c),
+	    "strip: read-only fields and nulls gone, "
 	    "x_ values kept as they are");
 	json_decref(o);
 	json_decref(c);
 	o = parse("{\"visit\":{\"date\":null,\"country\":\"UZ\"}}");
 	fv_record_strip_readonly(o);
 	ok(json_object_get(json_object_get(o, "visit"), "date") == NULL &&
-	    json_object_size(json_object_get(o, "visit")) == 1,
+		json_object_size(json_object_get(o, "visit")) == 1,
 	    "strip: nulls in visit gone");
 	json_decref(o);
 	fv_record_strip_readonly(NULL);
@@ -736,7 +763,7 @@ defaults_strip(void)
 int
 main(void)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		try(cases[i].t, cases[i].path, cases[i].val, cases[i].field,

@@ -26,8 +26,7 @@ runs(enum evhttp_cmd_type m, const char *path, int locked, fv_route_fn fn,
     int arg, const char *want_rest)
 {
 	is_int(find(m, path, locked), FV_ROUTE_RUN, "%s runs", path);
-	ok(r != NULL && r->fn == fn && r->arg == arg, "%s: its handler",
-	    path);
+	ok(r != NULL && r->fn == fn && r->arg == arg, "%s: its handler", path);
 	is_str(rest, want_rest, "%s: rest", path);
 }
 
@@ -45,7 +44,7 @@ int
 main(void)
 {
 	static const char *open_locked[] = { "/v1/status", "/v1/keys",
-	    "/v1/unlock", "/v1/lock", NULL };
+		"/v1/unlock", "/v1/lock", NULL };
 	const struct fv_route *t;
 	int i, listed;
 
@@ -60,8 +59,7 @@ main(void)
 	    FV_RTYPE_APPEAL, "00ff");
 	runs(EVHTTP_REQ_GET, "/v1/appeals/", 0, fv_routes_record_get,
 	    FV_RTYPE_APPEAL, "");
-	runs(EVHTTP_REQ_GET, "/v1/history/abc", 0, fv_routes_history, 0,
-	    "abc");
+	runs(EVHTTP_REQ_GET, "/v1/history/abc", 0, fv_routes_history, 0, "abc");
 	runs(EVHTTP_REQ_POST, "/v1/enroll", 0, fv_routes_sync, 1, "");
 	runs(EVHTTP_REQ_POST, "/v1/sync", 0, fv_routes_sync, 0, "");
 	runs(EVHTTP_REQ_POST, "/v1/devices/invite", 0, fv_routes_device_invite,
@@ -107,9 +105,8 @@ main(void)
 		if (!listed != !(t->flags & FV_ROUTE_LOCKED))
 			ok(0, "%s: answers locked only if listed", t->path);
 		if (!listed)
-			is_int(find(t->method, t->path, 1),
-			    FV_ROUTE_ISLOCKED, "%s: 423 while locked",
-			    t->path);
+			is_int(find(t->method, t->path, 1), FV_ROUTE_ISLOCKED,
+			    "%s: 423 while locked", t->path);
 	}
 	return done_testing();
 }

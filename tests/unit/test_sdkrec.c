@@ -115,7 +115,8 @@ static void
 test_confidential(void)
 {
 	struct fv_record r;
-	json_t *j = parse("{\"id\":\"aa\",\"type\":\"appeal\","
+	json_t *j = parse(
+	    "{\"id\":\"aa\",\"type\":\"appeal\","
 	    "\"applicant\":{\"full_name\":\"Secret\",\"birth_date\":"
 	    "\"1990-01-01\",\"citizenship\":\"UZ\",\"residence_country\":"
 	    "\"RU\",\"location\":\"Hidden\",\"contact\":\"+998\","
@@ -124,10 +125,10 @@ test_confidential(void)
 	memset(&r, 0, sizeof(r));
 	ok(fv_sdk_record_from_json(&r, j) == 0, "a confidential applicant");
 	ok(fv_record_get(&r, "applicant.full_name") == NULL &&
-	    fv_record_get(&r, "applicant.birth_date") == NULL &&
-	    fv_record_get(&r, "applicant.location") == NULL &&
-	    fv_record_get(&r, "applicant.contact") == NULL &&
-	    fv_record_get(&r, "applicant.x_nick") == NULL,
+		fv_record_get(&r, "applicant.birth_date") == NULL &&
+		fv_record_get(&r, "applicant.location") == NULL &&
+		fv_record_get(&r, "applicant.contact") == NULL &&
+		fv_record_get(&r, "applicant.x_nick") == NULL,
 	    "no identifying field, x_ ones included");
 	is_str(fv_record_get(&r, "applicant.citizenship"), "UZ",
 	    "citizenship stays");
@@ -135,28 +136,39 @@ test_confidential(void)
 	    "residence_country stays");
 	ok(fv_record_get_bool(&r, "applicant.confidential"),
 	    "confidential stays");
-	is_str(fv_record_get_json(&r, "", NULL), "{\"id\":\"aa\",\"type\":"
+	is_str(fv_record_get_json(&r, "", NULL),
+	    "{\"id\":\"aa\",\"type\":"
 	    "\"appeal\",\"applicant\":{\"citizenship\":\"UZ\","
 	    "\"residence_country\":\"RU\",\"confidential\":true},"
-	    "\"summary\":\"s\"}", "nor in the whole record");
+	    "\"summary\":\"s\"}",
+	    "nor in the whole record");
 	fv_sdk_record_free(&r);
 	json_decref(j);
 }
 
-#define L(p, j)	{ p, j, sizeof(p) - 1, sizeof(j) - 1 }
+#define L(p, j) \
+	{ \
+		p, j, sizeof(p) - 1, sizeof(j) - 1 \
+	}
 
 static void
 test_leaves(void)
 {
 	static const struct fv_sdk_leaf a[] = {
-		L("id", "\"0001\""), L("type", "\"note\""),
-		L("appeal_id", "\"0002\""), L("text", "\"t\\u0000x\""),
-		L("visit.country", "\"RU\""), L("visit.date", "\"2026-05-04\""),
-		L("zz", "\"bad \\q escape\""), L("created_by", "\"hq\""),
+		L("id", "\"0001\""),
+		L("type", "\"note\""),
+		L("appeal_id", "\"0002\""),
+		L("text", "\"t\\u0000x\""),
+		L("visit.country", "\"RU\""),
+		L("visit.date", "\"2026-05-04\""),
+		L("zz", "\"bad \\q escape\""),
+		L("created_by", "\"hq\""),
 	};
 	static const struct fv_sdk_leaf b[] = {
-		L("id", "\"0003\""), L("type", "\"appeal\""),
-		L("tags", "[1,2]"), L("applicant.confidential", "true"),
+		L("id", "\"0003\""),
+		L("type", "\"appeal\""),
+		L("tags", "[1,2]"),
+		L("applicant.confidential", "true"),
 		L("applicant.full_name", "\"X\""),
 	};
 	static const struct fv_sdk_leaf c[] = { L("type", "\"appeal\"") };
@@ -173,7 +185,8 @@ test_leaves(void)
 		    "a string holding \\u0000 is no string");
 		ok(fv_record_get(&r, "zz") == NULL,
 		    "nor one with a bad escape");
-		is_str(fv_record_get_json(&r, "", NULL), "{\"id\":\"0001\","
+		is_str(fv_record_get_json(&r, "", NULL),
+		    "{\"id\":\"0001\","
 		    "\"type\":\"note\",\"appeal_id\":\"0002\",\"visit\":"
 		    "{\"country\":\"RU\",\"date\":\"2026-05-04\"},"
 		    "\"created_by\":\"hq\"}",
@@ -224,13 +237,14 @@ test_exchange_rules(void)
 	ok(fv_sdk_xchg_valid_status("resolved_negative"), "an appeal status");
 	ok(!fv_sdk_xchg_valid_status("open"), "not a status: refused");
 	ok(!fv_sdk_xchg_valid_status(NULL), "no status: refused");
-	is_int((int)fv_sdk_xchg_utf8_chars("d\xc3\xa9j\xc3\xa0 \xe2\x9c\x93"), 6,
-	    "characters, not bytes");
+	is_int((int)fv_sdk_xchg_utf8_chars("d\xc3\xa9j\xc3\xa0 \xe2\x9c\x93"),
+	    6, "characters, not bytes");
 	for (i = 0; fv_sdk_xchg_travel[i] != NULL; i++) {
 		partner |= strcmp(fv_sdk_xchg_travel[i], "partner") == 0;
 		summary |= strcmp(fv_sdk_xchg_travel[i], "summary") == 0;
 	}
-	ok(summary && !partner, "a partner's summary travels, its marks "
+	ok(summary && !partner,
+	    "a partner's summary travels, its marks "
 	    "are the host's");
 }
 

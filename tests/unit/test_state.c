@@ -4,7 +4,7 @@
  * wins), conflict detection, convergence under every arrival order, and
  * the binary encoding.
  */
-#define _GNU_SOURCE		/* memmem */
+#define _GNU_SOURCE /* memmem */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,19 +35,19 @@ dev(uint8_t n)
 	return ids[n];
 }
 
-static const uint8_t RID[FV_ID_BYTES] = { 0xde, 0xad, 0xbe, 0xef, 1, 2, 3,
-	4, 5, 6, 7, 8, 9, 10, 11, 12 };
+static const uint8_t RID[FV_ID_BYTES] = { 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5,
+	6, 7, 8, 9, 10, 11, 12 };
 
 /* One field of a test op: prev_dev 0 means no prev; val NULL a removal. */
 struct fspec {
-	const char	*path, *val;
-	uint64_t	 prev_hlc;
-	uint8_t		 prev_dev;
+	const char *path, *val;
+	uint64_t prev_hlc;
+	uint8_t prev_dev;
 };
 
 struct top {
-	struct fv_op	op;
-	struct fv_leaf	f[8];
+	struct fv_op op;
+	struct fv_leaf f[8];
 };
 
 static void
@@ -151,7 +151,7 @@ canon_masked(const struct fv_state *st, uint8_t mask, size_t *n)
 		abort();
 	free(c.oprefs);
 	if (b.len > 2)
-		b.p[2] &= (uint8_t)~mask;	/* the flags byte */
+		b.p[2] &= (uint8_t)~mask; /* the flags byte */
 	if ((p = malloc(b.len)) == NULL)
 		abort();
 	memcpy(p, b.p, b.len);
@@ -220,14 +220,16 @@ static void
 test_leaves(void)
 {
 	json_error_t je;
-	json_t *body = json_loads("{"
+	json_t *body = json_loads(
+	    "{"
 	    "\"applicant\":{\"full_name\":\"Gʻulomov Жасур\",\"location\":null,"
 	    "\"x_ref\":{\"b\":1,\"a\":[2,{\"d\":4,\"c\":3}]}},"
 	    "\"summary\":\"s\",\"tags\":[\"b\",\"a\"],"
 	    "\"x_meta\":{\"z\":[1,{\"y\":2,\"x\":1}]},"
 	    "\"x_visit\":{\"k\":1},"
 	    "\"visit\":{\"country\":\"RU\",\"date\":\"2024-01-02\"},"
-	    "\"partner\":null,\"applicant_x\":1}", 0, &je);
+	    "\"partner\":null,\"applicant_x\":1}",
+	    0, &je);
 	static const char *want[][2] = {
 		{ "applicant.full_name", "\"Gʻulomov Жасур\"" },
 		{ "applicant.x_ref", "{\"a\":[2,{\"c\":3,\"d\":4}],\"b\":1}" },
@@ -263,16 +265,18 @@ test_leaves(void)
 			    f->val ? f->val : "", want[i][0], want[i][1]);
 			good = 0;
 		}
-		if (f->hlc != 4242 || memcmp(f->author, dev(7),
-		    FV_ID_BYTES) != 0 || f->has_prev)
+		if (f->hlc != 4242 ||
+		    memcmp(f->author, dev(7), FV_ID_BYTES) != 0 || f->has_prev)
 			stamped = 0;
 	}
-	ok(good, "leaves_from_json: sorted paths, compact JSON values with "
+	ok(good,
+	    "leaves_from_json: sorted paths, compact JSON values with "
 	    "sorted keys, arrays in order");
-	ok(stamped, "leaves_from_json: every leaf stamped with (hlc, author), "
+	ok(stamped,
+	    "leaves_from_json: every leaf stamped with (hlc, author), "
 	    "no prev");
 	ok(l.n > 0 && l.v[0].path[l.v[0].pathlen] == '\0' &&
-	    l.v[0].val[l.v[0].vallen] == '\0',
+		l.v[0].val[l.v[0].vallen] == '\0',
 	    "leaves_from_json: owned strings are NUL-terminated");
 	fv_state_leaves_free(&l);
 	ok(l.n == 0 && l.v == NULL, "fv_state_leaves_free leaves it empty");
@@ -285,7 +289,7 @@ test_leaves(void)
 
 		memset(key, 'k', sizeof(key));
 		memcpy(key, "x_", 2);
-		key[FV_PATH_MAX - 10] = '\0';	/* "applicant." + 118 */
+		key[FV_PATH_MAX - 10] = '\0'; /* "applicant." + 118 */
 		json_object_set_new(a, key, json_true());
 		json_object_set_new(o, "applicant", a);
 		is_int(fv_state_leaves_from_json(o, 1, dev(1), &l, &e), 0,
@@ -297,11 +301,12 @@ test_leaves(void)
 		key[FV_PATH_MAX - 9] = '\0';
 		json_object_set_new(a, key, json_true());
 		memset(&e, 0, sizeof(e));
-		is_int(fv_state_leaves_from_json(o, 1, dev(1), &l, &e), FV_EINVAL,
+		is_int(fv_state_leaves_from_json(o, 1, dev(1), &l, &e),
+		    FV_EINVAL,
 		    "leaves_from_json: a path of FV_PATH_MAX+1 bytes refused");
 		ok(strncmp(e.field, "applicant.x_kkk", 15) == 0 &&
-		    e.msg[0] != '\0', "  e names the field (%s: %s)", e.field,
-		    e.msg);
+			e.msg[0] != '\0',
+		    "  e names the field (%s: %s)", e.field, e.msg);
 		ok(l.n == 0 && l.v == NULL, "  and nothing is left allocated");
 		json_decref(o);
 
@@ -309,7 +314,8 @@ test_leaves(void)
 		memset(key, 'x', sizeof(key));
 		key[FV_PATH_MAX + 4] = '\0';
 		json_object_set_new(o, key, json_true());
-		is_int(fv_state_leaves_from_json(o, 1, dev(1), &l, &e), FV_EINVAL,
+		is_int(fv_state_leaves_from_json(o, 1, dev(1), &l, &e),
+		    FV_EINVAL,
 		    "leaves_from_json: a top-level name of FV_PATH_MAX+4 "
 		    "bytes refused");
 		json_decref(o);
@@ -346,42 +352,50 @@ test_diff(void)
 	is_int(c, 0, "  a create is no conflict");
 
 	/* identical body: nothing */
-	body = json_loads("{\"applicant\":{\"full_name\":\"Base\","
+	body = json_loads(
+	    "{\"applicant\":{\"full_name\":\"Base\","
 	    "\"location\":\"Tashkent\"},\"category\":\"labour_rights\","
-	    "\"summary\":\"S0\",\"tags\":[\"t0\"]}", 0, NULL);
+	    "\"summary\":\"S0\",\"tags\":[\"t0\"]}",
+	    0, NULL);
 	fv_state_leaves_from_json(body, 0, dev(9), &nl, &e);
-	is_int(fv_state_diff(&st, &nl, &d), 0, "diff against an identical body");
+	is_int(fv_state_diff(&st, &nl, &d), 0,
+	    "diff against an identical body");
 	is_int(d.nfields, 0, "  gives no field");
 	free(d.fields);
 	fv_state_leaves_free(&nl);
 	json_decref(body);
 
 	/* a change, a removal, an addition; the rest unchanged */
-	body = json_loads("{\"applicant\":{\"full_name\":\"Base\"},"
+	body = json_loads(
+	    "{\"applicant\":{\"full_name\":\"Base\"},"
 	    "\"category\":\"labour_rights\",\"status\":\"under_review\","
-	    "\"summary\":\"S1\",\"tags\":[\"t0\"]}", 0, NULL);
+	    "\"summary\":\"S1\",\"tags\":[\"t0\"]}",
+	    0, NULL);
 	fv_state_leaves_from_json(body, 0, dev(9), &nl, &e);
 	is_int(fv_state_diff(&st, &nl, &d), 0, "diff against a changed body");
 	is_int(d.nfields, 3, "  gives exactly the changed leaves");
 	if (d.nfields == 3) {
 		const struct fv_leaf *f = d.fields;
 
-		ok(f[0].pathlen == 18 && !memcmp(f[0].path,
-		    "applicant.location", 18) && f[0].val == NULL &&
-		    f[0].has_prev && f[0].prev_hlc == 100 &&
-		    !memcmp(f[0].prev_author, dev(1), FV_ID_BYTES),
+		ok(f[0].pathlen == 18 &&
+			!memcmp(f[0].path, "applicant.location", 18) &&
+			f[0].val == NULL && f[0].has_prev &&
+			f[0].prev_hlc == 100 &&
+			!memcmp(f[0].prev_author, dev(1), FV_ID_BYTES),
 		    "  removed leaf: val NULL, prev = its version");
 		ok(f[1].pathlen == 6 && !memcmp(f[1].path, "status", 6) &&
-		    f[1].val != NULL && f[1].vallen == 14 &&
-		    !memcmp(f[1].val, "\"under_review\"", 14) && !f[1].has_prev,
+			f[1].val != NULL && f[1].vallen == 14 &&
+			!memcmp(f[1].val, "\"under_review\"", 14) &&
+			!f[1].has_prev,
 		    "  new leaf: its value, no prev");
 		ok(f[2].pathlen == 7 && !memcmp(f[2].path, "summary", 7) &&
-		    f[2].val != NULL && !memcmp(f[2].val, "\"S1\"", 4) &&
-		    f[2].has_prev && f[2].prev_hlc == 100 &&
-		    !memcmp(f[2].prev_author, dev(1), FV_ID_BYTES),
+			f[2].val != NULL && !memcmp(f[2].val, "\"S1\"", 4) &&
+			f[2].has_prev && f[2].prev_hlc == 100 &&
+			!memcmp(f[2].prev_author, dev(1), FV_ID_BYTES),
 		    "  changed leaf: new value, prev = the old version");
 	} else
-		ok(0, "  (skipped)"), ok(0, "  (skipped)"), ok(0, "  (skipped)");
+		ok(0, "  (skipped)"), ok(0, "  (skipped)"),
+		    ok(0, "  (skipped)");
 	/* the diff, signed as an op by the same device, is a successor */
 	{
 		struct fv_buf enc = { 0 };
@@ -407,7 +421,8 @@ test_diff(void)
 		json_object_del(wj, "created_at");
 		json_object_del(wj, "updated_at");
 		json_object_del(wj, "created_by");
-		ok(json_equal(wj, body), "  the state now reads as the new "
+		ok(json_equal(wj, body),
+		    "  the state now reads as the new "
 		    "body");
 		json_decref(wj);
 	}
@@ -424,23 +439,27 @@ test_diff(void)
 	is_str(val_of(&st, "applicant.location"), "(removed)",
 	    "a removed field stays as a leaf without value");
 	body = json_loads("{\"applicant\":{\"full_name\":\"Base\"},"
-	    "\"category\":\"labour_rights\",\"summary\":\"S0\","
-	    "\"tags\":[\"t0\"]}", 0, NULL);
+			  "\"category\":\"labour_rights\",\"summary\":\"S0\","
+			  "\"tags\":[\"t0\"]}",
+	    0, NULL);
 	fv_state_leaves_from_json(body, 0, dev(9), &nl, &e);
 	fv_state_diff(&st, &nl, &d);
-	is_int(d.nfields, 0, "diff: a field absent and already removed gives "
+	is_int(d.nfields, 0,
+	    "diff: a field absent and already removed gives "
 	    "nothing");
 	free(d.fields);
 	fv_state_leaves_free(&nl);
 	json_decref(body);
-	body = json_loads("{\"applicant\":{\"full_name\":\"Base\","
+	body = json_loads(
+	    "{\"applicant\":{\"full_name\":\"Base\","
 	    "\"location\":\"Bukhara\"},\"category\":\"labour_rights\","
-	    "\"summary\":\"S0\",\"tags\":[\"t0\"]}", 0, NULL);
+	    "\"summary\":\"S0\",\"tags\":[\"t0\"]}",
+	    0, NULL);
 	fv_state_leaves_from_json(body, 0, dev(9), &nl, &e);
 	fv_state_diff(&st, &nl, &d);
 	ok(d.nfields == 1 && d.fields[0].val != NULL && d.fields[0].has_prev &&
-	    d.fields[0].prev_hlc == 150 &&
-	    !memcmp(d.fields[0].prev_author, dev(2), FV_ID_BYTES),
+		d.fields[0].prev_hlc == 150 &&
+		!memcmp(d.fields[0].prev_author, dev(2), FV_ID_BYTES),
 	    "diff: re-adding a removed field names the removal as prev");
 	free(d.fields);
 	fv_state_leaves_free(&nl);
@@ -460,8 +479,8 @@ test_merge(void)
 	static const struct fspec s3[] = { { "summary", "\"S3\"", 100, 1 } };
 	static const struct fspec s4[] = { { "summary", "\"S4\"", 300, 2 } };
 	static const struct fspec sz[] = { { "summary", "\"SZ\"", 100, 1 } };
-	static const struct fspec loc[] = {
-		{ "applicant.location", "\"L\"", 100, 1 } };
+	static const struct fspec loc[] = { { "applicant.location", "\"L\"",
+	    100, 1 } };
 
 	mk(&b, FV_OP_PUT, 100, 1, 1, base_f, 5);
 
@@ -473,7 +492,8 @@ test_merge(void)
 	fv_state_apply(&st, &x.op, &c);
 	is_int(c, 0, "x overwrites the version it saw: no conflict");
 	fv_state_apply(&st, &y.op, &c);
-	is_str(val_of(&st, "summary"), "\"S2\"", "higher hlc wins (it came "
+	is_str(val_of(&st, "summary"), "\"S2\"",
+	    "higher hlc wins (it came "
 	    "first)");
 	ok(ver_is(&st, "summary", 300, 2), "  and keeps its version");
 	is_int(c, 1, "  the loser was concurrent: conflict reported");
@@ -481,8 +501,9 @@ test_merge(void)
 	is_str(val_of(&st, "category"), "\"labour_rights\"",
 	    "  untouched leaves keep their value");
 	ok(ver_is(&st, "category", 100, 1), "  and their version");
-	ok(st.created_hlc == 100 && !memcmp(st.created_by, dev(1),
-	    FV_ID_BYTES) && st.updated_hlc == 300 && st.nops == 3,
+	ok(st.created_hlc == 100 &&
+		!memcmp(st.created_by, dev(1), FV_ID_BYTES) &&
+		st.updated_hlc == 300 && st.nops == 3,
 	    "  created = the create, updated = the highest hlc, 3 op refs");
 	fv_state_free(&st);
 	ok(st.nops == 0 && st.oprefs == NULL && st.leaves.n == 0,
@@ -493,7 +514,8 @@ test_merge(void)
 	fv_state_apply(&st, &y.op, &c);
 	is_int(c, 0, "y alone overwrites what it saw: no conflict");
 	fv_state_apply(&st, &x.op, &c);
-	is_str(val_of(&st, "summary"), "\"S2\"", "higher hlc wins (it came "
+	is_str(val_of(&st, "summary"), "\"S2\"",
+	    "higher hlc wins (it came "
 	    "last)");
 	is_int(c, 1, "  concurrent overwrite: conflict reported");
 	ok(st.flags & FV_ST_CONFLICT, "  and the record is flagged");
@@ -506,14 +528,16 @@ test_merge(void)
 	fv_state_apply(&st, &b.op, &c);
 	fv_state_apply(&st, &x.op, &c);
 	fv_state_apply(&st, &z.op, &c);
-	is_str(val_of(&st, "summary"), "\"SZ\"", "tie on hlc: higher author "
+	is_str(val_of(&st, "summary"), "\"SZ\"",
+	    "tie on hlc: higher author "
 	    "wins (came last)");
 	fv_state_free(&st);
 	memset(&st, 0, sizeof(st));
 	fv_state_apply(&st, &b.op, &c);
 	fv_state_apply(&st, &z.op, &c);
 	fv_state_apply(&st, &x.op, &c);
-	is_str(val_of(&st, "summary"), "\"SZ\"", "tie on hlc: higher author "
+	is_str(val_of(&st, "summary"), "\"SZ\"",
+	    "tie on hlc: higher author "
 	    "wins (came first)");
 	ok(ver_is(&st, "summary", 200, 5), "  with its version");
 	ok(st.flags & FV_ST_CONFLICT, "  and it is a conflict");
@@ -556,8 +580,8 @@ test_merge(void)
 
 	/* a removal beats an older write that arrives after it */
 	{
-		static const struct fspec rm[] = {
-			{ "applicant.location", NULL, 100, 1 } };
+		static const struct fspec rm[] = { { "applicant.location", NULL,
+		    100, 1 } };
 		struct top r, old;
 		char *j;
 
@@ -571,7 +595,8 @@ test_merge(void)
 		    "a newer removal is not undone by an older write");
 		j = json_text(&st);
 		ok(j != NULL && strstr(j, "location") == NULL &&
-		    strstr(j, "\"L\"") == NULL, "  to_json shows no location");
+			strstr(j, "\"L\"") == NULL,
+		    "  to_json shows no location");
 		free(j);
 		fv_state_free(&st);
 	}
@@ -622,8 +647,8 @@ test_delete(void)
 	fv_state_apply(&st, &d.op, &c);
 	fv_state_apply(&st, &b.op, &c);
 	ok((st.flags & FV_ST_DELETED) && st.leaves.n == 0 &&
-	    st.rtype == FV_RTYPE_APPEAL && st.created_hlc == 100 &&
-	    !memcmp(st.created_by, dev(1), FV_ID_BYTES),
+		st.rtype == FV_RTYPE_APPEAL && st.created_hlc == 100 &&
+		!memcmp(st.created_by, dev(1), FV_ID_BYTES),
 	    "a delete arriving before the create: deleted, created = the "
 	    "create");
 	fv_state_free(&st);
@@ -652,7 +677,8 @@ test_delete(void)
 	} while (next_perm(order, 4));
 	is_int(perms, 24, "delete: tried all 24 orders");
 	ok(all_deleted, "delete wins in every order");
-	ok(same, "  and every order gives the same tombstone (conflict bit "
+	ok(same,
+	    "  and every order gives the same tombstone (conflict bit "
 	    "aside)");
 	free(first);
 }
@@ -740,7 +766,8 @@ test_converge(void)
 			is_str(val_of(&st, "category"), "\"labour_rights\"",
 			    "converge: untouched field kept");
 			ok(st.created_hlc == 100 && st.updated_hlc == 200 &&
-			    st.nops == 5, "converge: created, updated, nops");
+				st.nops == 5,
+			    "converge: created, updated, nops");
 		} else {
 			if (nl != nl1 || memcmp(l, l1, nl) != 0)
 				same_l = 0;
@@ -757,7 +784,8 @@ test_converge(void)
 	is_int(perms, 24, "converge: tried all 24 orders of 4 concurrent ops");
 	is_int(errs, 0, "converge: every apply succeeded");
 	ok(same_l, "converge: leaves byte-identical in every order");
-	ok(same_k, "converge: whole encoding identical in every order (op "
+	ok(same_k,
+	    "converge: whole encoding identical in every order (op "
 	    "refs sorted)");
 	ok(same_j, "converge: fv_state_to_json identical in every order");
 	ok(flagged, "converge: every order flags the conflict");
@@ -793,7 +821,8 @@ test_converge(void)
 			if (l1 == NULL) {
 				l1 = l, nl1 = nl;
 				is_str(val_of(&st, "applicant.location"),
-				    "\"L5\"", "converge6: location: C5 "
+				    "\"L5\"",
+				    "converge6: location: C5 "
 				    "(successor of the removal) wins");
 			} else {
 				if (nl != nl1 || memcmp(l, l1, nl) != 0)
@@ -822,12 +851,15 @@ test_converge(void)
 	}
 	is_int(perms, 720, "converge6: tried all 720 orders of 6 ops");
 	is_int(errs, 0, "converge6: every apply succeeded");
-	ok(same_l, "converge6: leaves byte-identical in every order, the "
+	ok(same_l,
+	    "converge6: leaves byte-identical in every order, the "
 	    "create and a causal chain included");
 	ok(causal_ok == 60 && causal_flag_same,
 	    "converge6: the conflict flag agrees across the %d causal "
-	    "orders", causal_ok);
-	ok(same_j, "converge6: fv_state_to_json identical across causal "
+	    "orders",
+	    causal_ok);
+	ok(same_j,
+	    "converge6: fv_state_to_json identical across causal "
 	    "orders");
 	free(l1);
 	free(j1);
@@ -843,10 +875,8 @@ test_causal_chain(void)
 	struct top b, c1, c5;
 	struct top *ops[3];
 	struct fv_state st;
-	static const struct fspec c1_f2[] = {
-		{ "summary", "\"S1\"", 100, 1 } };
-	static const struct fspec c5_f2[] = {
-		{ "summary", "\"S5\"", 200, 2 } };
+	static const struct fspec c1_f2[] = { { "summary", "\"S1\"", 100, 1 } };
+	static const struct fspec c5_f2[] = { { "summary", "\"S5\"", 200, 2 } };
 	int order[3] = { 0, 1, 2 }, any, inorder_clean, all_clean = 1;
 
 	mk(&b, FV_OP_PUT, 100, 1, 1, base_f, 5);
@@ -855,7 +885,8 @@ test_causal_chain(void)
 	ops[0] = &b, ops[1] = &c1, ops[2] = &c5;
 	apply_order(&st, ops, order, 3, &any);
 	inorder_clean = !(st.flags & FV_ST_CONFLICT) && !any;
-	is_str(val_of(&st, "summary"), "\"S5\"", "chain: the last successor "
+	is_str(val_of(&st, "summary"), "\"S5\"",
+	    "chain: the last successor "
 	    "wins");
 	fv_state_free(&st);
 	ok(inorder_clean, "chain: applied in causal order, no conflict");
@@ -892,9 +923,10 @@ test_encoding(void)
 	fv_state_apply(&st, &b.op, &cf);
 	fv_state_apply(&st, &c1.op, &cf);
 	fv_state_apply(&st, &c3.op, &cf);
-	ok((st.flags & FV_ST_CONFLICT) && fv_state_leaf(&st,
-	    "applicant.location") != NULL && fv_state_leaf(&st,
-	    "applicant.location")->val == NULL, "a state with a conflict "
+	ok((st.flags & FV_ST_CONFLICT) &&
+		fv_state_leaf(&st, "applicant.location") != NULL &&
+		fv_state_leaf(&st, "applicant.location")->val == NULL,
+	    "a state with a conflict "
 	    "and a removed leaf");
 	is_int(fv_state_encode(&st, &e1), 0, "encode it");
 	is_int(fv_state_decode(e1.p, e1.len, &st2), 0, "decode it");
@@ -902,11 +934,12 @@ test_encoding(void)
 	ok(e1.len == e2.len && memcmp(e1.p, e2.p, e1.len) == 0,
 	    "re-encoding is byte-identical");
 	ok(st2.rtype == st.rtype && st2.flags == st.flags &&
-	    st2.created_hlc == st.created_hlc &&
-	    st2.updated_hlc == st.updated_hlc && st2.nops == st.nops &&
-	    st2.leaves.n == st.leaves.n &&
-	    !memcmp(st2.created_by, st.created_by, FV_ID_BYTES) &&
-	    !memcmp(st2.oprefs, st.oprefs, (size_t)st.nops * FV_OPREF_BYTES),
+		st2.created_hlc == st.created_hlc &&
+		st2.updated_hlc == st.updated_hlc && st2.nops == st.nops &&
+		st2.leaves.n == st.leaves.n &&
+		!memcmp(st2.created_by, st.created_by, FV_ID_BYTES) &&
+		!memcmp(st2.oprefs, st.oprefs,
+		    (size_t)st.nops * FV_OPREF_BYTES),
 	    "decoded header, op refs and leaf count match");
 	j1 = json_text(&st);
 	j2 = json_text(&st2);
@@ -914,8 +947,8 @@ test_encoding(void)
 	free(j1);
 	free(j2);
 	ok(fv_state_leaf(&st2, "applicant.location") != NULL &&
-	    fv_state_leaf(&st2, "applicant.location")->val == NULL &&
-	    fv_state_leaf(&st2, "applicant.location")->has_prev,
+		fv_state_leaf(&st2, "applicant.location")->val == NULL &&
+		fv_state_leaf(&st2, "applicant.location")->has_prev,
 	    "a removed leaf survives with its prev");
 	fv_state_free(&st2);
 
@@ -948,7 +981,7 @@ test_encoding(void)
 		uint8_t *p = memmem(c, e1.len, "applicant.full_name", 19);
 
 		if (p != NULL)
-			p[10] = 'z';	/* now sorts after applicant.location */
+			p[10] = 'z'; /* now sorts after applicant.location */
 		is_int(fv_state_decode(c, e1.len, &st2), FV_ECORRUPT,
 		    "decode refuses leaves out of order");
 		if (p != NULL)
@@ -971,12 +1004,12 @@ test_encoding(void)
 
 		is_str(json_string_value(json_object_get(o, "id")),
 		    "deadbeef0102030405060708090a0b0c", "to_json: id in hex");
-		is_str(json_string_value(json_object_get(o, "type")),
-		    "appeal", "to_json: type");
+		is_str(json_string_value(json_object_get(o, "type")), "appeal",
+		    "to_json: type");
 		is_str(json_string_value(json_object_get(o, "created_by")),
 		    "tashkent-laptop-1", "to_json: created_by as given");
 		ok(json_is_object(a) && json_object_size(a) == 1 &&
-		    json_equal(json_object_get(a, "full_name"), n2),
+			json_equal(json_object_get(a, "full_name"), n2),
 		    "to_json: applicant rebuilt, removed "
 		    "location left out");
 		ok(json_is_true(json_object_get(o, "conflict")),
@@ -984,7 +1017,8 @@ test_encoding(void)
 		ok(json_equal(json_object_get(o, "tags"), t4),
 		    "to_json: tags as an array");
 		is_str(json_string_value(json_object_get(o, "created_at")),
-		    "1970-01-01T00:00:00Z", "to_json: created_at from the "
+		    "1970-01-01T00:00:00Z",
+		    "to_json: created_at from the "
 		    "hlc's milliseconds");
 		json_decref(n2);
 		json_decref(t4);

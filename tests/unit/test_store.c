@@ -8,7 +8,7 @@
  * Argon2id runs 5 times (2 inits, 3 derivations); one KEK buffer serves
  * every unlock of a store.
  */
-#define _GNU_SOURCE		/* memmem */
+#define _GNU_SOURCE /* memmem */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,8 +32,8 @@
 #include "store.h"
 #include "tap.h"
 
-#define A	FV_RTYPE_APPEAL
-#define N	FV_RTYPE_NOTE
+#define A FV_RTYPE_APPEAL
+#define N FV_RTYPE_NOTE
 
 static const char PASS[] = "correct horse battery staple";
 static const char WRONG[] = "correct horse battery stapler";
@@ -65,10 +65,9 @@ static json_t *
 appeal(const char *name, const char *loc, const char *country,
     const char *category, const char *summary, const char *group)
 {
-	json_t *o = json_pack("{s:{s:s}, s:s, s:s, s:s, s:[s,s]}",
-	    "applicant", "full_name", name, "concerns_country", country,
-	    "category", category, "summary", summary, "tags", "migrant",
-	    "2026-Q4");
+	json_t *o = json_pack("{s:{s:s}, s:s, s:s, s:s, s:[s,s]}", "applicant",
+	    "full_name", name, "concerns_country", country, "category",
+	    category, "summary", summary, "tags", "migrant", "2026-Q4");
 
 	if (loc != NULL)
 		json_object_set_new(json_object_get(o, "applicant"), "location",
@@ -82,9 +81,8 @@ appeal(const char *name, const char *loc, const char *country,
 static json_t *
 note(const char *text, const uint8_t *appeal_rid)
 {
-	json_t *o = json_pack("{s:s, s:{s:s, s:s, s:s}}", "text", text,
-	    "visit", "institution", "СИЗО-1", "country", "RU", "date",
-	    "2026-11-20");
+	json_t *o = json_pack("{s:s, s:{s:s, s:s, s:s}}", "text", text, "visit",
+	    "institution", "СИЗО-1", "country", "RU", "date", "2026-11-20");
 
 	if (appeal_rid != NULL) {
 		char hex[33];
@@ -112,8 +110,8 @@ body_of(const json_t *rec)
 
 /* Labels for ids, to compare lists as strings. */
 struct label {
-	const char	*name;
-	uint8_t		 rid[FV_ID_BYTES];
+	const char *name;
+	uint8_t rid[FV_ID_BYTES];
 };
 static struct label labels[64];
 static int nlabels;
@@ -169,8 +167,8 @@ list(struct fv_store *s, int rtype, const char *status, const char *country,
 	json_array_foreach(arr, i, v) {
 		if (i > 0)
 			strcat(out, " ");
-		strcat(out, label_of(json_string_value(json_object_get(v,
-		    "id"))));
+		strcat(out,
+		    label_of(json_string_value(json_object_get(v, "id"))));
 	}
 	json_decref(arr);
 	return out;
@@ -203,9 +201,9 @@ slurp(const char *p, size_t *n)
 }
 
 struct needles {
-	const char	*s[64];
-	size_t		 n[64];
-	int		 count;
+	const char *s[64];
+	size_t n[64];
+	int count;
 };
 
 static void
@@ -233,8 +231,8 @@ add_canary(struct needles *nd, const char *s, const char *tail)
 	add_needle(nd, s, strlen(s));
 	add_needle(nd, tail, strlen(tail));
 	for (i = 0; tail[i] && i < sizeof(u) - 1; i++)
-		u[i] = (char)(tail[i] >= 'a' && tail[i] <= 'z' ?
-		    tail[i] - 32 : tail[i]);
+		u[i] = (char)(tail[i] >= 'a' && tail[i] <= 'z' ? tail[i] - 32 :
+								 tail[i]);
 	u[i] = '\0';
 	add_needle(nd, u, strlen(u));
 	if (fv_fold_str(s, strlen(s), &f, &fl) == 0) {
@@ -255,10 +253,11 @@ add_canary(struct needles *nd, const char *s, const char *tail)
 			w[k] = c, i += 1;
 		else if (c < 0xe0)
 			w[k] = (uint16_t)((c & 0x1f) << 6 | (s[i + 1] & 0x3f)),
-			    i += 2;
+			i += 2;
 		else
 			w[k] = (uint16_t)((c & 0x0f) << 12 |
-			    (s[i + 1] & 0x3f) << 6 | (s[i + 2] & 0x3f)), i += 3;
+			    (s[i + 1] & 0x3f) << 6 | (s[i + 2] & 0x3f)),
+			i += 3;
 	}
 	for (i = 0; i < k; i++) {
 		le[2 * i] = (uint8_t)w[i], le[2 * i + 1] = (uint8_t)(w[i] >> 8);
@@ -268,7 +267,7 @@ add_canary(struct needles *nd, const char *s, const char *tail)
 	add_needle(nd, be, 2 * k);
 }
 
-static int scan_quiet;		/* the control scan expects a hit */
+static int scan_quiet; /* the control scan expects a hit */
 
 /* Hits of any needle in any file under d (recursively). */
 static int
@@ -295,7 +294,7 @@ scan(const char *d, const struct needles *nd, int *files)
 			uint8_t *b = slurp(p, &n);
 
 			if (b == NULL) {
-				hits += 1000;	/* unreadable: fail loudly */
+				hits += 1000; /* unreadable: fail loudly */
 				continue;
 			}
 			(*files)++;
@@ -303,7 +302,8 @@ scan(const char *d, const struct needles *nd, int *files)
 				if (memmem(b, n, nd->s[i], nd->n[i]) != NULL) {
 					if (!scan_quiet)
 						diag("found canary form %d in "
-						    "%s", i, p);
+						     "%s",
+						    i, p);
 					hits++;
 				}
 			free(b);
@@ -315,8 +315,8 @@ scan(const char *d, const struct needles *nd, int *files)
 
 /* The record key file's slots. */
 struct kf {
-	uint8_t	*p;		/* whole file */
-	size_t	 len, nslots;
+	uint8_t *p; /* whole file */
+	size_t len, nslots;
 };
 
 static struct kf
@@ -327,8 +327,9 @@ kf_read(const char *d)
 
 	snprintf(p, sizeof(p), "%s/recordkeys", d);
 	k.p = slurp(p, &k.len);
-	k.nslots = k.len > 64 ? (k.len - 64 + FV_SLOT_BYTES - 1) /
-	    FV_SLOT_BYTES : 0;
+	k.nslots = k.len > 64 ?
+	    (k.len - 64 + FV_SLOT_BYTES - 1) / FV_SLOT_BYTES :
+	    0;
 	return k;
 }
 
@@ -363,8 +364,8 @@ kf_diff(const struct kf *a, const struct kf *b, int *zeroed, int *appeared,
 	*zeroed = *appeared = *changed = 0;
 	for (i = 0; i < n; i++) {
 		const uint8_t *x = kf_slot(a, i), *y = kf_slot(b, i);
-		int zx = is_zero(x, FV_SLOT_BYTES), zy = is_zero(y,
-		    FV_SLOT_BYTES);
+		int zx = is_zero(x, FV_SLOT_BYTES),
+		    zy = is_zero(y, FV_SLOT_BYTES);
 
 		if (!zx && zy)
 			(*zeroed)++;
@@ -451,8 +452,8 @@ rm_rf(const char *d)
 
 /* --- the tests --- */
 
-static uint8_t *kek;		/* secmem: the one KEK of the main store */
-static size_t kek_used;		/* secmem in use with only kek allocated */
+static uint8_t *kek;	/* secmem: the one KEK of the main store */
+static size_t kek_used; /* secmem in use with only kek allocated */
 static struct needles canaries;
 static char can_name[128], can_sum[128], can_note[128];
 
@@ -476,31 +477,34 @@ test_init_open(void)
 		struct kf k = kf_read(dir);
 
 		ok(k.p != NULL && k.len >= 64 && !memcmp(k.p, "FVRKEYS1", 8) &&
-		    kf_used(&k) == 0, "recordkeys: header, no key yet");
+			kf_used(&k) == 0,
+		    "recordkeys: header, no key yet");
 		kf_free(&k);
 	}
 	is_int(fv_store_init(dir, "field", DEVNAME, PASS, strlen(PASS)),
 	    FV_EEXIST, "a second init of the same dir: FV_EEXIST");
-	is_int(fv_store_init(dir, "hq", "other", PASS, strlen(PASS)),
-	    FV_EEXIST, "  whatever the role and name");
+	is_int(fv_store_init(dir, "hq", "other", PASS, strlen(PASS)), FV_EEXIST,
+	    "  whatever the role and name");
 
 	snprintf(other, sizeof(other), "%s/other", root);
-	is_int(fv_store_init(other, "field", DEVNAME, "1234567", 7),
-	    FV_EINVAL, "init refuses a 7-byte passphrase");
+	is_int(fv_store_init(other, "field", DEVNAME, "1234567", 7), FV_EINVAL,
+	    "init refuses a 7-byte passphrase");
 	ok(access(other, F_OK) != 0, "  and creates nothing");
 	is_int(fv_store_init(other, "admin", DEVNAME, PASS, strlen(PASS)),
 	    FV_EINVAL, "init refuses role admin");
-	is_int(fv_store_init(other, "field", "", PASS, strlen(PASS)),
-	    FV_EINVAL, "init refuses an empty name");
+	is_int(fv_store_init(other, "field", "", PASS, strlen(PASS)), FV_EINVAL,
+	    "init refuses an empty name");
 	memset(longname, 'n', 65);
 	longname[65] = '\0';
 	is_int(fv_store_init(other, "field", longname, PASS, strlen(PASS)),
 	    FV_EINVAL, "init refuses a 65-byte name");
 	ok(access(other, F_OK) != 0, "  none of them created anything");
 
-	is_int(fv_store_open(other, &s), FV_ENOTFOUND, "open a missing dir: "
+	is_int(fv_store_open(other, &s), FV_ENOTFOUND,
+	    "open a missing dir: "
 	    "FV_ENOTFOUND");
-	is_int(fv_store_open(root, &s), FV_ENOTFOUND, "open a dir without a "
+	is_int(fv_store_open(root, &s), FV_ENOTFOUND,
+	    "open a dir without a "
 	    "store: FV_ENOTFOUND");
 
 	is_int(fv_store_open(dir, &s), 0, "open the store");
@@ -591,11 +595,14 @@ test_create(struct fv_store *s)
 	is_int(fv_store_begin(s), FV_EBUSY, "  a second begin: FV_EBUSY");
 	is_int(fv_store_create(s, A, b_a1, a1, &e), 0, "create appeal a1");
 	is_int(fv_store_create(s, A, b_a2, a2, &e), 0, "create appeal a2");
-	is_int(fv_store_create(s, A, b_a3, a3, &e), 0, "create appeal a3 "
+	is_int(fv_store_create(s, A, b_a3, a3, &e), 0,
+	    "create appeal a3 "
 	    "(canaries)");
-	is_int(fv_store_create(s, N, b_n1, n1, &e), 0, "create note n1 on a1 "
+	is_int(fv_store_create(s, N, b_n1, n1, &e), 0,
+	    "create note n1 on a1 "
 	    "(created in the same transaction)");
-	is_int(fv_store_create(s, N, b_n2, n2, &e), 0, "create note n2 on a2 "
+	is_int(fv_store_create(s, N, b_n2, n2, &e), 0,
+	    "create note n2 on a2 "
 	    "(canary)");
 
 	randombytes_buf(missing, sizeof(missing));
@@ -614,15 +621,19 @@ test_create(struct fv_store *s)
 	json_decref(bad);
 	is_int(fv_store_create(s, A, b_a2, a1, &e), FV_EEXIST,
 	    "create with an existing id: FV_EEXIST");
-	is_int(fv_store_get(s, A, a1, &j), 0, "read inside the transaction "
+	is_int(fv_store_get(s, A, a1, &j), 0,
+	    "read inside the transaction "
 	    "sees its writes");
 	json_decref(j);
 	k1 = kf_read(dir);
 	kf_diff(&k0, &k1, &z, &ap, &ch);
-	ok(ap == 5 && z == 0 && ch == 0, "five record keys written into "
-	    "fresh slots (%d)", ap);
+	ok(ap == 5 && z == 0 && ch == 0,
+	    "five record keys written into "
+	    "fresh slots (%d)",
+	    ap);
 	kf_free(&k1);
-	is_int(fv_store_commit(s), 0, "commit (refused writes did not spoil "
+	is_int(fv_store_commit(s), 0,
+	    "commit (refused writes did not spoil "
 	    "the transaction)");
 	k1 = kf_read(dir);
 	is_int(kf_used(&k1), 5, "five live slots after commit");
@@ -631,7 +642,8 @@ test_create(struct fv_store *s)
 	is_int(fv_store_stats(s, &st), 0, "stats");
 	ok(st.appeals == 3 && st.notes == 2, "  3 appeals, 2 notes");
 	is_int(st.seq, 5, "  5 ops (refused writes took no seq)");
-	is_int(fv_store_commit(s), FV_EBUSY, "commit without begin: "
+	is_int(fv_store_commit(s), FV_EBUSY,
+	    "commit without begin: "
 	    "FV_EBUSY");
 	{
 		uint8_t r[FV_ID_BYTES];
@@ -651,7 +663,8 @@ test_get(struct fv_store *s)
 
 	is_int(fv_store_get(s, A, a1, &j), 0, "get a1");
 	b = body_of(j);
-	ok(json_equal(b, b_a1), "  every field as stored (applicant, tags, "
+	ok(json_equal(b, b_a1),
+	    "  every field as stored (applicant, tags, "
 	    "x_ value, defaults)");
 	if (!json_equal(b, b_a1)) {
 		char *t1 = json_dumps(b, JSON_SORT_KEYS);
@@ -669,10 +682,13 @@ test_get(struct fv_store *s)
 	    "  type");
 	is_str(json_string_value(json_object_get(j, "created_by")), DEVNAME,
 	    "  created_by is the device name");
-	ok(fv_record_valid_rfc3339(json_string_value(json_object_get(j,
-	    "created_at")), &c_ms) && fv_record_valid_rfc3339(json_string_value(
-	    json_object_get(j, "updated_at")), &u_ms) && c_ms == u_ms &&
-	    llabs(c_ms - (long long)time(NULL) * 1000) < 600000,
+	ok(fv_record_valid_rfc3339(
+	       json_string_value(json_object_get(j, "created_at")), &c_ms) &&
+		fv_record_valid_rfc3339(json_string_value(json_object_get(j,
+					    "updated_at")),
+		    &u_ms) &&
+		c_ms == u_ms &&
+		llabs(c_ms - (long long)time(NULL) * 1000) < 600000,
 	    "  created_at = updated_at, RFC 3339, now");
 	ok(json_object_get(j, "conflict") == NULL, "  no conflict");
 	json_decref(j);
@@ -710,7 +726,8 @@ test_update(struct fv_store *s)
 	int changed = -1;
 	uint64_t seq;
 
-	p = json_loads("{\"status\":\"under_review\","
+	p = json_loads(
+	    "{\"status\":\"under_review\","
 	    "\"applicant\":{\"location\":null},\"x_source\":{\"batch\":8}}",
 	    0, NULL);
 	fv_store_begin(s);
@@ -727,19 +744,22 @@ test_update(struct fv_store *s)
 	is_int(fv_store_commit(s), 0, "commit");
 
 	is_int(fv_store_get(s, A, a1, &j), 0, "get a1");
-	is_str(json_string_value(json_object_get(j, "status")),
-	    "under_review", "  status patched");
-	ok(json_object_get(json_object_get(j, "applicant"), "location") ==
-	    NULL, "  applicant.location removed by null");
-	is_str(json_string_value(json_object_get(json_object_get(j,
-	    "applicant"), "full_name")), "Дилноза Эшматова",
+	is_str(json_string_value(json_object_get(j, "status")), "under_review",
+	    "  status patched");
+	ok(json_object_get(json_object_get(j, "applicant"), "location") == NULL,
+	    "  applicant.location removed by null");
+	is_str(json_string_value(json_object_get(
+		   json_object_get(j, "applicant"), "full_name")),
+	    "Дилноза Эшматова",
 	    "  applicant.full_name kept (patch merged, not replaced)");
-	is_int(json_integer_value(json_object_get(json_object_get(j,
-	    "x_source"), "batch")), 8, "  x_ value patched");
-	ok(json_equal(json_object_get(j, "tags"), json_object_get(b_a1,
-	    "tags")), "  tags untouched");
+	is_int(json_integer_value(
+		   json_object_get(json_object_get(j, "x_source"), "batch")),
+	    8, "  x_ value patched");
+	ok(json_equal(json_object_get(j, "tags"),
+	       json_object_get(b_a1, "tags")),
+	    "  tags untouched");
 	ok(strcmp(json_string_value(json_object_get(j, "updated_at")),
-	    json_string_value(json_object_get(j, "created_at"))) >= 0,
+	       json_string_value(json_object_get(j, "created_at"))) >= 0,
 	    "  updated_at not before created_at");
 	json_decref(j);
 
@@ -748,26 +768,30 @@ test_update(struct fv_store *s)
 	is_str(json_string_value(json_object_get(json_array_get(h, 0), "op")),
 	    "create", "  first: create");
 	is_str(json_string_value(json_object_get(json_array_get(h, 0),
-	    "device_name")), DEVNAME, "  by this device");
+		   "device_name")),
+	    DEVNAME, "  by this device");
 	is_str(json_string_value(json_object_get(json_array_get(h, 1), "op")),
 	    "update", "  second: update");
 	f = json_object_get(json_array_get(h, 1), "fields");
-	ok(json_object_size(f) == 3 && json_is_null(json_object_get(f,
-	    "applicant.location")) && json_string_value(json_object_get(f,
-	    "status")) != NULL && strcmp(json_string_value(json_object_get(f,
-	    "status")), "under_review") == 0 &&
-	    json_integer_value(json_object_get(json_object_get(f,
-	    "x_source"), "batch")) == 8,
+	ok(json_object_size(f) == 3 &&
+		json_is_null(json_object_get(f, "applicant.location")) &&
+		json_string_value(json_object_get(f, "status")) != NULL &&
+		strcmp(json_string_value(json_object_get(f, "status")),
+		    "under_review") == 0 &&
+		json_integer_value(json_object_get(
+		    json_object_get(f, "x_source"), "batch")) == 8,
 	    "  the update names exactly the changed leaves, removal as null");
 	ok(json_integer_value(json_object_get(json_array_get(h, 1), "seq")) >
-	    json_integer_value(json_object_get(json_array_get(h, 0), "seq")),
+		json_integer_value(json_object_get(json_array_get(h, 0),
+		    "seq")),
 	    "  in seq order");
 	json_decref(h);
 
 	/* the same patch again changes nothing and writes nothing */
 	fv_store_stats(s, &st0);
 	p = json_loads("{\"status\":\"under_review\","
-	    "\"applicant\":{\"location\":null}}", 0, NULL);
+		       "\"applicant\":{\"location\":null}}",
+	    0, NULL);
 	fv_store_begin(s);
 	changed = -1;
 	is_int(fv_store_update(s, A, a1, p, &e, &changed), 0,
@@ -831,12 +855,13 @@ test_update(struct fv_store *s)
 	json_decref(p);
 	is_int(fv_store_commit(s), 0, "  commit");
 	fv_store_stats(s, &st1);
-	is_int(st1.seq, seq + 1, "  exactly one op for the refusals and "
+	is_int(st1.seq, seq + 1,
+	    "  exactly one op for the refusals and "
 	    "the update");
 	j = NULL;
 	fv_store_get(s, A, a1, &j);
-	is_str(json_string_value(json_object_get(j, "status")),
-	    "under_review", "refused patches changed nothing");
+	is_str(json_string_value(json_object_get(j, "status")), "under_review",
+	    "refused patches changed nothing");
 	json_decref(j);
 }
 
@@ -847,8 +872,8 @@ test_list(struct fv_store *s)
 	    "list appeals: all, oldest first");
 	is_str(list(s, N, NULL, NULL, NULL, NULL, NULL, NULL), "n1 n2",
 	    "list notes");
-	is_str(list(s, 0, NULL, NULL, NULL, NULL, NULL, NULL),
-	    "a1 a2 a3 n1 n2", "list everything");
+	is_str(list(s, 0, NULL, NULL, NULL, NULL, NULL, NULL), "a1 a2 a3 n1 n2",
+	    "list everything");
 	is_str(list(s, A, NULL, "KZ", NULL, NULL, NULL, NULL), "a2",
 	    "filter by country");
 	is_str(list(s, A, NULL, "RU", NULL, NULL, NULL, NULL), "a1 a3",
@@ -914,7 +939,7 @@ test_shred(struct fv_store *s)
 		f = fopen(cf, "wb");
 		fputs("....", f);
 		fwrite(canaries.s[canaries.count - 2], 1,
-		    canaries.n[canaries.count - 2], f);	/* UTF-16LE */
+		    canaries.n[canaries.count - 2], f); /* UTF-16LE */
 		fclose(f);
 		files = 0;
 		scan_quiet = 1;
@@ -924,7 +949,8 @@ test_shred(struct fv_store *s)
 		memset(&one, 0, sizeof(one));
 		add_needle(&one, "no such thing", 13);
 		files = 0;
-		is_int(scan(cdir, &one, &files), 0, "  and not what is not "
+		is_int(scan(cdir, &one, &files), 0,
+		    "  and not what is not "
 		    "there");
 		free((void *)one.s[0]);
 		unlink(cf);
@@ -932,19 +958,24 @@ test_shred(struct fv_store *s)
 	}
 
 	files = 0;
-	is_int(scan(dir, &canaries, &files), 0, "after commit: no canary "
+	is_int(scan(dir, &canaries, &files), 0,
+	    "after commit: no canary "
 	    "in any form in any file of the data dir");
 	ok(files >= 3, "  (%d files scanned)", files);
 
 	k0 = kf_read(dir);
 	fv_store_begin(s);
-	is_int(fv_store_delete(s, A, a3), 0, "delete a3 (edited: stored "
+	is_int(fv_store_delete(s, A, a3), 0,
+	    "delete a3 (edited: stored "
 	    "with its leaves)");
-	is_int(fv_store_delete(s, N, n2), 0, "delete n2 (never edited: "
+	is_int(fv_store_delete(s, N, n2), 0,
+	    "delete n2 (never edited: "
 	    "stored as its op)");
-	is_int(fv_store_delete(s, A, n1), FV_ENOTFOUND, "delete a note as "
+	is_int(fv_store_delete(s, A, n1), FV_ENOTFOUND,
+	    "delete a note as "
 	    "an appeal: FV_ENOTFOUND");
-	is_int(fv_store_get(s, A, a3, &j), FV_EDELETED, "  inside the "
+	is_int(fv_store_get(s, A, a3, &j), FV_EDELETED,
+	    "  inside the "
 	    "transaction a3 reads as deleted");
 	k1 = kf_read(dir);
 	kf_diff(&k0, &k1, &z, &ap, &ch);
@@ -959,15 +990,18 @@ test_shred(struct fv_store *s)
 	kf_free(&k0);
 	kf_free(&k1);
 
-	is_int(fv_store_get(s, A, a3, &j), FV_EDELETED, "get a3: "
+	is_int(fv_store_get(s, A, a3, &j), FV_EDELETED,
+	    "get a3: "
 	    "FV_EDELETED");
-	is_int(fv_store_get(s, N, n2, &j), FV_EDELETED, "get n2: "
+	is_int(fv_store_get(s, N, n2, &j), FV_EDELETED,
+	    "get n2: "
 	    "FV_EDELETED");
 	p = json_pack("{s:s}", "status", "closed");
 	fv_store_begin(s);
 	is_int(fv_store_update(s, A, a3, p, &e, &changed), FV_EDELETED,
 	    "update a3: FV_EDELETED");
-	is_int(fv_store_delete(s, A, a3), FV_EDELETED, "delete a3 again: "
+	is_int(fv_store_delete(s, A, a3), FV_EDELETED,
+	    "delete a3 again: "
 	    "FV_EDELETED");
 	is_int(fv_store_create(s, A, b_a1, a3, &e), FV_EEXIST,
 	    "create with a3's id: FV_EEXIST (the tombstone stays)");
@@ -975,20 +1009,25 @@ test_shred(struct fv_store *s)
 	json_decref(p);
 
 	is_int(fv_json_history(s, a3, &h), 0, "history of a3");
-	is_int(json_array_size(h), 3, "  three entries: create, update, "
+	is_int(json_array_size(h), 3,
+	    "  three entries: create, update, "
 	    "delete");
 	for (i = 0, z = 0; i + 1 < json_array_size(h); i++)
 		if (json_is_true(json_object_get(json_array_get(h, i),
-		    "shredded")) && json_object_get(json_array_get(h, i),
-		    "fields") == NULL)
+			"shredded")) &&
+		    json_object_get(json_array_get(h, i), "fields") == NULL)
 			z++;
-	is_int(z, 2, "  the create and the update are \"shredded\", without "
+	is_int(z, 2,
+	    "  the create and the update are \"shredded\", without "
 	    "fields");
-	is_str(json_string_value(json_object_get(json_array_get(h,
-	    json_array_size(h) - 1), "op")), "delete", "  the last is the "
+	is_str(json_string_value(json_object_get(
+		   json_array_get(h, json_array_size(h) - 1), "op")),
+	    "delete",
+	    "  the last is the "
 	    "delete");
 	ok(json_object_get(json_array_get(h, json_array_size(h) - 1),
-	    "fields") == NULL, "  which carries no content");
+	       "fields") == NULL,
+	    "  which carries no content");
 	{
 		char *t = json_dumps(h, 0);
 
@@ -999,19 +1038,22 @@ test_shred(struct fv_store *s)
 	json_decref(h);
 	h = NULL;
 	is_int(fv_json_history(s, n2, &h), 0, "history of n2");
-	ok(json_array_size(h) == 2 && json_is_true(json_object_get(
-	    json_array_get(h, 0), "shredded")), "  create shredded, delete");
+	ok(json_array_size(h) == 2 &&
+		json_is_true(json_object_get(json_array_get(h, 0), "shredded")),
+	    "  create shredded, delete");
 	json_decref(h);
 
 	is_int(fv_store_stats(s, &st), 0, "stats");
 	ok(st.appeals == 2 && st.notes == 1, "  2 appeals, 1 note left");
 	is_str(list(s, 0, NULL, NULL, NULL, NULL, NULL, NULL), "a1 a2 n1",
 	    "deleted records are not listed");
-	is_str(list(s, 0, NULL, NULL, NULL, NULL, NULL, strstr(can_note,
-	    "QzNote")), "", "nor found");
+	is_str(list(s, 0, NULL, NULL, NULL, NULL, NULL,
+		   strstr(can_note, "QzNote")),
+	    "", "nor found");
 
 	files = 0;
-	is_int(scan(dir, &canaries, &files), 0, "after delete: still no "
+	is_int(scan(dir, &canaries, &files), 0,
+	    "after delete: still no "
 	    "canary in any form anywhere");
 }
 
@@ -1034,34 +1076,40 @@ test_purge(struct fv_store *s)
 	is_int(fv_store_create(s, A, b_a3, p1, &e), 0, "purge: create p1");
 	is_int(fv_store_commit(s), 0, "  commit");
 	fv_store_stats(s, &st);
-	up = st.seq;			/* what HQ's receipt covers */
+	up = st.seq; /* what HQ's receipt covers */
 	fv_store_begin(s);
-	is_int(fv_store_create(s, A, b_a2, p2, &e), 0, "  create p2 after "
+	is_int(fv_store_create(s, A, b_a2, p2, &e), 0,
+	    "  create p2 after "
 	    "the receipt's seq");
 	is_int(fv_store_commit(s), 0, "  commit");
-	is_int(fv_store_purge(s, up, "moscow-team", &purged, &kept),
-	    FV_EBUSY, "purge outside a transaction: FV_EBUSY");
+	is_int(fv_store_purge(s, up, "moscow-team", &purged, &kept), FV_EBUSY,
+	    "purge outside a transaction: FV_EBUSY");
 	fv_store_stats(s, &st);
 	live = st.appeals + st.notes;
 	k0 = kf_read(dir);
 	fv_store_begin(s);
 	is_int(fv_store_purge(s, up, "moscow-team", &purged, &kept), 0,
 	    "purge up to the receipt, group moscow-team");
-	is_int((int)purged, (int)live - 3, "  every other record purged "
-	    "(a2: no group, p1, ...: %zu)", live - 3);
-	is_int((int)kept, 3, "  3 kept: a1 (moscow-team), n1 (a note on "
+	is_int((int)purged, (int)live - 3,
+	    "  every other record purged "
+	    "(a2: no group, p1, ...: %zu)",
+	    live - 3);
+	is_int((int)kept, 3,
+	    "  3 kept: a1 (moscow-team), n1 (a note on "
 	    "a1), p2 (not receipted)");
 	is_int(fv_store_commit(s), 0, "  commit");
 	k1 = kf_read(dir);
 	kf_diff(&k0, &k1, &z, &ap, &ch);
-	is_int(z, (int)purged, "  exactly as many key slots are now all "
+	is_int(z, (int)purged,
+	    "  exactly as many key slots are now all "
 	    "zero");
 	ok(ap == 0 && ch == 0, "  and no other slot changed");
 	kf_free(&k0);
 	kf_free(&k1);
 	is_int(fv_store_get(s, A, p1, &j), FV_ENOTFOUND, "  p1 is gone");
 	is_int(fv_store_get(s, A, a2, &j), FV_ENOTFOUND, "  a2 is gone");
-	is_int(fv_json_history(s, p1, &j), FV_ENOTFOUND, "  with its "
+	is_int(fv_json_history(s, p1, &j), FV_ENOTFOUND,
+	    "  with its "
 	    "history");
 	ok(fv_store_get(s, A, a1, &j) == 0, "  a1 stays");
 	json_decref(j);
@@ -1075,7 +1123,8 @@ test_purge(struct fv_store *s)
 	fv_store_stats(s, &st);
 	ok(st.appeals == 2 && st.notes == 1, "  2 appeals and 1 note held");
 	fv_store_begin(s);
-	is_int(fv_store_create(s, A, b_a3, p1, &e), FV_EEXIST, "  p1's id "
+	is_int(fv_store_create(s, A, b_a3, p1, &e), FV_EEXIST,
+	    "  p1's id "
 	    "is not free again");
 	fv_store_abort(s);
 	fv_store_begin(s);
@@ -1084,7 +1133,8 @@ test_purge(struct fv_store *s)
 	is_int((int)purged, 0, "  purges nothing more");
 	fv_store_commit(s);
 	files = 0;
-	is_int(scan(dir, &canaries, &files), 0, "after the purge: no "
+	is_int(scan(dir, &canaries, &files), 0,
+	    "after the purge: no "
 	    "canary in any form anywhere");
 }
 
@@ -1106,11 +1156,13 @@ test_abort(struct fv_store *s)
 	ok(ap == 1 && z == 0 && ch == 0, "  its key is written to a slot");
 	kf_free(&k1);
 	fv_store_abort(s);
-	is_int(fv_store_get(s, A, x, &j), FV_ENOTFOUND, "after abort x does "
+	is_int(fv_store_get(s, A, x, &j), FV_ENOTFOUND,
+	    "after abort x does "
 	    "not exist");
 	k1 = kf_read(dir);
 	kf_diff(&k0, &k1, &z, &ap, &ch);
-	ok(ap == 0 && z == 0 && ch == 0, "  and its key slot is zero again "
+	ok(ap == 0 && z == 0 && ch == 0,
+	    "  and its key slot is zero again "
 	    "(every other slot as it was)");
 	kf_free(&k0);
 	kf_free(&k1);
@@ -1123,8 +1175,8 @@ test_abort(struct fv_store *s)
 	fv_store_abort(s);
 	json_decref(p);
 	fv_store_get(s, A, a1, &j);
-	is_str(json_string_value(json_object_get(j, "status")),
-	    "under_review", "an aborted update changed nothing");
+	is_str(json_string_value(json_object_get(j, "status")), "under_review",
+	    "an aborted update changed nothing");
 	json_decref(j);
 	fv_store_abort(s);
 	ok(1, "abort without a transaction is harmless");
@@ -1176,7 +1228,8 @@ test_persist(struct fv_store *s)
 	is_int(fv_store_locked(s), 1, "lock");
 	is_int(fv_store_get(s, A, a1, &j), FV_ELOCKED, "  get refused");
 	used_locked = fv_secmem_used();
-	is_int(used_locked, kek_used, "  only the test's KEK left in secret "
+	is_int(used_locked, kek_used,
+	    "  only the test's KEK left in secret "
 	    "memory");
 	is_int(fv_store_unlock(s, kek), 0, "unlock again with the same KEK");
 
@@ -1232,9 +1285,11 @@ test_persist(struct fv_store *s)
 	{
 		int fd = open(kp, O_WRONLY | O_CLOEXEC);
 
-		ok(fd >= 0 && pwrite(fd, junk, sizeof(junk), 64 +
-		    (off_t)(k0.nslots + 2) * FV_SLOT_BYTES) ==
-		    (ssize_t)sizeof(junk), "plant a stray key slot (as a "
+		ok(fd >= 0 &&
+			pwrite(fd, junk, sizeof(junk),
+			    64 + (off_t)(k0.nslots + 2) * FV_SLOT_BYTES) ==
+			    (ssize_t)sizeof(junk),
+		    "plant a stray key slot (as a "
 		    "crash mid-write leaves)");
 		close(fd);
 	}
@@ -1242,7 +1297,8 @@ test_persist(struct fv_store *s)
 	is_int(fv_store_unlock(s, kek), 0, "lock and unlock");
 	k1 = kf_read(dir);
 	kf_diff(&k0, &k1, &z, &ap, &ch);
-	ok(z == 0 && ap == 0 && ch == 0, "  the stray slot is scrubbed, live "
+	ok(z == 0 && ap == 0 && ch == 0,
+	    "  the stray slot is scrubbed, live "
 	    "slots untouched");
 	kf_free(&k0);
 	kf_free(&k1);
@@ -1261,8 +1317,8 @@ test_persist(struct fv_store *s)
 /* The daemon's writer: a group of creates, replayed after growing the
  * map when it fills.  Returns the commit's result. */
 static int
-writer_creates(struct fv_store *s, json_t **bodies, uint8_t (*rids)[16],
-    int n, int *grown, int *first_full)
+writer_creates(struct fv_store *s, json_t **bodies, uint8_t (*rids)[16], int n,
+    int *grown, int *first_full)
 {
 	struct fv_verr e;
 	int i, rc;
@@ -1293,7 +1349,9 @@ again:
 static void
 test_growth(void)
 {
-	enum { MAXREC = 600 };
+	enum {
+		MAXREC = 600
+	};
 	static json_t *bodies[MAXREC];
 	static uint8_t rids[MAXREC][16];
 	struct fv_store *s = NULL;
@@ -1305,8 +1363,8 @@ test_growth(void)
 	int i, n, rc = 0, grown, first = -1, present;
 
 	fv_store_set_initial_map((size_t)1 << 20);
-	is_int(fv_store_init(dir2, "hq", "ombudsman-hq", PASS, strlen(PASS)),
-	    0, "init a second store with a 1 MiB map");
+	is_int(fv_store_init(dir2, "hq", "ombudsman-hq", PASS, strlen(PASS)), 0,
+	    "init a second store with a 1 MiB map");
 	is_int(fv_store_open(dir2, &s), 0, "  open it");
 	if (s == NULL)
 		return;
@@ -1330,13 +1388,16 @@ test_growth(void)
 	for (n = 0; n < MAXREC; n++)
 		if ((rc = fv_store_create(s, A, bodies[n], rids[n], &e)) != 0)
 			break;
-	is_int(rc, FV_EMAPFULL, "creating 20 kB appeals fills the map: "
+	is_int(rc, FV_EMAPFULL,
+	    "creating 20 kB appeals fills the map: "
 	    "FV_EMAPFULL");
 	ok(n > 5 && n < MAXREC, "  after %d creates", n);
-	is_int(fv_store_commit(s), FV_EMAPFULL, "  a spoilt transaction "
+	is_int(fv_store_commit(s), FV_EMAPFULL,
+	    "  a spoilt transaction "
 	    "does not commit");
 	j = NULL;
-	is_int(fv_store_get(s, A, rids[0], &j), FV_ENOTFOUND, "  nothing of "
+	is_int(fv_store_get(s, A, rids[0], &j), FV_ENOTFOUND,
+	    "  nothing of "
 	    "it was kept");
 	k = kf_read(dir2);
 	is_int(kf_used(&k), 0, "  no record key left in the key file");
@@ -1354,7 +1415,7 @@ test_growth(void)
 		j = NULL;
 		if (fv_store_get(s, A, rids[i], &j) == 0 &&
 		    json_equal(json_object_get(j, "summary"),
-		    json_object_get(bodies[i], "summary")))
+			json_object_get(bodies[i], "summary")))
 			present++;
 		json_decref(j);
 	}
@@ -1394,8 +1455,7 @@ main(void)
 	uint8_t r[16];
 	int i;
 
-	if (sodium_init() < 0 || fv_secmem_init() != 0 ||
-	    mkdtemp(root) == NULL)
+	if (sodium_init() < 0 || fv_secmem_init() != 0 || mkdtemp(root) == NULL)
 		return 99;
 	snprintf(dir, sizeof(dir), "%s/data", root);
 	snprintf(dir2, sizeof(dir2), "%s/grow", root);
@@ -1403,8 +1463,10 @@ main(void)
 	randombytes_buf(r, sizeof(r));
 	fv_op_id_hex(r, tail);
 	snprintf(can_name, sizeof(can_name), "Канарейка Жёлтая %.16s", tail);
-	snprintf(can_sum, sizeof(can_sum), "Summary QzSummaryCanary%.12s "
-	    "ends here.", tail + 16);
+	snprintf(can_sum, sizeof(can_sum),
+	    "Summary QzSummaryCanary%.12s "
+	    "ends here.",
+	    tail + 16);
 	snprintf(can_note, sizeof(can_note), "Заметка QzNoteCanary%.10s",
 	    tail + 20);
 	{

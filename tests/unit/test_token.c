@@ -14,7 +14,7 @@
 #include "token.h"
 #include "tap.h"
 
-#define B64	sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
 static void
 sample(struct fv_token *t, const char *addr)
@@ -30,7 +30,7 @@ sample(struct fv_token *t, const char *addr)
 		t->secret[i] = (uint8_t)(0xc0 + i);
 		t->hq_pk[i] = (uint8_t)(0x40 + i);
 	}
-	t->expires = 1767225600;	/* 2026-01-01 */
+	t->expires = 1767225600; /* 2026-01-01 */
 	strcpy(t->addr, addr);
 }
 
@@ -38,8 +38,7 @@ static int
 same(const struct fv_token *a, const struct fv_token *b)
 {
 	return memcmp(a->token_id, b->token_id, FV_ID_BYTES) == 0 &&
-	    memcmp(a->secret, b->secret, 32) == 0 &&
-	    a->expires == b->expires &&
+	    memcmp(a->secret, b->secret, 32) == 0 && a->expires == b->expires &&
 	    memcmp(a->hq_id, b->hq_id, FV_ID_BYTES) == 0 &&
 	    memcmp(a->hq_pk, b->hq_pk, 32) == 0 &&
 	    strcmp(a->addr, b->addr) == 0;
@@ -65,31 +64,34 @@ test_roundtrip(void)
 	size_t i;
 
 	sample(&t, "hq.example.org:7700");
-	ok(fv_token_encode(&t, s, sizeof(s)) == 0 &&
-	    strncmp(s, "fv1.", 4) == 0, "encodes with the prefix");
-	ok(strspn(s + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_") == strlen(s + 4), "base64url, no padding");
+	ok(fv_token_encode(&t, s, sizeof(s)) == 0 && strncmp(s, "fv1.", 4) == 0,
+	    "encodes with the prefix");
+	ok(strspn(s + 4,
+	       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	       "0123456789-_") == strlen(s + 4),
+	    "base64url, no padding");
 	ok(fv_token_decode(s, &u) == 0 && same(&t, &u), "decodes to itself");
 	ok(fv_token_encode(&u, s2, sizeof(s2)) == 0 && strcmp(s, s2) == 0,
 	    "and encodes to the same text");
 
 	/* the layout of §5 */
 	ok(sodium_base642bin(bin, sizeof(bin), s + 4, strlen(s + 4), NULL,
-	    &binlen, NULL, B64) == 0, "the text is base64url");
+	       &binlen, NULL, B64) == 0,
+	    "the text is base64url");
 	is_int(binlen, 106 + strlen("hq.example.org:7700"), "binary length");
 	ok(bin[0] == 1 && memcmp(bin + 1, t.token_id, 16) == 0 &&
-	    memcmp(bin + 17, t.secret, 32) == 0 &&
-	    fv_buf_get_u64(bin + 49) == t.expires &&
-	    memcmp(bin + 57, t.hq_id, 16) == 0 &&
-	    memcmp(bin + 73, t.hq_pk, 32) == 0 && bin[105] == 19 &&
-	    memcmp(bin + 106, "hq.example.org:7700", 19) == 0,
+		memcmp(bin + 17, t.secret, 32) == 0 &&
+		fv_buf_get_u64(bin + 49) == t.expires &&
+		memcmp(bin + 57, t.hq_id, 16) == 0 &&
+		memcmp(bin + 73, t.hq_pk, 32) == 0 && bin[105] == 19 &&
+		memcmp(bin + 106, "hq.example.org:7700", 19) == 0,
 	    "version, token id, secret, expires, HQ id, HQ key, addr");
 
 	/* expiry is the enrollment's business: returned as given */
 	for (i = 0; i < sizeof(exp) / sizeof(exp[0]); i++) {
 		t.expires = exp[i];
 		ok(fv_token_encode(&t, s, sizeof(s)) == 0 &&
-		    fv_token_decode(s, &u) == 0 && u.expires == exp[i],
+			fv_token_decode(s, &u) == 0 && u.expires == exp[i],
 		    "expires %llu returned as given",
 		    (unsigned long long)exp[i]);
 	}
@@ -103,14 +105,15 @@ test_roundtrip(void)
 	addr[100] = '.';
 	strcpy(t.addr, addr);
 	ok(fv_token_encode(&t, s, sizeof(s)) == 0 &&
-	    strlen(s) == FV_TOKEN_STR_MAX - 1 && fv_token_decode(s, &u) == 0 &&
-	    same(&t, &u), "a 127-byte address: %zu characters", strlen(s));
+		strlen(s) == FV_TOKEN_STR_MAX - 1 &&
+		fv_token_decode(s, &u) == 0 && same(&t, &u),
+	    "a 127-byte address: %zu characters", strlen(s));
 	ok(fv_token_encode(&t, s, FV_TOKEN_STR_MAX - 1) == FV_ETOOBIG &&
-	    is_zero(s, FV_TOKEN_STR_MAX - 1),
+		is_zero(s, FV_TOKEN_STR_MAX - 1),
 	    "one byte short: FV_ETOOBIG, out wiped");
 	sample(&t, "h:1");
 	ok(fv_token_encode(&t, s, 4 + 146 + 1) == 0 &&
-	    fv_token_decode(s, &u) == 0 && same(&t, &u),
+		fv_token_decode(s, &u) == 0 && same(&t, &u),
 	    "exactly enough room (%zu)", strlen(s));
 
 	/* an address of 128 bytes has no room in the struct */
@@ -216,8 +219,8 @@ test_mutations(void)
 				refused++;
 			bin[i] ^= (uint8_t)(1 << k);
 		}
-	ok(bad == 0, "every bit flipped: %d refused, %d other tokens",
-	    refused, differ);
+	ok(bad == 0, "every bit flipped: %d refused, %d other tokens", refused,
+	    differ);
 	bin[0] = 2;
 	text_of(bin, binlen, m, sizeof(m));
 	ok(fv_token_decode(m, &u) == FV_EINVAL, "version 2 refused");
@@ -293,7 +296,8 @@ test_bad_text(void)
 	/* base64 with non-zero unused bits: another text, same bytes */
 	memcpy(m, s, n + 1);
 	l = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_", m[n - 1]);
+		   "0123456789-_",
+	    m[n - 1]);
 	diag("%zu base64 characters, last '%c'", n - 4, m[n - 1]);
 	m[n - 1] = l[1];
 	ok((n - 4) % 4 != 0 && fv_token_decode(m, &u) == FV_EINVAL,
@@ -317,7 +321,7 @@ test_bad_text(void)
 			else if (*l == '-')
 				*l = '+';
 		ok(found && fv_token_decode(s, &u) == 0 &&
-		    fv_token_decode(std, &u) == FV_EINVAL,
+			fv_token_decode(std, &u) == FV_EINVAL,
 		    "standard base64 alphabet refused");
 	}
 
@@ -341,21 +345,60 @@ static void
 test_addr(void)
 {
 	static const char *good[] = {
-		"localhost:1", "hq:65535", "hq.example.org:7700",
-		"HQ-1.Example.ORG:443", "10.0.0.1:7700", "0.0.0.0:80",
-		"[::1]:7700", "[2001:db8::1]:443", "[::ffff:10.0.0.1]:9",
-		"xn--80ak6aa92e.com:7700", "a1.b-2.c3:8",
+		"localhost:1",
+		"hq:65535",
+		"hq.example.org:7700",
+		"HQ-1.Example.ORG:443",
+		"10.0.0.1:7700",
+		"0.0.0.0:80",
+		"[::1]:7700",
+		"[2001:db8::1]:443",
+		"[::ffff:10.0.0.1]:9",
+		"xn--80ak6aa92e.com:7700",
+		"a1.b-2.c3:8",
 		"123.example:80",
 	};
 	static const char *bad[] = {
-		"", "hq", "hq:", ":80", "hq:0", "hq:65536", "hq:99999",
-		"hq:080", "hq:-1", "hq:+80", "hq: 80", "hq:80 ", "hq:8a",
-		"hq:123456", "ho st:80", "-hq:80", "hq-:80", "a..b:80",
-		".hq:80", "hq.:80", "hq_1:80", "hq/x:80", "hq@x:80",
-		"[::1:80", "[::1]80", "::1:80", "[::1]:", "[]:80",
-		"[1.2.3.4]:80", "[::1%eth0]:80", "[::g]:80", "x[::1]:80",
-		"1.2.3.256:80", "1.2.3:80", "1.2.3.4.5:80", "01.2.3.4:80",
-		"1..2.3:80", "hq:80:80", "Ташкент:80", "hq\\n:80",
+		"",
+		"hq",
+		"hq:",
+		":80",
+		"hq:0",
+		"hq:65536",
+		"hq:99999",
+		"hq:080",
+		"hq:-1",
+		"hq:+80",
+		"hq: 80",
+		"hq:80 ",
+		"hq:8a",
+		"hq:123456",
+		"ho st:80",
+		"-hq:80",
+		"hq-:80",
+		"a..b:80",
+		".hq:80",
+		"hq.:80",
+		"hq_1:80",
+		"hq/x:80",
+		"hq@x:80",
+		"[::1:80",
+		"[::1]80",
+		"::1:80",
+		"[::1]:",
+		"[]:80",
+		"[1.2.3.4]:80",
+		"[::1%eth0]:80",
+		"[::g]:80",
+		"x[::1]:80",
+		"1.2.3.256:80",
+		"1.2.3:80",
+		"1.2.3.4.5:80",
+		"01.2.3.4:80",
+		"1..2.3:80",
+		"hq:80:80",
+		"Ташкент:80",
+		"hq\\n:80",
 	};
 	char a[200];
 	struct fv_token t, u;
@@ -365,12 +408,13 @@ test_addr(void)
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		sample(&t, good[i]);
 		ok(fv_token_addr_ok(good[i], strlen(good[i])) &&
-		    fv_token_encode(&t, s, sizeof(s)) == 0 &&
-		    fv_token_decode(s, &u) == 0 && same(&t, &u),
+			fv_token_encode(&t, s, sizeof(s)) == 0 &&
+			fv_token_decode(s, &u) == 0 && same(&t, &u),
 		    "addr accepted: %s", good[i]);
 	}
-	ok(!fv_token_addr_ok("hq\n:80", 6) && !fv_token_addr_ok("hq:8\0", 5)
-	    && !fv_token_addr_ok("h\0:80", 5), "control bytes and NUL refused");
+	ok(!fv_token_addr_ok("hq\n:80", 6) && !fv_token_addr_ok("hq:8\0", 5) &&
+		!fv_token_addr_ok("h\0:80", 5),
+	    "control bytes and NUL refused");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint8_t bin[FV_TOKEN_BIN_MAX];
 		size_t n = strlen(bad[i]);
@@ -378,15 +422,16 @@ test_addr(void)
 		/* the decoder sees it too: built by hand */
 		sample(&t, "h:1");
 		fv_token_encode(&t, s, sizeof(s));
-		sodium_base642bin(bin, sizeof(bin), s + 4, strlen(s + 4),
-		    NULL, NULL, NULL, B64);
+		sodium_base642bin(bin, sizeof(bin), s + 4, strlen(s + 4), NULL,
+		    NULL, NULL, B64);
 		bin[105] = (uint8_t)n;
 		memcpy(bin + 106, bad[i], n);
 		text_of(bin, 106 + n, s, sizeof(s));
 		sample(&t, bad[i]);
 		ok(!fv_token_addr_ok(bad[i], n) &&
-		    fv_token_encode(&t, s + 200, sizeof(s) - 200) ==
-		    FV_EINVAL && fv_token_decode(s, &u) == FV_EINVAL,
+			fv_token_encode(&t, s + 200, sizeof(s) - 200) ==
+			    FV_EINVAL &&
+			fv_token_decode(s, &u) == FV_EINVAL,
 		    "addr refused: \"%s\"", bad[i]);
 	}
 	/* labels: 63 bytes yes, 64 no */
@@ -399,7 +444,7 @@ test_addr(void)
 	memset(a, 'l', 60);
 	memcpy(a + 60, ".", 1);
 	memset(a + 61, 'm', 60);
-	strcpy(a + 121, ".x:80");	/* 126 bytes */
+	strcpy(a + 121, ".x:80"); /* 126 bytes */
 	ok(fv_token_addr_ok(a, strlen(a)) && strlen(a) == 126, "126 bytes");
 	strcpy(a + 121, ".xy:80");
 	ok(fv_token_addr_ok(a, strlen(a)) && strlen(a) == 127, "127 bytes");

@@ -4,7 +4,7 @@
  * sealing and opening values and keys, and the locked memory arena
  * (secmem.h).
  */
-#define _GNU_SOURCE		/* memmem */
+#define _GNU_SOURCE /* memmem */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -51,10 +51,11 @@ test_kdf(void)
 	fv_vault_kdf_new(&k);
 	fv_vault_kdf_new(&k2);
 	ok(k.opslimit == crypto_pwhash_OPSLIMIT_MODERATE &&
-	    k.memlimit == crypto_pwhash_MEMLIMIT_MODERATE,
+		k.memlimit == crypto_pwhash_MEMLIMIT_MODERATE,
 	    "fv_vault_kdf_new: MODERATE limits");
 	ok(memcmp(k.salt, k2.salt, FV_SALT_BYTES) != 0 &&
-	    !all_zero(k.salt, FV_SALT_BYTES), "fv_vault_kdf_new: a fresh salt each "
+		!all_zero(k.salt, FV_SALT_BYTES),
+	    "fv_vault_kdf_new: a fresh salt each "
 	    "time");
 
 	kek1 = fv_secmem_alloc(32);
@@ -110,7 +111,8 @@ test_kdf(void)
 	is_int(fv_vault_kdf_derive(&k, KAT_PASS, strlen(KAT_PASS), kek1), 0,
 	    "derive at MODERATE");
 	sodium_bin2hex(hex, sizeof(hex), kek1, 32);
-	is_str(hex, KAT_KEK, "the KEK is Argon2id13(t=3, 256 MiB, p=1) of the "
+	is_str(hex, KAT_KEK,
+	    "the KEK is Argon2id13(t=3, 256 MiB, p=1) of the "
 	    "passphrase and salt (reference implementation's answer)");
 	is_int(fv_vault_kdf_derive(&k, KAT_PASS, strlen(KAT_PASS) - 1, kek2), 0,
 	    "derive for another passphrase (one byte shorter)");
@@ -144,7 +146,8 @@ test_seal(void)
 	ok(m.len == mlen && memcmp(m.p, msg, mlen) == 0, "round trip");
 	fv_vault_seal(key, ad, sizeof(ad), msg, mlen, &c2);
 	ok(c2.len == c.len && memcmp(c.p, c2.p, c.len) != 0 &&
-	    memcmp(c.p, c2.p, 24) != 0, "sealing twice: fresh nonce, "
+		memcmp(c.p, c2.p, 24) != 0,
+	    "sealing twice: fresh nonce, "
 	    "different ciphertext");
 
 	/* appending */
@@ -153,7 +156,8 @@ test_seal(void)
 	is_int(fv_vault_open(key, ad, sizeof(ad), c.p, c.len, &m), 0,
 	    "open after existing bytes");
 	ok(m.len == 4 + mlen && memcmp(m.p, "head", 4) == 0 &&
-	    memcmp(m.p + 4, msg, mlen) == 0, "open appends");
+		memcmp(m.p + 4, msg, mlen) == 0,
+	    "open appends");
 	c2.len = 0;
 	fv_buf_put(&c2, "HD", 2);
 	fv_vault_seal(key, NULL, 0, msg, mlen, &c2);
@@ -179,9 +183,10 @@ test_seal(void)
 	is_int(fv_vault_open(key2, ad, sizeof(ad), c.p, c.len, &m), FV_ECRYPTO,
 	    "wrong key refused");
 	is_int(m.len, 0, "  nothing appended");
-	is_int(fv_vault_open(key, ad, sizeof(ad) - 1, c.p, c.len, &m), FV_ECRYPTO,
-	    "shorter AD refused");
-	is_int(fv_vault_open(key, "rec\x01\x02\x04", sizeof(ad), c.p, c.len, &m),
+	is_int(fv_vault_open(key, ad, sizeof(ad) - 1, c.p, c.len, &m),
+	    FV_ECRYPTO, "shorter AD refused");
+	is_int(fv_vault_open(key, "rec\x01\x02\x04", sizeof(ad), c.p, c.len,
+		   &m),
 	    FV_ECRYPTO, "other AD refused (a value moved to another key)");
 	is_int(fv_vault_open(key, NULL, 0, c.p, c.len, &m), FV_ECRYPTO,
 	    "missing AD refused");
@@ -193,7 +198,8 @@ test_seal(void)
 		memcpy(t, c.p, c.len);
 		t[i / 8] ^= (uint8_t)(1 << (i % 8));
 		m.len = 0;
-		if (fv_vault_open(key, ad, sizeof(ad), t, c.len, &m) == FV_ECRYPTO &&
+		if (fv_vault_open(key, ad, sizeof(ad), t, c.len, &m) ==
+			FV_ECRYPTO &&
 		    m.len == 0)
 			bad++;
 	}
@@ -205,7 +211,8 @@ test_seal(void)
 			abort();
 		memcpy(t, c.p, n);
 		m.len = 0;
-		if (fv_vault_open(key, ad, sizeof(ad), t, n, &m) == FV_ECRYPTO &&
+		if (fv_vault_open(key, ad, sizeof(ad), t, n, &m) ==
+			FV_ECRYPTO &&
 		    m.len == 0)
 			bad++;
 		free(t);
@@ -221,7 +228,8 @@ test_seal(void)
 		c2.p[c2.len / 2] ^= 1;
 		m.len = 0;
 		is_int(fv_vault_open(key, ad, sizeof(ad), c2.p, c2.len, &m),
-		    FV_ECRYPTO, "a flipped bit in the middle of 100 kB refused");
+		    FV_ECRYPTO,
+		    "a flipped bit in the middle of 100 kB refused");
 		c2.p[c2.len / 2] ^= 1;
 		m.len = 0;
 		rc = fv_vault_open(key, ad, sizeof(ad), c2.p, c2.len, &m);
@@ -249,13 +257,16 @@ test_seal_key(void)
 	randombytes_buf(kek, 32);
 	randombytes_buf(mk, 32);
 	crypto_sign_keypair(pk, sk);
-	is_int(fv_vault_seal_key(kek, ad, sizeof(ad), mk, 32, w32), 0, "seal a key");
-	ok(memmem(w32, sizeof(w32), mk, 32) == NULL, "  it is not in the "
+	is_int(fv_vault_seal_key(kek, ad, sizeof(ad), mk, 32, w32), 0,
+	    "seal a key");
+	ok(memmem(w32, sizeof(w32), mk, 32) == NULL,
+	    "  it is not in the "
 	    "wrapped form");
 	is_int(fv_vault_open_key(kek, ad, sizeof(ad), w32, sizeof(w32), out), 0,
 	    "open the key");
 	ok(memcmp(out, mk, 32) == 0, "  round trip");
-	is_int(fv_vault_seal_key(mk, "sk", 2, sk, 64, w64), 0, "seal a 64-byte key");
+	is_int(fv_vault_seal_key(mk, "sk", 2, sk, 64, w64), 0,
+	    "seal a 64-byte key");
 	memset(out, 0, 64);
 	is_int(fv_vault_open_key(mk, "sk", 2, w64, sizeof(w64), out), 0,
 	    "  open it");
@@ -264,21 +275,24 @@ test_seal_key(void)
 	memset(out, 0, 64);
 	is_int(fv_vault_open_key(mk, ad, sizeof(ad), w32, sizeof(w32), out),
 	    FV_ECRYPTO, "wrong key refused");
-	is_int(fv_vault_open_key(kek, "mk", 2, w32, sizeof(w32), out), FV_ECRYPTO,
-	    "wrong AD refused");
+	is_int(fv_vault_open_key(kek, "mk", 2, w32, sizeof(w32), out),
+	    FV_ECRYPTO, "wrong AD refused");
 	is_int(fv_vault_open_key(kek, ad, sizeof(ad), w32, FV_SEAL_OVERHEAD - 1,
-	    out), FV_ECRYPTO, "shorter than the overhead refused");
-	is_int(fv_vault_open_key(kek, ad, sizeof(ad), w32, sizeof(w32) - 1, out),
+		   out),
+	    FV_ECRYPTO, "shorter than the overhead refused");
+	is_int(fv_vault_open_key(kek, ad, sizeof(ad), w32, sizeof(w32) - 1,
+		   out),
 	    FV_ECRYPTO, "truncated refused");
 	ok(all_zero(out, 64), "refused opens leave no key behind");
 	for (bad = 0, i = 0; i < sizeof(w32) * 8; i++) {
 		memcpy(t, w32, sizeof(w32));
 		t[i / 8] ^= (uint8_t)(1 << (i % 8));
-		if (fv_vault_open_key(kek, ad, sizeof(ad), t, sizeof(w32), out) ==
-		    FV_ECRYPTO)
+		if (fv_vault_open_key(kek, ad, sizeof(ad), t, sizeof(w32),
+			out) == FV_ECRYPTO)
 			bad++;
 	}
-	ok(bad == sizeof(w32) * 8, "every flipped bit of a wrapped key "
+	ok(bad == sizeof(w32) * 8,
+	    "every flipped bit of a wrapped key "
 	    "refused");
 	fv_secmem_free(kek);
 	fv_secmem_free(mk);
@@ -336,12 +350,14 @@ test_secmem(void)
 	memset(p, 0xa5, 128);
 	memset(q, 0x5a, 64);
 	fv_secmem_free(p);
-	ok(all_zero(p, 128), "free wipes the whole run (read through the "
+	ok(all_zero(p, 128),
+	    "free wipes the whole run (read through the "
 	    "saved pointer)");
 	ok(q[0] == 0x5a && q[63] == 0x5a, "  and leaves its neighbour alone");
 	is_int(fv_secmem_used(), 64, "  and releases it");
 	fv_secmem_free(p);
-	is_int(fv_secmem_used(), 64, "a second free of the same block is "
+	is_int(fv_secmem_used(), 64,
+	    "a second free of the same block is "
 	    "ignored");
 	fv_secmem_free(NULL);
 	is_int(fv_secmem_used(), 64, "free(NULL) is a no-op");
@@ -364,17 +380,22 @@ test_secmem(void)
 	for (n = 0; n < sizeof(v) / sizeof(v[0]); n++)
 		if ((v[n] = fv_secmem_alloc(4096)) == NULL)
 			break;
-	is_int(n, FV_SECMEM_ARENA / 4096, "the arena holds exactly %d runs of "
-	    "4096 bytes", FV_SECMEM_ARENA / 4096);
+	is_int(n, FV_SECMEM_ARENA / 4096,
+	    "the arena holds exactly %d runs of "
+	    "4096 bytes",
+	    FV_SECMEM_ARENA / 4096);
 	is_int(fv_secmem_used(), FV_SECMEM_ARENA, "  all of it in use");
 	ok(fv_secmem_alloc(1) == NULL, "exhausted: alloc(1) gives NULL");
 	fv_secmem_free(v[3]);
-	ok((p = fv_secmem_alloc(1)) != NULL, "after a free, alloc works "
+	ok((p = fv_secmem_alloc(1)) != NULL,
+	    "after a free, alloc works "
 	    "again");
-	ok(fv_secmem_alloc(4096) == NULL, "  but a 4096-byte run no longer "
+	ok(fv_secmem_alloc(4096) == NULL,
+	    "  but a 4096-byte run no longer "
 	    "fits in the 4095 bytes left");
 	fv_secmem_free(p);
-	ok((v[3] = fv_secmem_alloc(4096)) != NULL, "  and fits again once "
+	ok((v[3] = fv_secmem_alloc(4096)) != NULL,
+	    "  and fits again once "
 	    "the hole is whole");
 	for (i = 0; i < n; i++)
 		fv_secmem_free(v[i]);
@@ -388,7 +409,8 @@ test_secmem(void)
 	    FV_SECMEM_ARENA / 2048);
 	fv_secmem_free(v[5]);
 	fv_secmem_free(v[7]);
-	ok(fv_secmem_alloc(4096) == NULL, "two separate 2048-byte holes do "
+	ok(fv_secmem_alloc(4096) == NULL,
+	    "two separate 2048-byte holes do "
 	    "not make a 4096-byte run");
 	fv_secmem_free(v[6]);
 	ok((p = fv_secmem_alloc(4096)) != NULL && p == v[5],
@@ -416,8 +438,10 @@ test_secmem(void)
 	}
 	ok(n >= 900, "at least 900 32-byte keys fit (%zu)", n);
 	is_int(n, FV_SECMEM_ARENA / 64, "  exactly one per 64-byte block");
-	ok(hi - lo < FV_SECMEM_ARENA, "  all inside one %d-byte arena "
-	    "(no mapping each)", FV_SECMEM_ARENA);
+	ok(hi - lo < FV_SECMEM_ARENA,
+	    "  all inside one %d-byte arena "
+	    "(no mapping each)",
+	    FV_SECMEM_ARENA);
 	distinct = 1;
 	for (i = 1; i < n && i < sizeof(v) / sizeof(v[0]); i++)
 		if (v[i] == v[i - 1])
@@ -436,7 +460,8 @@ test_secmem(void)
 		pthread_create(&t2, NULL, hammer, &b);
 		pthread_join(t1, NULL);
 		pthread_join(t2, NULL);
-		ok(a == 0 && b == 0, "two threads alloc/write/free 2000 times "
+		ok(a == 0 && b == 0,
+		    "two threads alloc/write/free 2000 times "
 		    "each: no overlap, no failure");
 		is_int(fv_secmem_used(), 0, "  and release everything");
 	}
@@ -447,7 +472,8 @@ test_secmem(void)
 	fv_secmem_shutdown();
 	is_int(fv_secmem_used(), 0, "shutdown: nothing in use");
 	p = fv_secmem_alloc(64);
-	ok(p != NULL && all_zero(p, 64), "alloc after shutdown: a new arena, "
+	ok(p != NULL && all_zero(p, 64),
+	    "alloc after shutdown: a new arena, "
 	    "zeroed");
 	fv_secmem_free(p);
 	fv_secmem_shutdown();

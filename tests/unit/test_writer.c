@@ -24,7 +24,7 @@
 #include "tap.h"
 #include "writer.h"
 
-#define A	FV_RTYPE_APPEAL
+#define A FV_RTYPE_APPEAL
 
 static const char PASS[] = "correct horse battery staple";
 static char root[] = "/tmp/fvwriter.XXXXXX";
@@ -61,14 +61,14 @@ appeals(struct fv_store *s)
 }
 
 struct w {
-	struct fv_write	 wr;
-	uint8_t		 rid[16];
-	int		 ndone;
+	struct fv_write wr;
+	uint8_t rid[16];
+	int ndone;
 	/* FV_W_CALL */
-	size_t		 weight;	/* what gather() says */
-	int		 nrec;		/* records it creates */
-	int		 fail;		/* the error after them */
-	int		 napplied;
+	size_t weight; /* what gather() says */
+	int nrec;      /* records it creates */
+	int fail;      /* the error after them */
+	int napplied;
 };
 
 static void
@@ -177,8 +177,9 @@ main(void)
 	snprintf(dir, sizeof(dir), "%s/data", root);
 	/* a small map: the growth is exercised below */
 	fv_store_set_initial_map((size_t)1 << 20);
-	if (fv_store_init(dir, "field", "writer-test", PASS,
-	    strlen(PASS)) != 0 || fv_store_open(dir, &s) != 0 ||
+	if (fv_store_init(dir, "field", "writer-test", PASS, strlen(PASS)) !=
+		0 ||
+	    fv_store_open(dir, &s) != 0 ||
 	    fv_store_derive(s, PASS, strlen(PASS), kek) != 0 ||
 	    fv_store_unlock(s, kek) != 0)
 		return 1;
@@ -191,14 +192,15 @@ main(void)
 	create(&a, appeal("Group Member", 100));
 	bad = json_pack("{s:s}", "status", "forwarded");
 	create(&b, bad);
-	b.wr.kind = FV_W_UPDATE;	/* of no record: refused cleanly */
+	b.wr.kind = FV_W_UPDATE; /* of no record: refused cleanly */
 	call(&c, 3, 2, FV_ESIG);
 	fv_writer_submit(w, &a.wr);
 	fv_writer_submit(w, &b.wr);
 	fv_writer_submit(w, &c.wr);
-	fv_writer_submit(w, &a.wr);	/* queued already: nothing */
+	fv_writer_submit(w, &a.wr); /* queued already: nothing */
 	is_int(fv_writer_pending(w), 3, "three writes queued, once each");
-	is_int(a.ndone + b.ndone + c.ndone, 0, "  none done before the loop "
+	is_int(a.ndone + b.ndone + c.ndone, 0,
+	    "  none done before the loop "
 	    "turns");
 	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 	is_int(a.ndone + b.ndone + c.ndone, 3, "one turn: all three done");
@@ -206,14 +208,16 @@ main(void)
 	is_int(b.wr.rc, FV_ENOTFOUND, "  the refused one failed alone");
 	is_int(c.wr.rc, FV_ESIG, "  the spoiling write got its own error");
 	is_int(c.napplied, 1, "  and was taken out after one try");
-	is_int(appeals(s), 1, "  the store holds the good create only: the "
+	is_int(appeals(s), 1,
+	    "  the store holds the good create only: the "
 	    "spoiling write's 2 records were rolled back");
 
 	/* 2. a caller's write with nothing to gather: no done() */
 	call(&e, 0, 1, 0);
 	fv_writer_submit(w, &e.wr);
 	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-	is_int(e.ndone, 0, "a write that gathers nothing is dropped, no "
+	is_int(e.ndone, 0,
+	    "a write that gathers nothing is dropped, no "
 	    "done()");
 	is_int(e.napplied, 0, "  and not applied");
 	is_int(fv_writer_pending(w), 0, "  nor left queued");
@@ -229,7 +233,8 @@ main(void)
 	fv_writer_submit(w, &f.wr);
 	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 	is_int(e.ndone + f.ndone, 2, "a full group, then the next write");
-	is_int(seen_done, 1, "  in a group of its own, formed after the "
+	is_int(seen_done, 1,
+	    "  in a group of its own, formed after the "
 	    "first was committed");
 	is_int(f.wr.rc, 0, "  committed");
 
@@ -247,8 +252,10 @@ main(void)
 	fv_writer_submit(w, &e.wr);
 	fv_writer_flush(w);
 	is_int(e.wr.rc, 0, "a group larger than the map commits");
-	ok(e.napplied > 1, "  after the map was grown and the group "
-	    "replayed (%d tries)", e.napplied);
+	ok(e.napplied > 1,
+	    "  after the map was grown and the group "
+	    "replayed (%d tries)",
+	    e.napplied);
 	is_int(appeals(s), n0 + 80, "  every record once");
 
 	/* 6. fv_writer_run: all or nothing, with growth */
@@ -257,7 +264,8 @@ main(void)
 	ok(fv_writer_run(w, run_fn, &e) == FV_EINVAL, "run: fn's error");
 	is_int(appeals(s), n0, "  nothing of it committed");
 	call(&e, 0, 120, 0);
-	is_int(fv_writer_run(w, run_fn, &e), 0, "run: a transaction larger "
+	is_int(fv_writer_run(w, run_fn, &e), 0,
+	    "run: a transaction larger "
 	    "than the map");
 	ok(e.napplied > 1, "  grown and run again (%d tries)", e.napplied);
 	is_int(appeals(s), n0 + 120, "  committed once");

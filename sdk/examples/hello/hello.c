@@ -22,15 +22,15 @@
 
 /* The plugin's state, from init to fini. */
 struct hello {
-	int		 fd;		/* the hook's log, opened O_APPEND */
-	char		*path;		/* named in messages (not content) */
-	int		 failing;	/* said once, not once per change */
+	int fd;	     /* the hook's log, opened O_APPEND */
+	char *path;  /* named in messages (not content) */
+	int failing; /* said once, not once per change */
 };
 
 /* One export run. */
 struct hello_run {
-	fv_output	*out;
-	size_t		 n;
+	fv_output *out;
+	size_t n;
 };
 
 static int
@@ -45,7 +45,8 @@ hello_init(fv_host *h, void **state)
 	 * loss later.
 	 */
 	if ((path = fv_config_get(h, "log")) == NULL || *path == '\0') {
-		fv_log(h, FV_LOG_ERROR, "[plugin.hello] log: not set (the "
+		fv_log(h, FV_LOG_ERROR,
+		    "[plugin.hello] log: not set (the "
 		    "file the hook appends changes to)");
 		return -1;
 	}
@@ -130,7 +131,7 @@ hello_export_record(void *run, fv_export *x, const fv_record *rec)
 	    put_field(r->out, fv_record_type(rec), "\t") == -1 ||
 	    put_field(r->out, fv_record_get(rec, "created_at"), "\t") == -1 ||
 	    put_field(r->out, fv_record_get(rec, "status"), "\n") == -1)
-		return -1;	/* the stream failed: the host ends the run */
+		return -1; /* the stream failed: the host ends the run */
 	r->n++;
 	return 0;
 }
@@ -152,8 +153,7 @@ hello_export_end(void *run, fv_export *x, int complete)
 /* --- hook ------------------------------------------------------------ */
 
 static void
-hello_hook(void *state, fv_host *h, enum fv_change change,
-    const fv_record *rec)
+hello_hook(void *state, fv_host *h, enum fv_change change, const fv_record *rec)
 {
 	struct hello *s = state;
 	const char *what;
@@ -172,7 +172,7 @@ hello_hook(void *state, fv_host *h, enum fv_change change,
 		what = "delete";
 		break;
 	default:
-		return;		/* a change a later ABI adds */
+		return; /* a change a later ABI adds */
 	}
 	n = snprintf(line, sizeof(line), "%s %s\n", what, fv_record_id(rec));
 	if (n < 0 || (size_t)n >= sizeof(line))
@@ -184,9 +184,8 @@ hello_hook(void *state, fv_host *h, enum fv_change change,
 	while (w == -1 && errno == EINTR);
 	if (w != n) {
 		if (!s->failing)
-			fv_log(h, FV_LOG_WARN, "%s: cannot append: %s",
-			    s->path, w == -1 ? strerror(errno) :
-			    "short write");
+			fv_log(h, FV_LOG_WARN, "%s: cannot append: %s", s->path,
+			    w == -1 ? strerror(errno) : "short write");
 		s->failing = 1;
 		return;
 	}

@@ -18,9 +18,9 @@
 /* hello.c, linked in */
 extern const struct fv_plugin fieldvault_plugin_v1;
 
-#define ID1	"0123456789abcdef0123456789abcdef"
-#define ID2	"fedcba9876543210fedcba9876543210"
-#define ID3	"00000000000000000000000000000003"
+#define ID1 "0123456789abcdef0123456789abcdef"
+#define ID2 "fedcba9876543210fedcba9876543210"
+#define ID3 "00000000000000000000000000000003"
 
 /* A confidential applicant, a note, and a status with a tab in it. */
 static const char records[] =
@@ -34,10 +34,10 @@ static const char records[] =
     "{\"id\":\"" ID3 "\",\"type\":\"appeal\","
     "\"created_at\":\"2026-03-04T11:00:00Z\",\"status\":\"a\\tb\"}\n";
 
-static const char expected[] =
-    ID1 "\tappeal\t2026-03-02T09:14:00Z\tunder_review\n"
-    ID2 "\tnote\t2026-03-03T10:00:00Z\t\n"
-    ID3 "\tappeal\t2026-03-04T11:00:00Z\ta b\n"
+static const char expected[] = ID1
+    "\tappeal\t2026-03-02T09:14:00Z\tunder_review\n" ID2
+    "\tnote\t2026-03-03T10:00:00Z\t\n" ID3
+    "\tappeal\t2026-03-04T11:00:00Z\ta b\n"
     "# 3 records\n";
 
 static int tests, failures;
@@ -52,8 +52,7 @@ check(int ok, const char *what)
 }
 
 /* Runs an export of recs with p; its output in *text (malloc'd). */
-static int
-export(fv_mock_host *h, const struct fv_plugin *p, void *state,
+static int export(fv_mock_host *h, const struct fv_plugin *p, void *state,
     const char *recs, char **text)
 {
 	size_t len;
@@ -71,9 +70,9 @@ export(fv_mock_host *h, const struct fv_plugin *p, void *state,
  * A copy of hello's descriptor whose export_record fails at a chosen
  * call, and whose export_end notes what it was told: an export cut short.
  */
-static int shim_fail_at;		/* export_record: fail at this call */
+static int shim_fail_at; /* export_record: fail at this call */
 static int shim_calls;
-static int shim_complete = -1;	/* what export_end was told */
+static int shim_complete = -1; /* what export_end was told */
 
 static int
 shim_end(void *run, fv_export *x, int complete)
@@ -166,7 +165,7 @@ main(void)
 	free(out);
 	out = NULL;
 	check(export(h, &fieldvault_plugin_v1, state, "", &out) == 0 &&
-	    out != NULL && strcmp(out, "# 0 records\n") == 0,
+		out != NULL && strcmp(out, "# 0 records\n") == 0,
 	    "export of nothing: the trailer alone");
 	free(out);
 	out = NULL;
@@ -186,8 +185,7 @@ main(void)
 	check(export(h, &shim, state, records, &out) == -1,
 	    "cut short: the export fails");
 	check(shim_complete == 0, "cut short: export_end told so");
-	check(out != NULL && strchr(out, '#') == NULL,
-	    "cut short: no trailer");
+	check(out != NULL && strchr(out, '#') == NULL, "cut short: no trailer");
 	free(out);
 	out = NULL;
 	fv_mock_unload(h, &shim, state);
@@ -200,17 +198,20 @@ main(void)
 	check(fv_mock_load(h, &fieldvault_plugin_v1, &state) == 0,
 	    "loads (hook)");
 	check(fv_mock_hook(h, &fieldvault_plugin_v1, state, FV_CHANGE_CREATE,
-	    records) == 0, "hook: three creates");
+		  records) == 0,
+	    "hook: three creates");
 	check(fv_mock_hook(h, &fieldvault_plugin_v1, state, FV_CHANGE_UPDATE,
-	    "{\"id\":\"" ID2 "\",\"type\":\"note\"}") == 0,
+		  "{\"id\":\"" ID2 "\",\"type\":\"note\"}") == 0,
 	    "hook: an update");
 	check(fv_mock_hook(h, &fieldvault_plugin_v1, state, FV_CHANGE_DELETE,
-	    "{\"id\":\"" ID1 "\",\"type\":\"appeal\"}") == 0,
+		  "{\"id\":\"" ID1 "\",\"type\":\"appeal\"}") == 0,
 	    "hook: a delete");
-	fv_mock_unload(h, &fieldvault_plugin_v1, state);	/* fini closes */
+	fv_mock_unload(h, &fieldvault_plugin_v1, state); /* fini closes */
 	s = slurp(path);
-	check(s != NULL && strcmp(s, "create " ID1 "\ncreate " ID2
-	    "\ncreate " ID3 "\nupdate " ID2 "\ndelete " ID1 "\n") == 0,
+	check(s != NULL &&
+		strcmp(s,
+		    "create " ID1 "\ncreate " ID2 "\ncreate " ID3
+		    "\nupdate " ID2 "\ndelete " ID1 "\n") == 0,
 	    "hook: create, update and delete lines appended");
 	check(strstr(fv_mock_log(h), "Secret") == NULL,
 	    "hook: no record content logged");

@@ -49,10 +49,10 @@ typedef struct fv_mock_host fv_mock_host;
  * out of memory or an argument is NULL or bad (name empty, or a role other
  * than field and hq). */
 fv_mock_host *fv_mock_host_new(const char *name, const char *role,
-	    const char *const *kv);
+    const char *const *kv);
 /* Frees h and wipes its keys; NULL is a no-op.  Unload the plugin
  * first. */
-void	fv_mock_host_free(fv_mock_host *h);
+void fv_mock_host_free(fv_mock_host *h);
 
 /* What was logged so far, one "LEVEL: text\n" line per fv_log call (LEVEL:
  * error, warn, info or debug), as the daemon would log it (control
@@ -69,11 +69,9 @@ const char *fv_mock_log(const fv_mock_host *h);
  * -1 when refused (the reason is logged) or init failed.  Every plugin
  * loaded with h gets h's section: use a mock host per plugin when they
  * have settings. */
-int	fv_mock_load(fv_mock_host *h, const struct fv_plugin *p,
-	    void **state);
+int fv_mock_load(fv_mock_host *h, const struct fv_plugin *p, void **state);
 /* Calls p->fini(state), if any. */
-void	fv_mock_unload(fv_mock_host *h, const struct fv_plugin *p,
-	    void *state);
+void fv_mock_unload(fv_mock_host *h, const struct fv_plugin *p, void *state);
 
 /* Runs an export with the exporter p, as "fieldvault export" does:
  * export_begin, export_record for each record of records_jsonl, and
@@ -83,37 +81,36 @@ void	fv_mock_unload(fv_mock_host *h, const struct fv_plugin *p,
  * given.  What the plugin writes goes to out as it is made.  -1 if a
  * record line is not a record, a callback returned -1 or the output
  * failed (out may then hold part of the export). */
-int	fv_mock_export(fv_mock_host *h, const struct fv_plugin *p,
-	    void *state, const char *const *options,
-	    const char *records_jsonl, FILE *out);
+int fv_mock_export(fv_mock_host *h, const struct fv_plugin *p, void *state,
+    const char *const *options, const char *records_jsonl, FILE *out);
 
 /* Calls the hook p for each record of records_jsonl, in order, as a
  * change of kind change, with the plugin's fv_host; for FV_CHANGE_DELETE
  * the record is cut to its id and type, as the daemon passes a deleted
  * record.  -1 if p is not a hook or a line is not a record. */
-int	fv_mock_hook(fv_mock_host *h, const struct fv_plugin *p, void *state,
-	    enum fv_change change, const char *records_jsonl);
+int fv_mock_hook(fv_mock_host *h, const struct fv_plugin *p, void *state,
+    enum fv_change change, const char *records_jsonl);
 
 /* The mock installation's Ed25519 key pair, as crypto_sign_keypair()
  * makes it (sk holds the seed, then pk): used by fv_exchange_self_key,
  * fv_exchange_sign and fv_exchange_open.  Copied (and wiped on free).  -1
  * if sk's public half is not pk. */
-int	fv_mock_set_keys(fv_mock_host *h, const uint8_t pk[32],
-	    const uint8_t sk[64]);
+int fv_mock_set_keys(fv_mock_host *h, const uint8_t pk[32],
+    const uint8_t sk[64]);
 /* Adds a partner institution, as a [partner.NAME] section with
  * public_key pk would.  -1 if name is empty, longer than 64 bytes, or
  * already a partner. */
-int	fv_mock_add_partner(fv_mock_host *h, const char *name,
-	    const uint8_t pk[32]);
+int fv_mock_add_partner(fv_mock_host *h, const char *name,
+    const uint8_t pk[32]);
 
 /* Runs exchange_send of p for partner (a name given to
  * fv_mock_add_partner) with the appeals of records_jsonl, redacted as the
  * daemon does.  On success *pkg (malloc'd: free() it) and *len get the
  * package.  On failure err (if not NULL) gets the reason: the plugin's
  * fv_exchange_refuse text, or the mock's. */
-int	fv_mock_exchange_send(fv_mock_host *h, const struct fv_plugin *p,
-	    void *state, const char *partner, const char *records_jsonl,
-	    uint8_t **pkg, size_t *len, char *err, size_t errlen);
+int fv_mock_exchange_send(fv_mock_host *h, const struct fv_plugin *p,
+    void *state, const char *partner, const char *records_jsonl, uint8_t **pkg,
+    size_t *len, char *err, size_t errlen);
 /* Runs exchange_import of p on pkg[0..len).  On success *result
  * (malloc'd, NUL-terminated: free() it) gets one JSON line per thing the
  * plugin passed to the host, in order:
@@ -142,9 +139,9 @@ int	fv_mock_exchange_send(fv_mock_host *h, const struct fv_plugin *p,
  * plugin returns -1, calls fv_exchange_refuse, names no sender, or
  * returns 0 after a call of its was refused (stricter than the daemon,
  * which would apply the rest: a plugin must stop at a refused call). */
-int	fv_mock_exchange_import(fv_mock_host *h, const struct fv_plugin *p,
-	    void *state, const uint8_t *pkg, size_t len, char **result,
-	    char *err, size_t errlen);
+int fv_mock_exchange_import(fv_mock_host *h, const struct fv_plugin *p,
+    void *state, const uint8_t *pkg, size_t len, char **result, char *err,
+    size_t errlen);
 
 #ifdef __cplusplus
 }

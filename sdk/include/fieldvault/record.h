@@ -33,17 +33,17 @@ const char *fv_record_id(const fv_record *r);
  * an object or an array. */
 const char *fv_record_get(const fv_record *r, const char *path);
 /* 1 if the field at path is the boolean true, else 0. */
-int	fv_record_get_bool(const fv_record *r, const char *path);
+int fv_record_get_bool(const fv_record *r, const char *path);
 /* The field at path as compact JSON text (any value: objects, arrays),
  * NUL-terminated, *len its length if len is not NULL; NULL when absent.
  * "" (the empty path) gives the whole record. */
 const char *fv_record_get_json(const fv_record *r, const char *path,
-	    size_t *len);
+    size_t *len);
 /* The record's tags: how many, and the i-th (NULL past the end). */
-size_t	fv_record_tag_count(const fv_record *r);
+size_t fv_record_tag_count(const fv_record *r);
 const char *fv_record_tag(const fv_record *r, size_t i);
 /* 1 if a concurrent edit of the record lost to another (see history). */
-int	fv_record_conflict(const fv_record *r);
+int fv_record_conflict(const fv_record *r);
 
 /* Hooks: what happened to the record.  A deleted record has only its id
  * and type. */
