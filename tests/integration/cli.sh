@@ -9,7 +9,7 @@
 
 # words | options it takes | those it needs | its arguments, as its usage
 # writes them
-SPEC='init|||
+COMMANDS='init|||
 unlock|||
 lock|||
 status|||
@@ -83,7 +83,7 @@ has_opt() {	# has_opt TEXT OPTION: the option as a word of the text
 out=$("$FV" --help 2>&1); rc=$?
 is "$rc" 0 "fieldvault --help exits 0"
 listed=$(printf '%s\n' "$out" | sed -n 's/^  \([a-z][a-z]*\)\( [a-z][a-z]*\)\{0,1\}\($\| .*\)/\1\2/p')
-is "$listed" "$(printf '%s\n' "$SPEC" | cut -d'|' -f1)" \
+is "$listed" "$(printf '%s\n' "$COMMANDS" | cut -d'|' -f1)" \
     "it lists every command of the table, and only those"
 like "$out" "-c CONFIG" "and the global options"
 out=$("$FV" 2>&1 >/dev/null); rc=$?
@@ -172,7 +172,7 @@ while IFS='|' read -r words opts needed usage_args; do
 	*)	fv n1 "${line[@]}" extra < /dev/null > /dev/null 2>&1
 		is $? 2 "$words with an extra argument: 2" ;;
 	esac
-done <<< "$SPEC"
+done <<< "$COMMANDS"
 
 # --- what is not a command line ---------------------------------------------------
 err=$(fv n1 frobnicate 2>&1); rc=$?
