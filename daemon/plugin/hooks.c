@@ -163,12 +163,18 @@ hjob_done(struct fvp_job *j)
 static json_t *
 read_change(struct fvd *d, const struct change *c)
 {
-	char hex[2 * FV_ID_BYTES + 1];
+	char hex[2 * FV_ID_BYTES + 1], name[FV_NAME_MAX + 1];
+	struct fv_state st;
 	json_t *rec = NULL;
 	int rc = FV_ENOTFOUND;
 
-	if (c->kind != FV_CHANGE_DELETE)
-		rc = fv_store_get(d->store, c->rtype, c->rid, &rec);
+	if (c->kind != FV_CHANGE_DELETE &&
+	    (rc = fv_store_record(d->store, c->rtype, c->rid, &st, name)) ==
+		0) {
+		if ((rec = fv_state_to_json(&st, c->rid, name)) == NULL)
+			rc = FV_ENOMEM;
+		fv_state_free(&st);
+	}
 	if (rc == FV_ENOTFOUND || rc == FV_EDELETED) {
 		/* deleted (perhaps since): the id and type are all there is */
 		fv_op_id_hex(c->rid, hex);
