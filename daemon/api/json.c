@@ -1,9 +1,11 @@
 /*
- * json.c - the store's answers as the API's JSON: a record's history, a
- * list of records.
+ * json.c - the store's answers as the API's JSON: a record, its history,
+ * a list of records, the devices.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "fv_error.h"
 #include "hlc.h"
@@ -125,6 +127,61 @@ fv_json_list(struct fv_store *s, const struct fv_filter *f, const char *query,
 		rc = list_batch(s, sc, 512, arr, &done);
 	fv_store_scan_free(sc);
 	if (rc != 0) {
+		json_decref(arr);
+		return rc;
+	}
+	*out = arr;
+	return 0;
+}
+
+int
+fv_json_record(struct fv_store *s, enum fv_rtype t,
+    const uint8_t rid[FV_ID_BYTES], json_t **out)
+{
+	struct fv_state st;
+	char name[FV_NAME_MAX + 1];
+	int rc;
+
+	*out = NULL;
+	if ((rc = fv_store_record(s, t, rid, &st, name)) != 0)
+		return rc;
+	if ((*out = fv_state_to_json(&st, rid, name)) == NULL)
+		rc = FV_ENOMEM;
+	fv_state_free(&st);
+	return rc;
+}
+
+static int
+device_json(void *arg, const struct fv_device *d)
+{
+	char hex[2 * FV_ID_BYTES + 1], pk[65];
+	json_t *j;
+
+	fv_op_id_hex(d->id, hex);
+	sodium_bin2hex(pk, sizeof(pk), d->sign_pk, 32);
+	j = json_pack("{s:s, s:s, s:s, s:s}", "id", hex, "name", d->name,
+	    "role", d->role, "public_key", pk);
+	if (j != NULL && !d->bare &&
+	    (json_object_set_new(j, "group", json_string(d->group)) ||
+		json_object_set_new(j, "revoked", json_boolean(d->revoked)))) {
+		json_decref(j);
+		j = NULL;
+	}
+	if (j == NULL || json_array_append_new(arg, j))
+		return FV_ENOMEM;
+	return 0;
+}
+
+int
+fv_json_devices(struct fv_store *s, json_t **out)
+{
+	json_t *arr;
+	int rc;
+
+	*out = NULL;
+	if ((arr = json_array()) == NULL)
+		return FV_ENOMEM;
+	if ((rc = fv_store_devices(s, device_json, arr)) != 0) {
 		json_decref(arr);
 		return rc;
 	}

@@ -17,4 +17,11 @@ int fv_json_history(struct fv_store *s, const uint8_t rid[FV_ID_BYTES],
 int fv_json_list(struct fv_store *s, const struct fv_filter *f,
     const char *query, json_t **out);
 
+/* A live record as clients see it.  FV_ENOTFOUND, FV_EDELETED. */
+int fv_json_record(struct fv_store *s, enum fv_rtype t,
+    const uint8_t rid[FV_ID_BYTES], json_t **out);
+/* Every known device: [{id, name, role, group, public_key, revoked}]
+ * (a store's own row as created has no group and no revoked). */
+int fv_json_devices(struct fv_store *s, json_t **out);
+
 #endif

@@ -14,6 +14,7 @@
 #include "fv_error.h"
 #include "frame.h"
 #include "hlc.h"
+#include "json.h"
 #include "log.h"
 #include "routes.h"
 #include "server.h"
@@ -28,7 +29,7 @@ fv_routes_devices(struct fvd *d, struct evhttp_request *req, const char *rest,
 	json_t *j;
 	int rc;
 
-	if ((rc = fv_store_devices(d->store, &j)) != 0)
+	if ((rc = fv_json_devices(d->store, &j)) != 0)
 		fv_server_error_rc(req, rc, "devices");
 	else
 		fv_server_reply(req, 200, j);

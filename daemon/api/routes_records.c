@@ -361,7 +361,7 @@ fv_routes_record_get(struct fvd *d, struct evhttp_request *req, const char *hex,
 
 	if (!record_id(req, hex, rid))
 		return;
-	rc = fv_store_get(d->store, t, rid, &o);
+	rc = fv_json_record(d->store, t, rid, &o);
 	read_reply(req, rc, o, fv_record_type_name(t), hex, "read");
 }
 

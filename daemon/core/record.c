@@ -14,6 +14,7 @@
 #include <unictype.h>
 #include <unistr.h>
 
+#include "date.h"
 #include "fv_error.h"
 #include "record.h"
 
@@ -170,59 +171,10 @@ fv_record_valid_country(const char *s)
 	return 0;
 }
 
-/* Two ASCII digits at p as a number, or -1. */
-static int
-dig2(const char *p)
-{
-	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
-		return -1;
-	return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
-/* Parse YYYY-MM-DD at s (10 bytes, not necessarily NUL-terminated). */
-static int
-parse_date(const char *s, int *y, int *m, int *d)
-{
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-		31 };
-	int hi, lo, max;
-
-	if (s[4] != '-' || s[7] != '-')
-		return 0;
-	if ((hi = dig2(s)) < 0 || (lo = dig2(s + 2)) < 0)
-		return 0;
-	*y = hi * 100 + lo;
-	if ((*m = dig2(s + 5)) < 0 || (*d = dig2(s + 8)) < 0)
-		return 0;
-	if (*y < 1900 || *y > 2100 || *m < 1 || *m > 12)
-		return 0;
-	max = mdays[*m - 1] +
-	    (*m == 2 && ((*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0));
-	return *d >= 1 && *d <= max;
-}
-
 int
 fv_record_valid_date(const char *s)
 {
-	int y, m, d;
-
-	if (s == NULL || strlen(s) != 10)
-		return 0;
-	return parse_date(s, &y, &m, &d);
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static long long
-days_from_civil(long long y, int m, int d)
-{
-	long long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
+	return fv_sdk_date_valid(s);
 }
 
 static void
@@ -244,49 +196,7 @@ civil_from_days(long long z, long long *y, int *m, int *d)
 int
 fv_record_valid_rfc3339(const char *s, long long *ms_out)
 {
-	const char *p;
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	int ndig = 0;
-	long long frac = 0, ms;
-
-	/* Shortest is "YYYY-MM-DDTHH:MM:SSZ"; parse_date reads 10 bytes. */
-	if (s == NULL || strlen(s) < 20)
-		return 0;
-	if (!parse_date(s, &y, &mo, &d))
-		return 0;
-	if ((s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
-		return 0;
-	if ((h = dig2(s + 11)) < 0 || (mi = dig2(s + 14)) < 0 ||
-	    (sec = dig2(s + 17)) < 0 || h > 23 || mi > 59 || sec > 60)
-		return 0;
-	p = s + 19;
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++, ndig++)
-			if (ndig < 3)
-				frac = frac * 10 + (*p - '0');
-		if (ndig < 1 || ndig > 9)
-			return 0;
-		for (; ndig < 3; ndig++)
-			frac *= 10;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '+' ? 1 : -1;
-		if (strlen(p) != 6 || p[3] != ':' || (oh = dig2(p + 1)) < 0 ||
-		    (om = dig2(p + 4)) < 0 || oh > 23 || om > 59)
-			return 0;
-		p += 6;
-	} else
-		return 0;
-	if (*p != '\0')
-		return 0;
-	if (ms_out != NULL) {
-		ms = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
-		    sec - sign * (oh * 3600 + om * 60);
-		*ms_out = ms * 1000 + frac;
-	}
-	return 1;
+	return fv_sdk_date_rfc3339(s, ms_out);
 }
 
 void

@@ -139,6 +139,8 @@ struct fv_device {
 	char role[8];
 	char group[FV_NAME_MAX + 1];
 	int revoked;
+	int bare; /* stored without group and revoked (a store's own row,
+		     written at fv_store_init) */
 };
 /* Adds or replaces a device (in the open transaction). */
 int fv_store_device_put(struct fv_store *s, const struct fv_device *d);
@@ -196,13 +198,16 @@ int fv_store_sign_receipt(struct fv_store *s, const uint8_t dev[FV_ID_BYTES],
  */
 int fv_store_purge(struct fv_store *s, uint64_t up_to, const char *group,
     size_t *purged, size_t *kept);
-/* HQ's enrollment tokens (plain JSON: no secret in them, only its hash). */
+/* HQ's enrollment tokens.  JSON is their stored format (a token's fields
+ * belong to sync/hq.c, which writes and reads them; the store keeps the
+ * text): no secret in them, only its hash. */
 int fv_store_token_put(struct fv_store *s, const uint8_t id[16],
     const json_t *t);
 int fv_store_token_get(struct fv_store *s, const uint8_t id[16], json_t **out);
-/* Every known device as a JSON array of {id, name, role, group,
- * public_key, revoked}. */
-int fv_store_devices(struct fv_store *s, json_t **out);
+/* Calls cb for each known device, in id order.  Stops at the first
+ * non-zero return of cb, and returns it. */
+typedef int (*fv_store_device_cb)(void *arg, const struct fv_device *d);
+int fv_store_devices(struct fv_store *s, fv_store_device_cb cb, void *arg);
 
 /* Small plain settings kept in the store (HQ's address, ...): no secret,
  * no record content.  put runs in the open transaction. */
@@ -210,9 +215,12 @@ int fv_store_setting_put(struct fv_store *s, const char *key, const char *val);
 int fv_store_setting_get(struct fv_store *s, const char *key, char *out,
     size_t len);
 
-/* The record as JSON (new reference).  FV_ENOTFOUND, FV_EDELETED. */
-int fv_store_get(struct fv_store *s, enum fv_rtype t,
-    const uint8_t rid[FV_ID_BYTES], json_t **out);
+/* A live record's state (owned copies: fv_state_free it) and the name of
+ * the device that created it (created_by may be NULL).  FV_ENOTFOUND,
+ * FV_EDELETED (st then zeroed). */
+int fv_store_record(struct fv_store *s, enum fv_rtype t,
+    const uint8_t rid[FV_ID_BYTES], struct fv_state *st,
+    char created_by[FV_NAME_MAX + 1]);
 /* Calls cb for each op of the record (live or deleted), oldest first,
  * with its author and seq; op is NULL when it was shredded since (then
  * the author and seq are all there is), else name is the author's.

@@ -64,32 +64,21 @@ fv_store_read_end(struct fv_store *s, MDB_txn *txn)
 		mdb_txn_abort(txn);
 }
 
-static json_t *
-record_json(struct fv_store *s, MDB_txn *txn, const struct fv_state *st,
-    const uint8_t *rid)
-{
-	char name[FV_NAME_MAX + 1];
-
-	device_name(s, txn, st->created_by, name, sizeof(name));
-	return fv_state_to_json(st, rid, name);
-}
-
 int
-fv_store_get(struct fv_store *s, enum fv_rtype t,
-    const uint8_t rid[FV_ID_BYTES], json_t **out)
+fv_store_record(struct fv_store *s, enum fv_rtype t,
+    const uint8_t rid[FV_ID_BYTES], struct fv_state *st,
+    char created_by[FV_NAME_MAX + 1])
 {
-	struct fv_state st;
 	MDB_txn *txn;
 	int rc;
 
-	*out = NULL;
+	memset(st, 0, sizeof(*st));
 	if ((rc = fv_store_read_begin(s, &txn)) != 0)
 		return rc;
-	if ((rc = fv_store_load_live(s, txn, rid, t, &st)) == 0) {
-		if ((*out = record_json(s, txn, &st, rid)) == NULL)
-			rc = FV_ENOMEM;
-		fv_state_free(&st);
-	}
+	if ((rc = fv_store_load_live(s, txn, rid, t, st)) == 0 &&
+	    created_by != NULL)
+		device_name(s, txn, st->created_by, created_by,
+		    FV_NAME_MAX + 1);
 	fv_store_read_end(s, txn);
 	return rc;
 }

@@ -295,29 +295,25 @@ fv_store_device_put(struct fv_store *s, const struct fv_device *d)
 	return fv_store_poison(s, rc);
 }
 
-int
-fv_store_device_get(struct fv_store *s, const uint8_t id[FV_ID_BYTES],
-    struct fv_device *d)
+/* A row of the devices table into d; FV_ECORRUPT if it is not one. */
+static int
+device_decode(const MDB_val *k, const MDB_val *v, struct fv_device *d)
 {
-	MDB_val k = { FV_ID_BYTES, (void *)id }, v;
-	MDB_txn *txn;
+	json_t *j;
 	const char *pk;
-	json_t *j = NULL;
-	int rc;
+	int rc = 0;
 
 	memset(d, 0, sizeof(*d));
-	if ((rc = fv_store_read_begin(s, &txn)) != 0)
-		return rc;
-	if ((rc = mdb_get(txn, s->db_devs, &k, &v)) != 0)
-		rc = fv_store_mdb_err(rc);
-	else if ((j = json_loadb(v.mv_data, v.mv_size, 0, NULL)) == NULL ||
-	    (pk = json_string_value(json_object_get(j, "public_key"))) ==
+	if (k->mv_size != FV_ID_BYTES ||
+	    (j = json_loadb(v->mv_data, v->mv_size, 0, NULL)) == NULL)
+		return FV_ECORRUPT;
+	if ((pk = json_string_value(json_object_get(j, "public_key"))) ==
 		NULL ||
 	    sodium_hex2bin(d->sign_pk, 32, pk, strlen(pk), NULL, NULL, NULL) !=
 		0)
 		rc = FV_ECORRUPT;
 	else {
-		memcpy(d->id, id, FV_ID_BYTES);
+		memcpy(d->id, k->mv_data, FV_ID_BYTES);
 		snprintf(d->name, sizeof(d->name), "%s",
 		    json_string_value(json_object_get(j, "name")) ?: "");
 		snprintf(d->role, sizeof(d->role), "%s",
@@ -325,8 +321,27 @@ fv_store_device_get(struct fv_store *s, const uint8_t id[FV_ID_BYTES],
 		snprintf(d->group, sizeof(d->group), "%s",
 		    json_string_value(json_object_get(j, "group")) ?: "");
 		d->revoked = json_is_true(json_object_get(j, "revoked"));
+		d->bare = json_object_get(j, "group") == NULL;
 	}
 	json_decref(j);
+	return rc;
+}
+
+int
+fv_store_device_get(struct fv_store *s, const uint8_t id[FV_ID_BYTES],
+    struct fv_device *d)
+{
+	MDB_val k = { FV_ID_BYTES, (void *)id }, v;
+	MDB_txn *txn;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if ((rc = fv_store_read_begin(s, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_get(txn, s->db_devs, &k, &v)) != 0)
+		rc = fv_store_mdb_err(rc);
+	else
+		rc = device_decode(&k, &v, d);
 	fv_store_read_end(s, txn);
 	return rc;
 }
@@ -457,39 +472,28 @@ fv_store_token_get(struct fv_store *s, const uint8_t id[16], json_t **out)
 }
 
 int
-fv_store_devices(struct fv_store *s, json_t **out)
+fv_store_devices(struct fv_store *s, fv_store_device_cb cb, void *arg)
 {
+	struct fv_device d;
 	MDB_cursor *cur = NULL;
 	MDB_txn *txn;
 	MDB_val k, v;
-	json_t *arr = json_array(), *j;
-	char hex[2 * FV_ID_BYTES + 1];
-	int rc;
+	int rc, stop = 0;
 
-	*out = NULL;
-	if ((rc = fv_store_read_begin(s, &txn)) != 0) {
-		json_decref(arr);
+	if ((rc = fv_store_read_begin(s, &txn)) != 0)
 		return rc;
-	}
 	if ((rc = fv_store_mdb_err(mdb_cursor_open(txn, s->db_devs, &cur))) ==
 	    0) {
-		while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-			if (k.mv_size != FV_ID_BYTES ||
-			    (j = json_loadb(v.mv_data, v.mv_size, 0, NULL)) ==
-				NULL)
-				continue;
-			fv_op_id_hex(k.mv_data, hex);
-			json_object_set_new(j, "id", json_string(hex));
-			json_array_append_new(arr, j);
-		}
-		rc = rc == MDB_NOTFOUND ? 0 : fv_store_mdb_err(rc);
+		while (stop == 0 &&
+		    (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
+			if (device_decode(&k, &v, &d) == 0)
+				stop = cb(arg, &d);
+		rc = stop != 0	       ? stop :
+		    rc == MDB_NOTFOUND ? 0 :
+					 fv_store_mdb_err(rc);
 		mdb_cursor_close(cur);
 	}
 	fv_store_read_end(s, txn);
-	if (rc != 0)
-		json_decref(arr);
-	else
-		*out = arr;
 	return rc;
 }
 

@@ -441,6 +441,23 @@ xchg_setup(struct fvd *d, struct fvp_exchange *c)
 	return 0;
 }
 
+/* A live appeal as the partner gets it (fv_state_to_json). */
+static int
+appeal_json(struct fv_store *s, const uint8_t *id, json_t **out)
+{
+	struct fv_state st;
+	char name[FV_NAME_MAX + 1];
+	int rc;
+
+	*out = NULL;
+	if ((rc = fv_store_record(s, FV_RTYPE_APPEAL, id, &st, name)) != 0)
+		return rc;
+	if ((*out = fv_state_to_json(&st, id, name)) == NULL)
+		rc = FV_ENOMEM;
+	fv_state_free(&st);
+	return rc;
+}
+
 static const char *
 jstr(json_t *o, const char *path)
 {
@@ -674,8 +691,8 @@ fv_exchange_send(struct fvd *d, const char *format, const char *partner,
 		return refuse(c, o, FVP_FAULT_STORE, FV_ENOMEM, NULL,
 		    "out of memory");
 	for (i = 0; i < n; i++) {
-		if ((rc = fv_store_get(d->store, FV_RTYPE_APPEAL,
-			 ids + i * FV_ID_BYTES, &rec)) != 0) {
+		if ((rc = appeal_json(d->store, ids + i * FV_ID_BYTES, &rec)) !=
+		    0) {
 			fv_op_id_hex(ids + i * FV_ID_BYTES, hex);
 			return refuse(c, o, FVP_FAULT_STORE, rc, "ids",
 			    "exchange send: appeal %s: %s", hex,
@@ -855,8 +872,7 @@ import_done(struct fvp_job *j)
 		const char *p;
 
 		fv_op_id_hex(r->id, hex);
-		if ((rc = fv_store_get(c->d->store, FV_RTYPE_APPEAL, r->id,
-			 &rec)) != 0) {
+		if ((rc = appeal_json(c->d->store, r->id, &rec)) != 0) {
 			snprintf(why, sizeof(why), "reply on appeal %s: %s",
 			    hex, fv_error_str(rc));
 			break;

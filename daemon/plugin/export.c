@@ -25,6 +25,7 @@
 #include "log.h"
 #include "plugin/host.h"
 #include "plugin/plugin.h"
+#include "plugin/record.h"
 #include "sdkimpl.h"
 
 #define EXPORT_BATCH  512	    /* records per job */
@@ -59,12 +60,7 @@ struct fv_export_run {
 	struct fv_host *plug;
 	void *run;
 	struct fv_export x;
-	struct fv_record rec;	/* reused record to record */
-	struct fv_sdk_leaf *lv; /* its leaves */
-	struct {		/* the text of those not stored */
-		char id[2 * FV_ID_BYTES + 3], ca[48], ua[48];
-		char by[FV_SDK_QUOTED(FV_NAME_MAX)];
-	} meta;
+	struct fv_plugin_record pr; /* reused record to record */
 	char why[256];
 };
 
@@ -77,10 +73,6 @@ struct xjob {
 	uint8_t *out;	/* the bytes made */
 	size_t outlen;
 };
-
-#define LEAVES_MAX \
-	(4 * FV_OP_FIELDS_MAX + 8) /* a record's, and
-							   id, type, ... */
 
 const char *
 fv_export_option(const fv_export *x, const char *name)
@@ -115,56 +107,6 @@ in_period(const struct fv_export_run *xp, const fv_record *r)
 	if (t == NULL || !fv_record_valid_rfc3339(t, &ms))
 		return 0;
 	return ms >= xp->a.from_ms && ms <= xp->a.to_ms;
-}
-
-/* The record's leaves as the API shows it (fv_state_to_json's order):
- * id, type, its fields, created_at, updated_at, created_by, conflict.
- * The record borrows their text: the batch's, and xp->meta. */
-static int
-make_record(struct fv_export_run *xp, const struct fv_scan_rec *sr)
-{
-	char *id = xp->meta.id, *ca = xp->meta.ca, *ua = xp->meta.ua;
-	char *by = xp->meta.by, ts[32];
-	const char *type = sr->st.rtype == FV_RTYPE_APPEAL ? "\"appeal\"" :
-							     "\"note\"";
-	struct fv_sdk_leaf *v = xp->lv;
-	size_t n = 0, i;
-
-#define LEAF(p, j, jl) \
-	do { \
-		v[n].path = (p); \
-		v[n].pathlen = strlen(p); \
-		v[n].json = (j); \
-		v[n++].jsonlen = (jl); \
-	} while (0)
-	id[0] = '"';
-	fv_op_id_hex(sr->rid, id + 1);
-	id[2 * FV_ID_BYTES + 1] = '"';
-	LEAF("id", id, 2 * FV_ID_BYTES + 2);
-	LEAF("type", type, strlen(type));
-	for (i = 0; i < sr->st.leaves.n && n < LEAVES_MAX - 6; i++) {
-		const struct fv_leaf *f = &sr->st.leaves.v[i];
-
-		if (f->val == NULL)
-			continue;
-		v[n].path = f->path;
-		v[n].pathlen = f->pathlen;
-		v[n].json = f->val;
-		v[n++].jsonlen = f->vallen;
-	}
-	fv_record_format_rfc3339((long long)(sr->st.created_hlc >> 16), ts);
-	LEAF("created_at", ca,
-	    (size_t)snprintf(ca, sizeof(xp->meta.ca), "\"%s\"", ts));
-	fv_record_format_rfc3339((long long)(sr->st.updated_hlc >> 16), ts);
-	LEAF("updated_at", ua,
-	    (size_t)snprintf(ua, sizeof(xp->meta.ua), "\"%s\"", ts));
-	LEAF("created_by", by,
-	    fv_sdk_record_quote(sr->created_by,
-		strnlen(sr->created_by, FV_NAME_MAX), by));
-	if (sr->st.flags & FV_ST_CONFLICT)
-		LEAF("conflict", "true", 4);
-#undef LEAF
-	return fv_sdk_record_set(&xp->rec, v, n);
 }
 
 /* Hands what the plugin wrote to the job, and readies the buffer. */
@@ -204,7 +146,7 @@ xjob_run(struct fvp_job *j)
 			return;
 		}
 		d = xp->plug->desc;
-		if ((xp->lv = calloc(LEAVES_MAX, sizeof(*xp->lv))) == NULL) {
+		if (fv_plugin_record_init(&xp->pr) != 0) {
 			snprintf(xp->why, sizeof(xp->why), "out of memory");
 			xj->rc = -1;
 			fv_host_unref(xp->plug);
@@ -254,15 +196,18 @@ xjob_run(struct fvp_job *j)
 		t0 = fv_hlc_now_us();
 		d = xp->plug->desc;
 		for (i = 0; i < xj->recs->n && xj->rc == 0; i++) {
-			if (make_record(xp, &xj->recs->rec[i]) != 0)
+			const struct fv_scan_rec *sr = &xj->recs->rec[i];
+
+			if (fv_plugin_record_set(&xp->pr, sr->st.rtype, sr->rid,
+				&sr->st, sr->created_by) != 0)
 				xj->rc = -1;
-			else if (in_period(xp, &xp->rec)) {
+			else if (in_period(xp, &xp->pr.rec)) {
 				xj->records++;
 				if (d->export_record(xp->run, &xp->x,
-					&xp->rec) != 0)
+					&xp->pr.rec) != 0)
 					xj->rc = -1;
 			}
-			fv_sdk_record_release(&xp->rec);
+			fv_sdk_record_release(&xp->pr.rec);
 		}
 
 		take_output(xj);
@@ -274,9 +219,7 @@ xjob_run(struct fvp_job *j)
 			xj->rc = -1;
 		take_output(xj);
 		fv_sdk_output_free(&xp->x.out);
-		fv_sdk_record_free(&xp->rec);
-		free(xp->lv);
-		xp->lv = NULL;
+		fv_plugin_record_free(&xp->pr);
 		fv_host_unref(xp->plug);
 		xp->plug = NULL;
 		break;
@@ -310,8 +253,7 @@ static void
 xport_free(struct fv_export_run *xp)
 {
 	fv_store_scan_free(xp->scan);
-	fv_sdk_record_free(&xp->rec);
-	free(xp->lv);
+	fv_plugin_record_free(&xp->pr);
 	free(xp);
 }
 

@@ -22,6 +22,7 @@
 #include "op.h"
 #include "plugin/host.h"
 #include "plugin/plugin.h"
+#include "plugin/record.h"
 #include "sdkimpl.h"
 
 #define HOOK_BATCH    256
@@ -42,10 +43,19 @@ struct hooks {
 	struct event *ev;
 };
 
+/* A change read for the hooks: the record's state (owned; zeroed when
+ * it is deleted) and its author's name. */
+struct hrec {
+	struct change c;
+	struct fv_state st;
+	char by[FV_NAME_MAX + 1];
+};
+
 struct hjob {
 	struct fvp_job j;
 	struct fvd *d;
-	json_t *recs; /* records; "_change" in each */
+	struct hrec v[HOOK_BATCH];
+	size_t n;
 };
 
 static struct hooks hk;
@@ -128,23 +138,23 @@ static void
 hjob_run(struct fvp_job *j)
 {
 	struct hjob *hj = (struct hjob *)j;
-	struct fv_record r;
-	struct call c = { &r, 0 };
-	json_t *rec;
+	struct fv_plugin_record pr;
+	struct call c = { &pr.rec, 0 };
 	size_t i;
 
-	memset(&r, 0, sizeof(r));
-	json_array_foreach(hj->recs, i, rec) {
-		c.change = (int)json_integer_value(json_object_get(rec,
-		    "_change"));
-		json_object_del(rec, "_change");
-		if (fv_sdk_record_from_json(&r, rec) == 0)
+	if (fv_plugin_record_init(&pr) != 0)
+		return;
+	for (i = 0; i < hj->n; i++) {
+		struct hrec *h = &hj->v[i];
+
+		c.change = h->c.kind;
+		if (fv_plugin_record_set(&pr, h->c.rtype, h->c.rid,
+			h->c.kind == FV_CHANGE_DELETE ? NULL : &h->st,
+			h->by) == 0)
 			fv_host_each(j->host, FV_KIND_HOOK, call_hook, &c);
-		fv_sdk_record_release(&r);
+		fv_sdk_record_release(&pr.rec);
 	}
-	fv_sdk_record_free(&r);
-	json_decref(hj->recs);
-	hj->recs = NULL;
+	fv_plugin_record_free(&pr);
 }
 
 /* --- loop --------------------------------------------------------------------- */
@@ -153,34 +163,33 @@ static void
 hjob_done(struct fvp_job *j)
 {
 	struct hjob *hj = (struct hjob *)j;
+	size_t i;
 
 	hk.inflight--;
 	if (hk.n > 0 && hk.ev != NULL)
 		event_active(hk.ev, 0, 0);
+	for (i = 0; i < hj->n; i++)
+		fv_state_free(&hj->v[i].st);
 	free(hj);
 }
 
-static json_t *
-read_change(struct fvd *d, const struct change *c)
+/* Reads the record c tells of into h: 0, or -1 (a store error: the
+ * change is not passed on). */
+static int
+read_change(struct fvd *d, const struct change *c, struct hrec *h)
 {
-	char hex[2 * FV_ID_BYTES + 1];
-	json_t *rec = NULL;
 	int rc = FV_ENOTFOUND;
 
+	h->c = *c;
+	memset(&h->st, 0, sizeof(h->st));
 	if (c->kind != FV_CHANGE_DELETE)
-		rc = fv_store_get(d->store, c->rtype, c->rid, &rec);
+		rc = fv_store_record(d->store, c->rtype, c->rid, &h->st, h->by);
 	if (rc == FV_ENOTFOUND || rc == FV_EDELETED) {
 		/* deleted (perhaps since): the id and type are all there is */
-		fv_op_id_hex(c->rid, hex);
-		rec = json_pack("{s:s, s:s}", "id", hex, "type",
-		    fv_record_type_name(c->rtype));
-	} else if (rc != 0)
-		return NULL;
-	if (rec != NULL) { /* redacted when set (hjob_run) */
-		json_object_set_new(rec, "_change",
-		    json_integer(rc == 0 ? c->kind : FV_CHANGE_DELETE));
+		h->c.kind = FV_CHANGE_DELETE;
+		return 0;
 	}
-	return rec;
+	return rc == 0 ? 0 : -1;
 }
 
 static void
@@ -188,7 +197,6 @@ feed(evutil_socket_t fd, short what, void *arg)
 {
 	struct fvd *d = arg;
 	struct hjob *hj;
-	json_t *rec;
 	size_t i;
 
 	while (hk.n > 0 && hk.inflight < HOOK_WINDOW) {
@@ -196,14 +204,11 @@ feed(evutil_socket_t fd, short what, void *arg)
 			fv_hooks_clear(d);
 			return;
 		}
-		if ((hj = calloc(1, sizeof(*hj))) == NULL ||
-		    (hj->recs = json_array()) == NULL) {
-			free(hj);
+		if ((hj = calloc(1, sizeof(*hj))) == NULL)
 			return;
-		}
 		for (i = 0; i < HOOK_BATCH && hk.n > 0; i++) {
-			if ((rec = read_change(d, &hk.v[hk.head])) != NULL)
-				json_array_append_new(hj->recs, rec);
+			if (read_change(d, &hk.v[hk.head], &hj->v[hj->n]) == 0)
+				hj->n++;
 			hk.head = (hk.head + 1) % hk.cap;
 			hk.n--;
 		}

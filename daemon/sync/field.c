@@ -328,30 +328,25 @@ fv_sync_field_handle(struct fv_sync_sess *ss, struct fv_sync_item *it)
 
 /* --- connecting ------------------------------------------------------------ */
 
+static int
+hq_of(void *arg, const struct fv_device *d)
+{
+	if (strcmp(d->role, "hq") != 0)
+		return 0;
+	memcpy(arg, d, sizeof(*d));
+	return 1;
+}
+
 /* The HQ pinned at enrollment (the one device of role hq).  FV_ENOTFOUND
  * when not enrolled. */
 int
 fv_sync_field_pinned_hq(struct fv_store *s, struct fv_device *hq)
 {
-	json_t *devs = NULL, *dj;
-	uint8_t id[FV_ID_BYTES];
-	size_t i;
 	int rc;
 
-	if ((rc = fv_store_devices(s, &devs)) != 0)
-		return rc;
-	rc = FV_ENOTFOUND;
-	for (i = 0; rc != 0 && i < json_array_size(devs); i++) {
-		dj = json_array_get(devs, i);
-		if (strcmp(json_string_value(json_object_get(dj, "role")) ?: "",
-			"hq") == 0 &&
-		    fv_op_id_parse(json_string_value(json_object_get(dj, "id")),
-			id) == 0 &&
-		    fv_store_device_get(s, id, hq) == 0)
-			rc = 0;
-	}
-	json_decref(devs);
-	return rc;
+	if ((rc = fv_store_devices(s, hq_of, hq)) == 1)
+		return 0;
+	return rc != 0 ? rc : FV_ENOTFOUND;
 }
 
 /* Where HQ is, and its key: the token's, or the pinned one's. */

@@ -200,12 +200,23 @@ fv_sync_hq_ready(struct fv_sync_sess *ss)
  * its group, notes on those; deletes go to every device (they carry no
  * content, and a device that never had the record just keeps a
  * tombstone). */
+/* Is st an appeal assigned to group want (as its JSON: "group")? */
+static int
+assigned(const struct fv_state *st, const char *want)
+{
+	const struct fv_leaf *f;
+
+	return st->rtype == FV_RTYPE_APPEAL &&
+	    (f = fv_state_leaf(st, "assigned_to")) != NULL && f->val != NULL &&
+	    f->vallen == strlen(want) && memcmp(f->val, want, f->vallen) == 0;
+}
+
 static int
 in_scope(struct fv_sync_sess *ss, const struct fv_state *st)
 {
 	const struct fv_leaf *f;
+	struct fv_state a;
 	char want[FV_NAME_MAX + 3];
-	json_t *a = NULL;
 	uint8_t aid[FV_ID_BYTES];
 	char hex[2 * FV_ID_BYTES + 1];
 	int in = 0;
@@ -218,21 +229,18 @@ in_scope(struct fv_sync_sess *ss, const struct fv_state *st)
 		return 0;
 	snprintf(want, sizeof(want), "\"%s\"", ss->group);
 	if (st->rtype == FV_RTYPE_APPEAL)
-		return (f = fv_state_leaf(st, "assigned_to")) != NULL &&
-		    f->val != NULL && f->vallen == strlen(want) &&
-		    memcmp(f->val, want, f->vallen) == 0;
+		return assigned(st, want);
 	if ((f = fv_state_leaf(st, "appeal_id")) == NULL || f->val == NULL ||
 	    f->vallen != 2 * FV_ID_BYTES + 2)
 		return 0;
 	memcpy(hex, f->val + 1, 2 * FV_ID_BYTES);
 	hex[2 * FV_ID_BYTES] = '\0';
 	if (fv_op_id_parse(hex, aid) == 0 &&
-	    fv_store_get(ss->d->store, FV_RTYPE_APPEAL, aid, &a) == 0)
-		in = strcmp(
-			 json_string_value(json_object_get(a, "assigned_to")) ?:
-			     "",
-			 ss->group) == 0;
-	json_decref(a);
+	    fv_store_record(ss->d->store, FV_RTYPE_APPEAL, aid, &a, NULL) ==
+		0) {
+		in = assigned(&a, want);
+		fv_state_free(&a);
+	}
 	return in;
 }
 

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "date.h"
 #include "ombx_format.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -462,67 +463,6 @@ valid_country(const char *s)
 	    s[2] == '\0';
 }
 
-/* Two ASCII digits at p as a number, or -1. */
-static int
-dig2(const char *p)
-{
-	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
-		return -1;
-	return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
-/* YYYY-MM-DD at s (10 bytes there), a real date of 1900..2100, as the
- * records' schema has it. */
-static int
-date_at(const char *s)
-{
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-		31 };
-	int hi, lo, y, m, d, leap;
-
-	if (s[4] != '-' || s[7] != '-' || (hi = dig2(s)) < 0 ||
-	    (lo = dig2(s + 2)) < 0 || (m = dig2(s + 5)) < 0 ||
-	    (d = dig2(s + 8)) < 0)
-		return 0;
-	y = hi * 100 + lo;
-	if (y < 1900 || y > 2100 || m < 1 || m > 12)
-		return 0;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return d >= 1 && d <= mdays[m - 1] + (m == 2 && leap);
-}
-
-static int
-valid_date(const char *s)
-{
-	return strlen(s) == 10 && date_at(s);
-}
-
-/* RFC 3339: YYYY-MM-DDTHH:MM:SS[.1-9 digits](Z|+HH:MM|-HH:MM). */
-static int
-valid_datetime(const char *s)
-{
-	const char *p;
-	int n;
-
-	if (strlen(s) < 20 || !date_at(s) || (s[10] != 'T' && s[10] != 't') ||
-	    s[13] != ':' || s[16] != ':' || dig2(s + 11) < 0 ||
-	    dig2(s + 11) > 23 || dig2(s + 14) < 0 || dig2(s + 14) > 59 ||
-	    dig2(s + 17) < 0 || dig2(s + 17) > 60)
-		return 0;
-	p = s + 19;
-	if (*p == '.') {
-		for (n = 0, p++; *p >= '0' && *p <= '9'; p++)
-			n++;
-		if (n < 1 || n > 9)
-			return 0;
-	}
-	if (*p == 'Z' || *p == 'z')
-		return p[1] == '\0';
-	return (*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' &&
-	    dig2(p + 1) >= 0 && dig2(p + 1) <= 23 && dig2(p + 4) >= 0 &&
-	    dig2(p + 4) <= 59;
-}
-
 /* Text of 1..max characters without control characters. */
 static int
 valid_label(const char *s, size_t max)
@@ -587,7 +527,7 @@ check_applicant_names(const struct vc *c, json_t *ap, int confidential)
 		    OMBX_NAME_MAX);
 	if ((rc = get_str(c, ap, "birth_date", 0, &s)) < 0)
 		return rc;
-	if (rc > 0 && !valid_date(s))
+	if (rc > 0 && !fv_sdk_date_valid(s))
 		return bad(c, "birth_date",
 		    "must be YYYY-MM-DD, a real date "
 		    "(1900..2100)");
@@ -668,7 +608,7 @@ check_appeal(const struct vc *c, json_t *appeal)
 		return bad(&sub, "category", "must be an appeal category");
 	if ((rc = get_str(&sub, appeal, "received_at", 0, &s)) < 0)
 		return -1;
-	if (rc > 0 && !valid_datetime(s))
+	if (rc > 0 && !fv_sdk_date_rfc3339(s, NULL))
 		return bad(&sub, "received_at",
 		    "must be an RFC 3339 date "
 		    "and time");
@@ -767,7 +707,7 @@ check_top(const struct vc *c, struct ombx_payload *pl)
 		return bad(c, "package_id", "must be 32 lowercase hex digits");
 	if (get_str(c, r, "created_at", 1, &pl->created_at) < 0)
 		return -1;
-	if (!valid_datetime(pl->created_at))
+	if (!fv_sdk_date_rfc3339(pl->created_at, NULL))
 		return bad(c, "created_at",
 		    "must be an RFC 3339 date and "
 		    "time");

@@ -48,6 +48,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "api/json.h"
 #include "api/server.h"
 #include "conf.h"
 #include "daemon.h"
@@ -215,10 +216,10 @@ worn(void)
 	if (stat(p, &sb) != 0 ||
 	    (uint64_t)sb.st_size + FUZZ_MAP_SLACK > st.map_bytes)
 		return "map nearly full";
-	if (fv_store_get(d.store, FV_RTYPE_APPEAL, known_appeal, &o) != 0)
+	if (fv_json_record(d.store, FV_RTYPE_APPEAL, known_appeal, &o) != 0)
 		return "known appeal gone";
 	json_decref(o);
-	if (fv_store_get(d.store, FV_RTYPE_NOTE, known_note, &o) != 0)
+	if (fv_json_record(d.store, FV_RTYPE_NOTE, known_note, &o) != 0)
 		return "known note gone";
 	json_decref(o);
 	return NULL;

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "api/json.h"
 #include "fv_error.h"
 #include "hlc.h"
 #include "op.h"
@@ -119,7 +120,7 @@ dump(struct fv_store *s, const uint8_t *rid)
 	json_t *j;
 	char *txt;
 
-	if (fv_store_get(s, 0, rid, &j) != 0)
+	if (fv_json_record(s, 0, rid, &j) != 0)
 		return strdup("(none)");
 	json_object_del(j, "updated_at"); /* same op, same value anyway */
 	txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -246,10 +247,10 @@ main(void)
 	{
 		json_t *o = NULL;
 
-		is_int(fv_store_get(h, 0, rid[2], &o), FV_EDELETED,
+		is_int(fv_json_record(h, 0, rid[2], &o), FV_EDELETED,
 		    "the deleted appeal is deleted at HQ");
 		json_decref(o);
-		fv_store_get(h, 0, rid[0], &o);
+		fv_json_record(h, 0, rid[0], &o);
 		is_str(json_string_value(json_object_get(o, "created_by")),
 		    "dev-a", "created_by names the device");
 		json_decref(o);
@@ -347,7 +348,7 @@ main(void)
 		{
 			json_t *o = NULL;
 
-			fv_store_get(a, 0, rid[0], &o);
+			fv_json_record(a, 0, rid[0], &o);
 			ok(json_is_true(json_object_get(o, "conflict")),
 			    "and both say there was a conflict");
 			is_str(json_string_value(json_object_get(o, "partner")),

@@ -529,7 +529,8 @@ test_init_open(void)
 
 		memset(&f, 0, sizeof(f));
 		is_int(fv_store_begin(s), FV_ELOCKED, "locked: begin");
-		is_int(fv_store_get(s, A, rid, &j), FV_ELOCKED, "locked: get");
+		is_int(fv_json_record(s, A, rid, &j), FV_ELOCKED,
+		    "locked: get");
 		is_int(fv_json_history(s, rid, &j), FV_ELOCKED,
 		    "locked: history");
 		is_int(fv_json_list(s, &f, NULL, &j), FV_ELOCKED,
@@ -621,7 +622,7 @@ test_create(struct fv_store *s)
 	json_decref(bad);
 	is_int(fv_store_create(s, A, b_a2, a1, &e), FV_EEXIST,
 	    "create with an existing id: FV_EEXIST");
-	is_int(fv_store_get(s, A, a1, &j), 0,
+	is_int(fv_json_record(s, A, a1, &j), 0,
 	    "read inside the transaction "
 	    "sees its writes");
 	json_decref(j);
@@ -661,7 +662,7 @@ test_get(struct fv_store *s)
 	char hex[33];
 	long long c_ms, u_ms;
 
-	is_int(fv_store_get(s, A, a1, &j), 0, "get a1");
+	is_int(fv_json_record(s, A, a1, &j), 0, "get a1");
 	b = body_of(j);
 	ok(json_equal(b, b_a1),
 	    "  every field as stored (applicant, tags, "
@@ -694,7 +695,7 @@ test_get(struct fv_store *s)
 	json_decref(j);
 
 	j = NULL;
-	is_int(fv_store_get(s, N, n1, &j), 0, "get n1");
+	is_int(fv_json_record(s, N, n1, &j), 0, "get n1");
 	b = body_of(j);
 	ok(json_equal(b, b_n1), "  every field as stored (visit, appeal_id)");
 	json_decref(b);
@@ -703,18 +704,85 @@ test_get(struct fv_store *s)
 	json_decref(j);
 
 	j = NULL;
-	is_int(fv_store_get(s, N, a1, &j), FV_ENOTFOUND,
+	is_int(fv_json_record(s, N, a1, &j), FV_ENOTFOUND,
 	    "get an appeal as a note: FV_ENOTFOUND");
-	is_int(fv_store_get(s, A, n1, &j), FV_ENOTFOUND,
+	is_int(fv_json_record(s, A, n1, &j), FV_ENOTFOUND,
 	    "get a note as an appeal: FV_ENOTFOUND");
 	{
 		uint8_t r[FV_ID_BYTES];
 
 		randombytes_buf(r, sizeof(r));
-		is_int(fv_store_get(s, A, r, &j), FV_ENOTFOUND,
+		is_int(fv_json_record(s, A, r, &j), FV_ENOTFOUND,
 		    "get an unknown id: FV_ENOTFOUND");
 	}
 	ok(j == NULL, "  nothing returned");
+}
+
+static int
+count_device(void *arg, const struct fv_device *d)
+{
+	int *n = arg;
+
+	(*n)++;
+	return d->bare ? 0 : 7;
+}
+
+/* The store's reads without JSON: a record's state, the devices. */
+static void
+test_record_devices(struct fv_store *s)
+{
+	struct fv_state st;
+	struct fv_device d;
+	const struct fv_leaf *f;
+	char name[FV_NAME_MAX + 1], pk[65], hex[33], *txt, want[512];
+	json_t *j;
+	int n = 0;
+
+	is_int(fv_store_record(s, A, a1, &st, name), 0, "record a1: its state");
+	is_int(st.rtype, FV_RTYPE_APPEAL, "  an appeal");
+	is_str(name, DEVNAME, "  created by this device");
+	ok((f = fv_state_leaf(&st, "status")) != NULL && f->val != NULL,
+	    "  its leaves are there");
+	fv_state_free(&st);
+	is_int(fv_store_record(s, A, a1, &st, NULL), 0, "  no name asked");
+	fv_state_free(&st);
+	is_int(fv_store_record(s, N, a1, &st, name), FV_ENOTFOUND,
+	    "record of the wrong type: FV_ENOTFOUND");
+	ok(st.nops == 0 && st.oprefs == NULL, "  st left zeroed");
+
+	is_int(fv_store_devices(s, count_device, &n), 0, "devices: walked");
+	is_int(n, 1, "  only this device");
+	memset(&d, 0, sizeof(d));
+	memset(d.id, 0xff, sizeof(d.id)); /* after this device in id order */
+	randombytes_buf(d.sign_pk, sizeof(d.sign_pk));
+	snprintf(d.name, sizeof(d.name), "bukhara-tablet-2");
+	snprintf(d.role, sizeof(d.role), "field");
+	snprintf(d.group, sizeof(d.group), "bukhara");
+	d.revoked = 1;
+	ok(fv_store_begin(s) == 0 && fv_store_device_put(s, &d) == 0 &&
+		fv_store_commit(s) == 0,
+	    "a device put");
+	n = 0;
+	is_int(fv_store_devices(s, count_device, &n), 7,
+	    "  a non-zero return of cb stops the walk and is returned");
+	is_int(n, 2, "  at the second device");
+
+	is_int(fv_json_devices(s, &j), 0, "devices as the API's JSON");
+	is_int((int)json_array_size(j), 2, "  two of them");
+	ok(json_object_get(json_array_get(j, 0), "group") == NULL &&
+		json_object_get(json_array_get(j, 0), "revoked") == NULL,
+	    "  this device's own row: no group, no revoked");
+	fv_op_id_hex(d.id, hex);
+	sodium_bin2hex(pk, sizeof(pk), d.sign_pk, 32);
+	snprintf(want, sizeof(want),
+	    "{\"group\":\"bukhara\",\"id\":\"%s\",\"name\":"
+	    "\"bukhara-tablet-2\",\"public_key\":\"%s\",\"revoked\":true,"
+	    "\"role\":\"field\"}",
+	    hex, pk);
+	txt = json_dumps(json_array_get(j, 1), JSON_COMPACT | JSON_SORT_KEYS);
+	is_str(txt, want, "  the device put, every field");
+	free(txt);
+	json_decref(j);
 }
 
 static void
@@ -743,7 +811,7 @@ test_update(struct fv_store *s)
 	json_decref(p);
 	is_int(fv_store_commit(s), 0, "commit");
 
-	is_int(fv_store_get(s, A, a1, &j), 0, "get a1");
+	is_int(fv_json_record(s, A, a1, &j), 0, "get a1");
 	is_str(json_string_value(json_object_get(j, "status")), "under_review",
 	    "  status patched");
 	ok(json_object_get(json_object_get(j, "applicant"), "location") == NULL,
@@ -859,7 +927,7 @@ test_update(struct fv_store *s)
 	    "  exactly one op for the refusals and "
 	    "the update");
 	j = NULL;
-	fv_store_get(s, A, a1, &j);
+	fv_json_record(s, A, a1, &j);
 	is_str(json_string_value(json_object_get(j, "status")), "under_review",
 	    "refused patches changed nothing");
 	json_decref(j);
@@ -974,7 +1042,7 @@ test_shred(struct fv_store *s)
 	is_int(fv_store_delete(s, A, n1), FV_ENOTFOUND,
 	    "delete a note as "
 	    "an appeal: FV_ENOTFOUND");
-	is_int(fv_store_get(s, A, a3, &j), FV_EDELETED,
+	is_int(fv_json_record(s, A, a3, &j), FV_EDELETED,
 	    "  inside the "
 	    "transaction a3 reads as deleted");
 	k1 = kf_read(dir);
@@ -990,10 +1058,10 @@ test_shred(struct fv_store *s)
 	kf_free(&k0);
 	kf_free(&k1);
 
-	is_int(fv_store_get(s, A, a3, &j), FV_EDELETED,
+	is_int(fv_json_record(s, A, a3, &j), FV_EDELETED,
 	    "get a3: "
 	    "FV_EDELETED");
-	is_int(fv_store_get(s, N, n2, &j), FV_EDELETED,
+	is_int(fv_json_record(s, N, n2, &j), FV_EDELETED,
 	    "get n2: "
 	    "FV_EDELETED");
 	p = json_pack("{s:s}", "status", "closed");
@@ -1106,18 +1174,18 @@ test_purge(struct fv_store *s)
 	ok(ap == 0 && ch == 0, "  and no other slot changed");
 	kf_free(&k0);
 	kf_free(&k1);
-	is_int(fv_store_get(s, A, p1, &j), FV_ENOTFOUND, "  p1 is gone");
-	is_int(fv_store_get(s, A, a2, &j), FV_ENOTFOUND, "  a2 is gone");
+	is_int(fv_json_record(s, A, p1, &j), FV_ENOTFOUND, "  p1 is gone");
+	is_int(fv_json_record(s, A, a2, &j), FV_ENOTFOUND, "  a2 is gone");
 	is_int(fv_json_history(s, p1, &j), FV_ENOTFOUND,
 	    "  with its "
 	    "history");
-	ok(fv_store_get(s, A, a1, &j) == 0, "  a1 stays");
+	ok(fv_json_record(s, A, a1, &j) == 0, "  a1 stays");
 	json_decref(j);
 	j = NULL;
-	ok(fv_store_get(s, N, n1, &j) == 0, "  n1 stays");
+	ok(fv_json_record(s, N, n1, &j) == 0, "  n1 stays");
 	json_decref(j);
 	j = NULL;
-	ok(fv_store_get(s, A, p2, &j) == 0, "  p2 stays");
+	ok(fv_json_record(s, A, p2, &j) == 0, "  p2 stays");
 	json_decref(j);
 	j = NULL;
 	fv_store_stats(s, &st);
@@ -1156,7 +1224,7 @@ test_abort(struct fv_store *s)
 	ok(ap == 1 && z == 0 && ch == 0, "  its key is written to a slot");
 	kf_free(&k1);
 	fv_store_abort(s);
-	is_int(fv_store_get(s, A, x, &j), FV_ENOTFOUND,
+	is_int(fv_json_record(s, A, x, &j), FV_ENOTFOUND,
 	    "after abort x does "
 	    "not exist");
 	k1 = kf_read(dir);
@@ -1174,7 +1242,7 @@ test_abort(struct fv_store *s)
 	fv_store_update(s, A, a1, p, &e, &changed);
 	fv_store_abort(s);
 	json_decref(p);
-	fv_store_get(s, A, a1, &j);
+	fv_json_record(s, A, a1, &j);
 	is_str(json_string_value(json_object_get(j, "status")), "under_review",
 	    "an aborted update changed nothing");
 	json_decref(j);
@@ -1217,16 +1285,16 @@ test_persist(struct fv_store *s)
 	uint8_t junk[FV_SLOT_BYTES];
 	char kp[PATH_MAX + 16];
 
-	fv_store_get(s, A, a1, &g1);
-	fv_store_get(s, A, a2, &g2);
-	fv_store_get(s, N, n1, &gn);
+	fv_json_record(s, A, a1, &g1);
+	fv_json_record(s, A, a2, &g2);
+	fv_json_record(s, N, n1, &gn);
 	fv_json_history(s, a1, &h1);
 	fv_store_stats(s, &st0);
 
 	/* lock and unlock in place */
 	fv_store_lock(s);
 	is_int(fv_store_locked(s), 1, "lock");
-	is_int(fv_store_get(s, A, a1, &j), FV_ELOCKED, "  get refused");
+	is_int(fv_json_record(s, A, a1, &j), FV_ELOCKED, "  get refused");
 	used_locked = fv_secmem_used();
 	is_int(used_locked, kek_used,
 	    "  only the test's KEK left in secret "
@@ -1244,19 +1312,19 @@ test_persist(struct fv_store *s)
 	is_int(fv_store_locked(s), 1, "  locked");
 	is_int(fv_store_unlock(s, kek), 0, "  unlock (no new derivation)");
 
-	is_int(fv_store_get(s, A, a1, &j), 0, "a1 is there");
+	is_int(fv_json_record(s, A, a1, &j), 0, "a1 is there");
 	ok(json_equal(j, g1), "  identical, timestamps included");
 	json_decref(j);
 	j = NULL;
-	fv_store_get(s, A, a2, &j);
+	fv_json_record(s, A, a2, &j);
 	ok(json_equal(j, g2), "a2 identical");
 	json_decref(j);
 	j = NULL;
-	fv_store_get(s, N, n1, &j);
+	fv_json_record(s, N, n1, &j);
 	ok(json_equal(j, gn), "n1 identical");
 	json_decref(j);
 	j = NULL;
-	is_int(fv_store_get(s, A, a3, &j), FV_EDELETED, "a3 still deleted");
+	is_int(fv_json_record(s, A, a3, &j), FV_EDELETED, "a3 still deleted");
 	fv_json_history(s, a1, &h);
 	ok(json_equal(h, h1), "a1's history identical");
 	json_decref(h);
@@ -1303,7 +1371,7 @@ test_persist(struct fv_store *s)
 	kf_free(&k0);
 	kf_free(&k1);
 	j = NULL;
-	is_int(fv_store_get(s, A, a1, &j), 0, "  records still readable");
+	is_int(fv_json_record(s, A, a1, &j), 0, "  records still readable");
 	json_decref(j);
 	is_int(scan(dir, &canaries, &files), 0, "no canary after reopen");
 
@@ -1396,7 +1464,7 @@ test_growth(void)
 	    "  a spoilt transaction "
 	    "does not commit");
 	j = NULL;
-	is_int(fv_store_get(s, A, rids[0], &j), FV_ENOTFOUND,
+	is_int(fv_json_record(s, A, rids[0], &j), FV_ENOTFOUND,
 	    "  nothing of "
 	    "it was kept");
 	k = kf_read(dir2);
@@ -1413,7 +1481,7 @@ test_growth(void)
 	is_int(st.appeals, n + 1, "  every record is there");
 	for (present = 0, i = 0; i <= n; i++) {
 		j = NULL;
-		if (fv_store_get(s, A, rids[i], &j) == 0 &&
+		if (fv_json_record(s, A, rids[i], &j) == 0 &&
 		    json_equal(json_object_get(j, "summary"),
 			json_object_get(bodies[i], "summary")))
 			present++;
@@ -1485,6 +1553,7 @@ main(void)
 	if (s != NULL) {
 		test_create(s);
 		test_get(s);
+		test_record_devices(s);
 		test_update(s);
 		test_list(s);
 		test_shred(s);
