@@ -572,15 +572,8 @@ void
 fv_vlog(const fv_host *p, enum fv_level level, const char *fmt, va_list ap)
 {
 	char line[1001];
-	size_t i;
 
-	if ((int)level < FV_LOG_ERROR || level > FV_LOG_DEBUG)
-		level = FV_LOG_INFO;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	/* one line per call, whatever the plugin wrote */
-	for (i = 0; line[i] != '\0'; i++)
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-			line[i] = ' ';
+	level = fv_sdk_log_line(line, sizeof(line), level, fmt, ap);
 	fv_log_at(level, "plugin %s: %s", p != NULL ? p->name : "?", line);
 }
 

@@ -7,12 +7,18 @@
 #ifndef FV_SDKIMPL_H
 #define FV_SDKIMPL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #include <fieldvault/plugin.h>
+
+/* A plugin's log message as one line (at most size - 1 bytes, control
+ * characters blanked) and its level, an unknown one made info (log.c). */
+enum fv_level fv_sdk_log_line(char *line, size_t size, enum fv_level level,
+    const char *fmt, va_list ap);
 
 /* A record as plugins see it (record.c): its leaves, each a path and its
  * value as JSON text, in the record's order. */

@@ -98,15 +98,8 @@ mock_vlog(struct fv_mock_host *m, enum fv_level level, const char *fmt,
     va_list ap)
 {
 	char line[LOG_LINE_MAX + 1];
-	size_t i;
 
-	if ((int)level < FV_LOG_ERROR || level > FV_LOG_DEBUG)
-		level = FV_LOG_INFO;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	/* one line per call, whatever the plugin wrote, as the daemon does */
-	for (i = 0; line[i] != '\0'; i++)
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-			line[i] = ' ';
+	level = fv_sdk_log_line(line, sizeof(line), level, fmt, ap);
 	if (m == NULL)
 		fprintf(stderr, "%s: %s\n", levels[level], line);
 	else
