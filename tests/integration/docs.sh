@@ -9,7 +9,9 @@ cd "$top_srcdir" || exit 1
 
 # The files of the tree: git's list, or, in a tree without git (a
 # distribution tarball), every file; build-aux holds autotools' own.
-if git rev-parse --is-inside-work-tree > /dev/null 2>&1; then
+# (a tarball unpacked inside another checkout, as distcheck does, is not
+# that checkout's: git's list only when this is git's top)
+if [ "$(git rev-parse --show-toplevel 2> /dev/null)" = "$(pwd -P)" ]; then
 	git ls-files > "$T_ROOT/files"
 else
 	find . -path ./.git -prune -o -path ./autom4te.cache -prune -o \
